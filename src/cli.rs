@@ -1,0 +1,251 @@
+//! The command line: `profile`, `show`, `doctor`. The one place that maps errors to stderr text and
+//! exit codes.
+
+pub mod render;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::engine::schema::ProfileJson;
+use crate::engine::{
+    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, RunStatus, Target, interpreter, workspace,
+};
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// A profile was shown and the run was ok.
+    pub const OK: u8 = 0;
+    /// A profile was shown but it is partial or empty: program_failed, too_short, cancelled, timed_out.
+    pub const PARTIAL: u8 = 1;
+    /// The command line was wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The Python environment cannot run Scalene: no interpreter, no or old Scalene.
+    pub const ENVIRONMENT: u8 = 3;
+    /// No profile: the program or the input is the problem (missing file, syntax error, bad JSON,
+    /// Scalene crashed).
+    pub const NO_PROFILE: u8 = 4;
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ModeArg {
+    /// CPU only: fastest.
+    Cpu,
+    /// CPU and memory (default).
+    Memory,
+    /// CPU, memory and GPU.
+    Gpu,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::Cpu => Mode::Cpu,
+            ModeArg::Memory => Mode::Memory,
+            ModeArg::Gpu => Mode::Gpu,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    /// The Python file to profile.
+    #[arg(required_unless_present = "module", conflicts_with = "module")]
+    pub file: Option<PathBuf>,
+    /// Profile a module instead (`python -m MODULE`).
+    #[arg(short = 'm', long)]
+    pub module: Option<String>,
+    #[arg(long, value_enum, default_value = "memory")]
+    pub mode: ModeArg,
+    /// The Python interpreter (default: $VIRTUAL_ENV, then .venv/venv/env in the project, then python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Stop the run after this many seconds (the partial profile is kept).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    pub timeout: f64,
+    /// Working directory of the program (default: the project root, or the file's folder).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
+    #[arg(long)]
+    pub json: bool,
+    /// Arguments for the program, after `--`.
+    #[arg(last = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`).
+    pub profile: PathBuf,
+    /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// The Python interpreter to check (default: discovered as `profile` would).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// A program to show the exact Scalene command for (default: a placeholder).
+    pub file: Option<PathBuf>,
+}
+
+/// Prints an error in one paragraph and returns its exit code.
+fn fail(err: &EngineError) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::from(if err.is_environment() { exit::ENVIRONMENT } else { exit::NO_PROFILE })
+}
+
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+fn print_profile(profile: &Profile, json: bool) -> ExitCode {
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&ProfileJson::from(profile)).expect("the schema always serializes");
+        text.push('\n');
+        text
+    } else {
+        render::render(profile, &render::RenderOptions { color: use_color(), source_width: 80 })
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+        // A closed pipe (e.g. `| head`) is not an error worth a message.
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(if profile.status == RunStatus::Ok { exit::OK } else { exit::PARTIAL })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+pub fn profile(args: ProfileArgs) -> ExitCode {
+    let target = match (args.file, args.module) {
+        (Some(file), _) => Target::Script(file),
+        (None, Some(module)) => Target::Module(module),
+        (None, None) => unreachable!("clap requires FILE or --module"),
+    };
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        eprintln!("error: --timeout must be a positive number of seconds, got {}", args.timeout);
+        return ExitCode::from(exit::USAGE);
+    }
+    let name = match &target {
+        Target::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        Target::Module(module) => format!("-m {module}"),
+    };
+    let request = ProfileRequest {
+        target: Some(target),
+        args: args.args,
+        mode: args.mode.into(),
+        python: args.python,
+        cwd: args.cwd,
+        timeout: Some(Duration::from_secs_f64(args.timeout)),
+        ..ProfileRequest::default()
+    };
+    let json = args.json;
+    runtime().block_on(async move {
+        let engine = Engine::new(EngineSettings::default());
+        let handle = match engine.start(request) {
+            Ok(handle) => handle,
+            Err(err) => return fail(&err),
+        };
+        let spinner = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        spinner.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} profiling {msg} with Scalene… {elapsed} (Ctrl-C stops and shows the partial profile)")
+                .expect("the template is valid"),
+        );
+        spinner.set_message(name);
+        spinner.enable_steady_tick(Duration::from_millis(100));
+        let run_id = handle.run_id;
+        let mut wait = std::pin::pin!(handle.wait());
+        let result = tokio::select! {
+            result = &mut wait => result,
+            _ = tokio::signal::ctrl_c() => {
+                spinner.set_message("stopping");
+                engine.cancel(Some(run_id));
+                wait.await
+            }
+        };
+        spinner.finish_and_clear();
+        match result {
+            Ok(entry) => print_profile(&entry.profile, json),
+            Err(err) => fail(&err),
+        }
+    })
+}
+
+pub fn show(args: ShowArgs) -> ExitCode {
+    match crate::engine::load_json_file(&args.profile) {
+        Ok((_, profile)) => print_profile(&profile, args.json),
+        Err(err) => fail(&err),
+    }
+}
+
+pub fn doctor(args: DoctorArgs) -> ExitCode {
+    runtime().block_on(async move {
+        let engine = Engine::new(EngineSettings::default());
+        let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let start = args
+            .file
+            .as_ref()
+            .and_then(|file| current.join(file).canonicalize().ok())
+            .and_then(|file| file.parent().map(PathBuf::from))
+            .unwrap_or_else(|| current.clone());
+        let project_root = workspace::find_project_root(&start);
+        match &project_root {
+            Some(root) => println!("project root:  {}", root.display()),
+            None => println!("project root:  none found (no pyproject.toml, setup.py, .git, ... above {})", start.display()),
+        }
+        let discovery_root = project_root.clone().unwrap_or(start);
+        let found = interpreter::discover(args.python.as_deref(), &discovery_root, &engine.settings().discovery_env);
+        let found = match found {
+            Ok(found) => found,
+            Err(err) => return fail(&err),
+        };
+        println!("interpreter:   {} ({})", found.path.display(), found.source);
+        let preflight = match interpreter::preflight(&found.path).await {
+            Ok(preflight) => preflight,
+            Err(err) => return fail(&err),
+        };
+        println!("python:        {}", preflight.python_version);
+        println!("scalene:       {}", preflight.scalene_version);
+        println!("temp dir:      {} (each run gets its own {}* folder there)", engine.settings().temp_root.display(), crate::engine::runner::RUN_DIR_PREFIX);
+        let (target, placeholder) = match &args.file {
+            Some(file) => (Target::Script(file.clone()), false),
+            None => (Target::Script(PathBuf::from("PROGRAM.py")), true),
+        };
+        let spec = if placeholder {
+            crate::engine::RunSpec {
+                python: found.path.clone(),
+                target,
+                args: Vec::new(),
+                mode: Mode::Memory,
+                cwd: discovery_root.clone(),
+                program_path: project_root.clone(),
+                profile_only: Vec::new(),
+                cpu_sampling_rate: None,
+                timeout: engine.settings().default_timeout,
+                env: Vec::new(),
+            }
+        } else {
+            let request = ProfileRequest { target: Some(target), python: args.python.clone(), ..ProfileRequest::default() };
+            match engine.resolve(&request).await {
+                Ok(resolved) => resolved.spec,
+                Err(err) => return fail(&err),
+            }
+        };
+        let output = engine.settings().temp_root.join(format!("{}XXXX", crate::engine::runner::RUN_DIR_PREFIX)).join("profile.json");
+        println!("working dir:   {}", spec.cwd.display());
+        println!("command:       {}", crate::engine::runner::display_command(&spec, &output));
+        println!("ok: this interpreter can profile with Scalene {}", preflight.scalene_version);
+        ExitCode::SUCCESS
+    })
+}

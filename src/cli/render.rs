@@ -1,0 +1,265 @@
+//! The terminal view of a profile: a header, each file's active lines with a heat bar and Scalene's
+//! numbers, function totals, leaks and notes. Pure: takes a profile, returns text.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anstyle::{AnsiColor, Effects, Style};
+
+use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
+
+pub struct RenderOptions {
+    pub color: bool,
+    /// Longest source excerpt shown per line, in characters.
+    pub source_width: usize,
+}
+
+const BAR_WIDTH: usize = 10;
+const BAR_EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
+    }
+    fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().effects(Effects::BOLD), text)
+    }
+    fn dim(&self, text: &str) -> String {
+        self.paint(Style::new().effects(Effects::DIMMED), text)
+    }
+    fn heat(&self, cpu: f64, text: &str) -> String {
+        let color = if cpu >= 30.0 {
+            AnsiColor::Red
+        } else if cpu >= 10.0 {
+            AnsiColor::Yellow
+        } else {
+            AnsiColor::Green
+        };
+        self.paint(Style::new().fg_color(Some(color.into())), text)
+    }
+    fn status(&self, status: RunStatus) -> String {
+        let color = match status {
+            RunStatus::Ok => AnsiColor::Green,
+            RunStatus::TooShort | RunStatus::Cancelled => AnsiColor::Yellow,
+            RunStatus::ProgramFailed | RunStatus::TimedOut => AnsiColor::Red,
+        };
+        self.paint(Style::new().fg_color(Some(color.into())).effects(Effects::BOLD), status.as_str())
+    }
+}
+
+/// A bar of `BAR_WIDTH` cells, full at `max`.
+fn heat_bar(value: f64, max: f64) -> String {
+    let eighths = if max > 0.0 { ((value / max) * (BAR_WIDTH * 8) as f64).round() as usize } else { 0 };
+    let eighths = eighths.min(BAR_WIDTH * 8);
+    let mut bar = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        bar.push(BAR_EIGHTHS[eighths % 8 - 1]);
+    }
+    format!("{bar:<BAR_WIDTH$}")
+}
+
+fn mb(value: f64) -> String {
+    if value == 0.0 { "·".into() } else { format!("{value:.1}") }
+}
+
+fn pct(value: f64) -> String {
+    if value == 0.0 { "·".into() } else { format!("{value:.1}") }
+}
+
+/// Source lines of the files on disk, used only when they still match what Scalene profiled.
+struct Sources {
+    files: HashMap<PathBuf, Option<Vec<String>>>,
+}
+
+impl Sources {
+    fn load(profile: &Profile) -> (Sources, Vec<String>) {
+        let mut files = HashMap::new();
+        let mut notes = Vec::new();
+        for file in &profile.files {
+            let disk = std::fs::read_to_string(&file.path).ok().map(|text| text.lines().map(str::to_string).collect::<Vec<_>>());
+            let matches = disk.as_ref().is_some_and(|disk| {
+                file.lines.iter().all(|line| {
+                    line.text.is_empty()
+                        || disk.get(line.line as usize - 1).is_some_and(|text| text.trim_end() == line.text.trim_end())
+                })
+            });
+            if disk.is_some() && !matches {
+                notes.push(format!("{} changed since it was profiled: showing the profiled source", file.path.display()));
+            }
+            files.insert(file.path.clone(), if matches { disk } else { None });
+        }
+        (Sources { files }, notes)
+    }
+
+    fn text<'a>(&'a self, path: &Path, line: &'a LineStats) -> &'a str {
+        self.files
+            .get(path)
+            .and_then(Option::as_ref)
+            .and_then(|lines| lines.get(line.line as usize - 1))
+            .map_or(line.text.as_str(), String::as_str)
+    }
+}
+
+fn excerpt(text: &str, width: usize) -> String {
+    let text = text.trim().replace('\t', " ");
+    if text.chars().count() <= width {
+        text
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+pub fn render(profile: &Profile, options: &RenderOptions) -> String {
+    let paint = Paint { color: options.color };
+    let mut out = String::new();
+    let (sources, source_notes) = Sources::load(profile);
+
+    // Header.
+    let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of"), paint.bold(&profile.program));
+    let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {:.2} s", profile.elapsed_s)];
+    if profile.memory {
+        let at = profile
+            .peak_at
+            .as_ref()
+            .map(|at| {
+                let name = at.file.file_name().map_or(at.file.display().to_string(), |name| name.to_string_lossy().into_owned());
+                format!(" at {name}:{}", at.line)
+            })
+            .unwrap_or_default();
+        header.push(format!("peak memory {:.1} MB{at}", profile.peak_mb));
+    }
+    if let Some(code) = profile.exit_code {
+        header.push(format!("exit code {code}"));
+    }
+    let mode = if profile.gpu {
+        "cpu+memory+gpu"
+    } else if profile.memory {
+        "cpu+memory"
+    } else {
+        "cpu only"
+    };
+    header.push(mode.to_string());
+    if let Some(version) = &profile.scalene_version {
+        header.push(format!("Scalene {version}"));
+    }
+    let _ = writeln!(out, "{}", header.join(" · "));
+    if !profile.args.is_empty() {
+        let _ = writeln!(out, "args: {}", profile.args.iter().map(|arg| format!("{arg:?}")).collect::<Vec<_>>().join(" "));
+    }
+
+    let max_cpu = profile.files.iter().flat_map(|file| &file.lines).map(LineStats::cpu_total).fold(0.0, f64::max);
+    let mut files: Vec<&FileProfile> = profile.files.iter().collect();
+    files.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent).then_with(|| a.path.cmp(&b.path)));
+    for file in files {
+        render_file(&mut out, profile, file, &sources, max_cpu, &paint, options);
+    }
+    if profile.files.iter().all(|file| file.lines.is_empty()) {
+        let _ = writeln!(out, "\n{}", paint.dim("No line has any activity."));
+    }
+
+    let notes: Vec<&String> = profile.notes.iter().chain(source_notes.iter()).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out);
+        for note in notes {
+            let _ = writeln!(out, "{} {note}", paint.bold("note:"));
+        }
+    }
+    if profile.status == RunStatus::ProgramFailed
+        && let Some(stderr) = profile.stderr_tail.as_deref().filter(|text| !text.trim().is_empty())
+    {
+        let lines: Vec<&str> = stderr.lines().collect();
+        let _ = writeln!(out, "\n{}", paint.bold("program stderr (last lines):"));
+        for line in &lines[lines.len().saturating_sub(20)..] {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+fn render_file(
+    out: &mut String,
+    profile: &Profile,
+    file: &FileProfile,
+    sources: &Sources,
+    max_cpu: f64,
+    paint: &Paint,
+    options: &RenderOptions,
+) {
+    let _ = writeln!(out, "\n{} {}", paint.bold(&file.path.display().to_string()), paint.dim(&format!("· {:.1}% of CPU time", file.cpu_percent)));
+    let memory = profile.memory;
+    let mut head = format!("{:>6}  {:>6}  {:<BAR_WIDTH$}  {:>5} {:>5} {:>5}", "line", "cpu%", "", "py", "nat", "sys");
+    if memory {
+        let _ = write!(head, "  {:>8} {:>9} {:>7}", "peak MB", "alloc MB", "samples");
+    }
+    head.push_str("  source");
+    let _ = writeln!(out, "{}", paint.dim(&head));
+    for line in &file.lines {
+        let cpu = line.cpu_total();
+        let bar = paint.heat(cpu, &heat_bar(cpu, max_cpu));
+        let mut row = format!(
+            "{:>6}  {:>6}  {bar}  {:>5} {:>5} {:>5}",
+            line.line,
+            pct(cpu),
+            pct(line.cpu_python),
+            pct(line.cpu_native),
+            pct(line.cpu_system)
+        );
+        if memory {
+            let samples = if line.mallocs == 0 { "·".to_string() } else { line.mallocs.to_string() };
+            let _ = write!(row, "  {:>8} {:>9} {samples:>7}", mb(line.peak_mb), mb(line.alloc_mb));
+        }
+        let marker = if file.leak(line.line).is_some() { " ⚠ leak" } else { "" };
+        let _ = writeln!(out, "{row}  {}{}", excerpt(sources.text(&file.path, line), options.source_width), marker);
+    }
+    let functions: Vec<_> = file.functions.iter().filter(|function| function.cpu_total() > 0.0 || function.peak_mb > 0.0 || function.alloc_mb > 0.0).collect();
+    if !functions.is_empty() {
+        let mut head = format!("  {:<32} {:>6} {:>5} {:>5} {:>5}", "function", "cpu%", "py", "nat", "sys");
+        if memory {
+            let _ = write!(head, "  {:>8} {:>9}", "peak MB", "alloc MB");
+        }
+        let _ = writeln!(out, "{}", paint.dim(&head));
+        for function in functions {
+            let name = excerpt(&format!("{} ({}-{})", function.name, function.line, function.end_line), 32);
+            let mut row = format!(
+                "  {name:<32} {:>6} {:>5} {:>5} {:>5}",
+                pct(function.cpu_total()),
+                pct(function.cpu_python),
+                pct(function.cpu_native),
+                pct(function.cpu_system)
+            );
+            if memory {
+                let _ = write!(row, "  {:>8} {:>9}", mb(function.peak_mb), mb(function.alloc_mb));
+            }
+            let _ = writeln!(out, "{row}");
+        }
+    }
+    for leak in &file.leaks {
+        let _ = writeln!(
+            out,
+            "  {} line {}: likelihood {:.0}%, growing {:.2} MB/s",
+            paint.heat(100.0, "possible leak"),
+            leak.line,
+            leak.likelihood * 100.0,
+            leak.velocity_mb_s
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heat_bar_scales_to_the_hottest_line() {
+        assert_eq!(heat_bar(50.0, 50.0), "██████████");
+        assert_eq!(heat_bar(25.0, 50.0), "█████     ");
+        assert_eq!(heat_bar(0.0, 50.0), "          ");
+        assert_eq!(heat_bar(1.0, 80.0).trim_end(), "▏");
+    }
+}

@@ -1,0 +1,365 @@
+//! The profiling engine: no protocol code. `Engine` (cheap to clone) resolves a request (interpreter,
+//! project root, options), queues it (bounded concurrency, identical requests share one run), runs
+//! Scalene, parses the result and caches it. The LSP server, the MCP endpoint and the CLI all call it.
+
+pub mod cache;
+pub mod error;
+pub mod interpreter;
+pub mod model;
+pub mod parse;
+pub mod runner;
+pub mod schema;
+pub mod workspace;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+pub use cache::{CacheSettings, CachedProfile, ProfileCache, ProfileId, ProfileKey};
+pub use error::EngineError;
+pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
+pub use model::{Mode, Profile, RunStatus};
+pub use runner::{RunSpec, Target};
+
+/// Engine-wide settings.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Scalene runs at once; further requests queue.
+    pub max_concurrent_runs: usize,
+    /// Wall-clock limit of a run unless the request sets one.
+    pub default_timeout: Duration,
+    pub cache: CacheSettings,
+    /// Where run directories are created (each run's own, removed afterwards).
+    pub temp_root: PathBuf,
+    pub discovery_env: DiscoveryEnv,
+}
+
+impl Default for EngineSettings {
+    fn default() -> EngineSettings {
+        EngineSettings {
+            max_concurrent_runs: 2,
+            default_timeout: Duration::from_secs(600),
+            cache: CacheSettings::default(),
+            temp_root: std::env::temp_dir(),
+            discovery_env: DiscoveryEnv::from_process(),
+        }
+    }
+}
+
+/// One request to profile a program. Only `target` is required.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileRequest {
+    /// A script path (relative paths are resolved against the current directory) or a module.
+    pub target: Option<Target>,
+    pub args: Vec<String>,
+    pub mode: Mode,
+    /// Interpreter path or command name; discovered when absent.
+    pub python: Option<PathBuf>,
+    /// Working directory; the project root (or the script's folder) when absent.
+    pub cwd: Option<PathBuf>,
+    /// The project root; found from the script's folder when absent.
+    pub project_root: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+    pub profile_only: Vec<String>,
+    /// Which files count as user code; the project root when absent.
+    pub program_path: Option<PathBuf>,
+    pub cpu_sampling_rate: Option<f64>,
+    /// Extra environment variables for the program.
+    pub env: Vec<(String, String)>,
+}
+
+/// A run in progress (or one shared with an identical request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub u64);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "run-{}", self.0)
+    }
+}
+
+impl RunId {
+    pub fn parse(text: &str) -> Option<RunId> {
+        text.strip_prefix("run-").unwrap_or(text).parse().ok().map(RunId)
+    }
+}
+
+pub type RunResult = Result<Arc<CachedProfile>, EngineError>;
+
+/// Returned by `Engine::start` at once; `wait` gives the result.
+pub struct RunHandle {
+    pub run_id: RunId,
+    /// True when an identical run was already in flight and this request joined it.
+    pub joined: bool,
+    result: Shared<BoxFuture<'static, RunResult>>,
+}
+
+impl RunHandle {
+    pub async fn wait(self) -> RunResult {
+        self.result.await
+    }
+}
+
+/// The resolved form of a request, as `doctor` shows it.
+#[derive(Clone, Debug)]
+pub struct ResolvedRun {
+    pub interpreter: Interpreter,
+    pub preflight: Arc<Preflight>,
+    pub spec: RunSpec,
+    pub project_root: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: EngineSettings,
+    preflights: interpreter::PreflightCache,
+    cache: ProfileCache,
+    slots: Semaphore,
+    in_flight: DashMap<ProfileKey, (RunId, Shared<BoxFuture<'static, RunResult>>)>,
+    cancels: DashMap<RunId, CancellationToken>,
+    next_run: AtomicU64,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings) -> Engine {
+        let swept_age = settings.default_timeout.max(Duration::from_secs(600)) + runner::TERM_GRACE;
+        runner::sweep_stale_run_dirs(&settings.temp_root, swept_age);
+        Engine {
+            inner: Arc::new(Inner {
+                cache: ProfileCache::new(&settings.cache),
+                slots: Semaphore::new(settings.max_concurrent_runs.max(1)),
+                preflights: interpreter::PreflightCache::default(),
+                in_flight: DashMap::new(),
+                cancels: DashMap::new(),
+                next_run: AtomicU64::new(1),
+                settings,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.inner.settings
+    }
+
+    pub fn cache(&self) -> &ProfileCache {
+        &self.inner.cache
+    }
+
+    /// Resolves the interpreter, project root and Scalene command for a request, running the (cached)
+    /// preflight. Does not run the program.
+    pub async fn resolve(&self, request: &ProfileRequest) -> Result<ResolvedRun, EngineError> {
+        let (target, start_dir) = resolve_target(request)?;
+        let project_root = request
+            .project_root
+            .clone()
+            .or_else(|| workspace::find_project_root(&start_dir));
+        let root_for_discovery = project_root.clone().unwrap_or_else(|| start_dir.clone());
+        let interpreter = interpreter::discover(
+            request.python.as_deref(),
+            &root_for_discovery,
+            &self.inner.settings.discovery_env,
+        )?;
+        let preflight = self.inner.preflights.check(&interpreter.path).await?;
+        if let Target::Script(path) = &target
+            && let Some(excluded) = preflight.excluding_path(path)
+        {
+            return Err(EngineError::ProgramInLibraryPath { path: path.clone(), excluded: excluded.to_path_buf() });
+        }
+        let cwd = request.cwd.clone().unwrap_or_else(|| root_for_discovery.clone());
+        let spec = RunSpec {
+            python: interpreter.path.clone(),
+            target,
+            args: request.args.clone(),
+            mode: request.mode,
+            cwd,
+            program_path: request.program_path.clone().or_else(|| project_root.clone()),
+            profile_only: request.profile_only.clone(),
+            cpu_sampling_rate: request.cpu_sampling_rate,
+            timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
+            env: request.env.clone(),
+        };
+        Ok(ResolvedRun { interpreter, preflight, spec, project_root })
+    }
+
+    /// Starts (or joins) a run and returns at once; the run goes on in the background even if the
+    /// handle is dropped. Must be called inside a tokio runtime.
+    pub fn start(&self, request: ProfileRequest) -> Result<RunHandle, EngineError> {
+        let (target, _) = resolve_target(&request)?;
+        let key = run_key(&target, &request)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
+        let result = async move {
+            receiver.await.unwrap_or_else(|_| Err(EngineError::Internal { message: "the run ended without a result".into() }))
+        }
+        .boxed()
+        .shared();
+        // Register before spawning, so a run that ends at once cannot leave a stale entry behind.
+        let run_id = match self.inner.in_flight.entry(key.clone()) {
+            dashmap::Entry::Occupied(existing) => {
+                let (run_id, result) = existing.get().clone();
+                return Ok(RunHandle { run_id, joined: true, result });
+            }
+            dashmap::Entry::Vacant(slot) => {
+                let run_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
+                slot.insert((run_id, result.clone()));
+                run_id
+            }
+        };
+        let cancel = CancellationToken::new();
+        self.inner.cancels.insert(run_id, cancel.clone());
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let outcome = std::panic::AssertUnwindSafe(engine.execute(request, key.clone(), &cancel))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    let message = panic_message(&*panic);
+                    tracing::error!("a profiling run panicked: {message}");
+                    Err(EngineError::Internal { message: format!("the profiling run panicked: {message}") })
+                });
+            engine.inner.in_flight.remove_if(&key, |_, (id, _)| *id == run_id);
+            engine.inner.cancels.remove(&run_id);
+            let _ = sender.send(outcome);
+        });
+        Ok(RunHandle { run_id, joined: false, result })
+    }
+
+    /// Starts a run and waits for it.
+    pub async fn profile(&self, request: ProfileRequest) -> RunResult {
+        self.start(request)?.wait().await
+    }
+
+    async fn execute(&self, request: ProfileRequest, key: ProfileKey, cancel: &CancellationToken) -> RunResult {
+        let resolved = self.resolve(&request).await?;
+        let _slot = tokio::select! {
+            slot = self.inner.slots.acquire() => slot.expect("the semaphore is never closed"),
+            () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
+        };
+        let result = runner::run(
+            &resolved.spec,
+            &resolved.preflight.scalene_version,
+            &self.inner.settings.temp_root,
+            cancel,
+        )
+        .await;
+        if matches!(result, Err(EngineError::ScaleneCrashed { .. })) {
+            self.inner.preflights.invalidate(&resolved.interpreter.path);
+        }
+        Ok(self.inner.cache.insert(key, result?))
+    }
+
+    /// Cancels a run (the latest one when `run_id` is None). The run still finishes with its partial
+    /// profile, marked cancelled. Returns false when there was no such run in progress.
+    pub fn cancel(&self, run_id: Option<RunId>) -> bool {
+        let run_id = run_id.or_else(|| self.inner.cancels.iter().map(|entry| *entry.key()).max());
+        match run_id.and_then(|run_id| self.inner.cancels.get(&run_id)) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs in progress (including queued ones).
+    pub fn running(&self) -> Vec<RunId> {
+        let mut ids: Vec<RunId> = self.inner.cancels.iter().map(|entry| *entry.key()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Cancels every run (for shutdown).
+    pub fn cancel_all(&self) {
+        for entry in self.inner.cancels.iter() {
+            entry.value().cancel();
+        }
+    }
+
+    /// Loads an existing Scalene JSON file into the cache.
+    pub fn load_json(&self, path: &Path) -> RunResult {
+        let (key, profile) = load_json_file(path)?;
+        Ok(self.inner.cache.insert(key, profile))
+    }
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Reads and parses a Scalene JSON file (no cache).
+pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError> {
+    let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+    let profile =
+        parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let key = ProfileKey {
+        path: canonical,
+        content_hash: blake3::hash(&bytes).to_hex().to_string(),
+        options: "loaded".into(),
+    };
+    Ok((key, profile))
+}
+
+/// Makes a script path absolute and canonical; returns the target and the folder to start looking for
+/// the project root from.
+fn resolve_target(request: &ProfileRequest) -> Result<(Target, PathBuf), EngineError> {
+    let current = std::env::current_dir().map_err(|err| EngineError::io("cannot read the current directory", err))?;
+    match &request.target {
+        Some(Target::Script(path)) => {
+            let absolute = request.cwd.as_deref().unwrap_or(&current).join(path);
+            let canonical = absolute.canonicalize().map_err(|_| EngineError::ProgramNotFound {
+                path: path.clone(),
+                cwd: request.cwd.clone().unwrap_or(current.clone()),
+            })?;
+            if !canonical.is_file() {
+                return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: current });
+            }
+            let folder = canonical.parent().map(Path::to_path_buf).unwrap_or(current);
+            Ok((Target::Script(canonical), folder))
+        }
+        Some(Target::Module(module)) => {
+            Ok((Target::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
+        }
+        None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
+    }
+}
+
+/// The cache and dedup key: the program's canonical path and content plus every option.
+fn run_key(target: &Target, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
+    let (path, content_hash) = match target {
+        Target::Script(path) => {
+            let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+            (path.clone(), blake3::hash(&bytes).to_hex().to_string())
+        }
+        Target::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
+    };
+    let options = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        request.args,
+        request.mode,
+        request.python,
+        request.cwd,
+        request.project_root,
+        request.timeout,
+        request.profile_only,
+        request.program_path,
+        request.cpu_sampling_rate,
+        request.env
+    );
+    Ok(ProfileKey { path, content_hash, options: blake3::hash(options.as_bytes()).to_hex()[..16].to_string() })
+}

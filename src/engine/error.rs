@@ -1,0 +1,113 @@
+//! `EngineError`: every way the engine can fail to produce a profile. Each message names the problem and
+//! the exact fix, in one paragraph a user can act on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::parse::ParseError;
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "no Python interpreter found. Tried: {tried}. Fix: create a virtual environment with Scalene in the \
+         project (`python3 -m venv .venv && .venv/bin/python -m pip install scalene`), or name an interpreter \
+         with --python (editor setting `scalene.python`)."
+    )]
+    InterpreterNotFound { tried: String },
+
+    #[error("the Python interpreter {python:?} ({source_description}) does not exist. Fix: {fix}")]
+    InterpreterMissing { python: PathBuf, source_description: String, fix: String },
+
+    #[error(
+        "the Python interpreter {python:?} does not run: {reason}. Fix: check that it is a working Python 3 \
+         executable, or name another with --python (editor setting `scalene.python`)."
+    )]
+    InterpreterBroken { python: PathBuf, reason: String },
+
+    #[error(
+        "Scalene is not installed for {python:?} (`import scalene` failed: {reason}). Fix: \"{python_display}\" \
+         -m pip install scalene",
+        python_display = python.display()
+    )]
+    ScaleneMissing { python: PathBuf, reason: String },
+
+    #[error(
+        "{python:?} has Scalene {version}, but scalene-lsp needs Scalene 2.x (its command line changed in 2.0). \
+         Fix: \"{python_display}\" -m pip install --upgrade \"scalene>=2,<3\"",
+        python_display = python.display()
+    )]
+    ScaleneUnsupported { python: PathBuf, version: String },
+
+    #[error("the program {path:?} does not exist. Fix: check the path (it is resolved against {cwd:?}).")]
+    ProgramNotFound { path: PathBuf, cwd: PathBuf },
+
+    #[error(
+        "Scalene does not profile {path:?}: the file is inside the Python installation path {excluded:?}, and \
+         Scalene treats everything there as library code (the result would be an empty profile). Fix: move the \
+         program outside the virtual environment / Python prefix."
+    )]
+    ProgramInLibraryPath { path: PathBuf, excluded: PathBuf },
+
+    #[error("{path:?} has a syntax error, so Scalene cannot run it:\n{detail}\nFix the syntax error and profile again.")]
+    SyntaxError { path: PathBuf, detail: String },
+
+    #[error(
+        "Scalene exited with {exit} without writing a profile.{stderr}\nFix: run the command from \
+         `scalene-lsp doctor` by hand to see the whole output; if Scalene itself fails, report it upstream."
+    )]
+    ScaleneCrashed { exit: String, stderr: String },
+
+    #[error("could not start {python:?}: {reason}. Fix: check that the interpreter is executable.")]
+    Spawn { python: PathBuf, reason: String },
+
+    #[error("the run was cancelled before Scalene started")]
+    CancelledBeforeStart,
+
+    #[error("internal error: {message}. This is a bug in scalene-lsp; please report it with the log (RUST_LOG=debug).")]
+    Internal { message: String },
+
+    #[error("{context}: {source}")]
+    Io { context: String, source: Arc<std::io::Error> },
+
+    #[error("cannot read {path:?}: {source}")]
+    Parse { path: PathBuf, source: ParseError },
+}
+
+impl EngineError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> EngineError {
+        EngineError::Io { context: context.into(), source: Arc::new(source) }
+    }
+
+    /// A short machine-readable kind, for logs, JSON-RPC error data and MCP.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::InterpreterNotFound { .. } => "interpreter_not_found",
+            EngineError::InterpreterMissing { .. } => "interpreter_missing",
+            EngineError::InterpreterBroken { .. } => "interpreter_broken",
+            EngineError::ScaleneMissing { .. } => "scalene_missing",
+            EngineError::ScaleneUnsupported { .. } => "scalene_unsupported",
+            EngineError::ProgramNotFound { .. } => "program_not_found",
+            EngineError::ProgramInLibraryPath { .. } => "program_in_library_path",
+            EngineError::SyntaxError { .. } => "syntax_error",
+            EngineError::ScaleneCrashed { .. } => "scalene_crashed",
+            EngineError::Spawn { .. } => "spawn_failed",
+            EngineError::CancelledBeforeStart => "cancelled",
+            EngineError::Internal { .. } => "internal",
+            EngineError::Io { .. } => "io",
+            EngineError::Parse { .. } => "bad_profile",
+        }
+    }
+
+    /// True when the problem is the Python environment rather than the program.
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            EngineError::InterpreterNotFound { .. }
+                | EngineError::InterpreterMissing { .. }
+                | EngineError::InterpreterBroken { .. }
+                | EngineError::ScaleneMissing { .. }
+                | EngineError::ScaleneUnsupported { .. }
+                | EngineError::Spawn { .. }
+        )
+    }
+}

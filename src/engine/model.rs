@@ -1,0 +1,293 @@
+//! The in-memory profile model: compact, only lines with activity, built by `parse` and read by every
+//! front end. Not serialized directly: `schema.rs` owns the wire format.
+
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// How a run ended. The profile (possibly partial or empty) is kept in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    /// The program ran to completion with exit code 0 and Scalene collected samples.
+    Ok,
+    /// Non-zero exit or uncaught exception: the profile up to the failure is kept.
+    ProgramFailed,
+    /// Scalene wrote `{}`: the program finished before it could be sampled.
+    TooShort,
+    /// The run was cancelled; whatever Scalene wrote when told to stop is kept.
+    Cancelled,
+    /// The run hit its wall-clock limit; whatever Scalene wrote when told to stop is kept.
+    TimedOut,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::ProgramFailed => "program_failed",
+            RunStatus::TooShort => "too_short",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::TimedOut => "timed_out",
+        }
+    }
+
+    /// True when the numbers cover only part of the program's run.
+    pub fn is_partial(self) -> bool {
+        matches!(self, RunStatus::ProgramFailed | RunStatus::Cancelled | RunStatus::TimedOut)
+    }
+}
+
+/// The profiling mode, from fastest to most complete.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// CPU only (`--cpu-only`).
+    Cpu,
+    /// CPU and memory (`--memory`), the default.
+    #[default]
+    Memory,
+    /// CPU, memory and GPU (`--memory --gpu`).
+    Gpu,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Cpu => "cpu",
+            Mode::Memory => "memory",
+            Mode::Gpu => "gpu",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "cpu" => Some(Mode::Cpu),
+            "memory" => Some(Mode::Memory),
+            "gpu" => Some(Mode::Gpu),
+            _ => None,
+        }
+    }
+}
+
+/// One Scalene profile: the whole run, every file it covers.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub status: RunStatus,
+    /// The profiled program as Scalene recorded it (absolute path), or the module name.
+    pub program: String,
+    pub args: Vec<String>,
+    /// The program's exit code when the profile came from a run here (None for a loaded JSON or a signal).
+    pub exit_code: Option<i32>,
+    /// Wall-clock seconds (Scalene's `elapsed_time_sec`).
+    pub elapsed_s: f64,
+    /// Peak memory footprint in MB (`max_footprint_mb`).
+    pub peak_mb: f64,
+    pub peak_at: Option<SourceLocation>,
+    pub memory: bool,
+    pub gpu: bool,
+    pub scalene_version: Option<String>,
+    /// Memory footprint over time, `(seconds since start, MB)`, at most `TIMELINE_POINTS` points.
+    pub timeline: Vec<(f64, f64)>,
+    /// Sorted by path.
+    pub files: Vec<FileProfile>,
+    /// Human-readable notes about the run (why it is too short, values that were not numbers, ...).
+    pub notes: Vec<String>,
+    /// The last bytes of the program's stderr and stdout, when it ran here.
+    pub stderr_tail: Option<String>,
+    pub stdout_tail: Option<String>,
+    /// When the profile was produced or loaded.
+    pub created: SystemTime,
+}
+
+pub const TIMELINE_POINTS: usize = 100;
+pub const LINE_TIMELINE_POINTS: usize = 32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceLocation {
+    pub file: PathBuf,
+    pub line: u32,
+}
+
+/// Everything Scalene measured in one source file.
+#[derive(Clone, Debug)]
+pub struct FileProfile {
+    pub path: PathBuf,
+    /// This file's share of the whole run's CPU time, in percent.
+    pub cpu_percent: f64,
+    /// Lines with any non-zero metric, sorted by line number.
+    pub lines: Vec<LineStats>,
+    /// Functions, sorted by `def` line; totals summed over their lines.
+    pub functions: Vec<FunctionStats>,
+    /// Sorted by line.
+    pub leaks: Vec<Leak>,
+}
+
+/// Scalene's numbers for one line, unrounded. CPU values are percent of the whole run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LineStats {
+    pub line: u32,
+    /// Scalene's copy of the source line (for display when the file is not on disk).
+    pub text: String,
+    pub cpu_python: f64,
+    pub cpu_native: f64,
+    pub cpu_system: f64,
+    pub core_utilization: f64,
+    pub peak_mb: f64,
+    pub avg_mb: f64,
+    pub alloc_mb: f64,
+    pub mallocs: u64,
+    pub python_fraction: f64,
+    pub usage_fraction: f64,
+    pub copy_mb_s: f64,
+    pub gpu_percent: f64,
+    pub gpu_peak_mb: f64,
+    pub gpu_avg_mb: f64,
+    pub async_await_percent: f64,
+    /// The outermost loop around this line, when it is in one.
+    pub outer_loop: Option<RangeInclusive<u32>>,
+    /// Memory footprint samples for this line, `(seconds since start, MB)`, downsampled.
+    pub memory_timeline: Vec<(f64, f64)>,
+}
+
+impl LineStats {
+    pub fn cpu_total(&self) -> f64 {
+        self.cpu_python + self.cpu_native + self.cpu_system
+    }
+
+    /// True when any metric of the normalized schema is non-zero: such a line is kept.
+    pub fn has_activity(&self) -> bool {
+        [
+            self.cpu_python,
+            self.cpu_native,
+            self.cpu_system,
+            self.core_utilization,
+            self.peak_mb,
+            self.avg_mb,
+            self.alloc_mb,
+            self.python_fraction,
+            self.usage_fraction,
+            self.copy_mb_s,
+            self.gpu_percent,
+            self.gpu_peak_mb,
+        ]
+        .iter()
+        .any(|value| *value != 0.0)
+            || self.mallocs != 0
+    }
+}
+
+/// A function's totals, computed by summing its lines (Scalene's own totals under-count).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FunctionStats {
+    /// Qualified name as Scalene reports it (`Worker.run`).
+    pub name: String,
+    /// The `def` line.
+    pub line: u32,
+    pub end_line: u32,
+    pub cpu_python: f64,
+    pub cpu_native: f64,
+    pub cpu_system: f64,
+    /// The largest peak of any of its lines.
+    pub peak_mb: f64,
+    /// Sum of its lines' allocations.
+    pub alloc_mb: f64,
+}
+
+impl FunctionStats {
+    pub fn cpu_total(&self) -> f64 {
+        self.cpu_python + self.cpu_native + self.cpu_system
+    }
+
+    pub fn contains(&self, line: u32) -> bool {
+        (self.line..=self.end_line).contains(&line)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leak {
+    pub line: u32,
+    /// 0..1
+    pub likelihood: f64,
+    pub velocity_mb_s: f64,
+}
+
+impl Profile {
+    /// A profile with no data (a run stopped before Scalene wrote anything, or Scalene's `{}`).
+    pub fn empty(status: RunStatus, program: String) -> Profile {
+        Profile {
+            status,
+            program,
+            args: Vec::new(),
+            exit_code: None,
+            elapsed_s: 0.0,
+            peak_mb: 0.0,
+            peak_at: None,
+            memory: false,
+            gpu: false,
+            scalene_version: None,
+            timeline: Vec::new(),
+            files: Vec::new(),
+            notes: Vec::new(),
+            stderr_tail: None,
+            stdout_tail: None,
+            created: SystemTime::now(),
+        }
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&FileProfile> {
+        self.files.iter().find(|file| file.path == path)
+    }
+
+    /// The line with the largest CPU share in any file.
+    pub fn hottest_line(&self) -> Option<(&FileProfile, &LineStats)> {
+        self.files
+            .iter()
+            .flat_map(|file| file.lines.iter().map(move |line| (file, line)))
+            .max_by(|a, b| a.1.cpu_total().total_cmp(&b.1.cpu_total()))
+    }
+
+    /// Rough heap size, for the cache's byte bound.
+    pub fn approx_bytes(&self) -> usize {
+        let lines: usize = self
+            .files
+            .iter()
+            .map(|file| {
+                file.path.as_os_str().len()
+                    + file.lines.iter().map(|line| size_of::<LineStats>() + line.text.len() + line.memory_timeline.len() * 16).sum::<usize>()
+                    + file.functions.iter().map(|f| size_of::<FunctionStats>() + f.name.len()).sum::<usize>()
+                    + file.leaks.len() * size_of::<Leak>()
+            })
+            .sum();
+        size_of::<Profile>()
+            + lines
+            + self.timeline.len() * 16
+            + self.stderr_tail.as_ref().map_or(0, String::len)
+            + self.stdout_tail.as_ref().map_or(0, String::len)
+            + self.notes.iter().map(String::len).sum::<usize>()
+            + self.args.iter().map(String::len).sum::<usize>()
+    }
+}
+
+impl FileProfile {
+    /// Lines with activity whose number is in `range` (binary search: cheap on big files).
+    pub fn lines_in(&self, range: RangeInclusive<u32>) -> &[LineStats] {
+        let start = self.lines.partition_point(|line| line.line < *range.start());
+        let end = self.lines.partition_point(|line| line.line <= *range.end());
+        &self.lines[start..end.max(start)]
+    }
+
+    pub fn line(&self, line: u32) -> Option<&LineStats> {
+        self.lines.binary_search_by_key(&line, |stats| stats.line).ok().map(|idx| &self.lines[idx])
+    }
+
+    /// The innermost function whose range contains `line`.
+    pub fn function_at(&self, line: u32) -> Option<&FunctionStats> {
+        self.functions
+            .iter()
+            .filter(|function| function.contains(line))
+            .min_by_key(|function| function.end_line - function.line)
+    }
+
+    pub fn leak(&self, line: u32) -> Option<&Leak> {
+        self.leaks.iter().find(|leak| leak.line == line)
+    }
+}

@@ -1,0 +1,220 @@
+//! The normalized JSON, version 1 (docs/schema.md): what `--json` prints and what MCP returns. The only
+//! serialized form of a profile; built from the model, never parsed back.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::model::{FileProfile, FunctionStats, LineStats, Profile};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A Scalene profile, normalized. Numbers are Scalene's own, unrounded.
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileJson {
+    /// Always 1 for this layout.
+    pub schema: u32,
+    /// ok | program_failed | too_short | cancelled | timed_out
+    pub status: StatusJson,
+    /// The profiled program (absolute path) or `-m module`.
+    pub program: String,
+    /// The program's arguments (without the program itself).
+    pub args: Vec<String>,
+    /// The program's exit code; null for a loaded JSON or a run ended by a signal.
+    pub exit_code: Option<i32>,
+    /// Wall-clock seconds (Scalene's `elapsed_time_sec`).
+    pub elapsed_s: f64,
+    /// Peak memory footprint in MB (`max_footprint_mb`).
+    pub peak_mb: f64,
+    /// Where the peak footprint was reached.
+    pub peak_at: Option<LocationJson>,
+    /// Whether memory was profiled.
+    pub memory: bool,
+    /// Whether GPU was profiled.
+    pub gpu: bool,
+    /// Scalene's version when the run happened here; null for a loaded JSON.
+    pub scalene_version: Option<String>,
+    /// Notes about the run: why it is partial or empty and what to do.
+    pub notes: Vec<String>,
+    /// The last lines of the program's stderr when it ran here (at most 64 KB); null otherwise.
+    pub stderr_tail: Option<String>,
+    pub files: Vec<FileJson>,
+}
+
+#[derive(Serialize, JsonSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusJson {
+    Ok,
+    ProgramFailed,
+    TooShort,
+    Cancelled,
+    TimedOut,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationJson {
+    pub file: String,
+    pub line: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileJson {
+    /// Absolute path.
+    pub path: String,
+    /// This file's share of the run's CPU time, percent.
+    pub cpu_percent: f64,
+    /// Lines with any non-zero metric, by line number.
+    pub lines: Vec<LineJson>,
+    /// Functions by `def` line, with totals summed over their lines.
+    pub functions: Vec<FunctionJson>,
+    pub leaks: Vec<LeakJson>,
+}
+
+/// One line's numbers. CPU values are percent of the whole run's CPU time.
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineJson {
+    /// 1-based line number.
+    pub line: u32,
+    /// n_cpu_percent_python
+    pub cpu_python: f64,
+    /// n_cpu_percent_c
+    pub cpu_native: f64,
+    /// n_sys_percent
+    pub cpu_system: f64,
+    /// n_core_utilization (0..1)
+    pub core_utilization: f64,
+    /// n_peak_mb
+    pub peak_mb: f64,
+    /// n_avg_mb
+    pub avg_mb: f64,
+    /// n_malloc_mb: MB allocated, cumulative
+    pub alloc_mb: f64,
+    /// n_mallocs: allocation samples (not malloc calls)
+    pub mallocs: u64,
+    /// n_python_fraction: share of allocations made by Python code (0..1)
+    pub python_fraction: f64,
+    /// n_usage_fraction: share of the run's memory use (0..1)
+    pub usage_fraction: f64,
+    /// n_copy_mb_s: memory copy volume, MB/s
+    pub copy_mb_s: f64,
+    /// n_gpu_percent
+    pub gpu_percent: f64,
+    /// n_gpu_peak_memory_mb
+    pub gpu_peak_mb: f64,
+}
+
+/// A function's totals: CPU summed over its lines (start_function_line..end_function_line), peak the
+/// largest line peak, allocations summed.
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionJson {
+    /// Qualified name (`Class.method`).
+    pub name: String,
+    /// The `def` line.
+    pub line: u32,
+    pub end_line: u32,
+    pub cpu_python: f64,
+    pub cpu_native: f64,
+    pub cpu_system: f64,
+    pub peak_mb: f64,
+    pub alloc_mb: f64,
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeakJson {
+    pub line: u32,
+    /// 0..1
+    pub likelihood: f64,
+    pub velocity_mb_s: f64,
+}
+
+impl From<&Profile> for ProfileJson {
+    fn from(profile: &Profile) -> ProfileJson {
+        ProfileJson {
+            schema: SCHEMA_VERSION,
+            status: match profile.status {
+                super::RunStatus::Ok => StatusJson::Ok,
+                super::RunStatus::ProgramFailed => StatusJson::ProgramFailed,
+                super::RunStatus::TooShort => StatusJson::TooShort,
+                super::RunStatus::Cancelled => StatusJson::Cancelled,
+                super::RunStatus::TimedOut => StatusJson::TimedOut,
+            },
+            program: profile.program.clone(),
+            args: profile.args.clone(),
+            exit_code: profile.exit_code,
+            elapsed_s: profile.elapsed_s,
+            peak_mb: profile.peak_mb,
+            peak_at: profile
+                .peak_at
+                .as_ref()
+                .map(|at| LocationJson { file: at.file.display().to_string(), line: at.line }),
+            memory: profile.memory,
+            gpu: profile.gpu,
+            scalene_version: profile.scalene_version.clone(),
+            notes: profile.notes.clone(),
+            stderr_tail: profile.stderr_tail.clone(),
+            files: profile.files.iter().map(FileJson::from).collect(),
+        }
+    }
+}
+
+impl From<&FileProfile> for FileJson {
+    fn from(file: &FileProfile) -> FileJson {
+        FileJson {
+            path: file.path.display().to_string(),
+            cpu_percent: file.cpu_percent,
+            lines: file.lines.iter().map(LineJson::from).collect(),
+            functions: file.functions.iter().map(FunctionJson::from).collect(),
+            leaks: file
+                .leaks
+                .iter()
+                .map(|leak| LeakJson { line: leak.line, likelihood: leak.likelihood, velocity_mb_s: leak.velocity_mb_s })
+                .collect(),
+        }
+    }
+}
+
+impl From<&LineStats> for LineJson {
+    fn from(line: &LineStats) -> LineJson {
+        LineJson {
+            line: line.line,
+            cpu_python: line.cpu_python,
+            cpu_native: line.cpu_native,
+            cpu_system: line.cpu_system,
+            core_utilization: line.core_utilization,
+            peak_mb: line.peak_mb,
+            avg_mb: line.avg_mb,
+            alloc_mb: line.alloc_mb,
+            mallocs: line.mallocs,
+            python_fraction: line.python_fraction,
+            usage_fraction: line.usage_fraction,
+            copy_mb_s: line.copy_mb_s,
+            gpu_percent: line.gpu_percent,
+            gpu_peak_mb: line.gpu_peak_mb,
+        }
+    }
+}
+
+impl From<&FunctionStats> for FunctionJson {
+    fn from(function: &FunctionStats) -> FunctionJson {
+        FunctionJson {
+            name: function.name.clone(),
+            line: function.line,
+            end_line: function.end_line,
+            cpu_python: function.cpu_python,
+            cpu_native: function.cpu_native,
+            cpu_system: function.cpu_system,
+            peak_mb: function.peak_mb,
+            alloc_mb: function.alloc_mb,
+        }
+    }
+}
+
+/// The JSON Schema of `ProfileJson` (embedded in docs/schema.md; a test keeps the two equal).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ProfileJson)).expect("a schema always serializes")
+}

@@ -1,0 +1,38 @@
+//! The `scalene-lsp` command line: parses arguments, sets up logging to stderr, dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use scalene_lsp::cli;
+
+/// Scalene's per-line CPU and memory profiles, in the terminal.
+#[derive(Parser)]
+#[command(name = "scalene-lsp", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
+    Profile(cli::ProfileArgs),
+    /// Show an existing Scalene JSON profile (e.g. from `scalene run -o FILE.json`).
+    Show(cli::ShowArgs),
+    /// Show which Python and Scalene would be used, and the exact command a profile runs.
+    Doctor(cli::DoctorArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Profile(args) => cli::profile(args),
+        Command::Show(args) => cli::show(args),
+        Command::Doctor(args) => cli::doctor(args),
+    }
+}

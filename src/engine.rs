@@ -196,6 +196,7 @@ impl Engine {
     /// handle is dropped. Must be called inside a tokio runtime.
     pub fn start(&self, request: ProfileRequest) -> Result<RunHandle, EngineError> {
         let (target, _) = resolve_target(&request)?;
+        check_arguments(&request.args)?;
         let key = run_key(&target, &request)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
         let result = async move {
@@ -336,6 +337,15 @@ fn resolve_target(request: &ProfileRequest) -> Result<(Target, PathBuf), EngineE
             Ok((Target::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
         }
         None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
+    }
+}
+
+/// Scalene hands the program everything after `---` except a bare `--`, which its argparse moves (with
+/// all that follows) in front of the other arguments: refuse rather than run with reordered arguments.
+fn check_arguments(args: &[String]) -> Result<(), EngineError> {
+    match args.iter().position(|arg| arg == "--") {
+        Some(index) => Err(EngineError::UnpassableArgument { position: index + 1 }),
+        None => Ok(()),
     }
 }
 

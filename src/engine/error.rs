@@ -48,6 +48,14 @@ pub enum EngineError {
     )]
     ProgramInLibraryPath { path: PathBuf, excluded: PathBuf },
 
+    #[error(
+        "program argument {position} is `--`, which Scalene cannot pass on intact: its argument parser moves \
+         `--` and everything after it in front of the other arguments, so the program would see them in the \
+         wrong order. Fix: pass the arguments without a bare `--` (e.g. `--name=value`), or profile a small \
+         script that calls the program with them."
+    )]
+    UnpassableArgument { position: usize },
+
     #[error("{path:?} has a syntax error, so Scalene cannot run it:\n{detail}\nFix the syntax error and profile again.")]
     SyntaxError { path: PathBuf, detail: String },
 
@@ -88,6 +96,7 @@ impl EngineError {
             EngineError::ScaleneUnsupported { .. } => "scalene_unsupported",
             EngineError::ProgramNotFound { .. } => "program_not_found",
             EngineError::ProgramInLibraryPath { .. } => "program_in_library_path",
+            EngineError::UnpassableArgument { .. } => "unpassable_argument",
             EngineError::SyntaxError { .. } => "syntax_error",
             EngineError::ScaleneCrashed { .. } => "scalene_crashed",
             EngineError::Spawn { .. } => "spawn_failed",

@@ -35,6 +35,13 @@ pub fn parse_profile(bytes: &[u8]) -> Result<Profile, ParseError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => ParseError::NotAProfile { reason: "its top level is not a JSON object".into() },
+            Err(err) => explain(bytes, err),
+        });
+    }
     let mut notes = Vec::new();
     let sanitized;
     let raw: RawProfile = match serde_json::from_slice(bytes) {

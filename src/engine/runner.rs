@@ -120,22 +120,61 @@ impl GroupGuard {
         }
     }
 
+    /// True when no live (non-zombie) process is left in the group.
     fn is_empty(&self) -> bool {
-        self.pgid.is_none_or(|pgid| killpg(pgid, None).is_err())
+        let Some(pgid) = self.pgid else { return true };
+        if killpg(pgid, None).is_err() {
+            return true;
+        }
+        // killpg also reaches zombies that init has not reaped yet: look at the states where /proc exists.
+        match live_members(pgid.as_raw()) {
+            Some(n_live) => n_live == 0,
+            None => false,
+        }
+    }
+
+    /// Waits up to `limit` for every process of the group to exit.
+    async fn wait_empty(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.is_empty() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Kills whatever is left in the group and waits (briefly) until it is empty; afterwards the pgid
     /// may be reused by the system, so the guard no longer signals it.
     async fn finish(&mut self) {
         self.signal(Signal::SIGKILL);
-        for _ in 0..200 {
-            if self.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        if !self.wait_empty(Duration::from_secs(2)).await {
+            tracing::warn!("processes of the run's group are still listed after SIGKILL");
         }
         self.pgid = None;
     }
+}
+
+/// How many non-zombie processes are in process group `pgid`, from /proc (None without /proc).
+fn live_members(pgid: i32) -> Option<usize> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut n_live = 0;
+    for entry in entries.flatten() {
+        if !entry.file_name().to_str().is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // Fields after the command name (which may hold spaces) are: state ppid pgrp ...
+        let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else { continue };
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" && fields[0] != "X" {
+            n_live += 1;
+        }
+    }
+    Some(n_live)
 }
 
 impl Drop for GroupGuard {
@@ -204,14 +243,18 @@ pub async fn run(
         Ending::Exited(status) => status,
         Ending::TimedOut | Ending::Cancelled => {
             // SIGTERM to the whole group: Scalene's profiled child writes a partial profile and exits.
+            // The top process exits at once, so wait for the whole group, not just for it.
+            let deadline = tokio::time::Instant::now() + TERM_GRACE;
             group.signal(Signal::SIGTERM);
-            match tokio::time::timeout(TERM_GRACE, child.wait()).await {
+            let status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
                 Ok(Ok(status)) => status,
                 _ => {
                     group.signal(Signal::SIGKILL);
                     child.wait().await.map_err(|err| EngineError::io("waiting for Scalene failed", err))?
                 }
-            }
+            };
+            group.wait_empty(deadline.saturating_duration_since(tokio::time::Instant::now())).await;
+            status
         }
     };
     group.finish().await;

@@ -1,0 +1,206 @@
+//! The real binary: `profile`, `show`, `doctor`, their output and exit codes.
+
+use std::process::{Command, Output};
+
+use crate::support::{self, TempProject};
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("RUST_LOG", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    (output, stdout, stderr)
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+/// Validates against the schema embedded in docs/schema.md.
+fn assert_valid(json: &serde_json::Value) {
+    let schema = crate::schema::documented_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();
+    assert!(errors.is_empty(), "output does not match docs/schema.md: {errors:#?}");
+}
+
+#[test]
+fn show_renders_a_captured_profile() {
+    let (output, stdout, stderr) = run(bin().arg("show").arg(support::scalene_fixture("2.4.0", "cpu_bound")));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(!stdout.contains('\x1b'), "no colour when stdout is not a terminal");
+    insta::assert_snapshot!("show_cpu_bound", stdout);
+}
+
+#[test]
+fn show_renders_functions_leaks_and_many_files() {
+    let (output, stdout, _) = run(bin().arg("show").arg(support::scalene_fixture("2.4.0", "leak")));
+    assert_eq!(code(&output), 0);
+    insta::assert_snapshot!("show_leak", stdout);
+    let (output, stdout, _) = run(bin().arg("show").arg(support::scalene_fixture("2.4.0", "multi_module")));
+    assert_eq!(code(&output), 0);
+    insta::assert_snapshot!("show_multi_module", stdout);
+}
+
+#[test]
+fn show_json_reports_exactly_scalenes_numbers() {
+    for version in ["2.4.0", "2.0.1"] {
+        for name in ["cpu_bound", "memory_heavy", "multi_module", "leak", "raises", "threads"] {
+            let fixture = support::scalene_fixture(version, name);
+            let (output, stdout, stderr) = run(bin().args(["show", "--json"]).arg(&fixture));
+            assert_eq!(code(&output), 0, "{stderr}");
+            let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert_valid(&json);
+            let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+            assert_eq!(json["schema"], 1);
+            assert_eq!(json["status"], "ok");
+            assert_eq!(json["elapsed_s"], raw["elapsed_time_sec"]);
+            assert_eq!(json["peak_mb"].as_f64(), raw["max_footprint_mb"].as_f64());
+            assert_eq!(json["exit_code"], serde_json::Value::Null);
+            for file in json["files"].as_array().unwrap() {
+                let raw_file = &raw["files"][file["path"].as_str().unwrap()];
+                assert_eq!(file["cpu_percent"].as_f64(), raw_file["percent_cpu_time"].as_f64());
+                for line in file["lines"].as_array().unwrap() {
+                    let raw_line = raw_file["lines"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|raw_line| raw_line["lineno"] == line["line"])
+                        .unwrap();
+                    for (ours, scalenes) in [
+                        ("cpu_python", "n_cpu_percent_python"),
+                        ("cpu_native", "n_cpu_percent_c"),
+                        ("cpu_system", "n_sys_percent"),
+                        ("core_utilization", "n_core_utilization"),
+                        ("peak_mb", "n_peak_mb"),
+                        ("avg_mb", "n_avg_mb"),
+                        ("alloc_mb", "n_malloc_mb"),
+                        ("mallocs", "n_mallocs"),
+                        ("python_fraction", "n_python_fraction"),
+                        ("usage_fraction", "n_usage_fraction"),
+                        ("copy_mb_s", "n_copy_mb_s"),
+                        ("gpu_percent", "n_gpu_percent"),
+                        ("gpu_peak_mb", "n_gpu_peak_memory_mb"),
+                    ] {
+                        assert_eq!(
+                            line[ours].as_f64(),
+                            raw_line[scalenes].as_f64(),
+                            "{version}/{name} line {} {ours}",
+                            line["line"]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn show_of_an_empty_profile_is_too_short() {
+    let (output, stdout, _) = run(bin().args(["show", "--json"]).arg(support::scalene_fixture("2.4.0", "too_short")));
+    assert_eq!(code(&output), 1, "partial or empty profiles exit 1");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_valid(&json);
+    assert_eq!(json["status"], "too_short");
+    assert!(json["notes"][0].as_str().unwrap().contains("run longer"));
+    let (_, stdout, _) = run(bin().arg("show").arg(support::scalene_fixture("2.4.0", "too_short")));
+    assert!(stdout.contains("status too_short") && stdout.contains("No line has any activity."), "{stdout}");
+}
+
+#[test]
+fn show_of_bad_input_explains_and_exits_4() {
+    let project = TempProject::new();
+    let truncated = project.write("cut.json", "{\"files\": {\"/a.py\": {\"lines\": [");
+    let (output, stdout, stderr) = run(bin().arg("show").arg(&truncated));
+    assert_eq!(code(&output), 4);
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("error: cannot read") && stderr.contains("truncated"), "{stderr}");
+    let (output, _, stderr) = run(bin().arg("show").arg(project.path().join("absent.json")));
+    assert_eq!(code(&output), 4);
+    assert!(stderr.contains("absent.json") && stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn profile_shows_the_hot_lines() {
+    let (output, stdout, stderr) =
+        run(bin().arg("profile").arg("--python").arg(support::python()).arg(support::program("cpu_bound.py")));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout.contains("status ok"), "{stdout}");
+    assert!(stdout.contains("Scalene 2.4.0"), "{stdout}");
+    let loop_row = stdout.lines().find(|line| line.contains("total += i * i % 7")).expect("the hot loop is listed");
+    assert!(loop_row.trim_start().starts_with("8 "), "{loop_row}");
+    assert!(stdout.contains("python_loop (5-9)") && stdout.contains("native_sort (12-17)"), "{stdout}");
+    assert!(stderr.is_empty(), "no spinner or logs when stderr is not a terminal: {stderr}");
+}
+
+#[test]
+fn profile_json_is_valid_and_carries_the_program_failure() {
+    let (output, stdout, stderr) = run(bin()
+        .args(["profile", "--json", "--mode", "cpu", "--python"])
+        .arg(support::python())
+        .arg(support::program("raises.py")));
+    assert_eq!(code(&output), 1, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_valid(&json);
+    assert_eq!(json["status"], "program_failed");
+    assert_eq!(json["exit_code"], 1);
+    assert_eq!(json["memory"], false);
+    assert!(json["stderr_tail"].as_str().unwrap().contains("RuntimeError: deliberate failure"));
+    assert!(!json["files"][0]["lines"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn profile_passes_arguments_after_the_separator() {
+    let (output, stdout, stderr) = run(bin()
+        .args(["profile", "--json", "--python"])
+        .arg(support::python())
+        .arg(support::program("reads_argv.py"))
+        .args(["--", "3000000", "--json", "-m", "a b"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["args"], serde_json::json!(["3000000", "--json", "-m", "a b"]));
+}
+
+#[test]
+fn profile_failures_have_their_own_messages_and_exit_codes() {
+    let project = TempProject::new();
+    let missing = project.path().join("nope.py");
+    let syntax = support::program("syntax_error.py");
+    let cpu = support::program("cpu_bound.py");
+    let python = support::python();
+    let cases: [(Vec<&std::ffi::OsStr>, i32, &str); 3] = [
+        (vec!["profile".as_ref(), "--python".as_ref(), python.as_os_str(), missing.as_os_str()], 4, "does not exist"),
+        (vec!["profile".as_ref(), "--python".as_ref(), python.as_os_str(), syntax.as_os_str()], 4, "has a syntax error"),
+        (vec!["profile".as_ref(), "--python".as_ref(), "/nonexistent/python".as_ref(), cpu.as_os_str()], 3, "does not exist. Fix:"),
+    ];
+    for (args, expected, message) in cases {
+        let (output, stdout, stderr) = run(bin().args(&args));
+        assert_eq!(code(&output), expected, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let bare = project.venv("bare", false);
+    let (output, _, stderr) = run(bin().arg("profile").arg("--python").arg(&bare).arg(support::program("cpu_bound.py")));
+    assert_eq!(code(&output), 3);
+    assert!(stderr.contains(&format!("Fix: \"{}\" -m pip install scalene", bare.display())), "{stderr}");
+}
+
+#[test]
+fn doctor_shows_interpreter_versions_and_the_exact_command() {
+    let (output, stdout, stderr) = run(bin()
+        .args(["doctor", "--python"])
+        .arg(support::python())
+        .arg(support::program("cpu_bound.py")));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout.contains(&format!("interpreter:   {}", support::python().display())), "{stdout}");
+    assert!(stdout.contains("scalene:       2.4.0"), "{stdout}");
+    let command = stdout.lines().find(|line| line.starts_with("command:")).unwrap();
+    let program = support::program("cpu_bound.py").canonicalize().unwrap();
+    assert!(command.contains("-m scalene run --no-stacks -o"), "{command}");
+    assert!(command.ends_with(&format!("{} ---", program.display())), "{command}");
+}

@@ -67,6 +67,18 @@ pub struct ProfileArgs {
     /// Working directory of the program (default: the project root, or the file's folder).
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+    /// Extra environment variable for the program (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Only profile files whose path contains one of these (comma-separated, Scalene's --profile-only).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub profile_only: Vec<String>,
+    /// Which files count as user code (default: the project root).
+    #[arg(long, value_name = "DIR")]
+    pub program_path: Option<PathBuf>,
+    /// CPU sampling interval in seconds (Scalene's default: 0.01).
+    #[arg(long, value_name = "SECONDS")]
+    pub cpu_sampling_rate: Option<f64>,
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
     pub json: bool,
@@ -91,6 +103,13 @@ pub struct DoctorArgs {
     pub python: Option<PathBuf>,
     /// A program to show the exact Scalene command for (default: a placeholder).
     pub file: Option<PathBuf>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
 }
 
 /// Prints an error in one paragraph and returns its exit code.
@@ -133,6 +152,12 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         (None, Some(module)) => Target::Module(module),
         (None, None) => unreachable!("clap requires FILE or --module"),
     };
+    if let Some(rate) = args.cpu_sampling_rate
+        && !(rate > 0.0 && rate.is_finite())
+    {
+        eprintln!("error: --cpu-sampling-rate must be a positive number of seconds, got {rate}");
+        return ExitCode::from(exit::USAGE);
+    }
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         eprintln!("error: --timeout must be a positive number of seconds, got {}", args.timeout);
         return ExitCode::from(exit::USAGE);
@@ -148,6 +173,10 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         python: args.python,
         cwd: args.cwd,
         timeout: Some(Duration::from_secs_f64(args.timeout)),
+        env: args.env,
+        profile_only: args.profile_only,
+        program_path: args.program_path,
+        cpu_sampling_rate: args.cpu_sampling_rate,
         ..ProfileRequest::default()
     };
     let json = args.json;

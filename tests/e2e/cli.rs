@@ -159,6 +159,7 @@ fn profile_passes_arguments_after_the_separator() {
     let (output, stdout, stderr) = run(bin()
         .args(["profile", "--json", "--python"])
         .arg(support::python())
+        .args(["--env", "SCALENE_LSP_TEST_MARK=from the cli", "--cpu-sampling-rate", "0.005"])
         .arg(support::program("reads_argv.py"))
         .args(["--", "3000000", "--json", "-m", "a b"]));
     assert_eq!(code(&output), 0, "{stderr}");

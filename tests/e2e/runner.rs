@@ -255,3 +255,29 @@ fn identical_requests_share_one_run_and_the_queue_is_bounded() {
     });
     assert!(support::entries(temp_root.path()).is_empty());
 }
+
+#[test]
+fn environment_additions_and_module_targets_reach_the_program() {
+    let project = TempProject::new();
+    project.write(
+        "app/__main__.py",
+        "import os\nprint(os.environ['SCALENE_LSP_MARK'])\nprint(sum(i * i for i in range(3_000_000)))\n",
+    );
+    project.write("app/__init__.py", "");
+    let temp_root = tempfile::tempdir().unwrap();
+    let engine = engine(temp_root.path(), 2);
+    let entry = runtime().block_on(async {
+        let request = ProfileRequest {
+            target: Some(Target::Module("app".into())),
+            python: Some(support::python()),
+            cwd: Some(project.path().to_path_buf()),
+            env: vec![("SCALENE_LSP_MARK".into(), "mark with spaces".into())],
+            ..ProfileRequest::default()
+        };
+        engine.profile(request).await.unwrap()
+    });
+    let stdout = entry.profile.stdout_tail.as_deref().unwrap();
+    assert_eq!(stdout.lines().next(), Some("mark with spaces"), "{stdout}");
+    assert_eq!(entry.profile.status, RunStatus::Ok, "{:?}", entry.profile.notes);
+    assert!(entry.profile.files.iter().any(|file| file.path.ends_with("app/__main__.py")), "{:?}", entry.profile.files);
+}

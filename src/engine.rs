@@ -7,6 +7,7 @@ pub mod error;
 pub mod interpreter;
 pub mod model;
 pub mod parse;
+pub mod remap;
 pub mod runner;
 pub mod schema;
 pub mod workspace;

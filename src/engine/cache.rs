@@ -194,6 +194,7 @@ mod tests {
                 lines: (1..=n_lines).map(|line| LineStats { line, cpu_python: 1.0, ..LineStats::default() }).collect(),
                 functions: Vec::new(),
                 leaks: Vec::new(),
+                source: "".into(),
             })
             .collect();
         profile

@@ -119,6 +119,9 @@ pub struct FileProfile {
     pub functions: Vec<FunctionStats>,
     /// Sorted by line.
     pub leaks: Vec<Leak>,
+    /// The file's text as Scalene profiled it (from its per-line copy of the source), for remapping
+    /// lines after edits. Empty when Scalene gave no source lines.
+    pub source: std::sync::Arc<str>,
 }
 
 /// Scalene's numbers for one line, unrounded. CPU values are percent of the whole run.
@@ -255,6 +258,7 @@ impl Profile {
                     + file.lines.iter().map(|line| size_of::<LineStats>() + line.text.len() + line.memory_timeline.len() * 16).sum::<usize>()
                     + file.functions.iter().map(|f| size_of::<FunctionStats>() + f.name.len()).sum::<usize>()
                     + file.leaks.len() * size_of::<Leak>()
+                    + file.source.len()
             })
             .sum();
         size_of::<Profile>()

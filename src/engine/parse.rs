@@ -290,8 +290,31 @@ fn build_file(path: &str, raw: RawFile<'_>) -> Result<FileProfile, ParseError> {
     leaks.sort_by_key(|leak| leak.line);
     let mut functions = functions;
     functions.sort_by_key(|function| function.line);
+    let source = profiled_source(&raw_lines);
     let lines = raw_lines.into_iter().map(line_stats).filter(LineStats::has_activity).collect();
-    Ok(FileProfile { path: PathBuf::from(path), cpu_percent: num(raw.percent_cpu_time), lines, functions, leaks })
+    Ok(FileProfile {
+        path: PathBuf::from(path),
+        cpu_percent: num(raw.percent_cpu_time),
+        lines,
+        functions,
+        leaks,
+        source: source.into(),
+    })
+}
+
+/// Rebuilds the profiled text from Scalene's per-line copies (it lists every line of the file). Empty
+/// unless the line numbers run 1, 2, 3, ... with text, so a gap can never shift a line.
+fn profiled_source(lines: &[RawLine<'_>]) -> String {
+    let complete = lines.iter().enumerate().all(|(idx, line)| line.lineno as usize == idx + 1 && line.line.is_some());
+    if !complete {
+        return String::new();
+    }
+    let mut text = String::with_capacity(lines.iter().map(|line| line.line.as_deref().map_or(0, str::len)).sum());
+    for line in lines {
+        text.push_str(&unescape_scalene_text(line.line.as_deref().unwrap_or("")));
+        text.push('\n');
+    }
+    text
 }
 
 fn line_stats(raw: RawLine<'_>) -> LineStats {

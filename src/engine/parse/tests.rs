@@ -342,3 +342,12 @@ fn downsampling_keeps_the_peaks() {
     assert!(kept.contains(&(517.0, 99.0)));
     assert!(kept.windows(2).all(|pair| pair[0].0 < pair[1].0));
 }
+
+#[test]
+fn the_profiled_source_is_the_program_text() {
+    for version in ["2.4.0", "2.0.1"] {
+        let profile = parse_profile(&fixture(version, "cpu_bound")).unwrap();
+        let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/programs/cpu_bound.py")).unwrap();
+        assert_eq!(&*profile.files[0].source, on_disk, "Scalene {version}");
+    }
+}

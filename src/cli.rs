@@ -211,6 +211,12 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     })
 }
 
+/// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
+pub fn serve() -> ExitCode {
+    runtime().block_on(crate::lsp::serve_stdio(Engine::new(EngineSettings::default())));
+    ExitCode::SUCCESS
+}
+
 pub fn show(args: ShowArgs) -> ExitCode {
     match crate::engine::load_json_file(&args.profile) {
         Ok((_, profile)) => print_profile(&profile, args.json),

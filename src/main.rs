@@ -5,16 +5,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use scalene_lsp::cli;
 
-/// Scalene's per-line CPU and memory profiles, in the terminal.
+/// Scalene's per-line CPU and memory profiles: a language server (the default), and in the terminal.
 #[derive(Parser)]
 #[command(name = "scalene-lsp", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the Language Server Protocol over stdio (the default with no command).
+    Serve,
     /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
     Profile(cli::ProfileArgs),
     /// Show an existing Scalene JSON profile (e.g. from `scalene run -o FILE.json`).
@@ -31,8 +33,9 @@ fn main() -> ExitCode {
         )
         .init();
     match Cli::parse().command {
-        Command::Profile(args) => cli::profile(args),
-        Command::Show(args) => cli::show(args),
-        Command::Doctor(args) => cli::doctor(args),
+        None | Some(Command::Serve) => cli::serve(),
+        Some(Command::Profile(args)) => cli::profile(args),
+        Some(Command::Show(args)) => cli::show(args),
+        Some(Command::Doctor(args)) => cli::doctor(args),
     }
 }

@@ -1,0 +1,40 @@
+//! The LSP server over stdio: a thin layer over the engine. One file per feature; `session.rs` holds
+//! the state; `convert.rs` is the only bridge between engine and LSP types. See docs/lsp.md.
+
+pub mod actions;
+pub mod capabilities;
+pub mod client;
+pub mod commands;
+pub mod convert;
+pub mod diagnostics;
+pub mod document;
+pub mod error;
+pub mod hints;
+pub mod hover;
+pub mod lenses;
+pub mod progress;
+pub mod server;
+pub mod session;
+pub mod settings;
+
+use std::time::Duration;
+
+use tower_lsp_server::{LspService, Server};
+
+use crate::engine::Engine;
+
+/// Serves LSP on stdin/stdout until the client exits (or closes stdin), then stops every run.
+pub async fn serve_stdio(engine: Engine) {
+    let (service, socket) = LspService::build(|client| server::Backend::new(engine.clone(), client))
+        .custom_method("window/workDoneProgress/cancel", server::Backend::work_done_progress_cancel)
+        .finish();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    // The client may have gone without `shutdown`: stop runs and let them clean up.
+    engine.cancel_all();
+    for _ in 0..100 {
+        if engine.running().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

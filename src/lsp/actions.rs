@@ -1,0 +1,33 @@
+//! textDocument/codeAction: profile (full or CPU only), cancel, clear.
+
+use serde_json::json;
+use tower_lsp_server::ls_types::{CodeAction, CodeActionOrCommand, Command as LspCommand};
+
+use super::commands::Command;
+use super::session::{DocumentSnapshot, Session};
+
+fn action(title: &str, command: Command, argument: serde_json::Value) -> CodeActionOrCommand {
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.into(),
+        command: Some(LspCommand { title: title.into(), command: command.id().into(), arguments: Some(vec![argument]) }),
+        ..CodeAction::default()
+    })
+}
+
+pub fn handle_code_action(session: &Session, snapshot: &DocumentSnapshot) -> Vec<CodeActionOrCommand> {
+    if !snapshot.document.is_python() {
+        return Vec::new();
+    }
+    let uri = snapshot.uri.as_str();
+    let mut actions = vec![
+        action("Profile this file with Scalene", Command::Profile, json!({ "uri": uri })),
+        action("Profile this file with Scalene (CPU only)", Command::Profile, json!({ "uri": uri, "mode": "cpu" })),
+    ];
+    if let Some(run_id) = session.run_for(&snapshot.uri) {
+        actions.push(action("Cancel profiling", Command::Cancel, json!({ "run_id": run_id.to_string() })));
+    }
+    if snapshot.profile.is_some() {
+        actions.push(action("Clear profile", Command::Clear, json!({ "uri": uri })));
+    }
+    actions
+}

@@ -1,0 +1,267 @@
+//! The one place that knows both the engine's model and the LSP types: labels, ranges, diagnostics,
+//! hover markdown and lens titles.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use tower_lsp_server::ls_types::{Diagnostic, NumberOrString, Position, Range};
+
+use super::document::{Document, Encoding};
+use super::settings::{DiagnosticSettings, HintFormat, HintSettings};
+use crate::engine::model::{FileProfile, FunctionStats, LineStats, Profile, RunStatus};
+
+pub const SOURCE: &str = "scalene";
+
+/// The inlay-hint label of a line, or None when it is below the thresholds (see docs/lsp.md).
+pub fn hint_label(line: &LineStats, memory: bool, is_leak: bool, hints: &HintSettings) -> Option<String> {
+    let cpu = line.cpu_total();
+    let has_memory = memory && line.peak_mb > 0.0;
+    let cpu_hot = cpu >= hints.min_cpu_percent;
+    let memory_hot = has_memory && line.peak_mb >= hints.min_peak_mb;
+    if !(cpu_hot || memory_hot || is_leak) {
+        return None;
+    }
+    let show_cpu = hints.format != HintFormat::Memory && (cpu_hot || !memory_hot);
+    let show_memory = hints.format != HintFormat::Cpu && has_memory;
+    let label = match (show_cpu, show_memory) {
+        (true, true) => format!("{cpu:.1}% CPU · {:.1} MB", line.peak_mb),
+        (true, false) => format!("{cpu:.1}% CPU"),
+        (false, true) => format!("{:.1} MB", line.peak_mb),
+        (false, false) => return None,
+    };
+    Some(label)
+}
+
+/// The end of 0-based line `line` in the negotiated encoding.
+pub fn end_of_line(document: &Document, line: u32, encoding: Encoding) -> Position {
+    Position { line, character: document.line(line).map_or(0, |text| encoding.len(text)) }
+}
+
+/// The line's text without leading indentation.
+pub fn line_range(document: &Document, line: u32, encoding: Encoding) -> Range {
+    let text = document.line(line).unwrap_or("");
+    let indent = &text[..text.len() - text.trim_start().len()];
+    Range {
+        start: Position { line, character: encoding.len(indent) },
+        end: Position { line, character: encoding.len(text) },
+    }
+}
+
+fn diagnostic(range: Range, severity: tower_lsp_server::ls_types::DiagnosticSeverity, code: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        range,
+        severity: Some(severity),
+        code: Some(NumberOrString::String(code.into())),
+        source: Some(SOURCE.into()),
+        message,
+        ..Diagnostic::default()
+    }
+}
+
+/// Diagnostics for one profiled line at `range` (already mapped to the current text).
+pub fn line_diagnostics(
+    line: &LineStats,
+    file: &FileProfile,
+    memory: bool,
+    range: Range,
+    settings: &DiagnosticSettings,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let cpu = line.cpu_total();
+    if cpu >= settings.cpu_percent {
+        let severity = if cpu >= settings.cpu_warning_percent { settings.cpu_warning_severity } else { settings.cpu_severity };
+        out.push(diagnostic(
+            range,
+            severity,
+            "cpu-hotspot",
+            format!(
+                "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
+                line.cpu_python, line.cpu_native, line.cpu_system
+            ),
+        ));
+    }
+    if memory && line.peak_mb >= settings.memory_mb {
+        out.push(diagnostic(
+            range,
+            settings.memory_severity,
+            "memory-hotspot",
+            format!("peak {:.1} MB (allocated {:.1} MB)", line.peak_mb, line.alloc_mb),
+        ));
+    }
+    if let Some(leak) = file.leak(line.line).filter(|leak| leak.likelihood >= settings.leak_likelihood) {
+        out.push(diagnostic(
+            range,
+            settings.leak_severity,
+            "leak",
+            format!(
+                "possible memory leak: likelihood {:.0}%, growing {:.2} MB/s",
+                leak.likelihood * 100.0,
+                leak.velocity_mb_s
+            ),
+        ));
+    }
+    out
+}
+
+/// `▁▂▃▄▅▆▇█` over the values (relative to their max).
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().fold(0.0, f64::max);
+    values
+        .iter()
+        .map(|value| if max > 0.0 { BARS[((value / max) * 7.0).round().clamp(0.0, 7.0) as usize] } else { BARS[0] })
+        .collect()
+}
+
+fn age(created: SystemTime) -> String {
+    let seconds = created.elapsed().map(|age| age.as_secs()).unwrap_or(0);
+    match seconds {
+        0..=59 => format!("{seconds} s ago"),
+        60..=3599 => format!("{} min ago", seconds / 60),
+        _ => format!("{} h ago", seconds / 3600),
+    }
+}
+
+pub fn function_summary(function: &FunctionStats, memory: bool) -> String {
+    let mut text = format!(
+        "{:.1}% CPU (python {:.1}%, native {:.1}%, system {:.1}%)",
+        function.cpu_total(),
+        function.cpu_python,
+        function.cpu_native,
+        function.cpu_system
+    );
+    if memory {
+        let _ = write!(text, " · peak {:.1} MB · allocated {:.1} MB", function.peak_mb, function.alloc_mb);
+    }
+    text
+}
+
+/// The code lens title of a function.
+pub fn lens_title(function: &FunctionStats, memory: bool) -> String {
+    if memory && function.peak_mb > 0.0 {
+        format!("{:.1}% CPU · {:.1} MB peak", function.cpu_total(), function.peak_mb)
+    } else {
+        format!("{:.1}% CPU", function.cpu_total())
+    }
+}
+
+/// The hover markdown of a profiled line: every metric Scalene gives, the function's totals, the
+/// memory sparkline, and the profile's status and age.
+pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, line: &LineStats, stale: bool) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "**Scalene** · line {} · {:.1}% of CPU time\n", line.line, line.cpu_total());
+    let mut rows: Vec<(String, String)> = vec![
+        ("CPU: python".into(), format!("{:.1}%", line.cpu_python)),
+        ("CPU: native".into(), format!("{:.1}%", line.cpu_native)),
+        ("CPU: system".into(), format!("{:.1}%", line.cpu_system)),
+        ("core utilisation".into(), format!("{:.0}%", line.core_utilization * 100.0)),
+    ];
+    if profile.memory {
+        rows.extend([
+            ("memory: peak".into(), format!("{:.1} MB", line.peak_mb)),
+            ("memory: average".into(), format!("{:.1} MB", line.avg_mb)),
+            ("allocated".into(), format!("{:.1} MB ({} samples)", line.alloc_mb, line.mallocs)),
+            ("python share of allocations".into(), format!("{:.0}%", line.python_fraction * 100.0)),
+            ("share of memory use".into(), format!("{:.1}%", line.usage_fraction * 100.0)),
+            ("copy volume".into(), format!("{:.1} MB/s", line.copy_mb_s)),
+        ]);
+    }
+    if profile.gpu {
+        rows.extend([
+            ("GPU".into(), format!("{:.1}%", line.gpu_percent)),
+            ("GPU memory: peak".into(), format!("{:.1} MB", line.gpu_peak_mb)),
+        ]);
+    }
+    if line.async_await_percent > 0.0 {
+        rows.push(("awaiting (async)".into(), format!("{:.1}%", line.async_await_percent)));
+    }
+    if let Some(leak) = file.leak(line.line) {
+        rows.push(("possible leak".into(), format!("likelihood {:.0}%, {:.2} MB/s", leak.likelihood * 100.0, leak.velocity_mb_s)));
+    }
+    md.push_str("| metric | value |\n|---|---:|\n");
+    for (name, value) in rows {
+        let _ = writeln!(md, "| {name} | {value} |");
+    }
+    if let Some(function) = file.function_at(line.line) {
+        let _ = writeln!(
+            md,
+            "\n**{}** (lines {}–{}): {}",
+            function.name,
+            function.line,
+            function.end_line,
+            function_summary(function, profile.memory)
+        );
+    }
+    if line.memory_timeline.len() > 1 {
+        let values: Vec<f64> = line.memory_timeline.iter().map(|point| point.1).collect();
+        let _ = writeln!(md, "\nmemory over time: `{}`", sparkline(&values));
+    }
+    let status = match profile.status {
+        RunStatus::Ok => "complete".to_string(),
+        status => format!("partial: {}", status.as_str()),
+    };
+    let _ = write!(md, "\n_profile {profile_id} · {status} · {} · {:.2} s run_", age(profile.created), profile.elapsed_s);
+    if stale {
+        md.push_str("\n\n⚠ **stale**: the file changed since this profile; numbers are shown only on unchanged lines. Profile again to refresh.");
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::settings::Settings;
+
+    fn line(cpu_python: f64, peak_mb: f64) -> LineStats {
+        LineStats { line: 3, cpu_python, peak_mb, ..LineStats::default() }
+    }
+
+    #[test]
+    fn hint_labels_follow_the_documented_format() {
+        let hints = Settings::default().hints;
+        assert_eq!(hint_label(&line(73.14, 12.0), true, false, &hints).as_deref(), Some("73.1% CPU · 12.0 MB"));
+        assert_eq!(hint_label(&line(73.14, 0.0), true, false, &hints).as_deref(), Some("73.1% CPU"));
+        assert_eq!(hint_label(&line(73.14, 12.0), false, false, &hints).as_deref(), Some("73.1% CPU"));
+        assert_eq!(hint_label(&line(0.2, 12.0), true, false, &hints).as_deref(), Some("12.0 MB"));
+        assert_eq!(hint_label(&line(2.0, 0.3), true, false, &hints).as_deref(), Some("2.0% CPU · 0.3 MB"));
+        assert_eq!(hint_label(&line(0.5, 0.5), true, false, &hints), None);
+        assert_eq!(hint_label(&line(0.5, 0.5), true, true, &hints).as_deref(), Some("0.5% CPU · 0.5 MB"), "a leak always shows");
+        let cpu_only = HintSettings { format: HintFormat::Cpu, ..hints.clone() };
+        assert_eq!(hint_label(&line(0.2, 12.0), true, false, &cpu_only), None);
+        let memory_only = HintSettings { format: HintFormat::Memory, ..hints };
+        assert_eq!(hint_label(&line(50.0, 12.0), true, false, &memory_only).as_deref(), Some("12.0 MB"));
+    }
+
+    #[test]
+    fn diagnostics_use_thresholds_and_severities() {
+        let settings = Settings::default().diagnostics;
+        let file = FileProfile {
+            path: "/a.py".into(),
+            cpu_percent: 100.0,
+            lines: Vec::new(),
+            functions: Vec::new(),
+            leaks: vec![crate::engine::model::Leak { line: 3, likelihood: 0.98, velocity_mb_s: 2.08 }],
+            source: "".into(),
+        };
+        let hot = LineStats { line: 3, cpu_python: 29.0, cpu_native: 2.2, peak_mb: 150.0, alloc_mb: 150.0, ..LineStats::default() };
+        let found = line_diagnostics(&hot, &file, true, Range::default(), &settings);
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "31.2% of CPU time (python 29.0%, native 2.2%, system 0.0%)",
+                "peak 150.0 MB (allocated 150.0 MB)",
+                "possible memory leak: likelihood 98%, growing 2.08 MB/s"
+            ]
+        );
+        assert_eq!(found[0].severity, Some(settings.cpu_warning_severity));
+        assert_eq!(found[0].code, Some(NumberOrString::String("cpu-hotspot".into())));
+        let mild = LineStats { line: 4, cpu_python: 12.0, ..LineStats::default() };
+        assert_eq!(line_diagnostics(&mild, &file, true, Range::default(), &settings)[0].severity, Some(settings.cpu_severity));
+    }
+
+    #[test]
+    fn sparkline_scales_to_the_maximum() {
+        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 4.0]), "▁▃▅█");
+    }
+}

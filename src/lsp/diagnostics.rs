@@ -1,0 +1,51 @@
+//! Push diagnostics (source `scalene`): hotspots and leaks of the profile covering each open document,
+//! remapped to the document's current text, republished on every change.
+
+use tower_lsp_server::ls_types::{Diagnostic, Uri};
+
+use super::convert;
+use super::session::{DocumentSnapshot, Session};
+
+pub fn compute(snapshot: &DocumentSnapshot) -> Vec<Diagnostic> {
+    let settings = &snapshot.settings.diagnostics;
+    let Some(view) = snapshot.profile.as_ref().filter(|_| !snapshot.hidden && settings.enabled) else {
+        return Vec::new();
+    };
+    let file = view.file();
+    let memory = view.entry.profile.memory;
+    let mut diagnostics = Vec::new();
+    for line in &file.lines {
+        let Some(current) = view.line_map.map(line.line) else { continue };
+        if current > snapshot.document.n_lines() {
+            continue;
+        }
+        let range = convert::line_range(&snapshot.document, current - 1, snapshot.encoding);
+        diagnostics.extend(convert::line_diagnostics(line, file, memory, range, settings));
+    }
+    diagnostics
+}
+
+/// Publishes (or clears) a document's diagnostics.
+pub async fn publish(session: &Session, uri: &Uri) {
+    let Some(snapshot) = session.snapshot(uri) else { return };
+    let diagnostics = compute(&snapshot);
+    if diagnostics.is_empty() && session.published.remove(uri).is_none() {
+        return;
+    }
+    if !diagnostics.is_empty() {
+        session.published.insert(uri.clone(), ());
+    }
+    session.client.publish_diagnostics(uri.clone(), diagnostics, Some(snapshot.document.version)).await;
+}
+
+pub async fn publish_all(session: &Session) {
+    for uri in session.open_uris() {
+        publish(session, &uri).await;
+    }
+    // Documents closed since they got diagnostics: clear them too.
+    let stale: Vec<Uri> = session.published.iter().map(|entry| entry.key().clone()).filter(|uri| session.document(uri).is_none()).collect();
+    for uri in stale {
+        session.published.remove(&uri);
+        session.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+}

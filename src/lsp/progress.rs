@@ -1,0 +1,96 @@
+//! A run from start to finish, as the user sees it: work-done progress (begin, a report every second,
+//! end with a one-line summary) or log messages when the client has no progress support; the outcome
+//! published as diagnostics and refreshes; failures as messages with the fix.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tower_lsp_server::ls_types::{MessageType, NumberOrString, Uri};
+
+use super::client;
+use super::diagnostics;
+use super::session::{Session, uri_path};
+use crate::engine::model::RunStatus;
+use crate::engine::{RunHandle, RunResult};
+
+/// The progress end message: status, elapsed time and the hottest line.
+pub fn summary(result: &RunResult) -> String {
+    match result {
+        Err(err) => format!("failed: {}", err.kind().replace('_', " ")),
+        Ok(entry) => {
+            let profile = &entry.profile;
+            let mut text = format!("{} in {:.1} s", profile.status.as_str(), profile.elapsed_s);
+            if let Some((file, line)) = profile.hottest_line().filter(|(_, line)| line.cpu_total() > 0.0) {
+                let name = file.path.file_name().map_or_else(|| file.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                text.push_str(&format!(" · hottest: {name}:{} ({:.1}% CPU)", line.line, line.cpu_total()));
+            }
+            text
+        }
+    }
+}
+
+pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token: String) {
+    let run_id = handle.run_id;
+    let path = uri_path(&uri).unwrap_or_default();
+    let name = path.file_name().map_or_else(|| uri.as_str().to_string(), |n| n.to_string_lossy().into_owned());
+    let title = format!("Scalene: profiling {name}");
+    let client = session.client.clone();
+    let progress = if session.capabilities().work_done_progress
+        && client::create_progress(&client, NumberOrString::String(token.clone())).await
+    {
+        Some(client.progress(NumberOrString::String(token), title).with_cancel_button().with_message("starting").begin().await)
+    } else {
+        client.log_message(MessageType::INFO, format!("{title}…")).await;
+        None
+    };
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
+    let mut wait = std::pin::pin!(handle.wait());
+    let result = loop {
+        tokio::select! {
+            result = &mut wait => break result,
+            _ = ticker.tick() => {
+                if let Some(progress) = &progress {
+                    progress.report_with_message(format!("{} s", started.elapsed().as_secs()), Some(true)).await;
+                }
+            }
+        }
+    };
+    session.runs.remove(&run_id);
+    let summary = summary(&result);
+    match progress {
+        Some(progress) => progress.finish_with_message(summary.clone()).await,
+        None => client.log_message(MessageType::INFO, format!("Scalene: {name}: {summary}")).await,
+    }
+    match &result {
+        Ok(entry) => {
+            let profile = &entry.profile;
+            if profile.status != RunStatus::Ok {
+                let notes = profile.notes.join(" ");
+                client.show_message(MessageType::WARNING, format!("Scalene: {name}: {summary}. {notes}")).await;
+            }
+            if let Some(stderr) = profile.stderr_tail.as_deref().filter(|text| !text.trim().is_empty())
+                && profile.status == RunStatus::ProgramFailed
+            {
+                client.log_message(MessageType::WARNING, format!("Scalene: {name}: the program's stderr (last lines):\n{stderr}")).await;
+            }
+            after_profile_change(session.clone()).await;
+        }
+        Err(err) => {
+            client.show_message(MessageType::ERROR, format!("Scalene could not profile {name}: {err}")).await;
+        }
+    }
+}
+
+/// Everything visible may have changed: republish diagnostics, ask for fresh hints and lenses.
+pub async fn after_profile_change(session: Arc<Session>) {
+    diagnostics::publish_all(&session).await;
+    let capabilities = session.capabilities();
+    if capabilities.inlay_hint_refresh {
+        client::refresh_inlay_hints(&session.client).await;
+    }
+    if capabilities.code_lens_refresh {
+        client::refresh_code_lenses(&session.client).await;
+    }
+}

@@ -1,0 +1,235 @@
+//! `Backend`: the `LanguageServer` implementation. Each method is a few lines: take a snapshot, call
+//! the feature module, return. Every handler runs under a panic guard.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use super::capabilities::{ResolvedClientCapabilities, server_capabilities};
+use super::document::Document;
+use super::session::{Session, uri_path};
+use super::settings::Settings;
+use super::{actions, client, commands, diagnostics, error, hints, hover, lenses, progress};
+use crate::engine::{Engine, panic_message};
+
+pub struct Backend {
+    session: Arc<Session>,
+}
+
+/// Runs a request handler, turning a panic into a logged internal error (the server goes on).
+async fn guarded<T>(method: &str, handler: impl Future<Output = Result<T>>) -> Result<T> {
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            tracing::error!(method, "handler panicked: {}", panic_message(&*panic));
+            Err(error::internal(method))
+        }
+    }
+}
+
+/// Runs a notification handler under the same guard.
+async fn guarded_notification(method: &str, handler: impl Future<Output = ()>) {
+    if let Err(panic) = AssertUnwindSafe(handler).catch_unwind().await {
+        tracing::error!(method, "handler panicked: {}", panic_message(&*panic));
+    }
+}
+
+impl Backend {
+    pub fn new(engine: Engine, client: Client) -> Backend {
+        Backend { session: Arc::new(Session::new(engine, client)) }
+    }
+
+    /// `window/workDoneProgress/cancel` (not in the trait): cancel the run behind the token.
+    pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        guarded_notification("window/workDoneProgress/cancel", async {
+            let NumberOrString::String(token) = params.token else { return };
+            let run_id = self.session.runs.iter().find(|run| run.token.as_deref() == Some(token.as_str())).map(|run| *run.key());
+            if let Some(run_id) = run_id {
+                self.session.engine.cancel(Some(run_id));
+            }
+        })
+        .await;
+    }
+
+    /// Applies a raw settings object and tells the user about bad values.
+    async fn apply_settings(&self, value: &Value) {
+        let (settings, warnings) = Settings::from_value(value);
+        self.session.set_settings(settings);
+        for warning in warnings {
+            self.session.client.show_message(MessageType::WARNING, format!("Scalene settings: {warning}")).await;
+        }
+        tokio::spawn(progress::after_profile_change(self.session.clone()));
+    }
+
+    fn pull_configuration(&self) {
+        let session = self.session.clone();
+        tokio::spawn(async move {
+            if let Some(value) = client::configuration(&session.client).await.filter(|value| !value.is_null()) {
+                let (settings, warnings) = Settings::from_value(&value);
+                session.set_settings(settings);
+                for warning in warnings {
+                    session.client.show_message(MessageType::WARNING, format!("Scalene settings: {warning}")).await;
+                }
+                progress::after_profile_change(session).await;
+            }
+        });
+    }
+}
+
+fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    #[allow(deprecated)]
+    let root_uri = params.root_uri.as_ref();
+    match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => folders.iter().filter_map(|folder| uri_path(&folder.uri)).collect(),
+        _ => root_uri.and_then(uri_path).into_iter().collect(),
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        guarded("initialize", async {
+            let capabilities = ResolvedClientCapabilities::new(&params.capabilities);
+            let encoding = capabilities.encoding;
+            self.session.set_capabilities(capabilities);
+            self.session.set_roots(workspace_roots(&params));
+            if let Some(options) = &params.initialization_options {
+                let (settings, warnings) = Settings::from_value(options);
+                self.session.set_settings(settings);
+                for warning in warnings {
+                    tracing::warn!("initializationOptions: {warning}");
+                }
+            }
+            Ok(InitializeResult {
+                capabilities: server_capabilities(encoding),
+                server_info: Some(ServerInfo { name: "scalene-lsp".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+                offset_encoding: None,
+            })
+        })
+        .await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        guarded_notification("initialized", async {
+            if self.session.capabilities().configuration {
+                self.pull_configuration();
+            }
+        })
+        .await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        guarded("shutdown", async {
+            let engine = &self.session.engine;
+            engine.cancel_all();
+            // Let cancelled runs stop their process groups and remove their temp dirs.
+            for _ in 0..100 {
+                if engine.running().is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        guarded_notification("textDocument/didOpen", async {
+            let item = params.text_document;
+            let uri = item.uri.clone();
+            self.session.open(item.uri, Document::new(item.version, item.language_id, item.text));
+            diagnostics::publish(&self.session, &uri).await;
+        })
+        .await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        guarded_notification("textDocument/didChange", async {
+            // Full sync: the last change holds the whole text.
+            let Some(change) = params.content_changes.into_iter().last() else { return };
+            let uri = params.text_document.uri;
+            if self.session.change(&uri, params.text_document.version, change.text) {
+                diagnostics::publish(&self.session, &uri).await;
+            }
+        })
+        .await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        guarded_notification("textDocument/didClose", async {
+            let uri = params.text_document.uri;
+            self.session.close(&uri);
+            if self.session.published.remove(&uri).is_some() {
+                self.session.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+        })
+        .await;
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        guarded_notification("workspace/didChangeConfiguration", async {
+            let section = params.settings.get("scalene").cloned().unwrap_or(params.settings.clone());
+            if section.is_null() || (section.is_object() && params.settings.get("scalene").is_none() && self.session.capabilities().configuration) {
+                self.pull_configuration();
+            } else {
+                self.apply_settings(&section).await;
+            }
+        })
+        .await;
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        guarded_notification("workspace/didChangeWorkspaceFolders", async {
+            let mut roots = self.session.roots();
+            let removed: Vec<PathBuf> = params.event.removed.iter().filter_map(|folder| uri_path(&folder.uri)).collect();
+            roots.retain(|root| !removed.contains(root));
+            roots.extend(params.event.added.iter().filter_map(|folder| uri_path(&folder.uri)));
+            self.session.set_roots(roots);
+        })
+        .await;
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        guarded("textDocument/inlayHint", async {
+            let Some(snapshot) = self.session.snapshot(&params.text_document.uri) else { return Ok(None) };
+            Ok(Some(hints::handle_inlay_hint(&snapshot, params.range)))
+        })
+        .await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        guarded("textDocument/hover", async {
+            let position = params.text_document_position_params;
+            let Some(snapshot) = self.session.snapshot(&position.text_document.uri) else { return Ok(None) };
+            Ok(hover::handle_hover(&snapshot, position.position))
+        })
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        guarded("textDocument/codeLens", async {
+            let Some(snapshot) = self.session.snapshot(&params.text_document.uri) else { return Ok(None) };
+            Ok(Some(lenses::handle_code_lens(&snapshot)))
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        guarded("textDocument/codeAction", async {
+            let Some(snapshot) = self.session.snapshot(&params.text_document.uri) else { return Ok(None) };
+            Ok(Some(actions::handle_code_action(&self.session, &snapshot)))
+        })
+        .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        guarded("workspace/executeCommand", commands::handle_execute_command(&self.session, params)).await
+    }
+}

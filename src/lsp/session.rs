@@ -1,0 +1,234 @@
+//! Session state: open documents (versioned), settings, client capabilities, workspace roots, runs in
+//! progress. Handlers take a cheap `DocumentSnapshot` under no lock and compute outside it.
+//!
+//! Architecture Invariant: an older document version never overwrites a newer one, and no lock is held
+//! across an `.await`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use dashmap::DashMap;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::Uri;
+
+use super::capabilities::ResolvedClientCapabilities;
+use super::document::{Document, Encoding};
+use super::settings::Settings;
+use crate::engine::cache::{CachedProfile, ProfileId};
+use crate::engine::model::FileProfile;
+use crate::engine::remap::LineMap;
+use crate::engine::{Engine, RunId};
+
+/// A run started from this session.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub uri: Uri,
+    pub token: Option<String>,
+}
+
+pub struct Session {
+    pub engine: Engine,
+    pub client: Client,
+    documents: DashMap<Uri, Arc<Document>>,
+    settings: RwLock<Arc<Settings>>,
+    capabilities: OnceLock<ResolvedClientCapabilities>,
+    roots: RwLock<Vec<PathBuf>>,
+    hidden: AtomicBool,
+    pub runs: DashMap<RunId, RunInfo>,
+    /// Documents that currently have scalene diagnostics published.
+    pub published: DashMap<Uri, ()>,
+    line_maps: DashMap<Uri, (i32, ProfileId, Arc<LineMap>)>,
+}
+
+/// Everything a feature needs about one open document, taken at one moment.
+pub struct DocumentSnapshot {
+    pub uri: Uri,
+    pub path: PathBuf,
+    pub document: Arc<Document>,
+    pub settings: Arc<Settings>,
+    pub encoding: Encoding,
+    pub hidden: bool,
+    pub profile: Option<ProfileView>,
+}
+
+/// The profile covering a document, with its lines mapped to the document's current text.
+pub struct ProfileView {
+    pub entry: Arc<CachedProfile>,
+    file_index: usize,
+    pub line_map: Arc<LineMap>,
+}
+
+impl ProfileView {
+    pub fn file(&self) -> &FileProfile {
+        &self.entry.profile.files[self.file_index]
+    }
+
+    /// True when the document no longer matches what was profiled.
+    pub fn is_stale(&self) -> bool {
+        !self.line_map.identical
+    }
+}
+
+pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|path| path.into_owned())
+}
+
+impl Session {
+    pub fn new(engine: Engine, client: Client) -> Session {
+        Session {
+            engine,
+            client,
+            documents: DashMap::new(),
+            settings: RwLock::new(Arc::new(Settings::default())),
+            capabilities: OnceLock::new(),
+            roots: RwLock::new(Vec::new()),
+            hidden: AtomicBool::new(false),
+            runs: DashMap::new(),
+            published: DashMap::new(),
+            line_maps: DashMap::new(),
+        }
+    }
+
+    pub fn set_capabilities(&self, capabilities: ResolvedClientCapabilities) {
+        let _ = self.capabilities.set(capabilities);
+    }
+
+    pub fn capabilities(&self) -> ResolvedClientCapabilities {
+        self.capabilities.get().cloned().unwrap_or_else(|| ResolvedClientCapabilities::new(&Default::default()))
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.read().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        *self.settings.write().unwrap_or_else(|poison| poison.into_inner()) = Arc::new(settings);
+    }
+
+    pub fn set_roots(&self, roots: Vec<PathBuf>) {
+        *self.roots.write().unwrap_or_else(|poison| poison.into_inner()) = roots;
+    }
+
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.roots.read().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    /// The workspace root containing `path` (canonical comparison). With no roots, the file's folder.
+    pub fn root_for(&self, path: &Path) -> Result<Option<PathBuf>, String> {
+        let roots = self.roots();
+        if roots.is_empty() {
+            return Ok(None);
+        }
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        roots
+            .iter()
+            .map(|root| root.canonicalize().unwrap_or_else(|_| root.clone()))
+            .filter(|root| canonical.starts_with(root))
+            .max_by_key(|root| root.as_os_str().len())
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "{} is outside the workspace ({}); scalene-lsp only profiles files in the workspace. Fix: open its folder as a workspace folder.",
+                    path.display(),
+                    roots.iter().map(|root| root.display().to_string()).collect::<Vec<_>>().join(", ")
+                )
+            })
+    }
+
+    pub fn hidden(&self) -> bool {
+        self.hidden.load(Ordering::Relaxed)
+    }
+
+    /// Flips visibility; returns whether annotations are now visible.
+    pub fn toggle_hidden(&self) -> bool {
+        // The previous value was "hidden": after the flip, they are visible exactly when they were hidden.
+        self.hidden.fetch_xor(true, Ordering::Relaxed)
+    }
+
+    pub fn open(&self, uri: Uri, document: Document) {
+        self.documents.insert(uri, Arc::new(document));
+    }
+
+    /// Replaces the text unless the stored version is newer. Returns false when the change was stale.
+    pub fn change(&self, uri: &Uri, version: i32, text: String) -> bool {
+        match self.documents.get_mut(uri) {
+            Some(mut entry) if entry.version < version => {
+                let language_id = entry.language_id.clone();
+                *entry = Arc::new(Document::new(version, language_id, text));
+                true
+            }
+            Some(entry) => {
+                tracing::debug!(uri = uri.as_str(), stored = entry.version, version, "ignored an out-of-date change");
+                false
+            }
+            None => false,
+        }
+    }
+
+    pub fn close(&self, uri: &Uri) {
+        self.documents.remove(uri);
+        self.line_maps.remove(uri);
+    }
+
+    pub fn document(&self, uri: &Uri) -> Option<Arc<Document>> {
+        self.documents.get(uri).map(|entry| entry.clone())
+    }
+
+    pub fn open_uris(&self) -> Vec<Uri> {
+        self.documents.iter().map(|entry| entry.key().clone()).collect()
+    }
+
+    /// The newest profile covering `path` that has numbers for it.
+    pub fn profile_for(&self, path: &Path) -> Option<(Arc<CachedProfile>, usize)> {
+        let cache = self.engine.cache();
+        let found = |path: &Path| {
+            let entry = cache.latest_for_file(path)?;
+            let index = entry.profile.files.iter().position(|file| file.path == path)?;
+            Some((entry, index))
+        };
+        found(path).or_else(|| found(&path.canonicalize().ok()?))
+    }
+
+    pub fn snapshot(&self, uri: &Uri) -> Option<DocumentSnapshot> {
+        let document = self.document(uri)?;
+        let path = uri_path(uri)?;
+        let profile = self.profile_for(&path).map(|(entry, file_index)| {
+            let line_map = self.line_map(uri, &document, &entry, file_index);
+            ProfileView { entry, file_index, line_map }
+        });
+        Some(DocumentSnapshot {
+            uri: uri.clone(),
+            path,
+            document,
+            settings: self.settings(),
+            encoding: self.capabilities().encoding,
+            hidden: self.hidden(),
+            profile,
+        })
+    }
+
+    /// The line map between a profile's copy of a file and the document's text, cached per version.
+    fn line_map(&self, uri: &Uri, document: &Document, entry: &CachedProfile, file_index: usize) -> Arc<LineMap> {
+        if let Some(cached) = self.line_maps.get(uri)
+            && cached.0 == document.version
+            && cached.1 == entry.id
+        {
+            return cached.2.clone();
+        }
+        let file = &entry.profile.files[file_index];
+        let map = if file.source.is_empty() {
+            LineMap::unknown(document.n_lines() as usize, true)
+        } else {
+            LineMap::new(&file.source, &document.text)
+        };
+        let map = Arc::new(map);
+        self.line_maps.insert(uri.clone(), (document.version, entry.id, map.clone()));
+        map
+    }
+
+    /// The run in progress for a document, if any.
+    pub fn run_for(&self, uri: &Uri) -> Option<RunId> {
+        self.runs.iter().filter(|entry| entry.value().uri == *uri).map(|entry| *entry.key()).max()
+    }
+}

@@ -1,0 +1,233 @@
+//! Settings: `ClientOptions` (raw camelCase JSON from initializationOptions or workspace/configuration)
+//! resolved into `Settings`. Bad values never fail: they fall back to the default with a warning the
+//! user sees.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tower_lsp_server::ls_types::DiagnosticSeverity;
+
+use crate::engine::Mode;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientOptions {
+    pub python: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub mode: Option<String>,
+    pub timeout: Option<f64>,
+    pub cwd: Option<String>,
+    pub hints: HintOptions,
+    pub diagnostics: DiagnosticOptions,
+    pub lenses: LensOptions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HintOptions {
+    pub enabled: Option<bool>,
+    pub format: Option<String>,
+    pub min_cpu_percent: Option<f64>,
+    pub min_peak_mb: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiagnosticOptions {
+    pub enabled: Option<bool>,
+    pub cpu_percent: Option<f64>,
+    pub cpu_warning_percent: Option<f64>,
+    pub memory_mb: Option<f64>,
+    pub leak_likelihood: Option<f64>,
+    pub cpu_severity: Option<String>,
+    pub cpu_warning_severity: Option<String>,
+    pub memory_severity: Option<String>,
+    pub leak_severity: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LensOptions {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HintFormat {
+    Cpu,
+    Memory,
+    Both,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HintSettings {
+    pub enabled: bool,
+    pub format: HintFormat,
+    pub min_cpu_percent: f64,
+    pub min_peak_mb: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagnosticSettings {
+    pub enabled: bool,
+    pub cpu_percent: f64,
+    pub cpu_warning_percent: f64,
+    pub memory_mb: f64,
+    pub leak_likelihood: f64,
+    pub cpu_severity: DiagnosticSeverity,
+    pub cpu_warning_severity: DiagnosticSeverity,
+    pub memory_severity: DiagnosticSeverity,
+    pub leak_severity: DiagnosticSeverity,
+}
+
+/// Resolved settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub python: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub mode: Mode,
+    pub timeout: Duration,
+    pub cwd: Option<PathBuf>,
+    pub hints: HintSettings,
+    pub diagnostics: DiagnosticSettings,
+    pub lenses_enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::resolve(ClientOptions::default()).0
+    }
+}
+
+fn severity(text: Option<&str>, default: DiagnosticSeverity, field: &str, warnings: &mut Vec<String>) -> DiagnosticSeverity {
+    match text {
+        None => default,
+        Some("error") => DiagnosticSeverity::ERROR,
+        Some("warning") => DiagnosticSeverity::WARNING,
+        Some("information" | "info") => DiagnosticSeverity::INFORMATION,
+        Some("hint") => DiagnosticSeverity::HINT,
+        Some(other) => {
+            warnings.push(format!("scalene.diagnostics.{field} must be error, warning, information or hint, not {other:?}"));
+            default
+        }
+    }
+}
+
+fn non_negative(value: Option<f64>, default: f64, field: &str, warnings: &mut Vec<String>) -> f64 {
+    match value {
+        None => default,
+        Some(value) if value.is_finite() && value >= 0.0 => value,
+        Some(value) => {
+            warnings.push(format!("scalene.{field} must be a number >= 0, not {value}"));
+            default
+        }
+    }
+}
+
+impl Settings {
+    /// Parses the raw settings object (`{...}` or `{"scalene": {...}}`). Returns the settings and the
+    /// problems found (each already says which default was used instead).
+    pub fn from_value(value: &Value) -> (Settings, Vec<String>) {
+        let section = value.get("scalene").filter(|section| section.is_object()).unwrap_or(value);
+        if section.is_null() {
+            return (Settings::default(), Vec::new());
+        }
+        match serde_json::from_value::<ClientOptions>(section.clone()) {
+            Ok(options) => Settings::resolve(options),
+            Err(err) => (Settings::default(), vec![format!("the scalene settings are not valid ({err}); using the defaults")]),
+        }
+    }
+
+    pub fn resolve(options: ClientOptions) -> (Settings, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mode = match options.mode.as_deref() {
+            None => Mode::Memory,
+            Some(text) => Mode::parse(text).unwrap_or_else(|| {
+                warnings.push(format!("scalene.mode must be cpu, memory or gpu, not {text:?}; using memory"));
+                Mode::Memory
+            }),
+        };
+        let timeout = match options.timeout {
+            None => Duration::from_secs(600),
+            Some(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
+            Some(seconds) => {
+                warnings.push(format!("scalene.timeout must be a positive number of seconds, not {seconds}; using 600"));
+                Duration::from_secs(600)
+            }
+        };
+        let format = match options.hints.format.as_deref() {
+            None | Some("both") => HintFormat::Both,
+            Some("cpu") => HintFormat::Cpu,
+            Some("memory") => HintFormat::Memory,
+            Some(other) => {
+                warnings.push(format!("scalene.hints.format must be cpu, memory or both, not {other:?}; using both"));
+                HintFormat::Both
+            }
+        };
+        let diagnostics = &options.diagnostics;
+        let settings = Settings {
+            python: options.python.filter(|python| !python.is_empty()).map(PathBuf::from),
+            args: options.args.unwrap_or_default(),
+            mode,
+            timeout,
+            cwd: options.cwd.filter(|cwd| !cwd.is_empty()).map(PathBuf::from),
+            hints: HintSettings {
+                enabled: options.hints.enabled.unwrap_or(true),
+                format,
+                min_cpu_percent: non_negative(options.hints.min_cpu_percent, 1.0, "hints.minCpuPercent", &mut warnings),
+                min_peak_mb: non_negative(options.hints.min_peak_mb, 1.0, "hints.minPeakMb", &mut warnings),
+            },
+            diagnostics: DiagnosticSettings {
+                enabled: diagnostics.enabled.unwrap_or(true),
+                cpu_percent: non_negative(diagnostics.cpu_percent, 10.0, "diagnostics.cpuPercent", &mut warnings),
+                cpu_warning_percent: non_negative(diagnostics.cpu_warning_percent, 30.0, "diagnostics.cpuWarningPercent", &mut warnings),
+                memory_mb: non_negative(diagnostics.memory_mb, 100.0, "diagnostics.memoryMb", &mut warnings),
+                leak_likelihood: non_negative(diagnostics.leak_likelihood, 0.9, "diagnostics.leakLikelihood", &mut warnings),
+                cpu_severity: severity(diagnostics.cpu_severity.as_deref(), DiagnosticSeverity::INFORMATION, "cpuSeverity", &mut warnings),
+                cpu_warning_severity: severity(diagnostics.cpu_warning_severity.as_deref(), DiagnosticSeverity::WARNING, "cpuWarningSeverity", &mut warnings),
+                memory_severity: severity(diagnostics.memory_severity.as_deref(), DiagnosticSeverity::INFORMATION, "memorySeverity", &mut warnings),
+                leak_severity: severity(diagnostics.leak_severity.as_deref(), DiagnosticSeverity::WARNING, "leakSeverity", &mut warnings),
+            },
+            lenses_enabled: options.lenses.enabled.unwrap_or(true),
+        };
+        (settings, warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let settings = Settings::default();
+        assert_eq!(settings.mode, Mode::Memory);
+        assert_eq!(settings.timeout, Duration::from_secs(600));
+        assert_eq!((settings.hints.min_cpu_percent, settings.hints.min_peak_mb), (1.0, 1.0));
+        assert_eq!((settings.diagnostics.cpu_percent, settings.diagnostics.cpu_warning_percent), (10.0, 30.0));
+        assert_eq!(settings.diagnostics.memory_mb, 100.0);
+        assert_eq!(settings.diagnostics.leak_likelihood, 0.9);
+    }
+
+    #[test]
+    fn wrapped_and_bare_objects_are_both_accepted() {
+        let bare = Settings::from_value(&json!({"mode": "cpu", "hints": {"format": "cpu"}})).0;
+        let wrapped = Settings::from_value(&json!({"scalene": {"mode": "cpu", "hints": {"format": "cpu"}}})).0;
+        assert_eq!(bare, wrapped);
+        assert_eq!(bare.mode, Mode::Cpu);
+        assert_eq!(bare.hints.format, HintFormat::Cpu);
+    }
+
+    #[test]
+    fn bad_values_fall_back_with_a_warning() {
+        let (settings, warnings) = Settings::from_value(&json!({"mode": "fast", "timeout": -1, "diagnostics": {"cpuSeverity": "loud"}}));
+        assert_eq!(settings, Settings::default());
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].contains("scalene.mode must be cpu, memory or gpu"));
+        let (settings, warnings) = Settings::from_value(&json!({"hints": "yes"}));
+        assert_eq!(settings, Settings::default());
+        assert!(warnings[0].contains("not valid"), "{warnings:?}");
+    }
+}

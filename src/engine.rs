@@ -23,7 +23,7 @@ use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-pub use cache::{CacheSettings, CachedProfile, ProfileCache, ProfileId, ProfileKey};
+pub use cache::{CacheEvent, CacheSettings, CachedProfile, ProfileCache, ProfileId, ProfileKey};
 pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};

@@ -60,10 +60,19 @@ pub struct CachedProfile {
     pub profile: Profile,
 }
 
+/// A change to the cache, for front ends that show profiles (the editor, MCP resources).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheEvent {
+    Added(ProfileId),
+    /// Removed explicitly, replaced, evicted or expired.
+    Removed(ProfileId),
+}
+
 pub struct ProfileCache {
     profiles: moka::sync::Cache<ProfileId, Arc<CachedProfile>>,
     indexes: Arc<Indexes>,
     next_id: AtomicU64,
+    events: tokio::sync::broadcast::Sender<CacheEvent>,
 }
 
 #[derive(Default)]
@@ -95,6 +104,8 @@ impl ProfileCache {
     pub fn new(settings: &CacheSettings) -> ProfileCache {
         let indexes = Arc::new(Indexes::default());
         let listener_indexes = indexes.clone();
+        let (events, _) = tokio::sync::broadcast::channel(256);
+        let listener_events: tokio::sync::broadcast::Sender<CacheEvent> = events.clone();
         // Weighing each entry at least max_bytes / max_profiles bounds the count and the bytes with
         // moka's single weigher: at most max_profiles entries, at most max_bytes in all.
         let min_weight = (settings.max_bytes / settings.max_profiles.max(1)).max(1);
@@ -105,9 +116,12 @@ impl ProfileCache {
             })
             .eviction_policy(moka::policy::EvictionPolicy::lru())
             .time_to_live(settings.ttl)
-            .eviction_listener(move |_id, entry: Arc<CachedProfile>, _cause| listener_indexes.remove(&entry))
+            .eviction_listener(move |id: Arc<ProfileId>, entry: Arc<CachedProfile>, _cause| {
+                listener_indexes.remove(&entry);
+                let _ = listener_events.send(CacheEvent::Removed(*id));
+            })
             .build();
-        ProfileCache { profiles, indexes, next_id: AtomicU64::new(1) }
+        ProfileCache { profiles, indexes, next_id: AtomicU64::new(1), events }
     }
 
     /// Stores a profile, replacing any with the same key. Returns the cached entry.
@@ -121,7 +135,13 @@ impl ProfileCache {
             self.indexes.by_file.entry(path).or_default().push(id);
         }
         self.profiles.insert(id, entry.clone());
+        let _ = self.events.send(CacheEvent::Added(id));
         entry
+    }
+
+    /// Cache changes from now on. A slow receiver may see `Lagged`: treat it as "something changed".
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CacheEvent> {
+        self.events.subscribe()
     }
 
     pub fn get(&self, id: ProfileId) -> Option<Arc<CachedProfile>> {
@@ -265,6 +285,21 @@ mod tests {
         assert!(cache.get(entry.id).is_none());
         cache.run_pending_tasks();
         assert!(cache.latest_for_file(Path::new("/p/a.py")).is_none());
+    }
+
+    #[test]
+    fn every_change_is_announced() {
+        let cache = ProfileCache::new(&CacheSettings::default());
+        let mut events = cache.subscribe();
+        let first = cache.insert(key("/p/a.py", "1"), profile("/p/a.py", &["/p/a.py"], 1));
+        let second = cache.insert(key("/p/a.py", "1"), profile("/p/a.py", &["/p/a.py"], 2));
+        cache.run_pending_tasks();
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            seen.push(event);
+        }
+        assert!(seen.contains(&CacheEvent::Added(first.id)) && seen.contains(&CacheEvent::Added(second.id)), "{seen:?}");
+        assert!(seen.contains(&CacheEvent::Removed(first.id)), "the replaced profile is announced: {seen:?}");
     }
 
     #[test]

@@ -175,8 +175,8 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
                     n_profiles
                 }
             };
+            // Removals reach the editor through the cache's events (server::follow_cache).
             cache.run_pending_tasks();
-            tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "cleared": cleared })))
         }
         Command::LoadProfile => {
@@ -189,7 +189,6 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
                 .filter_map(|file| Uri::from_file_path(&file.path))
                 .map(|uri| uri.as_str().to_string())
                 .collect();
-            tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "profile_id": entry.id.to_string(), "files": files, "status": entry.profile.status.as_str() })))
         }
         Command::Toggle => {

@@ -75,7 +75,7 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
             {
                 client.log_message(MessageType::WARNING, format!("Scalene: {name}: the program's stderr (last lines):\n{stderr}")).await;
             }
-            after_profile_change(session.clone()).await;
+            // The new profile reaches the editor through the cache's events (server::follow_cache).
         }
         Err(err) => {
             client.show_message(MessageType::ERROR, format!("Scalene could not profile {name}: {err}")).await;

@@ -43,7 +43,9 @@ async fn guarded_notification(method: &str, handler: impl Future<Output = ()>) {
 
 impl Backend {
     pub fn new(engine: Engine, client: Client) -> Backend {
-        Backend { session: Arc::new(Session::new(engine, client)) }
+        let session = Arc::new(Session::new(engine, client));
+        tokio::spawn(follow_cache(session.clone()));
+        Backend { session }
     }
 
     /// `window/workDoneProgress/cancel` (not in the trait): cancel the run behind the token.
@@ -80,6 +82,30 @@ impl Backend {
                 progress::after_profile_change(session).await;
             }
         });
+    }
+}
+
+/// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction)
+/// updates the editor: one path for all of them. Bursts (a clear removing many) give one refresh.
+async fn follow_cache(session: Arc<Session>) {
+    let mut events = session.engine.cache().subscribe();
+    // Expired profiles are only noticed when the cache does its housekeeping: do it regularly.
+    let mut housekeeping = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = housekeeping.tick() => {
+                session.engine.cache().run_pending_tasks();
+                continue;
+            }
+        };
+        match event {
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                while events.try_recv().is_ok() {}
+                progress::after_profile_change(session.clone()).await;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+        }
     }
 }
 
@@ -175,11 +201,14 @@ impl LanguageServer for Backend {
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
         guarded_notification("workspace/didChangeConfiguration", async {
-            let section = params.settings.get("scalene").cloned().unwrap_or(params.settings.clone());
-            if section.is_null() || (section.is_object() && params.settings.get("scalene").is_none() && self.session.capabilities().configuration) {
-                self.pull_configuration();
-            } else {
-                self.apply_settings(&section).await;
+            // Clients send `{"scalene": {...}}`, a bare object, or null (meaning: pull it yourself).
+            match params.settings.get("scalene") {
+                Some(section) if !section.is_null() => self.apply_settings(section).await,
+                _ if self.session.capabilities().configuration => self.pull_configuration(),
+                _ if params.settings.as_object().is_some_and(|object| !object.is_empty()) => {
+                    self.apply_settings(&params.settings).await;
+                }
+                _ => {}
             }
         })
         .await;

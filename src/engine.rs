@@ -40,6 +40,8 @@ pub struct EngineSettings {
     /// Where run directories are created (each run's own, removed afterwards).
     pub temp_root: PathBuf,
     pub discovery_env: DiscoveryEnv,
+    /// Where successful preflights are remembered across processes (None: in memory only).
+    pub preflight_store: Option<PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -50,6 +52,7 @@ impl Default for EngineSettings {
             cache: CacheSettings::default(),
             temp_root: std::env::temp_dir(),
             discovery_env: DiscoveryEnv::from_process(),
+            preflight_store: interpreter::default_preflight_store(),
         }
     }
 }
@@ -140,7 +143,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 cache: ProfileCache::new(&settings.cache),
                 slots: Semaphore::new(settings.max_concurrent_runs.max(1)),
-                preflights: interpreter::PreflightCache::default(),
+                preflights: interpreter::PreflightCache::with_store(settings.preflight_store.clone()),
                 in_flight: DashMap::new(),
                 cancels: DashMap::new(),
                 next_run: AtomicU64::new(1),
@@ -287,9 +290,11 @@ impl Engine {
         }
     }
 
-    /// Loads an existing Scalene JSON file into the cache.
-    pub fn load_json(&self, path: &Path) -> RunResult {
-        let (key, profile) = load_json_file(path)?;
+    /// Loads an existing Scalene JSON file into the cache. Files it names that do not exist here (a
+    /// profile from CI or another machine) are rebased onto `roots` (see `workspace::rebase_profile`).
+    pub fn load_json(&self, path: &Path, roots: &[PathBuf]) -> RunResult {
+        let (key, mut profile) = load_json_file(path)?;
+        workspace::rebase_profile(&mut profile, roots);
         Ok(self.inner.cache.insert(key, profile))
     }
 }

@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = file.leak(first.line);
         }
         let _ = file.lines_in(0..=u32::MAX);
+        assert!(file.source.is_empty() || file.source.ends_with('\n'), "source does not end a line");
     }
     let _ = profile.hottest_line();
     let _ = profile.approx_bytes();

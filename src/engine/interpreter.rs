@@ -116,11 +116,13 @@ pub fn discover(
 }
 
 /// What the preflight learnt about an interpreter that can run Scalene.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
 pub struct Preflight {
     pub python: PathBuf,
     pub python_version: String,
     pub scalene_version: String,
+    /// Where the `scalene` package is installed (its change invalidates the cached preflight).
+    pub scalene_dir: PathBuf,
     /// Every `sysconfig` path of every scheme, resolved: Scalene skips any file whose resolved path
     /// contains one of these.
     pub library_paths: Vec<PathBuf>,
@@ -156,6 +158,7 @@ try:
     import scalene
     from importlib import metadata
     out["scalene"] = metadata.version("scalene")
+    out["scalene_dir"] = str(pathlib.Path(scalene.__file__).resolve().parent)
 except Exception as error:
     out["scalene_error"] = "%s: %s" % (type(error).__name__, error)
 print("SCALENE_LSP_PREFLIGHT:" + json.dumps(out))
@@ -167,6 +170,7 @@ struct PreflightOutput {
     #[serde(default)]
     library_paths: Vec<PathBuf>,
     scalene: Option<String>,
+    scalene_dir: Option<PathBuf>,
     scalene_error: Option<String>,
 }
 
@@ -220,6 +224,7 @@ pub async fn preflight(python: &Path) -> Result<Preflight, EngineError> {
         python: python.to_path_buf(),
         python_version: parsed.python,
         scalene_version: version,
+        scalene_dir: parsed.scalene_dir.unwrap_or_default(),
         library_paths: parsed.library_paths,
     })
 }
@@ -233,45 +238,118 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Identifies the interpreter file's current state: a change (reinstall, upgrade) re-runs the preflight.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct FileStamp {
+/// Identifies the state of an interpreter and of its Scalene install: a change to either (reinstall,
+/// upgrade, uninstall) re-runs the preflight.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+struct Stamp {
     target: PathBuf,
     modified: Option<SystemTime>,
     len: u64,
+    scalene_modified: Option<SystemTime>,
 }
 
-fn stamp(python: &Path) -> Option<FileStamp> {
+fn interpreter_stamp(python: &Path) -> Option<Stamp> {
     let target = python.canonicalize().ok()?;
     let meta = std::fs::metadata(&target).ok()?;
-    Some(FileStamp { target, modified: meta.modified().ok(), len: meta.len() })
+    Some(Stamp { target, modified: meta.modified().ok(), len: meta.len(), scalene_modified: None })
 }
 
-/// Successful preflights, per interpreter path.
+fn full_stamp(python: &Path, preflight: &Preflight) -> Option<Stamp> {
+    let scalene_modified = std::fs::metadata(&preflight.scalene_dir).and_then(|meta| meta.modified()).ok()?;
+    Some(Stamp { scalene_modified: Some(scalene_modified), ..interpreter_stamp(python)? })
+}
+
+#[derive(Default, serde::Serialize, Deserialize)]
+struct StoredPreflights {
+    entries: Vec<(PathBuf, Stamp, Preflight)>,
+}
+
+/// Successful preflights per interpreter path, in memory and (when `store` is set) in a file shared by
+/// every scalene-lsp process of the user, so a CLI call does not pay for importing Scalene each time.
+/// Failures are never cached.
 #[derive(Default)]
 pub struct PreflightCache {
-    entries: DashMap<PathBuf, (FileStamp, Arc<Preflight>)>,
+    entries: DashMap<PathBuf, (Stamp, Arc<Preflight>)>,
+    store: Option<PathBuf>,
+}
+
+/// The default store: `$XDG_CACHE_HOME/scalene-lsp/preflight-v1.json` (or `~/.cache/...`).
+pub fn default_preflight_store() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("scalene-lsp").join("preflight-v1.json"))
 }
 
 impl PreflightCache {
+    pub fn with_store(store: Option<PathBuf>) -> PreflightCache {
+        PreflightCache { entries: DashMap::new(), store }
+    }
+
+    fn stored(&self, python: &Path) -> Option<(Stamp, Preflight)> {
+        let bytes = std::fs::read(self.store.as_ref()?).ok()?;
+        let stored: StoredPreflights = serde_json::from_slice(&bytes).ok()?;
+        stored.entries.into_iter().find(|(path, _, _)| path == python).map(|(_, stamp, preflight)| (stamp, preflight))
+    }
+
+    /// Rewrites the store with this entry (atomically: a temp file renamed over it; 0700 dir, 0600 file).
+    fn save(&self, python: &Path, stamp: &Stamp, preflight: &Preflight) {
+        let Some(store) = &self.store else { return };
+        let result = (|| -> std::io::Result<()> {
+            let dir = store.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
+            std::fs::create_dir_all(dir)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            let mut stored: StoredPreflights =
+                std::fs::read(store).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+            stored.entries.retain(|(path, _, _)| path != python);
+            stored.entries.push((python.to_path_buf(), stamp.clone(), preflight.clone()));
+            let mut file = tempfile::NamedTempFile::new_in(dir)?;
+            serde_json::to_writer(&mut file, &stored)?;
+            file.persist(store).map_err(|err| err.error)?;
+            Ok(())
+        })();
+        if let Err(err) = result {
+            tracing::debug!("could not store the preflight result: {err}");
+        }
+    }
+
     pub async fn check(&self, python: &Path) -> Result<Arc<Preflight>, EngineError> {
-        let current = stamp(python);
-        if let Some(current) = &current
-            && let Some(entry) = self.entries.get(python)
-            && entry.0 == *current
+        if let Some(entry) = self.entries.get(python)
+            && full_stamp(python, &entry.1).as_ref() == Some(&entry.0)
         {
             return Ok(entry.1.clone());
         }
-        let result = Arc::new(preflight(python).await?);
-        if let Some(current) = current {
-            self.entries.insert(python.to_path_buf(), (current, result.clone()));
+        if let Some((stamp, preflight)) = self.stored(python)
+            && full_stamp(python, &preflight).as_ref() == Some(&stamp)
+        {
+            let preflight = Arc::new(preflight);
+            self.entries.insert(python.to_path_buf(), (stamp, preflight.clone()));
+            return Ok(preflight);
         }
-        Ok(result)
+        let preflight = preflight(python).await?;
+        if let Some(stamp) = full_stamp(python, &preflight) {
+            self.save(python, &stamp, &preflight);
+            let preflight = Arc::new(preflight);
+            self.entries.insert(python.to_path_buf(), (stamp, preflight.clone()));
+            return Ok(preflight);
+        }
+        Ok(Arc::new(preflight))
     }
 
     /// Forgets an interpreter (after a run showed that Scalene no longer works there).
     pub fn invalidate(&self, python: &Path) {
         self.entries.remove(python);
+        let Some(store) = &self.store else { return };
+        if let Ok(bytes) = std::fs::read(store)
+            && let Ok(mut stored) = serde_json::from_slice::<StoredPreflights>(&bytes)
+        {
+            stored.entries.retain(|(path, _, _)| path != python);
+            if let Ok(text) = serde_json::to_vec(&stored) {
+                let _ = std::fs::write(store, text);
+            }
+        }
     }
 }
 
@@ -353,6 +431,7 @@ mod tests {
             python: "/p".into(),
             python_version: "3.11.7".into(),
             scalene_version: "2.4.0".into(),
+            scalene_dir: "/opt/venv/lib/python3.11/site-packages/scalene".into(),
             library_paths: vec!["/opt/venv".into(), "/usr/lib/python3.11".into()],
         };
         assert_eq!(preflight.excluding_path(Path::new("/opt/venv/tool.py")), Some(Path::new("/opt/venv")));

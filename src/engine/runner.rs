@@ -22,8 +22,10 @@ use super::parse::parse_profile;
 
 /// Prefix of every run directory; the owner's pid follows, so stale ones can be swept.
 pub const RUN_DIR_PREFIX: &str = "scalene-lsp-run-";
-/// How long Scalene gets, after SIGTERM, to write its partial profile before the group is killed.
-pub const TERM_GRACE: Duration = Duration::from_secs(5);
+/// How long Scalene gets after each stop signal to write its partial profile and exit.
+pub const STOP_STEP: Duration = Duration::from_secs(3);
+/// The longest a stop can take before the group is killed: SIGINT, then SIGTERM, each given `STOP_STEP`.
+pub const TERM_GRACE: Duration = Duration::from_secs(6);
 /// Bytes of the program's stdout and stderr kept for the user.
 pub const TAIL_BYTES: usize = 64 * 1024;
 
@@ -183,6 +185,22 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Stops a run so that Scalene writes its partial profile: SIGINT to the whole group first (Scalene 2.4
+/// in memory mode sometimes hangs on SIGTERM without writing, 5 of 16 tries here, while SIGINT wrote the
+/// profile every time), then SIGTERM, then SIGKILL. Waits for the whole group, not just the top process:
+/// Scalene's top process exits at once while its re-launched child is still writing the JSON.
+async fn stop_group(child: &mut tokio::process::Child, group: &GroupGuard) -> Result<ExitStatus, EngineError> {
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        group.signal(signal);
+        if group.wait_empty(STOP_STEP).await {
+            break;
+        }
+        tracing::info!(?signal, "the run's process group did not stop in time; escalating");
+    }
+    group.signal(Signal::SIGKILL);
+    child.wait().await.map_err(|err| EngineError::io("waiting for Scalene failed", err))
+}
+
 enum Ending {
     Exited(ExitStatus),
     TimedOut,
@@ -242,19 +260,7 @@ pub async fn run(
     let status = match ending {
         Ending::Exited(status) => status,
         Ending::TimedOut | Ending::Cancelled => {
-            // SIGTERM to the whole group: Scalene's profiled child writes a partial profile and exits.
-            // The top process exits at once, so wait for the whole group, not just for it.
-            let deadline = tokio::time::Instant::now() + TERM_GRACE;
-            group.signal(Signal::SIGTERM);
-            let status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
-                Ok(Ok(status)) => status,
-                _ => {
-                    group.signal(Signal::SIGKILL);
-                    child.wait().await.map_err(|err| EngineError::io("waiting for Scalene failed", err))?
-                }
-            };
-            group.wait_empty(deadline.saturating_duration_since(tokio::time::Instant::now())).await;
-            status
+            stop_group(&mut child, &group).await?
         }
     };
     group.finish().await;
@@ -292,19 +298,25 @@ fn interpret(
     let mut profile = match (stopped, parsed) {
         (Some(stopped), parsed) => {
             // A stopped run keeps whatever complete profile Scalene managed to write.
-            let mut profile = match parsed {
-                Some(Ok(profile)) => profile,
-                _ => Profile::empty(RunStatus::TooShort, spec.target.display()),
+            let (mut profile, measured) = match parsed {
+                Some(Ok(profile)) => {
+                    let measured = !profile.files.is_empty();
+                    (profile, measured)
+                }
+                _ => (Profile::empty(RunStatus::TooShort, spec.target.display()), false),
             };
             profile.notes.retain(|note| note != super::parse::TOO_SHORT_ADVICE);
-            profile.notes.push(match stopped {
-                RunStatus::TimedOut => format!(
-                    "the run hit its time limit of {} s and was stopped; the profile covers the run up to then \
-                     (raise the timeout to profile the whole program)",
-                    spec.timeout.as_secs_f64()
-                ),
-                _ => "the run was cancelled; the profile covers the run up to then".to_string(),
-            });
+            let what = match stopped {
+                RunStatus::TimedOut => format!("the run hit its time limit of {} s and was stopped", spec.timeout.as_secs_f64()),
+                _ => "the run was cancelled".to_string(),
+            };
+            let coverage = if measured {
+                "the profile covers the run up to then"
+            } else {
+                "Scalene wrote no samples before it stopped, so there is nothing to show"
+            };
+            let advice = if stopped == RunStatus::TimedOut { " (raise the timeout to profile the whole program)" } else { "" };
+            profile.notes.push(format!("{what}; {coverage}{advice}"));
             profile.status = stopped;
             profile
         }

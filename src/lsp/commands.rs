@@ -181,7 +181,8 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
         }
         Command::LoadProfile => {
             let args: LoadArgs = arguments(command, &params.arguments)?;
-            let entry = session.engine.load_json(std::path::Path::new(&args.path)).map_err(|err| engine_error(&err))?;
+            let entry =
+                session.engine.load_json(std::path::Path::new(&args.path), &session.roots()).map_err(|err| engine_error(&err))?;
             let files: Vec<String> = entry
                 .profile
                 .files

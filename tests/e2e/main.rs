@@ -2,6 +2,10 @@
 //! They need the pinned venv (`scripts/setup-python`, done by `scripts/test`).
 
 mod cli;
+mod lsp_edits;
+mod lsp_initialize;
+mod lsp_load;
+mod lsp_profile;
 mod runner;
 mod schema;
 mod support;

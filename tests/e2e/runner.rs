@@ -17,6 +17,7 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         cache: CacheSettings::default(),
         temp_root: temp_root.to_path_buf(),
         discovery_env: Default::default(),
+        preflight_store: None,
     })
 }
 
@@ -280,4 +281,37 @@ fn environment_additions_and_module_targets_reach_the_program() {
     assert_eq!(stdout.lines().next(), Some("mark with spaces"), "{stdout}");
     assert_eq!(entry.profile.status, RunStatus::Ok, "{:?}", entry.profile.notes);
     assert!(entry.profile.files.iter().any(|file| file.path.ends_with("app/__main__.py")), "{:?}", entry.profile.files);
+}
+
+#[test]
+fn a_successful_preflight_is_remembered_across_processes_until_scalene_changes() {
+    use scalene_lsp::engine::interpreter::PreflightCache;
+    let project = TempProject::new();
+    let python = project.venv("venv", true);
+    let store = project.path().join("cache/scalene-lsp/preflight-v1.json");
+    runtime().block_on(async {
+        let first = PreflightCache::with_store(Some(store.clone())).check(&python).await.unwrap();
+        assert_eq!(first.scalene_version, "2.4.0");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(store.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+
+        // Another process (a fresh cache on the same store) answers from the store without running
+        // Python: a value marked in the stored copy comes back.
+        let stored = std::fs::read_to_string(&store).unwrap();
+        assert!(stored.contains(python.to_str().unwrap()), "{stored}");
+        std::fs::write(&store, stored.replace("\"python_version\":\"", "\"python_version\":\"stored-")).unwrap();
+        let second = PreflightCache::with_store(Some(store.clone())).check(&python).await.unwrap();
+        assert!(second.python_version.starts_with("stored-"), "{second:?}");
+
+        // When a run shows that Scalene no longer imports there, the engine invalidates the entry: the
+        // next check runs Python again and reports the missing Scalene.
+        let site = std::fs::read_dir(project.path().join("venv/lib")).unwrap().next().unwrap().unwrap().path();
+        std::fs::remove_file(site.join("site-packages/test-scalene.pth")).unwrap();
+        let cache = PreflightCache::with_store(Some(store.clone()));
+        cache.invalidate(&python);
+        let err = cache.check(&python).await.unwrap_err();
+        assert!(matches!(err, EngineError::ScaleneMissing { .. }), "{err:?}");
+        assert!(!std::fs::read_to_string(&store).unwrap().contains(python.to_str().unwrap()), "failures are not stored");
+    });
 }

@@ -1,0 +1,98 @@
+//! Hints follow the document as it is edited (full sync, versions), and sit at line ends in the
+//! negotiated position encoding.
+
+use serde_json::json;
+
+use crate::lsp_load::{expected_hints, hint_triples, load_fixture, open_profiled, server_with_loaded};
+use crate::lsp_profile::{profile_and_wait, start_in};
+use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, encoded_len};
+use crate::support::TempProject;
+
+/// A server with cpu_bound.json loaded and its program open: (client, uri, text, hints).
+fn loaded_cpu_bound() -> (LspClient, String, String, Vec<(u64, u64, String)>) {
+    let (fixture, profile) = load_fixture("cpu_bound");
+    let file = &profile.files[0];
+    let mut client = server_with_loaded(&fixture, &profile);
+    let (uri, text, _) = open_profiled(&mut client, &file.path);
+    let hints = hint_triples(&client.inlay_hints(&uri, &text));
+    assert_eq!(hints, expected_hints(&profile, file, &text, &client.encoding));
+    (client, uri, text, hints)
+}
+
+#[test]
+fn inserting_lines_above_moves_every_hint_down_with_its_label() {
+    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let edited = format!("# one\n# two\n{text}");
+    client.change(&uri, 2, &edited);
+    let moved: Vec<_> = hints.iter().map(|(line, character, label)| (line + 2, *character, label.clone())).collect();
+    assert_eq!(hint_triples(&client.inlay_hints(&uri, &edited)), moved);
+}
+
+#[test]
+fn an_edited_hot_line_loses_its_hint_the_others_stay_and_hover_says_stale() {
+    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let hot = "        data.sort()";
+    assert!(hints.iter().any(|(line, _, _)| *line == 14), "line 15 is hot: {hints:?}");
+    assert_eq!(text.lines().nth(14), Some(hot));
+    let edited = text.replacen(hot, "        data.sort(key=abs)", 1);
+    client.change(&uri, 2, &edited);
+    let kept: Vec<_> = hints.iter().filter(|(line, _, _)| *line != 14).cloned().collect();
+    assert_eq!(hint_triples(&client.inlay_hints(&uri, &edited)), kept);
+
+    let (line, _, _) = kept.iter().find(|(line, _, _)| *line == 12).expect("line 13 keeps its hint");
+    let hover = client.hover(&uri, *line, 8).expect("a hover on an unchanged profiled line");
+    assert!(hover.to_lowercase().contains("stale"), "the hover says the profile is stale: {hover}");
+}
+
+#[test]
+fn a_change_with_an_older_version_is_ignored() {
+    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let newer = format!("# one\n# two\n{text}");
+    let older = format!("# a\n# b\n# c\n# d\n# e\n{text}");
+    client.change(&uri, 5, &newer);
+    client.change(&uri, 4, &older);
+    let moved: Vec<_> = hints.iter().map(|(line, character, label)| (line + 2, *character, label.clone())).collect();
+    assert_eq!(hint_triples(&client.inlay_hints(&uri, &newer)), moved, "version 5 stays");
+}
+
+/// A program whose hot line has non-ASCII text (2-byte, and an emoji: 4 bytes, 2 UTF-16 units).
+const NON_ASCII: &str = "\"\"\"A hot line with non-ASCII text in a string literal.\"\"\"\n\
+\n\
+\n\
+def work(n):\n\
+\x20   total = 0\n\
+\x20   for i in range(n):\n\
+\x20       total += len(\"héllo wörld 😀 ünïcode\" + str(i % 10))\n\
+\x20   return total\n\
+\n\
+\n\
+if __name__ == \"__main__\":\n\
+\x20   print(work(3_000_000))\n";
+
+#[test]
+fn hints_on_non_ascii_lines_end_at_the_line_length_in_the_negotiated_encoding() {
+    let hot_line = NON_ASCII.lines().nth(6).unwrap();
+    assert!(hot_line.contains('😀'));
+    assert!(encoded_len(hot_line, "utf-8") > encoded_len(hot_line, "utf-16"));
+    assert!(encoded_len(hot_line, "utf-16") > encoded_len(hot_line, "utf-32"));
+    for encoding in ["utf-16", "utf-8"] {
+        let hot_len = encoded_len(hot_line, encoding);
+        let project = TempProject::new();
+        let program = project.write("unicode_hot.py", NON_ASCII);
+        let mut capabilities = default_capabilities();
+        capabilities["general"]["positionEncodings"] = json!([encoding]);
+        let mut client = start_in(&project, capabilities);
+        assert_eq!(client.encoding, encoding);
+        let uri = client.open(&program, NON_ASCII);
+        let (_, end) = profile_and_wait(&mut client, &uri, json!({"mode": "cpu"}));
+        assert!(end.starts_with("ok"), "{end}");
+        client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
+        let hints = hint_triples(&client.inlay_hints(&uri, NON_ASCII));
+        let lines: Vec<&str> = NON_ASCII.lines().collect();
+        for (line, character, label) in &hints {
+            assert_eq!(*character, encoded_len(lines[*line as usize], encoding), "{encoding}: hint {label:?} on line {line}");
+        }
+        let hot = hints.iter().find(|(line, _, _)| *line == 6);
+        assert_eq!(hot.map(|hint| hint.1), Some(hot_len), "{encoding}: the non-ASCII line is hot: {hints:?}");
+    }
+}

@@ -1,0 +1,117 @@
+//! The LSP server's handshake and its answers to bad input (docs/lsp.md: Capabilities, Commands).
+
+use serde_json::{Value, json};
+
+use crate::support::TempProject;
+use crate::support::lsp_client::{LspClient, default_capabilities};
+
+const COMMANDS: [&str; 5] = ["scalene.profile", "scalene.cancel", "scalene.clear", "scalene.loadProfile", "scalene.toggle"];
+const INVALID_PARAMS: i64 = -32602;
+
+/// A provider is offered when it is `true` or an options object.
+fn offered(capability: &Value) -> bool {
+    capability == &json!(true) || capability.is_object()
+}
+
+fn initialize_with(project: &TempProject, capabilities: Value) -> (LspClient, Value) {
+    let mut client = LspClient::spawn();
+    let result = client.initialize(Some(project.path()), capabilities, json!({}));
+    (client, result)
+}
+
+#[test]
+fn initialize_offers_the_documented_capabilities() {
+    let project = TempProject::new();
+    let (_client, result) = initialize_with(&project, default_capabilities());
+    let caps = &result["capabilities"];
+    let sync = &caps["textDocumentSync"];
+    assert!(
+        sync == &json!(1) || (sync["change"] == json!(1) && sync["openClose"] == json!(true)),
+        "full sync with open/close: {sync}"
+    );
+    for provider in ["inlayHintProvider", "hoverProvider", "codeActionProvider", "codeLensProvider"] {
+        assert!(offered(&caps[provider]), "{provider} is offered: {caps:#}");
+    }
+    let mut commands: Vec<&str> =
+        caps["executeCommandProvider"]["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    commands.sort_unstable();
+    let mut documented = COMMANDS.to_vec();
+    documented.sort_unstable();
+    assert_eq!(commands, documented);
+    assert_eq!(caps["experimental"]["scaleneLsp"]["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert_eq!(caps["positionEncoding"], json!("utf-16"), "a client offering only utf-16 gets utf-16");
+}
+
+#[test]
+fn position_encoding_prefers_utf8_then_utf32_then_utf16() {
+    let project = TempProject::new();
+    let offers: [(Value, Option<&str>); 4] = [
+        (json!(["utf-16", "utf-8"]), Some("utf-8")),
+        (json!(["utf-8"]), Some("utf-8")),
+        (json!(["utf-32", "utf-16"]), Some("utf-32")),
+        (Value::Null, None),
+    ];
+    for (offer, expected) in offers {
+        let mut capabilities = default_capabilities();
+        if offer.is_null() {
+            capabilities.as_object_mut().unwrap().remove("general");
+        } else {
+            capabilities["general"]["positionEncodings"] = offer.clone();
+        }
+        let (client, result) = initialize_with(&project, capabilities);
+        let negotiated = &result["capabilities"]["positionEncoding"];
+        match expected {
+            Some(encoding) => assert_eq!(negotiated, &json!(encoding), "offer {offer}"),
+            // Without an offer the protocol's default applies: utf-16, said or left out.
+            None => assert!(negotiated.is_null() || negotiated == &json!("utf-16"), "no offer gave {negotiated}"),
+        }
+        assert_eq!(client.encoding, expected.unwrap_or("utf-16"));
+    }
+}
+
+#[test]
+fn unknown_commands_and_bad_arguments_are_invalid_params_that_say_what_was_expected() {
+    let project = TempProject::new();
+    let program = project.write("main.py", "print('hi')\n");
+    let uri = crate::support::lsp_client::file_uri(&program);
+    let (mut client, _) = initialize_with(&project, default_capabilities());
+    client.open(&program, "print('hi')\n");
+
+    let error = client.execute("scalene.frobnicate", json!({})).unwrap_err();
+    assert_eq!(error["code"], json!(INVALID_PARAMS), "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("scalene.frobnicate"), "names the unknown command: {message}");
+    assert!(COMMANDS.iter().all(|command| message.contains(command)), "lists the known commands: {message}");
+
+    let bad: [(&str, Value, &str); 6] = [
+        ("scalene.profile", json!({}), "uri"),
+        ("scalene.profile", json!({"uri": uri, "mode": "fast"}), "mode"),
+        ("scalene.profile", json!({"uri": uri, "args": "--n 3"}), "args"),
+        ("scalene.profile", json!({"uri": uri, "python": 3}), "python"),
+        ("scalene.loadProfile", json!({}), "path"),
+        ("scalene.cancel", json!({"run_id": 7}), "run_id"),
+    ];
+    for (command, argument, field) in bad {
+        let error = client.execute(command, argument.clone()).unwrap_err();
+        assert_eq!(error["code"], json!(INVALID_PARAMS), "{command} {argument}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(field), "{command} {argument}: the message names `{field}`: {message}");
+    }
+    let error = client.execute("scalene.profile", json!({"uri": uri, "mode": "fast"})).unwrap_err();
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("cpu") && message.contains("memory"), "says which modes exist: {message}");
+
+    // The server survives all of it and still answers.
+    assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
+    assert_eq!(client.execute_ok("scalene.toggle", Value::Null), json!({"visible": false}));
+    assert!(client.hover(&uri, 0, 0).is_none(), "no profile, no hover");
+}
+
+
+#[test]
+fn with_no_arguments_the_binary_serves_lsp() {
+    let project = TempProject::new();
+    let mut client = LspClient::spawn_with_args(&[]);
+    let result = client.initialize(Some(project.path()), default_capabilities(), json!({}));
+    assert_eq!(result["capabilities"]["experimental"]["scaleneLsp"]["version"], json!(env!("CARGO_PKG_VERSION")));
+}

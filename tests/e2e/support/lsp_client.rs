@@ -1,0 +1,458 @@
+//! A small synchronous LSP client for the real `scalene-lsp serve` binary.
+//!
+//! A reader thread parses the `Content-Length` framing, answers the server's own requests at once
+//! (`workspace/configuration` with the settings, everything else with `null`) and hands every message to
+//! the test. The test claims messages (a response by id, a notification or server request by method and
+//! predicate); what it never claims is printed when something times out, with the server's stderr.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long a request or an expected message may take (a run of real Scalene takes longer: callers pass
+/// their own timeout to `expect_*`).
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct LspClient {
+    child: Child,
+    stdin: Arc<Mutex<ChildStdin>>,
+    incoming: Receiver<Value>,
+    /// Messages received and not claimed yet, in arrival order.
+    unclaimed: Vec<Value>,
+    /// Every request the server sent (all answered by the reader thread), in arrival order.
+    pub server_requests: Vec<Value>,
+    /// The value of the `scalene` section answered to `workspace/configuration` (null until
+    /// `set_settings` or `initialize`).
+    settings: Arc<Mutex<Value>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    next_id: i64,
+    /// The negotiated position encoding (`utf-16` until `initialize` says otherwise).
+    pub encoding: String,
+}
+
+/// The client capabilities a test starts from: UTF-16 positions, work-done progress, inlay hint and
+/// code lens refresh.
+pub fn default_capabilities() -> Value {
+    json!({
+        "general": {"positionEncodings": ["utf-16"]},
+        "window": {"workDoneProgress": true},
+        "workspace": {"inlayHint": {"refreshSupport": true}, "codeLens": {"refreshSupport": true}},
+        "textDocument": {
+            "inlayHint": {"dynamicRegistration": false},
+            "hover": {"contentFormat": ["markdown", "plaintext"]},
+            "codeAction": {},
+            "codeLens": {},
+            "publishDiagnostics": {}
+        }
+    })
+}
+
+pub fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for byte in path.to_str().expect("UTF-8 path").bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(byte as char);
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+/// The length of `text` in the code units of an LSP position encoding.
+pub fn encoded_len(text: &str, encoding: &str) -> u64 {
+    match encoding {
+        "utf-8" => text.len() as u64,
+        "utf-32" => text.chars().count() as u64,
+        _ => text.encode_utf16().count() as u64,
+    }
+}
+
+fn write_message(stdin: &Mutex<ChildStdin>, message: &Value) -> std::io::Result<()> {
+    let body = serde_json::to_vec(message).unwrap();
+    let mut stdin = stdin.lock().unwrap_or_else(|poison| poison.into_inner());
+    write!(stdin, "Content-Length: {}\r\n\r\n", body.len())?;
+    stdin.write_all(&body)?;
+    stdin.flush()
+}
+
+fn configuration_answer(params: &Value, settings: &Value) -> Value {
+    let items = params["items"].as_array().cloned().unwrap_or_default();
+    Value::Array(
+        items
+            .iter()
+            .map(|item| match item["section"].as_str() {
+                Some("scalene") => settings.clone(),
+                None => json!({ "scalene": settings }),
+                Some(_) => Value::Null,
+            })
+            .collect(),
+    )
+}
+
+/// Reads framed messages until the server closes stdout; answers server requests on the spot.
+fn read_messages(stdout: impl Read, stdin: Arc<Mutex<ChildStdin>>, settings: Arc<Mutex<Value>>, tx: Sender<Value>) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        let mut length = None;
+        loop {
+            let mut header = String::new();
+            match reader.read_line(&mut header) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let Some(length) = length else {
+            let _ = tx.send(json!({"client_error": "a message without a Content-Length header"}));
+            return;
+        };
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let message: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|err| json!({"client_error": format!("invalid JSON ({err}): {}", String::from_utf8_lossy(&body))}));
+        if let (Some(method), Some(id)) = (message["method"].as_str(), message.get("id")) {
+            let result = match method {
+                "workspace/configuration" => {
+                    configuration_answer(&message["params"], &settings.lock().unwrap_or_else(|p| p.into_inner()))
+                }
+                _ => Value::Null,
+            };
+            let _ = write_message(&stdin, &json!({"jsonrpc": "2.0", "id": id, "result": result}));
+        }
+        if tx.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+fn is_response(message: &Value, id: i64) -> bool {
+    message.get("method").is_none() && message["id"].as_i64() == Some(id)
+}
+
+fn is_notification(message: &Value, method: &str) -> bool {
+    message["method"].as_str() == Some(method) && message.get("id").is_none()
+}
+
+fn is_server_request(message: &Value, method: &str) -> bool {
+    message["method"].as_str() == Some(method) && message.get("id").is_some()
+}
+
+impl LspClient {
+    /// Starts `scalene-lsp serve` (not yet initialized).
+    pub fn spawn() -> LspClient {
+        LspClient::spawn_with_args(&["serve"])
+    }
+
+    /// Starts `scalene-lsp` with these arguments.
+    pub fn spawn_with_args(args: &[&str]) -> LspClient {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+        command.args(args).env_remove("VIRTUAL_ENV").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if std::env::var_os("RUST_LOG").is_none() {
+            command.env("RUST_LOG", "warn");
+        }
+        let mut child = command.spawn().expect("start scalene-lsp serve");
+        let stdin = Arc::new(Mutex::new(child.stdin.take().unwrap()));
+        let settings = Arc::new(Mutex::new(Value::Null));
+        let (tx, incoming) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let (reader_stdin, reader_settings) = (stdin.clone(), settings.clone());
+        std::thread::spawn(move || read_messages(stdout, reader_stdin, reader_settings, tx));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut child_stderr = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n) = child_stderr.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buffer[..n]);
+            }
+        });
+        LspClient {
+            child,
+            stdin,
+            incoming,
+            unclaimed: Vec::new(),
+            server_requests: Vec::new(),
+            settings,
+            stderr,
+            next_id: 0,
+            encoding: "utf-16".into(),
+        }
+    }
+
+    /// Spawns and initializes with the default capabilities, `root` as the workspace folder and
+    /// `options` as initializationOptions.
+    pub fn start(root: &Path, options: Value) -> LspClient {
+        let mut client = LspClient::spawn();
+        client.initialize(Some(root), default_capabilities(), options);
+        client
+    }
+
+    /// `initialize` + `initialized`. Unless `set_settings` was called before, `options` also becomes the
+    /// answer to `workspace/configuration`. Returns the InitializeResult.
+    pub fn initialize(&mut self, root: Option<&Path>, capabilities: Value, options: Value) -> Value {
+        {
+            let mut settings = self.settings.lock().unwrap();
+            if settings.is_null() {
+                *settings = options.get("scalene").cloned().unwrap_or_else(|| options.clone());
+            }
+        }
+        let mut params = json!({
+            "processId": std::process::id(),
+            "clientInfo": {"name": "scalene-lsp e2e"},
+            "capabilities": capabilities,
+            "initializationOptions": options,
+        });
+        if let Some(root) = root {
+            params["rootUri"] = json!(file_uri(root));
+            params["workspaceFolders"] = json!([{"uri": file_uri(root), "name": "root"}]);
+        }
+        let result = self.request_ok("initialize", params);
+        self.encoding = result["capabilities"]["positionEncoding"].as_str().unwrap_or("utf-16").to_string();
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    /// The answer to later `workspace/configuration` requests (call before `initialize` to answer the
+    /// server's first pull).
+    pub fn set_settings(&self, settings: Value) {
+        *self.settings.lock().unwrap() = settings;
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        let message = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        write_message(&self.stdin, &message).unwrap_or_else(|err| panic!("sending {method}: {err}\n{}", self.report()));
+    }
+
+    /// Sends a request and waits for its response: Ok(result) or Err(error object).
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, Value> {
+        self.request_within(method, params, TIMEOUT)
+            .unwrap_or_else(|| panic!("no response to {method} within {TIMEOUT:?}\n{}", self.report()))
+    }
+
+    /// Like `request`, but panics (naming the method and the error) when the server answers an error.
+    pub fn request_ok(&mut self, method: &str, params: Value) -> Value {
+        match self.request(method, params.clone()) {
+            Ok(result) => result,
+            Err(error) => panic!("{method} {params} failed: {error}\n{}", self.report()),
+        }
+    }
+
+    fn request_within(&mut self, method: &str, params: Value, timeout: Duration) -> Option<Result<Value, Value>> {
+        self.next_id += 1;
+        let id = self.next_id;
+        write_message(&self.stdin, &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).ok()?;
+        let response = self.claim(|message| is_response(message, id), timeout)?;
+        Some(match response.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
+        })
+    }
+
+    /// `workspace/executeCommand` with one argument object (none when `argument` is null).
+    pub fn execute(&mut self, command: &str, argument: Value) -> Result<Value, Value> {
+        let arguments = if argument.is_null() { json!([]) } else { json!([argument]) };
+        self.request("workspace/executeCommand", json!({"command": command, "arguments": arguments}))
+    }
+
+    pub fn execute_ok(&mut self, command: &str, argument: Value) -> Value {
+        match self.execute(command, argument.clone()) {
+            Ok(result) => result,
+            Err(error) => panic!("{command} {argument} failed: {error}\n{}", self.report()),
+        }
+    }
+
+    /// The params of the first unclaimed notification `method` matching `predicate` (waits up to `timeout`).
+    pub fn expect_notification(&mut self, method: &str, predicate: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
+        match self.claim(|message| is_notification(message, method) && predicate(&message["params"]), timeout) {
+            Some(message) => message["params"].clone(),
+            None => panic!("no matching {method} notification within {timeout:?}\n{}", self.report()),
+        }
+    }
+
+    /// The params of the first unclaimed server→client request `method` (already answered).
+    pub fn expect_request(&mut self, method: &str, timeout: Duration) -> Value {
+        match self.claim(|message| is_server_request(message, method), timeout) {
+            Some(message) => message["params"].clone(),
+            None => panic!("no {method} request from the server within {timeout:?}\n{}", self.report()),
+        }
+    }
+
+    /// Drops every unclaimed message (e.g. refreshes from an earlier step).
+    pub fn forget_unclaimed(&mut self) {
+        self.receive_pending();
+        self.unclaimed.clear();
+    }
+
+    fn receive_pending(&mut self) {
+        while let Ok(message) = self.incoming.try_recv() {
+            self.store(message);
+        }
+    }
+
+    fn store(&mut self, message: Value) {
+        if message.get("method").is_some() && message.get("id").is_some() {
+            self.server_requests.push(message.clone());
+        }
+        self.unclaimed.push(message);
+    }
+
+    fn claim(&mut self, wanted: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        self.receive_pending();
+        loop {
+            if self.unclaimed.iter().any(|message| message.get("client_error").is_some()) {
+                panic!("the server broke the framing (stdout must carry only LSP messages)\n{}", self.report());
+            }
+            if let Some(index) = self.unclaimed.iter().position(&wanted) {
+                return Some(self.unclaimed.remove(index));
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.incoming.recv_timeout(left) {
+                Ok(message) => self.store(message),
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // The server closed stdout: whatever was wanted will not come.
+                    std::thread::sleep(Duration::from_millis(100));
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Unclaimed messages and the server's stderr, for failure messages.
+    pub fn report(&mut self) -> String {
+        self.receive_pending();
+        let mut text = format!("unclaimed messages ({}):\n", self.unclaimed.len());
+        for message in &self.unclaimed {
+            let mut line = message.to_string();
+            if line.len() > 1500 {
+                let mut end = 1500;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                line.truncate(end);
+                line.push('…');
+            }
+            text.push_str(&format!("  {line}\n"));
+        }
+        if let Ok(Some(status)) = self.child.try_wait() {
+            text.push_str(&format!("the server exited: {status}\n"));
+        }
+        let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        let stderr = String::from_utf8_lossy(&stderr);
+        let tail: String = stderr.chars().rev().take(6000).collect::<Vec<_>>().into_iter().rev().collect();
+        text.push_str(&format!("server stderr (tail):\n{tail}"));
+        text
+    }
+
+    // --- documents and features -------------------------------------------------------------------
+
+    /// `textDocument/didOpen` (python, version 1); returns the document's URI.
+    pub fn open(&mut self, path: &Path, text: &str) -> String {
+        let uri = file_uri(path);
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        uri
+    }
+
+    /// `textDocument/didChange` with the whole new text (full sync).
+    pub fn change(&mut self, uri: &str, version: i32, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+    }
+
+    /// Inlay hints for the whole of `text` (the document's current text).
+    pub fn inlay_hints(&mut self, uri: &str, text: &str) -> Vec<Value> {
+        let lines: Vec<&str> = text.lines().collect();
+        let last = lines.len().saturating_sub(1);
+        let end = json!({"line": last, "character": encoded_len(lines.get(last).copied().unwrap_or(""), &self.encoding)});
+        self.inlay_hints_in(uri, json!({"start": {"line": 0, "character": 0}, "end": end}))
+    }
+
+    pub fn inlay_hints_in(&mut self, uri: &str, range: Value) -> Vec<Value> {
+        let result = self.request_ok("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": range}));
+        result.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The hover's markdown at a 0-based line and character, or None.
+    pub fn hover(&mut self, uri: &str, line: u64, character: u64) -> Option<String> {
+        let result = self.request_ok(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}),
+        );
+        if result.is_null() {
+            return None;
+        }
+        let contents = &result["contents"];
+        Some(match contents {
+            Value::String(text) => text.clone(),
+            Value::Array(parts) => parts.iter().map(|part| part["value"].as_str().unwrap_or("").to_string()).collect(),
+            _ => contents["value"].as_str().unwrap_or("").to_string(),
+        })
+    }
+
+    pub fn code_actions(&mut self, uri: &str, line: u64) -> Vec<Value> {
+        let range = json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}});
+        let result = self.request_ok(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+        );
+        result.as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn code_lenses(&mut self, uri: &str) -> Vec<Value> {
+        let result = self.request_ok("textDocument/codeLens", json!({"textDocument": {"uri": uri}}));
+        result.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for a publishDiagnostics for `uri` whose diagnostics satisfy `predicate`; returns them.
+    pub fn expect_diagnostics(&mut self, uri: &str, predicate: impl Fn(&[Value]) -> bool, timeout: Duration) -> Vec<Value> {
+        let params = self.expect_notification(
+            "textDocument/publishDiagnostics",
+            |params| params["uri"] == uri && predicate(params["diagnostics"].as_array().map_or(&[], Vec::as_slice)),
+            timeout,
+        );
+        params["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for LspClient {
+    /// `shutdown` + `exit`; kills the server when it does not stop in time (never panics).
+    fn drop(&mut self) {
+        if self.request_within("shutdown", Value::Null, Duration::from_secs(20)).is_some() {
+            let _ = write_message(&self.stdin, &json!({"jsonrpc": "2.0", "method": "exit"}));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

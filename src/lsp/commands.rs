@@ -115,7 +115,14 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     Ok((uri, path))
 }
 
+/// A command that panics, accepted only when SCALENE_LSP_TEST_PANIC=1: it lets the tests prove that a
+/// panic in a handler is caught and the server goes on. Not advertised.
+const TEST_PANIC_COMMAND: &str = "scalene.test.panic";
+
 pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<Value>> {
+    if params.command == TEST_PANIC_COMMAND && std::env::var_os("SCALENE_LSP_TEST_PANIC").is_some_and(|v| v == "1") {
+        panic!("{TEST_PANIC_COMMAND} was called");
+    }
     let Some(command) = Command::from_id(&params.command) else {
         let known: Vec<&str> = Command::all().iter().map(|command| command.id()).collect();
         return Err(invalid_params(format!("unknown command {:?}; expected one of {}", params.command, known.join(", "))));

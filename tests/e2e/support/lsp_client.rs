@@ -161,7 +161,13 @@ impl LspClient {
 
     /// Starts `scalene-lsp` with these arguments.
     pub fn spawn_with_args(args: &[&str]) -> LspClient {
+        LspClient::spawn_with_env(args, &[])
+    }
+
+    /// Starts `scalene-lsp` with these arguments and extra environment variables.
+    pub fn spawn_with_env(args: &[&str], envs: &[(&str, &str)]) -> LspClient {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+        command.envs(envs.iter().copied());
         command.args(args).env_remove("VIRTUAL_ENV").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "warn");

@@ -195,13 +195,14 @@ fn main() {
 
     // 1. Inlay hints on a 5,000-line file, idle and during a real Scalene run.
     let mut client = Client::start(options.clone(), &repo());
-    let big = repo().join("fixtures/programs/big_file.py");
-    let uri = client.open(&big);
     let loaded = client.request(
         "workspace/executeCommand",
         json!({"command": "scalene.loadProfile", "arguments": [{"path": repo().join("fixtures/scalene/2.4.0/big_file.json")}]}),
     );
     assert_eq!(loaded["status"], "ok");
+    // Open the file as the server sees it (the captured path, or its copy in this checkout).
+    let big = PathBuf::from(loaded["files"][0].as_str().unwrap().strip_prefix("file://").unwrap());
+    let uri = client.open(&big);
     hint_latencies(&mut client, &uri, n_requests / 10); // warm-up
     let idle = hint_latencies(&mut client, &uri, n_requests);
     report("inlay hints, 100-line ranges, idle", &idle);
@@ -225,12 +226,14 @@ fn main() {
     for name in ["cpu_bound", "memory_heavy", "multi_module", "leak", "many_modules", "big_file"] {
         let json_path = repo().join(format!("fixtures/scalene/2.4.0/{name}.json"));
         let raw: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
-        let first_file = raw["files"].as_object().unwrap().keys().next().unwrap().clone();
+        let recorded = PathBuf::from(raw["files"].as_object().unwrap().keys().next().unwrap());
+        // Where the server will show it: the recorded path, or its copy in this checkout.
+        let first_file = scalene_lsp::engine::workspace::rebase(&recorded, &[repo()]).unwrap_or(recorded);
         let mut times = Vec::new();
         for _ in 0..rounds {
             // Threshold 0: a diagnostic on every active line (the worst case, and every file gets some).
             let mut client = Client::start(json!({"diagnostics": {"cpuPercent": 0.0}}), &repo());
-            let file_uri = client.open(Path::new(&first_file));
+            let file_uri = client.open(&first_file);
             let started = Instant::now();
             client.request("workspace/executeCommand", json!({"command": "scalene.loadProfile", "arguments": [{"path": json_path}]}));
             client.wait_for(|message| {

@@ -188,26 +188,11 @@ fn a_program_that_raises_is_profiled_and_its_stderr_is_logged() {
 }
 
 /// Spins for about 60 s; writes the file named by its argument once it runs (under Scalene).
-const LONG_PROGRAM: &str = "import pathlib\n\
-import sys\n\
-import time\n\
-\n\
-def spin():\n\
-\x20   total = 0\n\
-\x20   for i in range(200_000):\n\
-\x20       total += i % 7\n\
-\x20   return total\n\
-\n\
-def main():\n\
-\x20   pathlib.Path(sys.argv[1]).write_text(\"running\")\n\
-\x20   end = time.time() + 60\n\
-\x20   while time.time() < end:\n\
-\x20       spin()\n\
-\n\
-if __name__ == \"__main__\":\n\
-\x20   main()\n";
+fn long_program() -> String {
+    support::long_program(60.0)
+}
 
-/// Starts LONG_PROGRAM and waits until it has been running under Scalene for a few progress reports;
+/// Starts `long_program()` and waits until it has been running under Scalene for a few progress reports;
 /// returns the run id.
 fn start_long_run(client: &mut LspClient, project: &TempProject, uri: &str) -> String {
     let marker = project.path().join("running.txt");
@@ -230,7 +215,7 @@ fn assert_cancelled(client: &mut LspClient, program: &str, uri: &str, run_id: St
     let end = follow(client, run_id).end;
     assert!(end.contains("cancelled"), "{end}");
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
-    let hints = client.inlay_hints(uri, LONG_PROGRAM);
+    let hints = client.inlay_hints(uri, &long_program());
     let lines: Vec<u64> = hints.iter().map(|hint| hint["position"]["line"].as_u64().unwrap()).collect();
     assert!(
         lines.iter().any(|line| [6, 7].contains(line)),
@@ -246,9 +231,9 @@ fn assert_cancelled(client: &mut LspClient, program: &str, uri: &str, run_id: St
 #[test]
 fn cancelling_a_run_stops_it_and_keeps_the_partial_profile() {
     let project = TempProject::new();
-    let program = project.write("forever.py", LONG_PROGRAM);
+    let program = project.write("forever.py", &long_program());
     let mut client = start_in(&project, default_capabilities());
-    let uri = client.open(&program, LONG_PROGRAM);
+    let uri = client.open(&program, &long_program());
     let program = program.to_str().unwrap().to_string();
 
     // The progress's cancel button: window/workDoneProgress/cancel with the run's token.
@@ -260,7 +245,7 @@ fn cancelling_a_run_stops_it_and_keeps_the_partial_profile() {
     // so the hints checked below can only come from the second run.)
     assert_eq!(client.execute_ok("scalene.clear", json!({"uri": uri})), json!({"cleared": 1}));
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
-    assert!(client.inlay_hints(&uri, LONG_PROGRAM).is_empty());
+    assert!(client.inlay_hints(&uri, &long_program()).is_empty());
     let run_id = start_long_run(&mut client, &project, &uri);
     let actions = client.code_actions(&uri, 0);
     let cancel = actions.iter().find(|a| a["title"] == "Cancel profiling").unwrap_or_else(|| panic!("{actions:#?}"));

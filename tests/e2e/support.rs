@@ -97,10 +97,13 @@ pub fn entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect()
 }
 
-/// A Python program that burns CPU (and some memory) for about `seconds`.
+/// A Python program that burns CPU (and some memory) for about `seconds`. Given a path as its first
+/// argument, it writes that file once it runs (so a test knows Scalene has started it).
 pub fn long_program(seconds: f64) -> String {
     format!(
-        "import time\n\
+        "import pathlib\n\
+         import sys\n\
+         import time\n\
          \n\
          def spin():\n\
          \x20   total = 0\n\
@@ -109,6 +112,8 @@ pub fn long_program(seconds: f64) -> String {
          \x20   return total\n\
          \n\
          def main():\n\
+         \x20   if len(sys.argv) > 1:\n\
+         \x20       pathlib.Path(sys.argv[1]).write_text(\"running\")\n\
          \x20   end = time.time() + {seconds}\n\
          \x20   keep = []\n\
          \x20   while time.time() < end:\n\

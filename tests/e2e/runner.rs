@@ -116,22 +116,27 @@ fn cancel_mid_run_keeps_the_partial_profile_and_kills_the_group() {
     let program = project.write("forever.py", &support::long_program(120.0));
     let temp_root = tempfile::tempdir().unwrap();
     let engine = engine(temp_root.path(), 2);
+    let marker = project.path().join("running.txt");
     let entry = runtime().block_on(async {
-        let handle = engine.start(request(&program)).unwrap();
-        // Wait until Scalene has been sampling for a while (its process is up and the run dir exists).
-        for _ in 0..100 {
-            if !support::processes_mentioning(program.to_str().unwrap()).is_empty() {
+        let mut request = request(&program);
+        request.args = vec![marker.display().to_string()];
+        let handle = engine.start(request).unwrap();
+        // Wait until the program runs under Scalene (start-up takes seconds on a busy machine), then
+        // let Scalene sample it for a while.
+        for _ in 0..1200 {
+            if marker.exists() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(marker.exists(), "the program never started under Scalene");
+        tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(engine.running(), vec![handle.run_id]);
         assert!(engine.cancel(None), "cancels the latest run");
         handle.wait().await.unwrap()
     });
     assert_eq!(entry.profile.status, RunStatus::Cancelled);
-    let file = &entry.profile.files[0];
+    let file = entry.profile.files.first().unwrap_or_else(|| panic!("no partial profile: {:?}", entry.profile.notes));
     assert!(file.lines.iter().any(|line| line.text.contains("total += i % 7")), "partial profile: {:?}", file.lines);
     assert!(entry.profile.notes.iter().any(|note| note.contains("cancelled")));
     assert!(support::processes_mentioning(program.to_str().unwrap()).is_empty(), "a process of the run survived");
@@ -147,16 +152,18 @@ fn timeout_stops_the_run_keeps_what_was_measured_and_leaves_nothing() {
     let engine = engine(temp_root.path(), 2);
     let entry = runtime().block_on(async {
         let mut request = request(&program);
-        request.timeout = Some(Duration::from_secs(4));
+        // Long enough for Scalene to start and sample even on a busy machine; the program runs 120 s.
+        request.timeout = Some(Duration::from_secs(10));
         request.mode = Mode::Cpu;
         engine.profile(request).await.unwrap()
     });
     assert_eq!(entry.profile.status, RunStatus::TimedOut);
     assert!(
         entry.profile.files.iter().flat_map(|file| &file.lines).any(|line| line.text.contains("total += i % 7")),
-        "what was measured before the stop is kept"
+        "what was measured before the stop is kept: {:?}",
+        entry.profile.notes
     );
-    assert!(entry.profile.notes.iter().any(|note| note.contains("time limit of 4 s")), "{:?}", entry.profile.notes);
+    assert!(entry.profile.notes.iter().any(|note| note.contains("time limit of 10 s")), "{:?}", entry.profile.notes);
     assert!(support::processes_mentioning(program.to_str().unwrap()).is_empty(), "a process of the run survived");
     assert!(support::entries(temp_root.path()).is_empty(), "left behind: {:?}", support::entries(temp_root.path()));
 }

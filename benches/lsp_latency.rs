@@ -64,7 +64,11 @@ impl Client {
         client.request(
             "initialize",
             json!({
-                "capabilities": {"window": {"workDoneProgress": true}},
+                // Like VS Code and Neovim: tooltips are resolved lazily (inlayHint/resolve).
+                "capabilities": {
+                    "window": {"workDoneProgress": true},
+                    "textDocument": {"inlayHint": {"resolveSupport": {"properties": ["tooltip"]}}},
+                },
                 "rootUri": root_uri,
                 "initializationOptions": initialization_options,
             }),

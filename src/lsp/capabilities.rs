@@ -2,7 +2,7 @@
 
 use tower_lsp_server::ls_types::{
     ClientCapabilities, CodeActionProviderCapability, CodeLensOptions, ExecuteCommandOptions, HoverProviderCapability,
-    InlayHintServerCapabilities, OneOf, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
+    InlayHintOptions, InlayHintServerCapabilities, OneOf, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextDocumentSyncOptions,
 };
 
@@ -17,6 +17,8 @@ pub struct ResolvedClientCapabilities {
     pub inlay_hint_refresh: bool,
     pub code_lens_refresh: bool,
     pub configuration: bool,
+    /// The client resolves inlay hints' tooltips lazily (inlayHint/resolve).
+    pub resolve_hint_tooltip: bool,
 }
 
 impl ResolvedClientCapabilities {
@@ -34,6 +36,12 @@ impl ResolvedClientCapabilities {
                 .and_then(|lens| lens.refresh_support)
                 .unwrap_or(false),
             configuration: workspace.and_then(|ws| ws.configuration).unwrap_or(false),
+            resolve_hint_tooltip: caps
+                .text_document
+                .as_ref()
+                .and_then(|text| text.inlay_hint.as_ref())
+                .and_then(|hint| hint.resolve_support.as_ref())
+                .is_some_and(|resolve| resolve.properties.iter().any(|property| property == "tooltip")),
         }
     }
 }
@@ -49,7 +57,10 @@ pub fn server_capabilities(encoding: Encoding) -> ServerCapabilities {
             ..TextDocumentSyncOptions::default()
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
-        inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(Default::default()))),
+        inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(InlayHintOptions {
+            resolve_provider: Some(true),
+            ..InlayHintOptions::default()
+        }))),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
         execute_command_provider: Some(ExecuteCommandOptions {

@@ -228,9 +228,14 @@ impl LanguageServer for Backend {
     async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
         guarded("textDocument/inlayHint", async {
             let Some(snapshot) = self.session.snapshot(&params.text_document.uri) else { return Ok(None) };
-            Ok(Some(hints::handle_inlay_hint(&snapshot, params.range)))
+            let lazy_tooltips = self.session.capabilities().resolve_hint_tooltip;
+            Ok(Some(hints::handle_inlay_hint(&snapshot, params.range, lazy_tooltips)))
         })
         .await
+    }
+
+    async fn inlay_hint_resolve(&self, hint: InlayHint) -> Result<InlayHint> {
+        guarded("inlayHint/resolve", async { Ok(hints::handle_inlay_hint_resolve(&self.session, hint)) }).await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

@@ -7,7 +7,7 @@ use scalene_lsp::engine::model::{FileProfile, LineStats, Profile};
 use scalene_lsp::engine::parse::parse_profile;
 use serde_json::{Value, json};
 
-use crate::support::lsp_client::{LspClient, TIMEOUT, encoded_len, file_uri};
+use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, encoded_len, file_uri};
 use crate::support;
 
 /// The documented label: `73.1% CPU · 12.0 MB`, the memory part only when memory was profiled and the
@@ -354,4 +354,39 @@ fn refreshes_are_only_requested_from_clients_that_support_them() {
     let refreshes: Vec<&Value> =
         client.server_requests.iter().filter(|request| request["method"].as_str().unwrap().ends_with("/refresh")).collect();
     assert!(refreshes.is_empty(), "{refreshes:#?}");
+}
+
+#[test]
+fn clients_that_resolve_tooltips_get_them_lazily_and_identical() {
+    let (fixture, profile) = load_fixture("cpu_bound");
+    let file = &profile.files[0];
+    let mut capabilities = default_capabilities();
+    capabilities["textDocument"]["inlayHint"]["resolveSupport"] = json!({"properties": ["tooltip"]});
+    let mut client = LspClient::spawn();
+    client.initialize(Some(support::repo()), capabilities, json!({}));
+    let result = client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
+    assert_eq!(result["status"], "ok");
+    let (uri, text, _) = open_profiled(&mut client, &file.path);
+    let hints = client.inlay_hints(&uri, &text);
+    let expected = expected_hints(&profile, file, &text, &client.encoding);
+    let mut triples: Vec<(u64, u64, String)> = hints
+        .iter()
+        .map(|hint| {
+            let position = &hint["position"];
+            (position["line"].as_u64().unwrap(), position["character"].as_u64().unwrap(), hint["label"].as_str().unwrap().to_string())
+        })
+        .collect();
+    triples.sort();
+    assert_eq!(triples, expected, "the same hints, only the tooltip is deferred");
+    for hint in hints {
+        assert!(hint.get("tooltip").is_none_or(Value::is_null), "no tooltip before resolve: {hint}");
+        assert!(hint.get("data").is_some(), "resolve data: {hint}");
+        let resolved = client.request_ok("inlayHint/resolve", hint.clone());
+        let line = hint["position"]["line"].as_u64().unwrap();
+        let hover = client.hover(&uri, line, 4).unwrap();
+        let tooltip = resolved["tooltip"]["value"].as_str().unwrap_or_else(|| panic!("a resolved tooltip: {resolved}"));
+        let table = |markdown: &str| markdown.split("\n_profile").next().unwrap().to_string();
+        assert_eq!(table(tooltip), table(&hover), "line {line}");
+        assert_eq!(resolved["label"], hint["label"]);
+    }
 }

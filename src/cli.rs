@@ -105,6 +105,27 @@ pub struct DoctorArgs {
     pub file: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    /// Run an own engine even when an editor session for this directory is running (by default
+    /// `mcp` bridges to it, so the agent shares the editor's profiles).
+    #[arg(long)]
+    pub standalone: bool,
+    /// Serve streamable HTTP on 127.0.0.1 instead of stdio (own engine): prints one JSON line
+    /// `{"url", "token"}` on stdout, writes the discovery file, and serves until stdin closes.
+    #[arg(long)]
+    pub http: bool,
+    /// The HTTP port (with --http; 0 = any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 0, requires = "http")]
+    pub port: u16,
+    /// The Python interpreter for runs (default: discovered per project, as `profile` does).
+    #[arg(long, value_name = "PATH", env = "SCALENE_LSP_PYTHON")]
+    pub python: Option<PathBuf>,
+    /// Enable the `profile_code` tool (runs code snippets sent by the client).
+    #[arg(long)]
+    pub allow_code: bool,
+}
+
 fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
@@ -215,6 +236,24 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 pub fn serve() -> ExitCode {
     runtime().block_on(crate::lsp::serve_stdio(Engine::new(EngineSettings::default())));
     ExitCode::SUCCESS
+}
+
+/// `mcp`: MCP over stdio (stdout is the protocol channel: nothing else may print there), or HTTP.
+pub fn mcp(args: McpArgs) -> ExitCode {
+    let options = crate::mcp::CliOptions {
+        standalone: args.standalone,
+        http: args.http,
+        port: args.port,
+        python: args.python,
+        allow_code: args.allow_code,
+    };
+    match runtime().block_on(crate::mcp::run_cli(options, EngineSettings::default())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(exit::ENVIRONMENT)
+        }
+    }
 }
 
 pub fn show(args: ShowArgs) -> ExitCode {

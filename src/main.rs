@@ -23,6 +23,9 @@ enum Command {
     Show(cli::ShowArgs),
     /// Show which Python and Scalene would be used, and the exact command a profile runs.
     Doctor(cli::DoctorArgs),
+    /// Serve MCP (Model Context Protocol) for agents over stdio: bridged to the editor's session when one
+    /// is running for this directory, else with an own engine.
+    Mcp(cli::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +40,6 @@ fn main() -> ExitCode {
         Some(Command::Profile(args)) => cli::profile(args),
         Some(Command::Show(args)) => cli::show(args),
         Some(Command::Doctor(args)) => cli::doctor(args),
+        Some(Command::Mcp(args)) => cli::mcp(args),
     }
 }

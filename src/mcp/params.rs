@@ -1,0 +1,428 @@
+//! Tool inputs and outputs: typed, with JSON Schemas (schemars) that tell an agent what to send and
+//! what comes back. Paths are relative to the workspace root; views round numbers (2 decimals for
+//! percentages and MB, 3 for fractions); `line_profile` carries Scalene's own numbers under the
+//! normalized names of docs/schema.md.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Mode;
+
+/// Default and maximum number of rows a listing returns.
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 100;
+pub const DEFAULT_LINE_LIMIT: usize = 40;
+pub const MAX_LINE_LIMIT: usize = 500;
+
+/// What Scalene measures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeParam {
+    /// CPU time only: fastest, lowest overhead.
+    Cpu,
+    /// CPU time and memory (peak, allocations, leaks): the default.
+    #[default]
+    Memory,
+    /// CPU, memory and GPU.
+    Gpu,
+}
+
+impl From<ModeParam> for Mode {
+    fn from(mode: ModeParam) -> Mode {
+        match mode {
+            ModeParam::Cpu => Mode::Cpu,
+            ModeParam::Memory => Mode::Memory,
+            ModeParam::Gpu => Mode::Gpu,
+        }
+    }
+}
+
+/// Which number ranks the lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Share of CPU time (python + native + system), percent of the whole run.
+    #[default]
+    Cpu,
+    /// Peak memory attributed to the line, MB.
+    Memory,
+    /// GPU utilisation, percent.
+    Gpu,
+    /// Likely memory leaks, by likelihood.
+    Leaks,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Cpu => "cpu",
+            Metric::Memory => "memory",
+            Metric::Gpu => "gpu",
+            Metric::Leaks => "leaks",
+        }
+    }
+}
+
+// ---------------------------------------------------------------- inputs
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileParams {
+    /// The Python file to run and profile, relative to the workspace root (e.g. "src/app.py").
+    pub path: String,
+    /// Arguments for the program (passed as argv, never through a shell; a bare "--" is refused).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// cpu (fastest), memory (default: CPU + memory + leaks) or gpu.
+    #[serde(default)]
+    pub mode: Option<ModeParam>,
+    /// Stop the run after this many seconds and keep the partial profile (default 600).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    /// How many hotspot lines and functions to include (default 10, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileCodeParams {
+    /// Python source to run under Scalene (written to a private temporary file; run with the workspace
+    /// root as the working directory and on PYTHONPATH).
+    pub code: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub mode: Option<ModeParam>,
+    /// Default 120 seconds.
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotspotsParams {
+    /// A profile id from `profile`/`list_profiles` ("p3"). Default: the newest profile covering `path`,
+    /// or the newest profile of all.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// Only lines of this file (relative to the workspace root).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// cpu (default), memory, gpu or leaks.
+    #[serde(default)]
+    pub metric: Metric,
+    /// How many lines (default 10, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineProfileParams {
+    /// The file, relative to the workspace root.
+    pub path: String,
+    /// First line (1-based, default 1).
+    #[serde(default)]
+    pub start_line: Option<u32>,
+    /// Last line (inclusive, default: end of file).
+    #[serde(default)]
+    pub end_line: Option<u32>,
+    /// A profile id ("p3"); default: the newest profile covering the file.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// At most this many lines with activity (default 40, at most 500).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionProfileParams {
+    /// The file, relative to the workspace root.
+    pub path: String,
+    /// A function name ("main", "Worker.run"); a bare method name matches "Class.name". Default: all
+    /// functions, hottest first.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A profile id ("p3"); default: the newest profile covering the file.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// How many functions (default 10, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProfilesParams {
+    /// How many profiles, newest first (default 20, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadProfileParams {
+    /// An existing Scalene JSON file (from `scalene run -o FILE.json`), relative to the workspace root.
+    pub path: String,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearParams {
+    /// The profile to forget ("p3"); all profiles when absent.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelParams {
+    /// The run to stop ("run-3", from `list_profiles` → running or the profile progress messages);
+    /// the newest run when absent.
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+// ---------------------------------------------------------------- outputs
+
+/// One ranked line.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HotLine {
+    /// File, relative to the workspace root.
+    pub path: String,
+    pub line: u32,
+    /// The source line as profiled (trimmed, at most 120 characters).
+    pub source: String,
+    /// CPU time share, percent of the run (python + native + system).
+    pub cpu_percent: f64,
+    /// Peak memory of the line, MB (0 when memory was not profiled).
+    pub peak_mb: f64,
+    /// MB allocated by the line, cumulative.
+    pub alloc_mb: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_percent: Option<f64>,
+    /// Leak likelihood (0..1) when Scalene suspects a leak here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leak_likelihood: Option<f64>,
+}
+
+/// A function's totals (summed over its lines).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FunctionRow {
+    pub path: String,
+    /// Qualified name ("Class.method").
+    pub name: String,
+    /// The `def` line.
+    pub line: u32,
+    pub end_line: u32,
+    pub cpu_percent: f64,
+    pub cpu_python: f64,
+    pub cpu_native: f64,
+    pub cpu_system: f64,
+    pub peak_mb: f64,
+    pub alloc_mb: f64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LeakRow {
+    pub path: String,
+    pub line: u32,
+    pub source: String,
+    /// 0..1
+    pub likelihood: f64,
+    /// Growth, MB/s.
+    pub velocity_mb_s: f64,
+}
+
+/// Why a run is partial, with what the program printed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Failure {
+    pub reason: String,
+    /// The last lines of the program's stderr (at most 2,000 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr_tail: Option<String>,
+}
+
+/// The outcome of `profile`, `profile_code` and `load_profile`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileSummary {
+    /// Pass to hotspots / line_profile / function_profile / clear ("p3").
+    pub profile_id: String,
+    /// ok | program_failed | too_short | cancelled | timed_out
+    pub status: String,
+    /// The profiled program, relative to the workspace root.
+    pub program: String,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+    /// Peak memory footprint, MB (0 when memory was not profiled).
+    pub peak_mb: f64,
+    /// Whether memory was profiled.
+    pub memory: bool,
+    /// Files with measurements, relative to the workspace root.
+    pub files: Vec<String>,
+    /// The hottest lines by CPU share.
+    pub hotspots: Vec<HotLine>,
+    /// The hottest functions by CPU share.
+    pub functions: Vec<FunctionRow>,
+    /// Likely leaks (likelihood >= 0.5).
+    pub leaks: Vec<LeakRow>,
+    /// Notes about the run (why it is partial, values Scalene could not measure).
+    pub notes: Vec<String>,
+    /// Present when the run did not finish normally.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// How to get more.
+    pub more: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HotspotsResult {
+    pub profile_id: String,
+    pub metric: Metric,
+    /// Lines with a non-zero value for the metric (the list shows the first `limit`).
+    pub total: usize,
+    pub lines: Vec<HotLine>,
+    /// How to get more.
+    pub more: String,
+}
+
+/// One line's numbers, with the names of the normalized schema (docs/schema.md), unrounded.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LineNumbers {
+    pub line: u32,
+    /// The source line as profiled (trimmed, at most 120 characters).
+    pub source: String,
+    /// CPU percent of the whole run, from Python code (n_cpu_percent_python).
+    pub cpu_python: f64,
+    /// From native code (n_cpu_percent_c).
+    pub cpu_native: f64,
+    /// System time (n_sys_percent).
+    pub cpu_system: f64,
+    /// 0..1 (n_core_utilization).
+    pub core_utilization: f64,
+    /// MB (n_peak_mb).
+    pub peak_mb: f64,
+    /// MB (n_avg_mb).
+    pub avg_mb: f64,
+    /// MB allocated, cumulative (n_malloc_mb).
+    pub alloc_mb: f64,
+    /// Allocation samples (n_mallocs).
+    pub mallocs: u64,
+    /// Share of allocations by Python code, 0..1 (n_python_fraction).
+    pub python_fraction: f64,
+    /// Share of the run's memory use, 0..1 (n_usage_fraction).
+    pub usage_fraction: f64,
+    /// Memory copy volume, MB/s (n_copy_mb_s).
+    pub copy_mb_s: f64,
+    pub gpu_percent: f64,
+    pub gpu_peak_mb: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LineProfileResult {
+    pub profile_id: String,
+    pub path: String,
+    /// ok | program_failed | ... of the profile.
+    pub status: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    /// Lines with activity in the range (the list shows the first `limit`).
+    pub total: usize,
+    /// Only lines with activity; a missing line had no measurable cost.
+    pub lines: Vec<LineNumbers>,
+    /// True when the file changed since it was profiled (line numbers refer to the profiled text).
+    pub stale: bool,
+    pub more: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FunctionProfileResult {
+    pub profile_id: String,
+    pub path: String,
+    pub total: usize,
+    pub functions: Vec<FunctionRow>,
+    /// With `name`: the function's hottest lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<HotLine>,
+    pub more: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProfileListing {
+    pub profile_id: String,
+    pub status: String,
+    pub program: String,
+    /// "run" (profiled here) or "loaded" (from a Scalene JSON file).
+    pub origin: String,
+    pub elapsed_s: f64,
+    pub peak_mb: f64,
+    pub memory: bool,
+    /// Seconds since the profile was made or loaded.
+    pub age_s: u64,
+    /// "path:line (x% CPU)" of the hottest line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hottest: Option<String>,
+    pub files: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListProfilesResult {
+    /// Newest first.
+    pub profiles: Vec<ProfileListing>,
+    pub total: usize,
+    /// Runs in progress ("run-3"); pass to `cancel`.
+    pub running: Vec<String>,
+    pub more: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClearResult {
+    pub cleared: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CancelResult {
+    /// False when no such run was in progress.
+    pub cancelled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+}
+
+/// Rounds a view number (percent, MB, seconds) to 2 decimals.
+pub fn round2(value: f64) -> f64 {
+    if value.is_finite() { (value * 100.0).round() / 100.0 } else { 0.0 }
+}
+
+/// Rounds a fraction (0..1) to 3 decimals.
+pub fn round3(value: f64) -> f64 {
+    if value.is_finite() { (value * 1000.0).round() / 1000.0 } else { 0.0 }
+}
+
+/// A `limit` clamped to 1..=max (default when absent).
+pub fn clamp_limit(limit: Option<usize>, default: usize, max: usize) -> usize {
+    limit.unwrap_or(default).clamp(1, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::model::LineStats;
+    use crate::engine::schema::LineJson;
+
+    /// `LineNumbers` reuses the normalized schema's names: same keys as `LineJson`, plus `source`.
+    #[test]
+    fn line_numbers_use_the_schema_names() {
+        let json = serde_json::to_value(LineJson::from(&LineStats::default())).unwrap();
+        let ours = serde_json::to_value(super::super::views::line_numbers(&LineStats::default())).unwrap();
+        let mut theirs: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        let mut mine: Vec<_> = ours.as_object().unwrap().keys().filter(|key| *key != "source").cloned().collect();
+        theirs.sort();
+        mine.sort();
+        assert_eq!(mine, theirs);
+    }
+}

@@ -1,0 +1,236 @@
+//! Compact views of engine profiles for agents: the one place that turns engine numbers into tool
+//! outputs (rounded, bounded, paths relative to the workspace root, no sample arrays).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::params::*;
+use super::workspace::Roots;
+use crate::engine::cache::CachedProfile;
+use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
+
+const SOURCE_CHARS: usize = 120;
+const STDERR_CHARS: usize = 2000;
+/// Leaks below this likelihood are not worth an agent's attention in a summary.
+const LEAK_SUMMARY_LIKELIHOOD: f64 = 0.5;
+
+pub fn source_text(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() <= SOURCE_CHARS {
+        trimmed.to_string()
+    } else {
+        let mut short: String = trimmed.chars().take(SOURCE_CHARS - 1).collect();
+        short.push('…');
+        short
+    }
+}
+
+fn tail(text: &str, max_chars: usize) -> String {
+    let count = text.chars().count();
+    if count <= max_chars {
+        return text.to_string();
+    }
+    let skipped: String = text.chars().skip(count - max_chars).collect();
+    format!("…{skipped}")
+}
+
+pub fn program_display(profile: &Profile, roots: &Roots) -> String {
+    let program = Path::new(&profile.program);
+    if program.is_absolute() { roots.display(program) } else { profile.program.clone() }
+}
+
+pub fn hot_line(file: &FileProfile, line: &LineStats, roots: &Roots, gpu: bool) -> HotLine {
+    HotLine {
+        path: roots.display(&file.path),
+        line: line.line,
+        source: source_text(&line.text),
+        cpu_percent: round2(line.cpu_total()),
+        peak_mb: round2(line.peak_mb),
+        alloc_mb: round2(line.alloc_mb),
+        gpu_percent: gpu.then(|| round2(line.gpu_percent)),
+        leak_likelihood: file.leak(line.line).map(|leak| round3(leak.likelihood)),
+    }
+}
+
+pub fn line_numbers(line: &LineStats) -> LineNumbers {
+    LineNumbers {
+        line: line.line,
+        source: source_text(&line.text),
+        cpu_python: line.cpu_python,
+        cpu_native: line.cpu_native,
+        cpu_system: line.cpu_system,
+        core_utilization: line.core_utilization,
+        peak_mb: line.peak_mb,
+        avg_mb: line.avg_mb,
+        alloc_mb: line.alloc_mb,
+        mallocs: line.mallocs,
+        python_fraction: line.python_fraction,
+        usage_fraction: line.usage_fraction,
+        copy_mb_s: line.copy_mb_s,
+        gpu_percent: line.gpu_percent,
+        gpu_peak_mb: line.gpu_peak_mb,
+    }
+}
+
+pub fn function_row(file: &FileProfile, function: &crate::engine::model::FunctionStats, roots: &Roots) -> FunctionRow {
+    FunctionRow {
+        path: roots.display(&file.path),
+        name: function.name.clone(),
+        line: function.line,
+        end_line: function.end_line,
+        cpu_percent: round2(function.cpu_total()),
+        cpu_python: round2(function.cpu_python),
+        cpu_native: round2(function.cpu_native),
+        cpu_system: round2(function.cpu_system),
+        peak_mb: round2(function.peak_mb),
+        alloc_mb: round2(function.alloc_mb),
+    }
+}
+
+/// The value a metric ranks by (0 = not ranked).
+pub fn metric_value(metric: Metric, file: &FileProfile, line: &LineStats) -> f64 {
+    match metric {
+        Metric::Cpu => line.cpu_total(),
+        Metric::Memory => line.peak_mb.max(line.alloc_mb * 1e-9),
+        Metric::Gpu => line.gpu_percent,
+        Metric::Leaks => file.leak(line.line).map_or(0.0, |leak| leak.likelihood),
+    }
+}
+
+/// Best first: larger value, then path, then line.
+fn by_rank(a: &(&FileProfile, &LineStats, f64), b: &(&FileProfile, &LineStats, f64)) -> std::cmp::Ordering {
+    b.2.total_cmp(&a.2).then_with(|| a.0.path.cmp(&b.0.path)).then(a.1.line.cmp(&b.1.line))
+}
+
+/// The `limit` best lines for `metric` in `files` (best first), and how many lines have a non-zero
+/// value. A partial selection, so a profile with thousands of lines costs one pass.
+pub fn top_lines<'a>(
+    metric: Metric,
+    files: impl Iterator<Item = &'a FileProfile>,
+    limit: usize,
+) -> (usize, Vec<(&'a FileProfile, &'a LineStats, f64)>) {
+    let mut ranked: Vec<_> = files
+        .flat_map(|file| file.lines.iter().map(move |line| (file, line, metric_value(metric, file, line))))
+        .filter(|(_, _, value)| *value > 0.0)
+        .collect();
+    let total = ranked.len();
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit, by_rank);
+        ranked.truncate(limit);
+    }
+    ranked.sort_by(by_rank);
+    (total, ranked)
+}
+
+pub fn failure(profile: &Profile) -> Option<Failure> {
+    let reason = match profile.status {
+        RunStatus::Ok => return None,
+        RunStatus::ProgramFailed => match profile.exit_code {
+            Some(code) => format!("the program exited with code {code} (an uncaught exception or sys.exit); the profile covers the run up to that point. Fix the error shown in stderr_tail and profile again."),
+            None => "the program failed (killed by a signal or an uncaught exception); the profile covers the run up to that point.".to_string(),
+        },
+        RunStatus::TooShort => "the program finished before Scalene could take a sample, so there are no numbers. Fix: profile a longer-running workload (loop the code, or use a bigger input).".to_string(),
+        RunStatus::Cancelled => "the run was cancelled; the profile covers the run up to the stop.".to_string(),
+        RunStatus::TimedOut => "the run hit its time limit; the profile covers the run up to the stop. Fix: pass a larger timeout_s, or a smaller input.".to_string(),
+    };
+    let stderr_tail = profile
+        .stderr_tail
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| tail(text, STDERR_CHARS));
+    Some(Failure { reason, stderr_tail })
+}
+
+pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSummary {
+    let profile = &entry.profile;
+    let id = entry.id.to_string();
+    let hotspots: Vec<HotLine> = top_lines(Metric::Cpu, profile.files.iter(), limit)
+        .1
+        .into_iter()
+        .map(|(file, line, _)| hot_line(file, line, roots, profile.gpu))
+        .collect();
+    let mut functions: Vec<_> = profile
+        .files
+        .iter()
+        .flat_map(|file| file.functions.iter().map(move |function| (file, function)))
+        .filter(|(_, function)| function.cpu_total() > 0.0 || function.peak_mb > 0.0 || function.alloc_mb > 0.0)
+        .collect();
+    functions.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)));
+    let functions = functions.into_iter().take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
+    let mut leaks: Vec<_> = profile
+        .files
+        .iter()
+        .flat_map(|file| file.leaks.iter().map(move |leak| (file, leak)))
+        .filter(|(_, leak)| leak.likelihood >= LEAK_SUMMARY_LIKELIHOOD)
+        .collect();
+    leaks.sort_by(|a, b| b.1.likelihood.total_cmp(&a.1.likelihood));
+    let leaks = leaks
+        .into_iter()
+        .take(limit)
+        .map(|(file, leak)| LeakRow {
+            path: roots.display(&file.path),
+            line: leak.line,
+            source: file.line(leak.line).map(|line| source_text(&line.text)).unwrap_or_default(),
+            likelihood: round3(leak.likelihood),
+            velocity_mb_s: round2(leak.velocity_mb_s),
+        })
+        .collect();
+    let first_file = profile.files.first().map(|file| roots.display(&file.path)).unwrap_or_else(|| program_display(profile, roots));
+    let more = format!(
+        "Numbers are percent of the run's CPU time and MB. More: hotspots {{\"profile_id\": \"{id}\", \"metric\": \"memory\"|\"cpu\"|\"leaks\", \"limit\": 30}}; every measured line of a file: line_profile {{\"path\": \"{first_file}\"}}; functions: function_profile {{\"path\": \"{first_file}\"}}."
+    );
+    ProfileSummary {
+        profile_id: id,
+        status: profile.status.as_str().to_string(),
+        program: program_display(profile, roots),
+        elapsed_s: round2(profile.elapsed_s),
+        peak_mb: round2(profile.peak_mb),
+        memory: profile.memory,
+        files: profile.files.iter().map(|file| roots.display(&file.path)).collect(),
+        hotspots,
+        functions,
+        leaks,
+        notes: profile.notes.clone(),
+        failure: failure(profile),
+        more,
+    }
+}
+
+pub fn listing(entry: &Arc<CachedProfile>, roots: &Roots) -> ProfileListing {
+    let profile = &entry.profile;
+    ProfileListing {
+        profile_id: entry.id.to_string(),
+        status: profile.status.as_str().to_string(),
+        program: program_display(profile, roots),
+        origin: if entry.key.options == "loaded" { "loaded" } else { "run" }.to_string(),
+        elapsed_s: round2(profile.elapsed_s),
+        peak_mb: round2(profile.peak_mb),
+        memory: profile.memory,
+        age_s: SystemTime::now().duration_since(profile.created).map(|age| age.as_secs()).unwrap_or(0),
+        hottest: profile
+            .hottest_line()
+            .filter(|(_, line)| line.cpu_total() > 0.0)
+            .map(|(file, line)| format!("{}:{} ({:.1}% CPU)", roots.display(&file.path), line.line, line.cpu_total())),
+        files: profile.files.len(),
+    }
+}
+
+/// The file of `profile` that is `path` (canonical comparison as a fallback).
+pub fn file_of<'a>(profile: &'a Profile, path: &Path) -> Option<&'a FileProfile> {
+    profile.file(path).or_else(|| {
+        profile.files.iter().find(|file| file.path.canonicalize().is_ok_and(|canonical| canonical == path))
+    })
+}
+
+/// True when the file on disk no longer has the text Scalene profiled.
+pub fn is_stale(file: &FileProfile) -> bool {
+    if file.source.is_empty() {
+        return false;
+    }
+    match std::fs::read_to_string(&file.path) {
+        Ok(text) => !crate::engine::remap::LineMap::new(&file.source, &text).identical,
+        Err(_) => true,
+    }
+}

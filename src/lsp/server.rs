@@ -19,6 +19,14 @@ use super::settings::Settings;
 use super::{actions, client, commands, diagnostics, error, hints, hover, lenses, progress};
 use crate::engine::{Engine, panic_message};
 
+/// `scalene/mcpEndpoint {url, token}`: tells the editor where agents reach this session's profiles.
+enum McpEndpointNotification {}
+
+impl tower_lsp_server::ls_types::notification::Notification for McpEndpointNotification {
+    type Params = Value;
+    const METHOD: &'static str = "scalene/mcpEndpoint";
+}
+
 pub struct Backend {
     session: Arc<Session>,
 }
@@ -68,6 +76,41 @@ impl Backend {
             self.session.client.show_message(MessageType::WARNING, format!("Scalene settings: {warning}")).await;
         }
         tokio::spawn(progress::after_profile_change(self.session.clone()));
+    }
+
+    /// Starts the in-process MCP endpoint on the session's engine (setting `mcp.enabled`). Returns its
+    /// URL; a failure is logged and shown, and the editor features go on without MCP.
+    async fn start_mcp(&self) -> Option<String> {
+        let settings = self.session.settings();
+        if !settings.mcp.enabled {
+            return None;
+        }
+        let server = crate::mcp::ScaleneMcp::with_options(
+            self.session.engine.clone(),
+            self.session.shared_roots(),
+            settings.mcp.allow_code,
+            settings.python.clone(),
+            None,
+        );
+        match crate::mcp::start_http(server, settings.mcp.port, true).await {
+            Ok(running) => {
+                let url = running.url().to_string();
+                tracing::info!(url, "MCP endpoint for agents");
+                *self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()) = Some(running);
+                Some(url)
+            }
+            Err(err) => {
+                tracing::error!("the MCP endpoint did not start: {err}");
+                let client = self.session.client.clone();
+                let message = format!("Scalene: the MCP endpoint for agents did not start: {err}");
+                // After the initialize response: a message before it may be dropped by the client.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    client.show_message(MessageType::WARNING, message).await;
+                });
+                None
+            }
+        }
     }
 
     fn pull_configuration(&self) {
@@ -132,8 +175,14 @@ impl LanguageServer for Backend {
                     tracing::warn!("initializationOptions: {warning}");
                 }
             }
+            let mut capabilities = server_capabilities(encoding);
+            if let Some(url) = self.start_mcp().await
+                && let Some(experimental) = capabilities.experimental.as_mut().and_then(Value::as_object_mut)
+            {
+                experimental.insert("scaleneMcp".into(), serde_json::json!({ "url": url }));
+            }
             Ok(InitializeResult {
-                capabilities: server_capabilities(encoding),
+                capabilities,
                 server_info: Some(ServerInfo { name: "scalene-lsp".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
                 offset_encoding: None,
             })
@@ -143,6 +192,12 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         guarded_notification("initialized", async {
+            let endpoint = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|mcp| {
+                serde_json::json!({ "url": mcp.url(), "token": mcp.token() })
+            });
+            if let Some(endpoint) = endpoint {
+                self.session.client.send_notification::<McpEndpointNotification>(endpoint).await;
+            }
             if self.session.capabilities().configuration {
                 self.pull_configuration();
             }
@@ -152,6 +207,9 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         guarded("shutdown", async {
+            if let Some(mcp) = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                mcp.shutdown();
+            }
             let engine = &self.session.engine;
             engine.cancel_all();
             // Let cancelled runs stop their process groups and remove their temp dirs.
@@ -221,6 +279,9 @@ impl LanguageServer for Backend {
             roots.retain(|root| !removed.contains(root));
             roots.extend(params.event.added.iter().filter_map(|folder| uri_path(&folder.uri)));
             self.session.set_roots(roots);
+            if let Some(mcp) = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                mcp.refresh_discovery();
+            }
         })
         .await;
     }

@@ -33,7 +33,9 @@ pub struct Session {
     documents: DashMap<Uri, Arc<Document>>,
     settings: RwLock<Arc<Settings>>,
     capabilities: OnceLock<ResolvedClientCapabilities>,
-    roots: RwLock<Vec<PathBuf>>,
+    roots: crate::mcp::SharedRoots,
+    /// The in-process MCP endpoint, while it runs.
+    pub mcp: std::sync::Mutex<Option<crate::mcp::RunningMcp>>,
     hidden: AtomicBool,
     pub runs: DashMap<RunId, RunInfo>,
     /// Documents that currently have scalene diagnostics published.
@@ -82,7 +84,8 @@ impl Session {
             documents: DashMap::new(),
             settings: RwLock::new(Arc::new(Settings::default())),
             capabilities: OnceLock::new(),
-            roots: RwLock::new(Vec::new()),
+            roots: Arc::new(RwLock::new(Vec::new())),
+            mcp: std::sync::Mutex::new(None),
             hidden: AtomicBool::new(false),
             runs: DashMap::new(),
             published: DashMap::new(),
@@ -108,6 +111,11 @@ impl Session {
 
     pub fn set_roots(&self, roots: Vec<PathBuf>) {
         *self.roots.write().unwrap_or_else(|poison| poison.into_inner()) = roots;
+    }
+
+    /// The roots, shared with the MCP endpoint (its tools are confined to them).
+    pub fn shared_roots(&self) -> crate::mcp::SharedRoots {
+        self.roots.clone()
     }
 
     pub fn roots(&self) -> Vec<PathBuf> {

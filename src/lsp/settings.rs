@@ -22,6 +22,15 @@ pub struct ClientOptions {
     pub hints: HintOptions,
     pub diagnostics: DiagnosticOptions,
     pub lenses: LensOptions,
+    pub mcp: McpOptions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct McpOptions {
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub allow_code: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +90,16 @@ pub struct DiagnosticSettings {
     pub leak_severity: DiagnosticSeverity,
 }
 
+/// The in-process MCP endpoint (read at initialize; a change takes effect on restart).
+#[derive(Clone, Debug, PartialEq)]
+pub struct McpSettings {
+    pub enabled: bool,
+    /// 0: an ephemeral port.
+    pub port: u16,
+    /// The `profile_code` tool (runs snippets an agent sends): off unless set.
+    pub allow_code: bool,
+}
+
 /// Resolved settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -92,6 +111,7 @@ pub struct Settings {
     pub hints: HintSettings,
     pub diagnostics: DiagnosticSettings,
     pub lenses_enabled: bool,
+    pub mcp: McpSettings,
 }
 
 impl Default for Settings {
@@ -190,6 +210,11 @@ impl Settings {
                 leak_severity: severity(diagnostics.leak_severity.as_deref(), DiagnosticSeverity::WARNING, "leakSeverity", &mut warnings),
             },
             lenses_enabled: options.lenses.enabled.unwrap_or(true),
+            mcp: McpSettings {
+                enabled: options.mcp.enabled.unwrap_or(true),
+                port: options.mcp.port.unwrap_or(0),
+                allow_code: options.mcp.allow_code.unwrap_or(false),
+            },
         };
         (settings, warnings)
     }

@@ -73,7 +73,11 @@ def workspace(tmp_path: Path) -> Path:
     for name in ["cpu_bound.py", "leak.py", "exits_nonzero.py"]:
         shutil.copy(FIXTURES / "programs" / name, ws / name)
     raw = (FIXTURES / "scalene/2.4.0/cpu_bound.json").read_text()
-    (ws / "cpu_bound.json").write_text(raw.replace(str(REPO / "fixtures/programs"), "/ci/build/proj"))
+    # The JSON names the programs where they were captured (the manifest says where), not where this
+    # checkout is.
+    captured_at = json.loads((FIXTURES / "scalene/2.4.0/MANIFEST.json").read_text())["programs_dir"]
+    assert captured_at in raw, f"{captured_at} does not appear in the captured JSON"
+    (ws / "cpu_bound.json").write_text(raw.replace(captured_at, "/ci/build/proj"))
     (ws / "spin.py").write_text(LONG_PROGRAM.format(seconds=60))
     return ws.resolve()
 

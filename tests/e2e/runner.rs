@@ -66,7 +66,10 @@ fn fixture_programs_give_their_statuses_and_leave_nothing_behind() {
 
         let threads = engine.profile(request(&support::program("threads.py"))).await.unwrap();
         assert_eq!(threads.profile.status, RunStatus::Ok);
-        assert!(threads.profile.files[0].lines.iter().any(|line| line.text.contains("total += i & 0xFF")));
+        // Time spent in the worker threads is measured (Scalene charges it to varying lines of `spin`, and
+        // partly to the main thread's `join`).
+        let spin = threads.profile.files[0].functions.iter().find(|function| function.name == "spin").expect("spin is profiled");
+        assert!(spin.cpu_total() > 0.0, "the threads' work is measured: {spin:?}");
 
         let multi = engine.profile(request(&support::program("multi_module/main.py"))).await.unwrap();
         let names: Vec<_> = multi.profile.files.iter().map(|f| f.path.file_name().unwrap().to_owned()).collect();

@@ -234,7 +234,9 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 
 /// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
 pub fn serve() -> ExitCode {
-    runtime().block_on(crate::lsp::serve_stdio(Engine::new(EngineSettings::default())));
+    // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
+    let settings = EngineSettings { run_niceness: 19, ..EngineSettings::default() };
+    runtime().block_on(crate::lsp::serve_stdio(Engine::new(settings)));
     ExitCode::SUCCESS
 }
 
@@ -308,6 +310,7 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 cpu_sampling_rate: None,
                 timeout: engine.settings().default_timeout,
                 env: Vec::new(),
+                niceness: 0,
             }
         } else {
             let request = ProfileRequest { target: Some(target), python: args.python.clone(), ..ProfileRequest::default() };

@@ -42,6 +42,9 @@ pub struct EngineSettings {
     pub discovery_env: DiscoveryEnv,
     /// Where successful preflights are remembered across processes (None: in memory only).
     pub preflight_store: Option<PathBuf>,
+    /// Scheduling niceness of profiled programs (0: as the caller). The language server raises it so
+    /// the editor stays responsive on a busy machine; the CPU the editor takes is the same either way.
+    pub run_niceness: i32,
 }
 
 impl Default for EngineSettings {
@@ -53,6 +56,7 @@ impl Default for EngineSettings {
             temp_root: std::env::temp_dir(),
             discovery_env: DiscoveryEnv::from_process(),
             preflight_store: interpreter::default_preflight_store(),
+            run_niceness: 0,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Engine {
             cpu_sampling_rate: request.cpu_sampling_rate,
             timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
             env: request.env.clone(),
+            niceness: self.inner.settings.run_niceness,
         };
         Ok(ResolvedRun { interpreter, preflight, spec, project_root })
     }

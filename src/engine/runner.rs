@@ -60,6 +60,8 @@ pub struct RunSpec {
     pub cpu_sampling_rate: Option<f64>,
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
+    /// Added to the program's scheduling niceness (0: unchanged).
+    pub niceness: i32,
 }
 
 /// The arguments after the interpreter: only flags `scalene run` accepts, the program's own arguments
@@ -240,6 +242,18 @@ pub async fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    if spec.niceness != 0 {
+        let niceness = spec.niceness;
+        // SAFETY: between fork and exec only the async-signal-safe setpriority syscall runs.
+        unsafe {
+            command.pre_exec(move || {
+                if nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, niceness) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     tracing::info!(command = %display_command(spec, &output), cwd = %spec.cwd.display(), "starting Scalene");
     let started = std::time::Instant::now();
     let mut child = command
@@ -478,6 +492,7 @@ mod tests {
             cpu_sampling_rate: None,
             timeout: Duration::from_secs(600),
             env: Vec::new(),
+            niceness: 0,
         }
     }
 

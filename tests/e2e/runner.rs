@@ -18,6 +18,7 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         temp_root: temp_root.to_path_buf(),
         discovery_env: Default::default(),
         preflight_store: None,
+        run_niceness: 0,
     })
 }
 
@@ -324,4 +325,25 @@ fn a_successful_preflight_is_remembered_across_processes_until_scalene_changes()
         assert!(matches!(err, EngineError::ScaleneMissing { .. }), "{err:?}");
         assert!(!std::fs::read_to_string(&store).unwrap().contains(python.to_str().unwrap()), "failures are not stored");
     });
+}
+
+#[test]
+fn the_language_servers_lower_priority_reaches_the_program() {
+    let project = TempProject::new();
+    let program = project.write("nice.py", "import os\nprint(os.nice(0))\nprint(sum(i * i for i in range(2_000_000)))\n");
+    let direct = std::process::Command::new(support::python()).args(["-c", "import os; print(os.nice(0))"]).output().unwrap();
+    let base: i32 = String::from_utf8(direct.stdout).unwrap().trim().parse().unwrap();
+    let temp_root = tempfile::tempdir().unwrap();
+    let engine = Engine::new(EngineSettings {
+        max_concurrent_runs: 1,
+        default_timeout: Duration::from_secs(120),
+        cache: CacheSettings::default(),
+        temp_root: temp_root.path().to_path_buf(),
+        discovery_env: Default::default(),
+        preflight_store: None,
+        run_niceness: 5,
+    });
+    let entry = runtime().block_on(engine.profile(request(&program))).unwrap();
+    let printed: i32 = entry.profile.stdout_tail.as_deref().unwrap().lines().next().unwrap().parse().unwrap();
+    assert_eq!(printed, (base + 5).min(19));
 }

@@ -32,6 +32,9 @@ pub(crate) fn ok<T: Serialize>(value: &T) -> Result<CallToolResult, ErrorData> {
     Ok(CallToolResult::structured(value))
 }
 
+/// A profile, the index of one of its files, and that file's path as shown to the agent.
+type ProfiledFile = (Arc<CachedProfile>, usize, String);
+
 pub(crate) fn tool_error(text: impl Into<String>) -> Result<CallToolResult, ErrorData> {
     Ok(CallToolResult::error(vec![ContentBlock::text(text.into())]))
 }
@@ -80,6 +83,30 @@ impl Drop for CancelOnDrop {
 
 impl ScaleneMcp {
     /// The profile a read tool works on: by id, else the newest covering `path`, else the newest.
+    /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it): the
+    /// profile, the file's index in it and its path as shown to the agent; or a tool error's text.
+    fn profiled_file(&self, path: &str, profile_id: Option<&str>) -> Result<Result<ProfiledFile, String>, ErrorData> {
+        let roots = self.roots();
+        let path = match roots.resolve(path) {
+            Ok(path) => path,
+            Err(message) => return Ok(Err(message)),
+        };
+        let entry = match self.pick_profile(profile_id, Some(&path), &roots)? {
+            Ok(entry) => entry,
+            Err(message) => return Ok(Err(message)),
+        };
+        let display = roots.display(&path);
+        let index = views::file_of(&entry.profile, &path)
+            .and_then(|file| entry.profile.files.iter().position(|candidate| std::ptr::eq(candidate, file)));
+        Ok(match index {
+            Some(index) => Ok((entry, index, display)),
+            None => Err(format!(
+                "profile {} has no measurements for {display}. Fix: profile the file (profile {{\"path\": \"{display}\"}}), or pick another profile.",
+                entry.id
+            )),
+        })
+    }
+
     fn pick_profile(&self, profile_id: Option<&str>, path: Option<&Path>, roots: &Roots) -> Result<Result<Arc<CachedProfile>, String>, ErrorData> {
         let cache = self.engine().cache();
         if let Some(text) = profile_id {
@@ -244,19 +271,11 @@ impl ScaleneMcp {
             return Err(ErrorData::invalid_params(format!("`end_line` ({end}) is before `start_line` ({start})"), None));
         }
         let limit = clamp_limit(params.limit, DEFAULT_LINE_LIMIT, MAX_LINE_LIMIT);
-        let roots = self.roots();
-        let path = match roots.resolve(&params.path) {
-            Ok(path) => path,
+        let (entry, index, display) = match self.profiled_file(&params.path, params.profile_id.as_deref())? {
+            Ok(found) => found,
             Err(message) => return tool_error(message),
         };
-        let entry = match self.pick_profile(params.profile_id.as_deref(), Some(&path), &roots)? {
-            Ok(entry) => entry,
-            Err(message) => return tool_error(message),
-        };
-        let display = roots.display(&path);
-        let Some(file) = views::file_of(&entry.profile, &path) else {
-            return tool_error(format!("profile {} has no measurements for {display}. Fix: profile the file (profile {{\"path\": \"{display}\"}}), or pick another profile.", entry.id));
-        };
+        let file = &entry.profile.files[index];
         let in_range = file.lines_in(start..=end);
         let total = in_range.len();
         let lines: Vec<LineNumbers> = in_range.iter().take(limit).map(views::line_numbers).collect();
@@ -291,19 +310,12 @@ impl ScaleneMcp {
     )]
     pub async fn function_profile(&self, Parameters(params): Parameters<FunctionProfileParams>) -> Result<CallToolResult, ErrorData> {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
+        let (entry, index, display) = match self.profiled_file(&params.path, params.profile_id.as_deref())? {
+            Ok(found) => found,
+            Err(message) => return tool_error(message),
+        };
+        let file = &entry.profile.files[index];
         let roots = self.roots();
-        let path = match roots.resolve(&params.path) {
-            Ok(path) => path,
-            Err(message) => return tool_error(message),
-        };
-        let entry = match self.pick_profile(params.profile_id.as_deref(), Some(&path), &roots)? {
-            Ok(entry) => entry,
-            Err(message) => return tool_error(message),
-        };
-        let display = roots.display(&path);
-        let Some(file) = views::file_of(&entry.profile, &path) else {
-            return tool_error(format!("profile {} has no measurements for {display}. Fix: profile the file first.", entry.id));
-        };
         let mut functions: Vec<_> = file
             .functions
             .iter()

@@ -256,6 +256,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colour_is_used_only_when_asked_for() {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scalene/2.4.0/cpu_bound.json")).unwrap();
+        let profile = crate::engine::parse::parse_profile(&bytes).unwrap();
+        let plain = render(&profile, &RenderOptions { color: false, source_width: 80 });
+        let coloured = render(&profile, &RenderOptions { color: true, source_width: 80 });
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(coloured.contains("\x1b["), "{coloured}");
+        let strip = |text: &str| {
+            let mut out = String::new();
+            let mut in_escape = false;
+            for c in text.chars() {
+                match (in_escape, c) {
+                    (false, '\x1b') => in_escape = true,
+                    (true, 'm') => in_escape = false,
+                    (true, _) => {}
+                    (false, c) => out.push(c),
+                }
+            }
+            out
+        };
+        assert_eq!(strip(&coloured), plain, "colour changes nothing but the escapes");
+    }
+
+    #[test]
     fn heat_bar_scales_to_the_hottest_line() {
         assert_eq!(heat_bar(50.0, 50.0), "██████████");
         assert_eq!(heat_bar(25.0, 50.0), "█████     ");

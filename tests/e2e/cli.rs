@@ -205,3 +205,37 @@ fn doctor_shows_interpreter_versions_and_the_exact_command() {
     assert!(command.contains("-m scalene run --no-stacks -o"), "{command}");
     assert!(command.ends_with(&format!("{} ---", program.display())), "{command}");
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_prints_the_partial_profile() {
+    let project = TempProject::new();
+    let program = project.write("forever.py", &support::long_program(120.0));
+    let marker = project.path().join("running.txt");
+    let child = bin()
+        .args(["profile", "--json", "--python"])
+        .arg(support::python())
+        .arg(&program)
+        .arg("--")
+        .arg(&marker)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..1200 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "the program never started under Scalene");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    // What a terminal's Ctrl-C sends to the foreground process (Scalene runs in its own group).
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 1, "a partial profile exits 1: {}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_valid(&json);
+    assert_eq!(json["status"], "cancelled");
+    assert!(!json["files"][0]["lines"].as_array().unwrap().is_empty(), "the partial profile: {json}");
+    assert!(support::processes_mentioning(program.to_str().unwrap()).is_empty(), "a process of the run survived");
+}

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod diagnostics;
 pub mod document;
 pub mod error;
+pub mod heat;
 pub mod hints;
 pub mod hover;
 pub mod lenses;

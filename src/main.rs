@@ -9,6 +9,10 @@ use scalene_lsp::cli;
 #[derive(Parser)]
 #[command(name = "scalene-lsp", version, about, long_about = None)]
 struct Cli {
+    /// Accepted and ignored: stdio is the language server's transport. Editors' LSP clients (e.g.
+    /// vscode-languageclient) append it.
+    #[arg(long, hide = true)]
+    stdio: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -16,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the Language Server Protocol over stdio (the default with no command).
-    Serve,
+    Serve(ServeArgs),
     /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
     Profile(cli::ProfileArgs),
     /// Show an existing Scalene JSON profile (e.g. from `scalene run -o FILE.json`).
@@ -28,6 +32,13 @@ enum Command {
     Mcp(cli::McpArgs),
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Accepted and ignored: stdio is the only transport (LSP clients append it).
+    #[arg(long)]
+    stdio: bool,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -35,8 +46,11 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match Cli::parse().command {
-        None | Some(Command::Serve) => cli::serve(),
+    let cli = Cli::parse();
+    // `--stdio` (top level or after `serve`) only names the transport the server always uses.
+    let _ = cli.stdio;
+    match cli.command {
+        None | Some(Command::Serve(ServeArgs { stdio: _ })) => cli::serve(),
         Some(Command::Profile(args)) => cli::profile(args),
         Some(Command::Show(args)) => cli::show(args),
         Some(Command::Doctor(args)) => cli::doctor(args),

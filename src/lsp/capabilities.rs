@@ -19,6 +19,8 @@ pub struct ResolvedClientCapabilities {
     pub configuration: bool,
     /// The client resolves inlay hints' tooltips lazily (inlayHint/resolve).
     pub resolve_hint_tooltip: bool,
+    /// The client announced `experimental.scaleneLineHeat: true`: it draws heat from `scalene/lineHeat`.
+    pub line_heat: bool,
 }
 
 impl ResolvedClientCapabilities {
@@ -42,6 +44,12 @@ impl ResolvedClientCapabilities {
                 .and_then(|text| text.inlay_hint.as_ref())
                 .and_then(|hint| hint.resolve_support.as_ref())
                 .is_some_and(|resolve| resolve.properties.iter().any(|property| property == "tooltip")),
+            line_heat: caps
+                .experimental
+                .as_ref()
+                .and_then(|experimental| experimental.get("scaleneLineHeat"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
         }
     }
 }

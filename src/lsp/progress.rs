@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{MessageType, NumberOrString, Uri};
 
 use super::client;
 use super::diagnostics;
+use super::heat;
 use super::session::{Session, uri_path};
 use crate::engine::model::RunStatus;
 use crate::engine::{RunHandle, RunResult};
@@ -86,6 +87,7 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
 /// Everything visible may have changed: republish diagnostics, ask for fresh hints and lenses.
 pub async fn after_profile_change(session: Arc<Session>) {
     diagnostics::publish_all(&session).await;
+    heat::publish_all(&session).await;
     let capabilities = session.capabilities();
     if capabilities.inlay_hint_refresh {
         client::refresh_inlay_hints(&session.client).await;

@@ -16,7 +16,7 @@ use super::capabilities::{ResolvedClientCapabilities, server_capabilities};
 use super::document::Document;
 use super::session::{Session, uri_path};
 use super::settings::Settings;
-use super::{actions, client, commands, diagnostics, error, hints, hover, lenses, progress};
+use super::{actions, client, commands, diagnostics, error, heat, hints, hover, lenses, progress};
 use crate::engine::{Engine, panic_message};
 
 /// `scalene/mcpEndpoint {url, token}`: tells the editor where agents reach this session's profiles.
@@ -230,6 +230,7 @@ impl LanguageServer for Backend {
             let uri = item.uri.clone();
             self.session.open(item.uri, Document::new(item.version, item.language_id, item.text));
             diagnostics::publish(&self.session, &uri).await;
+            heat::publish(&self.session, &uri).await;
         })
         .await;
     }
@@ -241,6 +242,7 @@ impl LanguageServer for Backend {
             let uri = params.text_document.uri;
             if self.session.change(&uri, params.text_document.version, change.text) {
                 diagnostics::publish(&self.session, &uri).await;
+                heat::publish(&self.session, &uri).await;
             }
         })
         .await;
@@ -250,6 +252,7 @@ impl LanguageServer for Backend {
         guarded_notification("textDocument/didClose", async {
             let uri = params.text_document.uri;
             self.session.close(&uri);
+            self.session.heat_sent.remove(&uri);
             if self.session.published.remove(&uri).is_some() {
                 self.session.client.publish_diagnostics(uri, Vec::new(), None).await;
             }

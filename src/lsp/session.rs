@@ -40,6 +40,8 @@ pub struct Session {
     pub runs: DashMap<RunId, RunInfo>,
     /// Documents that currently have scalene diagnostics published.
     pub published: DashMap<Uri, ()>,
+    /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).
+    pub heat_sent: dashmap::DashSet<Uri>,
     line_maps: DashMap<Uri, (i32, ProfileId, Arc<LineMap>)>,
 }
 
@@ -89,6 +91,7 @@ impl Session {
             hidden: AtomicBool::new(false),
             runs: DashMap::new(),
             published: DashMap::new(),
+            heat_sent: dashmap::DashSet::new(),
             line_maps: DashMap::new(),
         }
     }

@@ -1,0 +1,91 @@
+//! `scalene/lineHeat` (docs/lsp.md): per-line heat for clients that announce
+//! `experimental.scaleneLineHeat`, following edits like the hints; and `--stdio` accepted as editors pass it.
+
+use serde_json::{Value, json};
+
+use crate::lsp_load::load_fixture;
+use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities};
+use crate::support::{self, TempProject};
+
+fn heat_capabilities() -> Value {
+    let mut capabilities = default_capabilities();
+    capabilities["experimental"] = json!({"scaleneLineHeat": true});
+    capabilities
+}
+
+/// (0-based line, heat) pairs of a lineHeat notification.
+fn heat_lines(params: &Value) -> Vec<(u64, f64)> {
+    params["lines"].as_array().unwrap().iter().map(|line| (line["line"].as_u64().unwrap(), line["heat"].as_f64().unwrap())).collect()
+}
+
+#[test]
+fn line_heat_is_relative_to_the_hottest_line_and_follows_edits() {
+    let (fixture, profile) = load_fixture("cpu_bound");
+    let file = &profile.files[0];
+    let mut client = LspClient::spawn();
+    client.initialize(Some(support::repo()), heat_capabilities(), json!({}));
+    client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
+    let text = std::fs::read_to_string(&file.path).unwrap();
+    let uri = client.open(&file.path, &text);
+    let params = client.expect_notification("scalene/lineHeat", |params| params["uri"] == uri && params["version"] == 1, TIMEOUT);
+
+    // Expected from the profile itself: every line with CPU or memory, heat = the larger relative share.
+    let max_cpu = profile.files.iter().flat_map(|f| &f.lines).map(|l| l.cpu_total()).fold(0.0, f64::max);
+    let max_peak = profile.files.iter().flat_map(|f| &f.lines).map(|l| l.peak_mb).fold(0.0, f64::max);
+    let expected: Vec<(u64, f64)> = file
+        .lines
+        .iter()
+        .map(|line| (u64::from(line.line) - 1, (line.cpu_total() / max_cpu).max(line.peak_mb / max_peak)))
+        .filter(|(_, heat)| *heat > 0.0)
+        .collect();
+    let got = heat_lines(&params);
+    assert_eq!(got.len(), expected.len(), "{params}");
+    for ((line, heat), (want_line, want_heat)) in got.iter().zip(&expected) {
+        assert_eq!(line, want_line);
+        assert!((heat - want_heat).abs() < 1e-9, "line {line}: {heat} vs {want_heat}");
+    }
+    assert!(got.iter().any(|(_, heat)| (*heat - 1.0).abs() < 1e-9), "the hottest line has heat 1: {got:?}");
+    let hottest = &params["lines"].as_array().unwrap().iter().find(|line| line["heat"] == json!(1.0)).unwrap().clone();
+    assert!(hottest["cpu"].as_f64().unwrap() > 0.0 && hottest.get("peakMb").is_some(), "{hottest}");
+
+    // Two lines inserted above: every line moves down by two, for the new version.
+    client.change(&uri, 2, &format!("# one\n# two\n{text}"));
+    let moved = client.expect_notification("scalene/lineHeat", |params| params["version"] == 2, TIMEOUT);
+    let shifted: Vec<(u64, f64)> = got.iter().map(|(line, heat)| (line + 2, *heat)).collect();
+    assert_eq!(heat_lines(&moved), shifted);
+
+    // Toggling annotations off clears the heat; clearing the profile too.
+    client.execute_ok("scalene.toggle", Value::Null);
+    let cleared = client.expect_notification("scalene/lineHeat", |params| params["lines"] == json!([]), TIMEOUT);
+    assert_eq!(cleared["uri"], json!(uri));
+    client.execute_ok("scalene.toggle", Value::Null);
+    client.expect_notification("scalene/lineHeat", |params| !params["lines"].as_array().unwrap().is_empty(), TIMEOUT);
+    client.execute_ok("scalene.clear", json!({}));
+    client.expect_notification("scalene/lineHeat", |params| params["lines"] == json!([]), TIMEOUT);
+}
+
+#[test]
+fn line_heat_is_only_sent_to_clients_that_ask_for_it() {
+    let (fixture, profile) = load_fixture("cpu_bound");
+    let file = &profile.files[0];
+    let mut client = LspClient::start(support::repo(), json!({}));
+    client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
+    let text = std::fs::read_to_string(&file.path).unwrap();
+    let uri = client.open(&file.path, &text);
+    // The diagnostics arrive after the heat would have been sent (same handler, heat second)...
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
+    // ... and a request answered after that proves the notification queue is drained.
+    client.inlay_hints(&uri, &text);
+    let report = client.report();
+    assert!(!report.contains("scalene/lineHeat"), "{report}");
+}
+
+#[test]
+fn stdio_flag_is_accepted_after_serve_and_alone() {
+    let project = TempProject::new();
+    for args in [&["serve", "--stdio"][..], &["--stdio"][..]] {
+        let mut client = LspClient::spawn_with_args(args);
+        let result = client.initialize(Some(project.path()), default_capabilities(), json!({}));
+        assert_eq!(result["serverInfo"]["name"], json!("scalene-lsp"), "{args:?}");
+    }
+}

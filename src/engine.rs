@@ -124,6 +124,22 @@ pub struct ResolvedRun {
     pub project_root: Option<PathBuf>,
 }
 
+/// The interpreter a profile started from a folder would use, and what its preflight found.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub interpreter: Interpreter,
+    pub preflight: Arc<Preflight>,
+    pub project_root: Option<PathBuf>,
+}
+
+/// Why no profile could run from a folder: the error (with its fix) and what was found before it.
+#[derive(Clone, Debug)]
+pub struct EnvironmentFailure {
+    pub interpreter: Option<Interpreter>,
+    pub project_root: Option<PathBuf>,
+    pub error: EngineError,
+}
+
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -199,6 +215,19 @@ impl Engine {
             niceness: self.inner.settings.run_niceness,
         };
         Ok(ResolvedRun { interpreter, preflight, spec, project_root })
+    }
+
+    /// The interpreter (explicit, else discovered from `start`'s project) and its cached preflight:
+    /// what a profile started from `start` would use. Runs Python only when the preflight is not cached.
+    pub async fn environment(&self, python: Option<&Path>, start: &Path) -> Result<Environment, EnvironmentFailure> {
+        let project_root = workspace::find_project_root(start);
+        let root_for_discovery = project_root.clone().unwrap_or_else(|| start.to_path_buf());
+        let interpreter = interpreter::discover(python, &root_for_discovery, &self.inner.settings.discovery_env)
+            .map_err(|error| EnvironmentFailure { interpreter: None, project_root: project_root.clone(), error })?;
+        match self.inner.preflights.check(&interpreter.path).await {
+            Ok(preflight) => Ok(Environment { interpreter, preflight, project_root }),
+            Err(error) => Err(EnvironmentFailure { interpreter: Some(interpreter), project_root, error }),
+        }
     }
 
     /// Starts (or joins) a run and returns at once; the run goes on in the background even if the

@@ -8,9 +8,11 @@ pub mod commands;
 pub mod convert;
 pub mod diagnostics;
 pub mod document;
+pub mod environment;
 pub mod error;
 pub mod heat;
 pub mod hints;
+pub mod hotspots;
 pub mod hover;
 pub mod lenses;
 pub mod progress;
@@ -28,6 +30,8 @@ use crate::engine::Engine;
 pub async fn serve_stdio(engine: Engine) {
     let (service, socket) = LspService::build(|client| server::Backend::new(engine.clone(), client))
         .custom_method("window/workDoneProgress/cancel", server::Backend::work_done_progress_cancel)
+        .custom_method("scalene/environment", server::Backend::environment)
+        .custom_method("scalene/hotspots", server::Backend::hotspots)
         .finish();
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
     // The client may have gone without `shutdown`: stop runs and let them clean up.

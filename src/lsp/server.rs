@@ -16,7 +16,7 @@ use super::capabilities::{ResolvedClientCapabilities, server_capabilities};
 use super::document::Document;
 use super::session::{Session, uri_path};
 use super::settings::Settings;
-use super::{actions, client, commands, diagnostics, error, heat, hints, hover, lenses, progress};
+use super::{actions, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
 use crate::engine::{Engine, panic_message};
 
 /// `scalene/mcpEndpoint {url, token}`: tells the editor where agents reach this session's profiles.
@@ -66,6 +66,16 @@ impl Backend {
             }
         })
         .await;
+    }
+
+    /// `scalene/environment`: the interpreter and Scalene a profile would use (environment.rs).
+    pub async fn environment(&self, params: Option<environment::EnvironmentParams>) -> Result<environment::EnvironmentResult> {
+        guarded("scalene/environment", async { Ok(environment::handle_environment(&self.session, params.unwrap_or_default()).await) }).await
+    }
+
+    /// `scalene/hotspots`: the hottest lines of the newest profile (hotspots.rs).
+    pub async fn hotspots(&self, params: Option<hotspots::HotspotsParams>) -> Result<hotspots::HotspotsResult> {
+        guarded("scalene/hotspots", async { Ok(hotspots::handle_hotspots(&self.session, params.unwrap_or_default())) }).await
     }
 
     /// Applies a raw settings object and tells the user about bad values.

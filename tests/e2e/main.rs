@@ -3,7 +3,7 @@
 
 mod cli;
 mod lsp_edits;
-mod lsp_heat;
+mod lsp_editor_requests;
 mod lsp_initialize;
 mod lsp_load;
 mod lsp_profile;

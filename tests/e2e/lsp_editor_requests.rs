@@ -1,5 +1,5 @@
-//! `scalene/lineHeat` (docs/lsp.md): per-line heat for clients that announce
-//! `experimental.scaleneLineHeat`, following edits like the hints; and `--stdio` accepted as editors pass it.
+//! What editor packages build on (docs/lsp.md): `scalene/lineHeat` for clients that announce
+//! `experimental.scaleneLineHeat`; the `scalene/environment` and `scalene/hotspots` requests; `--stdio`.
 
 use serde_json::{Value, json};
 
@@ -88,4 +88,55 @@ fn stdio_flag_is_accepted_after_serve_and_alone() {
         let result = client.initialize(Some(project.path()), default_capabilities(), json!({}));
         assert_eq!(result["serverInfo"]["name"], json!("scalene-lsp"), "{args:?}");
     }
+}
+
+#[test]
+fn environment_names_the_interpreter_and_scalene_or_the_fix() {
+    let project = TempProject::new();
+    let program = project.write("main.py", "print('hi')\n");
+    let mut client = LspClient::start(project.path(), json!({"python": support::python()}));
+    let uri = crate::support::lsp_client::file_uri(&program);
+    let found = client.request_ok("scalene/environment", json!({"uri": uri}));
+    assert_eq!(found["ok"], json!(true), "{found}");
+    assert_eq!(found["python"], json!(support::python()));
+    assert!(found["scaleneVersion"].as_str().is_some_and(|version| version.starts_with("2.")), "{found}");
+    assert!(found["pythonVersion"].as_str().is_some_and(|version| version.starts_with("3.")), "{found}");
+    assert_eq!(found["projectRoot"], json!(project.path()));
+    // Params may be null (no document: the workspace root).
+    assert_eq!(client.request_ok("scalene/environment", Value::Null)["ok"], json!(true));
+
+    // A project venv without Scalene: not ok, and the message says how to install it into that venv.
+    let bare = TempProject::new();
+    let venv_python = bare.venv(".venv", false);
+    let mut client = LspClient::start(bare.path(), json!({}));
+    let missing = client.request_ok("scalene/environment", json!({}));
+    assert_eq!(missing["ok"], json!(false), "{missing}");
+    assert_eq!(missing["kind"], json!("scalene_missing"));
+    assert_eq!(missing["python"], json!(venv_python));
+    let message = missing["message"].as_str().unwrap();
+    assert!(message.contains(&format!("\"{}\" -m pip install scalene", venv_python.display())), "{message}");
+}
+
+#[test]
+fn hotspots_rank_every_file_of_the_newest_profile_on_current_lines() {
+    let (fixture, profile) = load_fixture("multi_module");
+    let mut client = LspClient::start(support::repo(), json!({}));
+    client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
+    let result = client.request_ok("scalene/hotspots", json!({"limit": 3}));
+    let items = result["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{result}");
+    let mut all: Vec<_> = profile.files.iter().flat_map(|file| file.lines.iter().map(move |line| (file, line))).collect();
+    all.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)));
+    for (item, (file, line)) in items.iter().zip(&all) {
+        assert_eq!(item["uri"], json!(crate::support::lsp_client::file_uri(&file.path)), "{item}");
+        assert_eq!(item["line"], json!(line.line - 1));
+        assert_eq!(item["source"], json!(line.text.trim()));
+        assert!(item["label"].as_str().unwrap().ends_with("% CPU") || item["label"].as_str().unwrap().contains("MB"), "{item}");
+    }
+    // The hottest line's file open with two lines inserted above: its line moves down by two.
+    let (top_file, top_line) = all[0];
+    let text = std::fs::read_to_string(&top_file.path).unwrap();
+    let uri = client.open(&top_file.path, &format!("#\n#\n{text}"));
+    let moved = client.request_ok("scalene/hotspots", json!({"uri": uri, "limit": 1}));
+    assert_eq!(moved["items"][0]["line"], json!(top_line.line + 1), "{moved}");
 }

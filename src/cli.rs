@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::engine::schema::ProfileJson;
 use crate::engine::{
-    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, RunStatus, Target, interpreter, workspace,
+    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, RunStatus, Program, interpreter, workspace,
 };
 
 /// Exit codes (documented in the README).
@@ -28,24 +28,15 @@ pub mod exit {
     pub const NO_PROFILE: u8 = 4;
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum ModeArg {
-    /// CPU only: fastest.
-    Cpu,
-    /// CPU and memory (default).
-    Memory,
-    /// CPU, memory and GPU.
-    Gpu,
-}
-
-impl From<ModeArg> for Mode {
-    fn from(mode: ModeArg) -> Mode {
-        match mode {
-            ModeArg::Cpu => Mode::Cpu,
-            ModeArg::Memory => Mode::Memory,
-            ModeArg::Gpu => Mode::Gpu,
-        }
-    }
+/// `--mode`: the engine's `Mode`, with a help line per value.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new("cpu").help("CPU only: fastest"),
+        PossibleValue::new("memory").help("CPU and memory (default)"),
+        PossibleValue::new("gpu").help("CPU, memory and GPU"),
+    ])
+    .map(|name| name.parse::<Mode>().expect("every possible value is a mode"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,13 +47,13 @@ pub struct ProfileArgs {
     /// Profile a module instead (`python -m MODULE`).
     #[arg(short = 'm', long)]
     pub module: Option<String>,
-    #[arg(long, value_enum, default_value = "memory")]
-    pub mode: ModeArg,
+    #[arg(long, value_parser = mode_parser(), default_value = "memory")]
+    pub mode: Mode,
     /// The Python interpreter (default: $VIRTUAL_ENV, then .venv/venv/env in the project, then python3 on PATH).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
     /// Stop the run after this many seconds (the partial profile is kept).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::engine::DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
     /// Working directory of the program (default: the project root, or the file's folder).
     #[arg(long, value_name = "DIR")]
@@ -169,8 +160,8 @@ fn runtime() -> tokio::runtime::Runtime {
 
 pub fn profile(args: ProfileArgs) -> ExitCode {
     let target = match (args.file, args.module) {
-        (Some(file), _) => Target::Script(file),
-        (None, Some(module)) => Target::Module(module),
+        (Some(file), _) => Program::Script(file),
+        (None, Some(module)) => Program::Module(module),
         (None, None) => unreachable!("clap requires FILE or --module"),
     };
     if let Some(rate) = args.cpu_sampling_rate
@@ -184,13 +175,13 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         return ExitCode::from(exit::USAGE);
     }
     let name = match &target {
-        Target::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
-        Target::Module(module) => format!("-m {module}"),
+        Program::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        Program::Module(module) => format!("-m {module}"),
     };
     let request = ProfileRequest {
-        target: Some(target),
+        program: Some(target),
         args: args.args,
-        mode: args.mode.into(),
+        mode: args.mode,
         python: args.python,
         cwd: args.cwd,
         timeout: Some(Duration::from_secs_f64(args.timeout)),
@@ -295,13 +286,13 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
         println!("scalene:       {}", preflight.scalene_version);
         println!("temp dir:      {} (each run gets its own {}* folder there)", engine.settings().temp_root.display(), crate::engine::runner::RUN_DIR_PREFIX);
         let (target, placeholder) = match &args.file {
-            Some(file) => (Target::Script(file.clone()), false),
-            None => (Target::Script(PathBuf::from("PROGRAM.py")), true),
+            Some(file) => (Program::Script(file.clone()), false),
+            None => (Program::Script(PathBuf::from("PROGRAM.py")), true),
         };
         let spec = if placeholder {
             crate::engine::RunSpec {
                 python: found.path.clone(),
-                target,
+                program: target,
                 args: Vec::new(),
                 mode: Mode::Memory,
                 cwd: discovery_root.clone(),
@@ -313,7 +304,7 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 niceness: 0,
             }
         } else {
-            let request = ProfileRequest { target: Some(target), python: args.python.clone(), ..ProfileRequest::default() };
+            let request = ProfileRequest { program: Some(target), python: args.python.clone(), ..ProfileRequest::default() };
             match engine.resolve(&request).await {
                 Ok(resolved) => resolved.spec,
                 Err(err) => return fail(&err),

@@ -3,6 +3,7 @@
 //! Scalene, parses the result and caches it. The LSP server, the MCP endpoint and the CLI all call it.
 
 pub mod cache;
+pub mod dirs;
 pub mod error;
 pub mod interpreter;
 pub mod model;
@@ -23,11 +24,15 @@ use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-pub use cache::{CacheEvent, CacheSettings, CachedProfile, ProfileCache, ProfileId, ProfileKey};
+pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCache, ProfileId, ProfileKey, ProfileOrigin};
 pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
-pub use runner::{RunSpec, Target};
+pub use runner::{RunSpec, Program};
+
+/// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
+/// setting and MCP's `timeout_s` all default to it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Engine-wide settings.
 #[derive(Clone, Debug)]
@@ -51,7 +56,7 @@ impl Default for EngineSettings {
     fn default() -> EngineSettings {
         EngineSettings {
             max_concurrent_runs: 2,
-            default_timeout: Duration::from_secs(600),
+            default_timeout: DEFAULT_TIMEOUT,
             cache: CacheSettings::default(),
             temp_root: std::env::temp_dir(),
             discovery_env: DiscoveryEnv::from_process(),
@@ -61,11 +66,11 @@ impl Default for EngineSettings {
     }
 }
 
-/// One request to profile a program. Only `target` is required.
+/// One request to profile a program. Only `program` is required.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileRequest {
     /// A script path (relative paths are resolved against the current directory) or a module.
-    pub target: Option<Target>,
+    pub program: Option<Program>,
     pub args: Vec<String>,
     pub mode: Mode,
     /// Interpreter path or command name; discovered when absent.
@@ -109,9 +114,31 @@ pub struct RunHandle {
     result: Shared<BoxFuture<'static, RunResult>>,
 }
 
+/// How often front ends report a run's progress (the editor's progress, MCP progress notifications).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long `Engine::shutdown` waits for cancelled runs to stop their process groups and remove their
+/// run dirs: a stop takes at most `runner::TERM_GRACE`, plus the final SIGKILL and the group's exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 impl RunHandle {
     pub async fn wait(self) -> RunResult {
         self.result.await
+    }
+
+    /// Waits for the run, calling `on_tick(elapsed)` every `PROGRESS_INTERVAL` while it goes on: the one
+    /// progress ticker of every front end.
+    pub async fn wait_with_ticks<Tick: Future<Output = ()>>(self, mut on_tick: impl FnMut(Duration) -> Tick) -> RunResult {
+        let started = tokio::time::Instant::now();
+        let mut ticker = tokio::time::interval_at(started + PROGRESS_INTERVAL, PROGRESS_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait = std::pin::pin!(self.wait());
+        loop {
+            tokio::select! {
+                result = &mut wait => return result,
+                _ = ticker.tick() => on_tick(started.elapsed()).await,
+            }
+        }
     }
 }
 
@@ -152,12 +179,14 @@ struct Inner {
     slots: Semaphore,
     in_flight: DashMap<ProfileKey, (RunId, Shared<BoxFuture<'static, RunResult>>)>,
     cancels: DashMap<RunId, CancellationToken>,
+    /// Notified each time a run ends (for `shutdown`).
+    run_ended: tokio::sync::Notify,
     next_run: AtomicU64,
 }
 
 impl Engine {
     pub fn new(settings: EngineSettings) -> Engine {
-        let swept_age = settings.default_timeout.max(Duration::from_secs(600)) + runner::TERM_GRACE;
+        let swept_age = settings.default_timeout.max(DEFAULT_TIMEOUT) + runner::TERM_GRACE;
         runner::sweep_stale_run_dirs(&settings.temp_root, swept_age);
         Engine {
             inner: Arc::new(Inner {
@@ -166,6 +195,7 @@ impl Engine {
                 preflights: interpreter::PreflightCache::with_store(settings.preflight_store.clone()),
                 in_flight: DashMap::new(),
                 cancels: DashMap::new(),
+                run_ended: tokio::sync::Notify::new(),
                 next_run: AtomicU64::new(1),
                 settings,
             }),
@@ -183,7 +213,7 @@ impl Engine {
     /// Resolves the interpreter, project root and Scalene command for a request, running the (cached)
     /// preflight. Does not run the program.
     pub async fn resolve(&self, request: &ProfileRequest) -> Result<ResolvedRun, EngineError> {
-        let (target, start_dir) = resolve_target(request)?;
+        let (program, start_dir) = resolve_program(request)?;
         let project_root = request
             .project_root
             .clone()
@@ -195,7 +225,7 @@ impl Engine {
             &self.inner.settings.discovery_env,
         )?;
         let preflight = self.inner.preflights.check(&interpreter.path).await?;
-        if let Target::Script(path) = &target
+        if let Program::Script(path) = &program
             && let Some(excluded) = preflight.excluding_path(path)
         {
             return Err(EngineError::ProgramInLibraryPath { path: path.clone(), excluded: excluded.to_path_buf() });
@@ -203,7 +233,7 @@ impl Engine {
         let cwd = request.cwd.clone().unwrap_or_else(|| root_for_discovery.clone());
         let spec = RunSpec {
             python: interpreter.path.clone(),
-            target,
+            program,
             args: request.args.clone(),
             mode: request.mode,
             cwd,
@@ -233,9 +263,9 @@ impl Engine {
     /// Starts (or joins) a run and returns at once; the run goes on in the background even if the
     /// handle is dropped. Must be called inside a tokio runtime.
     pub fn start(&self, request: ProfileRequest) -> Result<RunHandle, EngineError> {
-        let (target, _) = resolve_target(&request)?;
+        let (program, _) = resolve_program(&request)?;
         check_arguments(&request.args)?;
-        let key = run_key(&target, &request)?;
+        let key = run_key(&program, &request)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
         let result = async move {
             receiver.await.unwrap_or_else(|_| Err(EngineError::Internal { message: "the run ended without a result".into() }))
@@ -268,6 +298,7 @@ impl Engine {
                 });
             engine.inner.in_flight.remove_if(&key, |_, (id, _)| *id == run_id);
             engine.inner.cancels.remove(&run_id);
+            engine.inner.run_ended.notify_waiters();
             let _ = sender.send(outcome);
         });
         Ok(RunHandle { run_id, joined: false, result })
@@ -324,6 +355,28 @@ impl Engine {
         }
     }
 
+    /// Cancels every run and waits (up to `grace`) until each has stopped its process group and removed
+    /// its run dir, so the process can exit leaving nothing behind. Returns true when all have ended.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.cancel_all();
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let ended = self.inner.run_ended.notified();
+            let mut ended = std::pin::pin!(ended);
+            ended.as_mut().enable();
+            if self.inner.cancels.is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                let stopped = self.inner.cancels.is_empty();
+                if !stopped {
+                    tracing::warn!(runs = ?self.running(), "runs were still stopping when the shutdown grace ran out");
+                }
+                return stopped;
+            }
+        }
+    }
+
     /// Loads an existing Scalene JSON file into the cache. Files it names that do not exist here (a
     /// profile from CI or another machine) are rebased onto `roots` (see `workspace::rebase_profile`).
     pub fn load_json(&self, path: &Path, roots: &[PathBuf]) -> RunResult {
@@ -349,19 +402,20 @@ pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError>
         parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let key = ProfileKey {
+        origin: ProfileOrigin::Loaded,
         path: canonical,
         content_hash: blake3::hash(&bytes).to_hex().to_string(),
-        options: "loaded".into(),
+        options: String::new(),
     };
     Ok((key, profile))
 }
 
 /// Makes a script path absolute and canonical; returns the target and the folder to start looking for
 /// the project root from.
-fn resolve_target(request: &ProfileRequest) -> Result<(Target, PathBuf), EngineError> {
+fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), EngineError> {
     let current = std::env::current_dir().map_err(|err| EngineError::io("cannot read the current directory", err))?;
-    match &request.target {
-        Some(Target::Script(path)) => {
+    match &request.program {
+        Some(Program::Script(path)) => {
             let absolute = request.cwd.as_deref().unwrap_or(&current).join(path);
             let canonical = absolute.canonicalize().map_err(|_| EngineError::ProgramNotFound {
                 path: path.clone(),
@@ -371,10 +425,10 @@ fn resolve_target(request: &ProfileRequest) -> Result<(Target, PathBuf), EngineE
                 return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: current });
             }
             let folder = canonical.parent().map(Path::to_path_buf).unwrap_or(current);
-            Ok((Target::Script(canonical), folder))
+            Ok((Program::Script(canonical), folder))
         }
-        Some(Target::Module(module)) => {
-            Ok((Target::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
+        Some(Program::Module(module)) => {
+            Ok((Program::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
         }
         None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
     }
@@ -390,13 +444,13 @@ fn check_arguments(args: &[String]) -> Result<(), EngineError> {
 }
 
 /// The cache and dedup key: the program's canonical path and content plus every option.
-fn run_key(target: &Target, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
-    let (path, content_hash) = match target {
-        Target::Script(path) => {
+fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
+    let (path, content_hash) = match program {
+        Program::Script(path) => {
             let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
             (path.clone(), blake3::hash(&bytes).to_hex().to_string())
         }
-        Target::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
+        Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
     };
     let options = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -411,5 +465,5 @@ fn run_key(target: &Target, request: &ProfileRequest) -> Result<ProfileKey, Engi
         request.cpu_sampling_rate,
         request.env
     );
-    Ok(ProfileKey { path, content_hash, options: blake3::hash(options.as_bytes()).to_hex()[..16].to_string() })
+    Ok(ProfileKey { origin: ProfileOrigin::Run, path, content_hash, options: blake3::hash(options.as_bytes()).to_hex()[..16].to_string() })
 }

@@ -20,8 +20,6 @@ pub mod server;
 pub mod session;
 pub mod settings;
 
-use std::time::Duration;
-
 use tower_lsp_server::{LspService, Server};
 
 use crate::engine::Engine;
@@ -35,11 +33,5 @@ pub async fn serve_stdio(engine: Engine) {
         .finish();
     Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
     // The client may have gone without `shutdown`: stop runs and let them clean up.
-    engine.cancel_all();
-    for _ in 0..100 {
-        if engine.running().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
 }

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod bridge;
 pub mod discovery;
+pub mod error;
 pub mod http;
 pub mod params;
 pub mod prompts;
@@ -17,7 +18,6 @@ pub mod resources;
 pub mod server;
 pub mod tools;
 pub mod views;
-pub mod workspace;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -27,7 +27,7 @@ use rmcp::ServiceExt;
 pub use discovery::{DiscoveryGuard, SessionInfo, find_session};
 pub use http::{McpEndpoint, serve_http};
 pub use server::ScaleneMcp;
-pub use workspace::SharedRoots;
+pub use crate::engine::workspace::SharedRoots;
 
 use crate::engine::Engine;
 
@@ -155,15 +155,9 @@ pub async fn serve_stdio(server: ScaleneMcp) -> Result<(), McpError> {
     Ok(())
 }
 
-/// Cancels every run and waits (up to 10 s) for their partial profiles and process groups.
+/// Cancels every run and waits for their partial profiles and process groups.
 pub async fn stop_runs(engine: &Engine) {
-    engine.cancel_all();
-    for _ in 0..100 {
-        if engine.running().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
 }
 
 /// Options of `scalene-lsp mcp`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use super::model::Profile;
+use super::model::{FileProfile, Profile};
 
 /// Bounds of the cache.
 #[derive(Clone, Debug)]
@@ -41,9 +41,28 @@ impl ProfileId {
     }
 }
 
+/// Where a profile came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProfileOrigin {
+    /// Profiled here, by a run of the engine.
+    Run,
+    /// Read from a Scalene JSON file.
+    Loaded,
+}
+
+impl ProfileOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileOrigin::Run => "run",
+            ProfileOrigin::Loaded => "loaded",
+        }
+    }
+}
+
 /// What a profile was made from: the same key means the same program, content and options.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ProfileKey {
+    pub origin: ProfileOrigin,
     /// Canonical path of the profiled program (or of the loaded JSON file).
     pub path: PathBuf,
     /// blake3 of the program's (or JSON file's) bytes.
@@ -58,6 +77,40 @@ pub struct CachedProfile {
     pub id: ProfileId,
     pub key: ProfileKey,
     pub profile: Profile,
+}
+
+impl CachedProfile {
+    /// The index of `path` among the profile's files: an exact match, else a file with the same
+    /// canonical path (the profile or the caller may name it through a symlink).
+    pub fn file_index(&self, path: &Path) -> Option<usize> {
+        let files = &self.profile.files;
+        if let Some(index) = files.iter().position(|file| file.path == path) {
+            return Some(index);
+        }
+        let canonical = path.canonicalize().ok()?;
+        files.iter().position(|file| file.path == canonical).or_else(|| {
+            files.iter().position(|file| file.path.canonicalize().is_ok_and(|other| other == canonical))
+        })
+    }
+}
+
+/// One file of a cached profile: what every front end shows for a document or path.
+#[derive(Clone, Debug)]
+pub struct CoveredFile {
+    pub entry: Arc<CachedProfile>,
+    pub index: usize,
+}
+
+impl CoveredFile {
+    /// `path` in `entry`, if the profile measured it.
+    pub fn of(entry: Arc<CachedProfile>, path: &Path) -> Option<CoveredFile> {
+        let index = entry.file_index(path)?;
+        Some(CoveredFile { entry, index })
+    }
+
+    pub fn file(&self) -> &FileProfile {
+        &self.entry.profile.files[self.index]
+    }
 }
 
 /// A change to the cache, for front ends that show profiles (the editor, MCP resources).
@@ -159,6 +212,13 @@ impl ProfileCache {
         ids.iter().rev().find_map(|id| self.get(*id))
     }
 
+    /// The newest profile covering `path` (as given, else canonicalised), with `path`'s file in it; None
+    /// when no profile covers it or the newest one has no numbers for it.
+    pub fn covering(&self, path: &Path) -> Option<CoveredFile> {
+        let entry = self.latest_for_file(path).or_else(|| self.latest_for_file(&path.canonicalize().ok()?))?;
+        CoveredFile::of(entry, path)
+    }
+
     /// Every cached profile, oldest first.
     pub fn list(&self) -> Vec<Arc<CachedProfile>> {
         let mut all: Vec<_> = self.profiles.iter().map(|(_, entry)| entry).collect();
@@ -221,7 +281,7 @@ mod tests {
     }
 
     fn key(path: &str, hash: &str) -> ProfileKey {
-        ProfileKey { path: path.into(), content_hash: hash.into(), options: "memory".into() }
+        ProfileKey { origin: ProfileOrigin::Run, path: path.into(), content_hash: hash.into(), options: "memory".into() }
     }
 
     #[test]

@@ -1,20 +1,16 @@
-//! Which Python runs the program, and whether it can run Scalene.
-//!
-//! Discovery order: explicit (`--python`, the editor setting) → `$VIRTUAL_ENV` → `.venv`, `venv`, `env`
-//! in the project root → `python3`, then `python`, on PATH. The preflight (the interpreter runs,
-//! `import scalene` works, Scalene is 2.x) is cached per interpreter until its file changes; failures
-//! are not cached, so the fix a user just applied is seen on the next try.
+//! Which Python runs the program: explicit (`--python`, the editor setting) → `$VIRTUAL_ENV` → `.venv`,
+//! `venv`, `env` in the project root → `python3`, then `python`, on PATH. Whether it can run Scalene is
+//! the preflight's job (`preflight.rs`).
+
+pub mod preflight;
 
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
-use dashmap::DashMap;
-use serde::Deserialize;
 
 use super::error::EngineError;
+
+pub use preflight::{Preflight, PreflightCache, default_preflight_store, preflight};
 
 /// Where an interpreter was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,244 +111,6 @@ pub fn discover(
     Err(EngineError::InterpreterNotFound { tried: tried.join("; ") })
 }
 
-/// What the preflight learnt about an interpreter that can run Scalene.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct Preflight {
-    pub python: PathBuf,
-    pub python_version: String,
-    pub scalene_version: String,
-    /// Where the `scalene` package is installed (its change invalidates the cached preflight).
-    pub scalene_dir: PathBuf,
-    /// Every `sysconfig` path of every scheme, resolved: Scalene skips any file whose resolved path
-    /// contains one of these.
-    pub library_paths: Vec<PathBuf>,
-}
-
-impl Preflight {
-    /// The library path that would make Scalene silently skip `program`, if any.
-    pub fn excluding_path(&self, program: &Path) -> Option<&Path> {
-        let resolved = program.canonicalize().unwrap_or_else(|_| program.to_path_buf());
-        let resolved = resolved.to_string_lossy();
-        self.library_paths
-            .iter()
-            .find(|library| resolved.contains(library.to_string_lossy().as_ref()))
-            .map(PathBuf::as_path)
-    }
-}
-
-const PREFLIGHT_MARKER: &str = "SCALENE_LSP_PREFLIGHT:";
-const PREFLIGHT_SCRIPT: &str = r#"
-import json, pathlib, sys, sysconfig
-out = {"python": "%d.%d.%d" % sys.version_info[:3]}
-paths = set()
-for scheme in sysconfig.get_scheme_names():
-    for name in sysconfig.get_path_names():
-        try:
-            value = sysconfig.get_path(name, scheme)
-            if value:
-                paths.add(str(pathlib.Path(value).resolve()))
-        except Exception:
-            pass
-out["library_paths"] = sorted(paths)
-try:
-    import scalene
-    from importlib import metadata
-    out["scalene"] = metadata.version("scalene")
-    out["scalene_dir"] = str(pathlib.Path(scalene.__file__).resolve().parent)
-except Exception as error:
-    out["scalene_error"] = "%s: %s" % (type(error).__name__, error)
-print("SCALENE_LSP_PREFLIGHT:" + json.dumps(out))
-"#;
-
-#[derive(Deserialize)]
-struct PreflightOutput {
-    python: String,
-    #[serde(default)]
-    library_paths: Vec<PathBuf>,
-    scalene: Option<String>,
-    scalene_dir: Option<PathBuf>,
-    scalene_error: Option<String>,
-}
-
-const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Runs the preflight script with `python` (no cache).
-pub async fn preflight(python: &Path) -> Result<Preflight, EngineError> {
-    let mut command = tokio::process::Command::new(python);
-    command
-        .arg("-c")
-        .arg(PREFLIGHT_SCRIPT)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let output = match tokio::time::timeout(PREFLIGHT_TIMEOUT, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(err)) => {
-            return Err(EngineError::InterpreterBroken { python: python.to_path_buf(), reason: err.to_string() });
-        }
-        Err(_) => {
-            return Err(EngineError::InterpreterBroken {
-                python: python.to_path_buf(),
-                reason: format!("it did not answer within {} s", PREFLIGHT_TIMEOUT.as_secs()),
-            });
-        }
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let Some(json) = stdout.lines().find_map(|line| line.strip_prefix(PREFLIGHT_MARKER)) else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("no output");
-        return Err(EngineError::InterpreterBroken {
-            python: python.to_path_buf(),
-            reason: format!("{} ({last})", describe_exit(output.status)),
-        });
-    };
-    let parsed: PreflightOutput = serde_json::from_str(json).map_err(|err| EngineError::InterpreterBroken {
-        python: python.to_path_buf(),
-        reason: format!("unexpected preflight output: {err}"),
-    })?;
-    let Some(version) = parsed.scalene else {
-        return Err(EngineError::ScaleneMissing {
-            python: python.to_path_buf(),
-            reason: parsed.scalene_error.unwrap_or_else(|| "unknown error".into()),
-        });
-    };
-    if !version.starts_with("2.") {
-        return Err(EngineError::ScaleneUnsupported { python: python.to_path_buf(), version });
-    }
-    Ok(Preflight {
-        python: python.to_path_buf(),
-        python_version: parsed.python,
-        scalene_version: version,
-        scalene_dir: parsed.scalene_dir.unwrap_or_default(),
-        library_paths: parsed.library_paths,
-    })
-}
-
-pub fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit code {code}"),
-        (None, Some(signal)) => format!("signal {signal}"),
-        (None, None) => "an unknown status".into(),
-    }
-}
-
-/// Identifies the state of an interpreter and of its Scalene install: a change to either (reinstall,
-/// upgrade, uninstall) re-runs the preflight.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
-struct Stamp {
-    target: PathBuf,
-    modified: Option<SystemTime>,
-    len: u64,
-    scalene_modified: Option<SystemTime>,
-}
-
-fn interpreter_stamp(python: &Path) -> Option<Stamp> {
-    let target = python.canonicalize().ok()?;
-    let meta = std::fs::metadata(&target).ok()?;
-    Some(Stamp { target, modified: meta.modified().ok(), len: meta.len(), scalene_modified: None })
-}
-
-fn full_stamp(python: &Path, preflight: &Preflight) -> Option<Stamp> {
-    let scalene_modified = std::fs::metadata(&preflight.scalene_dir).and_then(|meta| meta.modified()).ok()?;
-    Some(Stamp { scalene_modified: Some(scalene_modified), ..interpreter_stamp(python)? })
-}
-
-#[derive(Default, serde::Serialize, Deserialize)]
-struct StoredPreflights {
-    entries: Vec<(PathBuf, Stamp, Preflight)>,
-}
-
-/// Successful preflights per interpreter path, in memory and (when `store` is set) in a file shared by
-/// every scalene-lsp process of the user, so a CLI call does not pay for importing Scalene each time.
-/// Failures are never cached.
-#[derive(Default)]
-pub struct PreflightCache {
-    entries: DashMap<PathBuf, (Stamp, Arc<Preflight>)>,
-    store: Option<PathBuf>,
-}
-
-/// The default store: `$XDG_CACHE_HOME/scalene-lsp/preflight-v1.json` (or `~/.cache/...`).
-pub fn default_preflight_store() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("scalene-lsp").join("preflight-v1.json"))
-}
-
-impl PreflightCache {
-    pub fn with_store(store: Option<PathBuf>) -> PreflightCache {
-        PreflightCache { entries: DashMap::new(), store }
-    }
-
-    fn stored(&self, python: &Path) -> Option<(Stamp, Preflight)> {
-        let bytes = std::fs::read(self.store.as_ref()?).ok()?;
-        let stored: StoredPreflights = serde_json::from_slice(&bytes).ok()?;
-        stored.entries.into_iter().find(|(path, _, _)| path == python).map(|(_, stamp, preflight)| (stamp, preflight))
-    }
-
-    /// Rewrites the store with this entry (atomically: a temp file renamed over it; 0700 dir, 0600 file).
-    fn save(&self, python: &Path, stamp: &Stamp, preflight: &Preflight) {
-        let Some(store) = &self.store else { return };
-        let result = (|| -> std::io::Result<()> {
-            let dir = store.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
-            std::fs::create_dir_all(dir)?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            let mut stored: StoredPreflights =
-                std::fs::read(store).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
-            stored.entries.retain(|(path, _, _)| path != python);
-            stored.entries.push((python.to_path_buf(), stamp.clone(), preflight.clone()));
-            let mut file = tempfile::NamedTempFile::new_in(dir)?;
-            serde_json::to_writer(&mut file, &stored)?;
-            file.persist(store).map_err(|err| err.error)?;
-            Ok(())
-        })();
-        if let Err(err) = result {
-            tracing::debug!("could not store the preflight result: {err}");
-        }
-    }
-
-    pub async fn check(&self, python: &Path) -> Result<Arc<Preflight>, EngineError> {
-        if let Some(entry) = self.entries.get(python)
-            && full_stamp(python, &entry.1).as_ref() == Some(&entry.0)
-        {
-            return Ok(entry.1.clone());
-        }
-        if let Some((stamp, preflight)) = self.stored(python)
-            && full_stamp(python, &preflight).as_ref() == Some(&stamp)
-        {
-            let preflight = Arc::new(preflight);
-            self.entries.insert(python.to_path_buf(), (stamp, preflight.clone()));
-            return Ok(preflight);
-        }
-        let preflight = preflight(python).await?;
-        if let Some(stamp) = full_stamp(python, &preflight) {
-            self.save(python, &stamp, &preflight);
-            let preflight = Arc::new(preflight);
-            self.entries.insert(python.to_path_buf(), (stamp, preflight.clone()));
-            return Ok(preflight);
-        }
-        Ok(Arc::new(preflight))
-    }
-
-    /// Forgets an interpreter (after a run showed that Scalene no longer works there).
-    pub fn invalidate(&self, python: &Path) {
-        self.entries.remove(python);
-        let Some(store) = &self.store else { return };
-        if let Ok(bytes) = std::fs::read(store)
-            && let Ok(mut stored) = serde_json::from_slice::<StoredPreflights>(&bytes)
-        {
-            stored.entries.retain(|(path, _, _)| path != python);
-            if let Ok(text) = serde_json::to_vec(&stored) {
-                let _ = std::fs::write(store, text);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,18 +181,5 @@ mod tests {
         let err = discover(Some(Path::new("/no/such/python")), tmp.path(), &DiscoveryEnv::default()).unwrap_err();
         assert!(matches!(err, EngineError::InterpreterMissing { .. }), "{err}");
         assert!(err.to_string().contains("\"/no/such/python\""), "{err}");
-    }
-
-    #[test]
-    fn excluding_path_mirrors_scalenes_substring_rule() {
-        let preflight = Preflight {
-            python: "/p".into(),
-            python_version: "3.11.7".into(),
-            scalene_version: "2.4.0".into(),
-            scalene_dir: "/opt/venv/lib/python3.11/site-packages/scalene".into(),
-            library_paths: vec!["/opt/venv".into(), "/usr/lib/python3.11".into()],
-        };
-        assert_eq!(preflight.excluding_path(Path::new("/opt/venv/tool.py")), Some(Path::new("/opt/venv")));
-        assert_eq!(preflight.excluding_path(Path::new("/home/u/project/main.py")), None);
     }
 }

@@ -37,12 +37,15 @@ impl RunStatus {
     }
 }
 
-/// The profiling mode, from fastest to most complete.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// The profiling mode, from fastest to most complete. The one representation of a mode: the CLI, the
+/// editor settings and commands, and MCP all parse and describe it through this type (`cpu`, `memory`,
+/// `gpu`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// CPU only (`--cpu-only`).
+    /// CPU time only: fastest, lowest overhead (`--cpu-only`).
     Cpu,
-    /// CPU and memory (`--memory`), the default.
+    /// CPU time and memory (peak, allocations, leaks): the default (`--memory`).
     #[default]
     Memory,
     /// CPU, memory and GPU (`--memory --gpu`).
@@ -50,6 +53,10 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Cpu, Mode::Memory, Mode::Gpu];
+    /// The names, in order: what a user types.
+    pub const NAMES: [&'static str; 3] = ["cpu", "memory", "gpu"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Cpu => "cpu",
@@ -57,14 +64,23 @@ impl Mode {
             Mode::Gpu => "gpu",
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text {
-            "cpu" => Some(Mode::Cpu),
-            "memory" => Some(Mode::Memory),
-            "gpu" => Some(Mode::Gpu),
-            _ => None,
-        }
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `cpu`, `memory` or `gpu`; the error says which values are accepted.
+    fn from_str(text: &str) -> Result<Mode, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+            .ok_or_else(|| format!("the mode must be cpu, memory or gpu, not {text:?}"))
     }
 }
 

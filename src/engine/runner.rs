@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use super::error::EngineError;
-use super::interpreter::describe_exit;
+use super::error::describe_exit;
 use super::model::{Mode, Profile, RunStatus};
 use super::parse::parse_profile;
 
@@ -31,18 +31,18 @@ pub const TAIL_BYTES: usize = 64 * 1024;
 
 /// What to profile.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Target {
+pub enum Program {
     /// A Python file (absolute path).
     Script(PathBuf),
     /// `-m module`.
     Module(String),
 }
 
-impl Target {
+impl Program {
     pub fn display(&self) -> String {
         match self {
-            Target::Script(path) => path.display().to_string(),
-            Target::Module(module) => format!("-m {module}"),
+            Program::Script(path) => path.display().to_string(),
+            Program::Module(module) => format!("-m {module}"),
         }
     }
 }
@@ -51,7 +51,7 @@ impl Target {
 #[derive(Clone, Debug)]
 pub struct RunSpec {
     pub python: PathBuf,
-    pub target: Target,
+    pub program: Program,
     pub args: Vec<String>,
     pub mode: Mode,
     pub cwd: PathBuf,
@@ -87,9 +87,9 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
         argv.push("--cpu-sampling-rate".into());
         argv.push(rate.to_string().into());
     }
-    match &spec.target {
-        Target::Script(path) => argv.push(path.into()),
-        Target::Module(module) => argv.extend(["-m".into(), module.into()]),
+    match &spec.program {
+        Program::Script(path) => argv.push(path.into()),
+        Program::Module(module) => argv.extend(["-m".into(), module.into()]),
     }
     argv.push("---".into());
     argv.extend(spec.args.iter().map(OsString::from));
@@ -217,7 +217,7 @@ pub async fn run(
     temp_root: &Path,
     cancel: &CancellationToken,
 ) -> Result<Profile, EngineError> {
-    if let Target::Script(path) = &spec.target
+    if let Program::Script(path) = &spec.program
         && !path.is_file()
     {
         return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: spec.cwd.clone() });
@@ -317,7 +317,7 @@ fn interpret(
                     let measured = !profile.files.is_empty();
                     (profile, measured)
                 }
-                _ => (Profile::empty(RunStatus::TooShort, spec.target.display()), false),
+                _ => (Profile::empty(RunStatus::TooShort, spec.program.display()), false),
             };
             profile.notes.retain(|note| note != super::parse::TOO_SHORT_ADVICE);
             let what = match stopped {
@@ -336,7 +336,7 @@ fn interpret(
         }
         (None, None) => {
             let tail = last_lines(&stderr, 15);
-            if let Target::Script(path) = &spec.target
+            if let Program::Script(path) = &spec.program
                 && stderr.contains("SyntaxError")
             {
                 return Err(EngineError::SyntaxError { path: path.clone(), detail: tail });
@@ -366,7 +366,7 @@ fn interpret(
         }
     };
     if profile.program.is_empty() {
-        profile.program = spec.target.display();
+        profile.program = spec.program.display();
     }
     if profile.files.is_empty() {
         // Scalene wrote nothing to say which modes it used: report the ones requested.
@@ -483,7 +483,7 @@ mod tests {
     fn spec() -> RunSpec {
         RunSpec {
             python: "/venv/bin/python".into(),
-            target: Target::Script("/proj/main.py".into()),
+            program: Program::Script("/proj/main.py".into()),
             args: vec!["--flag".into(), "two words".into()],
             mode: Mode::Memory,
             cwd: "/proj".into(),
@@ -523,7 +523,7 @@ mod tests {
     #[test]
     fn optional_flags_and_module_targets() {
         let mut spec = spec();
-        spec.target = Target::Module("pkg.main".into());
+        spec.program = Program::Module("pkg.main".into());
         spec.profile_only = vec!["pkg".into(), "lib".into()];
         spec.program_path = Some("/proj/src".into());
         spec.cpu_sampling_rate = Some(0.005);

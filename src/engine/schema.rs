@@ -73,7 +73,7 @@ pub struct FileJson {
 }
 
 /// One line's numbers. CPU values are percent of the whole run's CPU time.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineJson {
     /// 1-based line number.

@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{ExecuteCommandParams, Uri};
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session, uri_path};
-use crate::engine::{Mode, ProfileRequest, RunId, Target};
+use crate::engine::{Mode, ProfileRequest, RunId, Program};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -54,19 +54,11 @@ impl Command {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ModeArg {
-    Cpu,
-    Memory,
-    Gpu,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileArgs {
     uri: String,
     args: Option<Vec<String>>,
-    mode: Option<ModeArg>,
+    mode: Option<Mode>,
     python: Option<String>,
 }
 
@@ -131,17 +123,12 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
         Command::Profile => {
             let args: ProfileArgs = arguments(command, &params.arguments)?;
             let (uri, path) = parse_uri(command, &args.uri)?;
-            session.root_for(&path).map_err(request_failed)?;
+            let path = session.confine(&path).map_err(request_failed)?;
             let settings = session.settings();
             let request = ProfileRequest {
-                target: Some(Target::Script(path)),
+                program: Some(Program::Script(path)),
                 args: args.args.unwrap_or_else(|| settings.args.clone()),
-                mode: match args.mode {
-                    Some(ModeArg::Cpu) => Mode::Cpu,
-                    Some(ModeArg::Memory) => Mode::Memory,
-                    Some(ModeArg::Gpu) => Mode::Gpu,
-                    None => settings.mode,
-                },
+                mode: args.mode.unwrap_or(settings.mode),
                 python: args.python.map(Into::into).or_else(|| settings.python.clone()),
                 cwd: settings.cwd.clone(),
                 timeout: Some(settings.timeout),

@@ -48,7 +48,7 @@ pub fn handle_hotspots(session: &Session, params: HotspotsParams) -> HotspotsRes
         .uri
         .as_ref()
         .and_then(uri_path)
-        .and_then(|path| session.profile_for(&path).map(|(entry, _)| entry))
+        .and_then(|path| cache.covering(&path).map(|covered| covered.entry))
         .or_else(|| cache.list().pop());
     let Some(entry) = entry else { return HotspotsResult { profile_id: None, items: Vec::new() } };
     let profile = &entry.profile;

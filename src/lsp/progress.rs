@@ -3,7 +3,6 @@
 //! published as diagnostics and refreshes; failures as messages with the fix.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tower_lsp_server::ls_types::{MessageType, NumberOrString, Uri};
 
@@ -44,20 +43,16 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         client.log_message(MessageType::INFO, format!("{title}…")).await;
         None
     };
-    let started = Instant::now();
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.tick().await;
-    let mut wait = std::pin::pin!(handle.wait());
-    let result = loop {
-        tokio::select! {
-            result = &mut wait => break result,
-            _ = ticker.tick() => {
-                if let Some(progress) = &progress {
-                    progress.report_with_message(format!("{} s", started.elapsed().as_secs()), Some(true)).await;
+    let result = handle
+        .wait_with_ticks(|elapsed| {
+            let progress = &progress;
+            async move {
+                if let Some(progress) = progress {
+                    progress.report_with_message(format!("{} s", elapsed.as_secs()), Some(true)).await;
                 }
             }
-        }
-    };
+        })
+        .await;
     session.runs.remove(&run_id);
     let summary = summary(&result);
     match progress {

@@ -220,15 +220,8 @@ impl LanguageServer for Backend {
             if let Some(mcp) = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 mcp.shutdown();
             }
-            let engine = &self.session.engine;
-            engine.cancel_all();
             // Let cancelled runs stop their process groups and remove their temp dirs.
-            for _ in 0..100 {
-                if engine.running().is_empty() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            self.session.engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
             Ok(())
         })
         .await

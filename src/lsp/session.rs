@@ -15,9 +15,10 @@ use tower_lsp_server::ls_types::Uri;
 use super::capabilities::ResolvedClientCapabilities;
 use super::document::{Document, Encoding};
 use super::settings::Settings;
-use crate::engine::cache::{CachedProfile, ProfileId};
+use crate::engine::cache::{CachedProfile, CoveredFile, ProfileId};
 use crate::engine::model::FileProfile;
 use crate::engine::remap::LineMap;
+use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunId};
 
 /// A run started from this session.
@@ -33,7 +34,7 @@ pub struct Session {
     documents: DashMap<Uri, Arc<Document>>,
     settings: RwLock<Arc<Settings>>,
     capabilities: OnceLock<ResolvedClientCapabilities>,
-    roots: crate::mcp::SharedRoots,
+    roots: crate::engine::workspace::SharedRoots,
     /// The in-process MCP endpoint, while it runs.
     pub mcp: std::sync::Mutex<Option<crate::mcp::RunningMcp>>,
     hidden: AtomicBool,
@@ -42,7 +43,14 @@ pub struct Session {
     pub published: DashMap<Uri, ()>,
     /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).
     pub heat_sent: dashmap::DashSet<Uri>,
-    line_maps: DashMap<Uri, (i32, ProfileId, Arc<LineMap>)>,
+    line_maps: DashMap<Uri, CachedLineMap>,
+}
+
+/// A document's line map for one version of its text and one profile.
+struct CachedLineMap {
+    version: i32,
+    profile: ProfileId,
+    map: Arc<LineMap>,
 }
 
 /// Everything a feature needs about one open document, taken at one moment.
@@ -117,7 +125,7 @@ impl Session {
     }
 
     /// The roots, shared with the MCP endpoint (its tools are confined to them).
-    pub fn shared_roots(&self) -> crate::mcp::SharedRoots {
+    pub fn shared_roots(&self) -> crate::engine::workspace::SharedRoots {
         self.roots.clone()
     }
 
@@ -125,26 +133,19 @@ impl Session {
         self.roots.read().unwrap_or_else(|poison| poison.into_inner()).clone()
     }
 
-    /// The workspace root containing `path` (canonical comparison). With no roots, the file's folder.
-    pub fn root_for(&self, path: &Path) -> Result<Option<PathBuf>, String> {
-        let roots = self.roots();
+    /// The workspace roots now, canonicalised once (the same confinement rules as MCP's tools).
+    pub fn roots_snapshot(&self) -> Roots {
+        Roots::snapshot(&self.roots)
+    }
+
+    /// A file the editor asks to run: canonical and inside a workspace root (any file when the editor
+    /// opened no folder), or the reason with the fix.
+    pub fn confine(&self, path: &Path) -> Result<PathBuf, String> {
+        let roots = self.roots_snapshot();
         if roots.is_empty() {
-            return Ok(None);
+            return Ok(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
         }
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        roots
-            .iter()
-            .map(|root| root.canonicalize().unwrap_or_else(|_| root.clone()))
-            .filter(|root| canonical.starts_with(root))
-            .max_by_key(|root| root.as_os_str().len())
-            .map(Some)
-            .ok_or_else(|| {
-                format!(
-                    "{} is outside the workspace ({}); scalene-lsp only profiles files in the workspace. Fix: open its folder as a workspace folder.",
-                    path.display(),
-                    roots.iter().map(|root| root.display().to_string()).collect::<Vec<_>>().join(", ")
-                )
-            })
+        roots.resolve(&path.to_string_lossy())
     }
 
     pub fn hidden(&self) -> bool {
@@ -190,23 +191,12 @@ impl Session {
         self.documents.iter().map(|entry| entry.key().clone()).collect()
     }
 
-    /// The newest profile covering `path` that has numbers for it.
-    pub fn profile_for(&self, path: &Path) -> Option<(Arc<CachedProfile>, usize)> {
-        let cache = self.engine.cache();
-        let found = |path: &Path| {
-            let entry = cache.latest_for_file(path)?;
-            let index = entry.profile.files.iter().position(|file| file.path == path)?;
-            Some((entry, index))
-        };
-        found(path).or_else(|| found(&path.canonicalize().ok()?))
-    }
-
     pub fn snapshot(&self, uri: &Uri) -> Option<DocumentSnapshot> {
         let document = self.document(uri)?;
         let path = uri_path(uri)?;
-        let profile = self.profile_for(&path).map(|(entry, file_index)| {
-            let line_map = self.line_map(uri, &document, &entry, file_index);
-            ProfileView { entry, file_index, line_map }
+        let profile = self.engine.cache().covering(&path).map(|covered| {
+            let line_map = self.line_map(uri, &document, &covered);
+            ProfileView { entry: covered.entry, file_index: covered.index, line_map }
         });
         Some(DocumentSnapshot {
             uri: uri.clone(),
@@ -220,21 +210,21 @@ impl Session {
     }
 
     /// The line map between a profile's copy of a file and the document's text, cached per version.
-    fn line_map(&self, uri: &Uri, document: &Document, entry: &CachedProfile, file_index: usize) -> Arc<LineMap> {
+    fn line_map(&self, uri: &Uri, document: &Document, covered: &CoveredFile) -> Arc<LineMap> {
         if let Some(cached) = self.line_maps.get(uri)
-            && cached.0 == document.version
-            && cached.1 == entry.id
+            && cached.version == document.version
+            && cached.profile == covered.entry.id
         {
-            return cached.2.clone();
+            return cached.map.clone();
         }
-        let file = &entry.profile.files[file_index];
+        let file = covered.file();
         let map = if file.source.is_empty() {
             LineMap::unknown(document.n_lines() as usize, true)
         } else {
             LineMap::new(&file.source, &document.text)
         };
         let map = Arc::new(map);
-        self.line_maps.insert(uri.clone(), (document.version, entry.id, map.clone()));
+        self.line_maps.insert(uri.clone(), CachedLineMap { version: document.version, profile: covered.entry.id, map: map.clone() });
         map
     }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower_lsp_server::ls_types::DiagnosticSeverity;
 
-use crate::engine::Mode;
+use crate::engine::{DEFAULT_TIMEOUT, Mode};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -163,17 +163,20 @@ impl Settings {
         let mut warnings = Vec::new();
         let mode = match options.mode.as_deref() {
             None => Mode::Memory,
-            Some(text) => Mode::parse(text).unwrap_or_else(|| {
+            Some(text) => text.parse::<Mode>().unwrap_or_else(|_| {
                 warnings.push(format!("scalene.mode must be cpu, memory or gpu, not {text:?}; using memory"));
                 Mode::Memory
             }),
         };
         let timeout = match options.timeout {
-            None => Duration::from_secs(600),
+            None => DEFAULT_TIMEOUT,
             Some(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
             Some(seconds) => {
-                warnings.push(format!("scalene.timeout must be a positive number of seconds, not {seconds}; using 600"));
-                Duration::from_secs(600)
+                warnings.push(format!(
+                    "scalene.timeout must be a positive number of seconds, not {seconds}; using {}",
+                    DEFAULT_TIMEOUT.as_secs()
+                ));
+                DEFAULT_TIMEOUT
             }
         };
         let format = match options.hints.format.as_deref() {
@@ -229,7 +232,7 @@ mod tests {
     fn defaults_match_the_documentation() {
         let settings = Settings::default();
         assert_eq!(settings.mode, Mode::Memory);
-        assert_eq!(settings.timeout, Duration::from_secs(600));
+        assert_eq!(settings.timeout, DEFAULT_TIMEOUT);
         assert_eq!((settings.hints.min_cpu_percent, settings.hints.min_peak_mb), (1.0, 1.0));
         assert_eq!((settings.diagnostics.cpu_percent, settings.diagnostics.cpu_warning_percent), (10.0, 30.0));
         assert_eq!(settings.diagnostics.memory_mb, 100.0);

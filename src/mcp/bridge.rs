@@ -26,7 +26,7 @@ use super::discovery::SessionInfo;
 const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
 #[derive(Clone)]
-struct Target {
+struct Upstream {
     /// host:port
     authority: String,
     path: String,
@@ -34,8 +34,8 @@ struct Target {
     url: String,
 }
 
-impl Target {
-    fn parse(info: &SessionInfo) -> Result<Target, McpError> {
+impl Upstream {
+    fn parse(info: &SessionInfo) -> Result<Upstream, McpError> {
         let rest = info.url.strip_prefix("http://").ok_or_else(|| McpError::Bridge {
             message: format!("the session's URL {:?} is not an http:// URL", info.url),
         })?;
@@ -43,7 +43,7 @@ impl Target {
             Some((authority, path)) => (authority.to_string(), format!("/{path}")),
             None => (rest.to_string(), "/".to_string()),
         };
-        Ok(Target { authority, path, token: info.token.clone(), url: info.url.clone() })
+        Ok(Upstream { authority, path, token: info.token.clone(), url: info.url.clone() })
     }
 }
 
@@ -110,7 +110,7 @@ fn drain_sse(buffer: &mut String) -> Vec<String> {
 /// Sends one HTTP request to the session and streams each JSON-RPC message of the answer to `out`.
 /// Returns the response status and headers, or a connection error.
 async fn exchange(
-    target: &Target,
+    target: &Upstream,
     request: Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>,
     out: &mpsc::UnboundedSender<String>,
     on_headers: impl FnOnce(&hyper::HeaderMap),
@@ -160,7 +160,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn post_request(target: &Target, state: &Shared, message: &Value, body: String) -> Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>> {
+fn post_request(target: &Upstream, state: &Shared, message: &Value, body: String) -> Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>> {
     let (session_id, negotiated) = {
         let state = lock(state);
         (state.session_id.clone(), state.protocol_version.clone())
@@ -203,7 +203,7 @@ fn post_request(target: &Target, state: &Shared, message: &Value, body: String) 
 /// stdout as they come); notifications and responses are delivered in order before the next message,
 /// so that `notifications/initialized` reaches the session before any later request (and, for
 /// `initialize`-era sessions, after the GET stream for server notifications is open).
-async fn forward(target: &Target, state: &Shared, out: &mpsc::UnboundedSender<String>, line: String) {
+async fn forward(target: &Upstream, state: &Shared, out: &mpsc::UnboundedSender<String>, line: String) {
     let message: Value = match serde_json::from_str(&line) {
         Ok(message) => message,
         Err(err) => {
@@ -238,7 +238,7 @@ async fn forward(target: &Target, state: &Shared, out: &mpsc::UnboundedSender<St
 /// POSTs one message and passes the answer on; a request that cannot be delivered gets an error
 /// response with the fix.
 async fn deliver(
-    target: Target,
+    target: Upstream,
     state: Shared,
     out: mpsc::UnboundedSender<String>,
     request: Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>,
@@ -283,7 +283,7 @@ async fn deliver(
 
 /// For `initialize`-era sessions: opens the GET stream of server-initiated notifications and waits
 /// (up to 2 s) until the session has accepted it.
-async fn open_get_stream(target: &Target, state: &Shared, out: &mpsc::UnboundedSender<String>) {
+async fn open_get_stream(target: &Upstream, state: &Shared, out: &mpsc::UnboundedSender<String>) {
     let (session_id, version) = {
         let state = lock(state);
         (state.session_id.clone(), state.protocol_version.clone())
@@ -331,7 +331,7 @@ fn observe_outgoing(state: &Shared, line: &str) {
 
 /// True when the session's endpoint accepts a TCP connection (within half a second).
 pub async fn reachable(info: &SessionInfo) -> bool {
-    let Ok(target) = Target::parse(info) else { return false };
+    let Ok(target) = Upstream::parse(info) else { return false };
     matches!(
         tokio::time::timeout(std::time::Duration::from_millis(500), tokio::net::TcpStream::connect(&target.authority)).await,
         Ok(Ok(_))
@@ -340,7 +340,7 @@ pub async fn reachable(info: &SessionInfo) -> bool {
 
 /// Proxies stdio to the session until stdin closes.
 pub async fn run(info: SessionInfo) -> Result<(), McpError> {
-    let target = Target::parse(&info)?;
+    let target = Upstream::parse(&info)?;
     tracing::info!(url = %info.url, pid = info.pid, "bridging stdio MCP to the editor session");
     let state: Shared = Arc::default();
     let (out, mut lines) = mpsc::unbounded_channel::<String>();

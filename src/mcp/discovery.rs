@@ -4,9 +4,7 @@
 //! (written to a temp file and renamed, so a reader never sees half a file); the file is removed when
 //! the guard drops; files of dead processes are swept.
 
-use std::fs::{self, DirBuilder, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -19,35 +17,9 @@ pub struct SessionInfo {
     pub pid: u32,
 }
 
-/// The directory of discovery files.
+/// The directory of discovery files: the per-user runtime directory.
 pub fn discovery_dir() -> Option<PathBuf> {
-    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| !dir.is_empty()) {
-        return Some(PathBuf::from(runtime).join("scalene-lsp"));
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(cache.join("scalene-lsp").join("sessions"))
-}
-
-/// Creates the directory (0700) or checks an existing one: it must be ours and not readable by others.
-fn prepare_dir(dir: &Path) -> std::io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let meta = fs::symlink_metadata(dir)?;
-    if !meta.is_dir() {
-        return Err(std::io::Error::other(format!("{} is not a directory", dir.display())));
-    }
-    if meta.uid() != nix::unistd::getuid().as_raw() {
-        return Err(std::io::Error::other(format!(
-            "{} belongs to another user; refusing to put a token there. Fix: remove it, or set XDG_RUNTIME_DIR to a private directory",
-            dir.display()
-        )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
+    crate::engine::dirs::runtime_dir()
 }
 
 /// True while a process with this pid exists.
@@ -105,20 +77,14 @@ impl Drop for DiscoveryGuard {
     }
 }
 
-/// Writes this process's discovery file into `dir` (atomically, 0600) after sweeping stale ones.
+/// Writes this process's discovery file into `dir` (atomically, 0600, in a 0700 dir) after sweeping
+/// stale ones.
 pub fn write_in(dir: &Path, info: &SessionInfo) -> std::io::Result<DiscoveryGuard> {
-    prepare_dir(dir)?;
+    crate::engine::dirs::create_private_dir(dir)?;
     sweep_stale(dir);
     let path = dir.join(format!("{}.json", info.pid));
-    let temp = dir.join(format!(".{}.{}.tmp", info.pid, std::process::id()));
-    let _ = fs::remove_file(&temp);
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
     let text = serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?;
-    let written = file.write_all(&text).and_then(|()| file.sync_all());
-    if let Err(err) = written.and_then(|()| fs::rename(&temp, &path)) {
-        let _ = fs::remove_file(&temp);
-        return Err(err);
-    }
+    crate::engine::dirs::write_private(&path, &text)?;
     Ok(DiscoveryGuard { path, armed: true })
 }
 
@@ -175,6 +141,7 @@ pub fn find_session(cwd: &Path) -> Option<SessionInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn write_find_sweep_and_remove() {

@@ -7,35 +7,37 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Mode;
+use crate::engine::schema::LineJson;
+
+/// A tool's output schema: rmcp's, made open (`additionalProperties: false` removed everywhere).
+/// Output types embed the normalized schema's types (`LineJson`), which are closed for docs/schema.md;
+/// a flattened closed type would make a client's validator reject the fields added next to it (`source`).
+pub fn output_schema<T: JsonSchema + std::any::Any>() -> std::sync::Arc<rmcp::model::JsonObject> {
+    fn open(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                if object.get("additionalProperties") == Some(&serde_json::Value::Bool(false)) {
+                    object.remove("additionalProperties");
+                }
+                object.values_mut().for_each(open);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(open),
+            _ => {}
+        }
+    }
+    let mut schema = serde_json::Value::Object((*rmcp::handler::server::tool::schema_for_output::<T>()).clone());
+    open(&mut schema);
+    match schema {
+        serde_json::Value::Object(object) => std::sync::Arc::new(object),
+        _ => unreachable!("an object stays an object"),
+    }
+}
 
 /// Default and maximum number of rows a listing returns.
 pub const DEFAULT_LIMIT: usize = 10;
 pub const MAX_LIMIT: usize = 100;
 pub const DEFAULT_LINE_LIMIT: usize = 40;
 pub const MAX_LINE_LIMIT: usize = 500;
-
-/// What Scalene measures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ModeParam {
-    /// CPU time only: fastest, lowest overhead.
-    Cpu,
-    /// CPU time and memory (peak, allocations, leaks): the default.
-    #[default]
-    Memory,
-    /// CPU, memory and GPU.
-    Gpu,
-}
-
-impl From<ModeParam> for Mode {
-    fn from(mode: ModeParam) -> Mode {
-        match mode {
-            ModeParam::Cpu => Mode::Cpu,
-            ModeParam::Memory => Mode::Memory,
-            ModeParam::Gpu => Mode::Gpu,
-        }
-    }
-}
 
 /// Which number ranks the lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -75,7 +77,7 @@ pub struct ProfileParams {
     pub args: Vec<String>,
     /// cpu (fastest), memory (default: CPU + memory + leaks) or gpu.
     #[serde(default)]
-    pub mode: Option<ModeParam>,
+    pub mode: Option<Mode>,
     /// Stop the run after this many seconds and keep the partial profile (default 600).
     #[serde(default)]
     pub timeout_s: Option<f64>,
@@ -93,7 +95,7 @@ pub struct ProfileCodeParams {
     #[serde(default)]
     pub args: Vec<String>,
     #[serde(default)]
-    pub mode: Option<ModeParam>,
+    pub mode: Option<Mode>,
     /// Default 120 seconds.
     #[serde(default)]
     pub timeout_s: Option<f64>,
@@ -292,36 +294,13 @@ pub struct HotspotsResult {
     pub more: String,
 }
 
-/// One line's numbers, with the names of the normalized schema (docs/schema.md), unrounded.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// One line's numbers: the normalized schema's `LineJson` (docs/schema.md, unrounded), plus the source.
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct LineNumbers {
-    pub line: u32,
+    #[serde(flatten)]
+    pub numbers: LineJson,
     /// The source line as profiled (trimmed, at most 120 characters).
     pub source: String,
-    /// CPU percent of the whole run, from Python code (n_cpu_percent_python).
-    pub cpu_python: f64,
-    /// From native code (n_cpu_percent_c).
-    pub cpu_native: f64,
-    /// System time (n_sys_percent).
-    pub cpu_system: f64,
-    /// 0..1 (n_core_utilization).
-    pub core_utilization: f64,
-    /// MB (n_peak_mb).
-    pub peak_mb: f64,
-    /// MB (n_avg_mb).
-    pub avg_mb: f64,
-    /// MB allocated, cumulative (n_malloc_mb).
-    pub alloc_mb: f64,
-    /// Allocation samples (n_mallocs).
-    pub mallocs: u64,
-    /// Share of allocations by Python code, 0..1 (n_python_fraction).
-    pub python_fraction: f64,
-    /// Share of the run's memory use, 0..1 (n_usage_fraction).
-    pub usage_fraction: f64,
-    /// Memory copy volume, MB/s (n_copy_mb_s).
-    pub copy_mb_s: f64,
-    pub gpu_percent: f64,
-    pub gpu_peak_mb: f64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -411,18 +390,25 @@ pub fn clamp_limit(limit: Option<usize>, default: usize, max: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::model::LineStats;
-    use crate::engine::schema::LineJson;
+    use super::*;
 
-    /// `LineNumbers` reuses the normalized schema's names: same keys as `LineJson`, plus `source`.
     #[test]
-    fn line_numbers_use_the_schema_names() {
-        let json = serde_json::to_value(LineJson::from(&LineStats::default())).unwrap();
-        let ours = serde_json::to_value(super::super::views::line_numbers(&LineStats::default())).unwrap();
-        let mut theirs: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
-        let mut mine: Vec<_> = ours.as_object().unwrap().keys().filter(|key| *key != "source").cloned().collect();
-        theirs.sort();
-        mine.sort();
-        assert_eq!(mine, theirs);
+    fn line_numbers_are_the_schema_line_plus_its_source_and_their_schema_allows_both() {
+        let value = serde_json::to_value(LineNumbers {
+            numbers: LineJson::from(&crate::engine::model::LineStats { line: 7, cpu_python: 12.5, ..Default::default() }),
+            source: "x = 1".into(),
+        })
+        .unwrap();
+        assert_eq!(value["line"], 7);
+        assert_eq!(value["cpu_python"], 12.5);
+        assert_eq!(value["source"], "x = 1");
+        let schema = serde_json::Value::Object((*output_schema::<LineProfileResult>()).clone());
+        assert!(!schema.to_string().contains("\"additionalProperties\":false"), "{schema}");
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let result = serde_json::json!({
+            "profile_id": "p1", "path": "a.py", "status": "ok", "start_line": 1, "end_line": 9, "total": 1,
+            "lines": [value], "stale": false, "more": ""
+        });
+        assert!(validator.is_valid(&result), "{:?}", validator.iter_errors(&result).map(|e| e.to_string()).collect::<Vec<_>>());
     }
 }

@@ -51,7 +51,7 @@ impl ScaleneMcp {
             Some(entry) => {
                 let profile = &entry.profile;
                 let current = std::fs::read_to_string(&path).ok();
-                let file = views::file_of(profile, &path);
+                let file = entry.file_index(&path).map(|index| &profile.files[index]);
                 let mut text = format!(
                     "Optimise the Python file {display}, using Scalene profile {} (status {}, elapsed {:.2} s, peak {:.1} MB{}).\n",
                     entry.id,

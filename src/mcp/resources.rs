@@ -5,9 +5,9 @@
 use rmcp::ErrorData;
 use rmcp::model::{ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
 
-use super::server::ScaleneMcp;
 use super::views;
-use crate::engine::ProfileId;
+use crate::engine::workspace::Roots;
+use crate::engine::{Engine, ProfileId};
 
 pub const SCHEME: &str = "scalene://";
 pub const PROFILES_URI: &str = "scalene://profiles";
@@ -15,18 +15,17 @@ pub const PROFILE_PREFIX: &str = "scalene://profile/";
 /// At most this many lines in a file table.
 const FILE_TABLE_LINES: usize = 500;
 
-pub fn list(server: &ScaleneMcp) -> ListResourcesResult {
-    let roots = server.roots();
+pub fn list(engine: &Engine, roots: &Roots) -> ListResourcesResult {
     let mut resources = vec![
         Resource::new(PROFILES_URI, "profiles")
             .with_title("Scalene profiles in memory")
             .with_description("Every profile in memory (newest first) and the runs in progress, as JSON.")
             .with_mime_type("application/json"),
     ];
-    let mut all = server.engine().cache().list();
+    let mut all = engine.cache().list();
     all.reverse();
     for entry in all {
-        let program = views::program_display(&entry.profile, &roots);
+        let program = views::program_display(&entry.profile, roots);
         resources.push(
             Resource::new(format!("{PROFILE_PREFIX}{}", entry.id), format!("profile {}", entry.id))
                 .with_title(format!("{}: {program} ({})", entry.id, entry.profile.status.as_str()))
@@ -50,15 +49,15 @@ pub fn templates() -> ListResourceTemplatesResult {
     ])
 }
 
-enum Target {
+enum ResourceUri {
     Profiles,
     Profile(ProfileId),
     File(ProfileId, String),
 }
 
-fn parse(uri: &str) -> Result<Target, ErrorData> {
+fn parse(uri: &str) -> Result<ResourceUri, ErrorData> {
     if uri == PROFILES_URI {
-        return Ok(Target::Profiles);
+        return Ok(ResourceUri::Profiles);
     }
     let not_found = || {
         ErrorData::resource_not_found(
@@ -73,14 +72,14 @@ fn parse(uri: &str) -> Result<Target, ErrorData> {
     };
     let id = ProfileId::parse(id_text).ok_or_else(not_found)?;
     Ok(match file {
-        Some(path) if !path.is_empty() => Target::File(id, percent_decode(path)),
+        Some(path) if !path.is_empty() => ResourceUri::File(id, percent_decode(path)),
         Some(_) => return Err(not_found()),
-        None => Target::Profile(id),
+        None => ResourceUri::Profile(id),
     })
 }
 
 /// Checks that a URI names a resource this server serves (for subscriptions).
-pub fn check_uri(_server: &ScaleneMcp, uri: &str) -> Result<(), ErrorData> {
+pub fn check_uri(uri: &str) -> Result<(), ErrorData> {
     parse(uri).map(|_| ())
 }
 
@@ -115,9 +114,8 @@ fn json_contents(uri: &str, value: impl serde::Serialize) -> Result<ReadResource
     }]))
 }
 
-pub fn read(server: &ScaleneMcp, uri: &str) -> Result<ReadResourceResult, ErrorData> {
-    let roots = server.roots();
-    let cache = server.engine().cache();
+pub fn read(engine: &Engine, roots: &Roots, uri: &str) -> Result<ReadResourceResult, ErrorData> {
+    let cache = engine.cache();
     let gone = |id: ProfileId| {
         ErrorData::resource_not_found(
             format!("profile {id} is not in memory (cleared, replaced or expired); read {PROFILES_URI} for the current ids"),
@@ -125,17 +123,18 @@ pub fn read(server: &ScaleneMcp, uri: &str) -> Result<ReadResourceResult, ErrorD
         )
     };
     match parse(uri)? {
-        Target::Profiles => json_contents(uri, server.profile_listing(100)),
-        Target::Profile(id) => {
+        ResourceUri::Profiles => json_contents(uri, views::profile_listing(engine, roots, super::params::MAX_LIMIT)),
+        ResourceUri::Profile(id) => {
             let entry = cache.get(id).ok_or_else(|| gone(id))?;
-            json_contents(uri, views::summary(&entry, &roots, super::params::DEFAULT_LIMIT))
+            json_contents(uri, views::summary(&entry, roots, super::params::DEFAULT_LIMIT))
         }
-        Target::File(id, path) => {
+        ResourceUri::File(id, path) => {
             let entry = cache.get(id).ok_or_else(|| gone(id))?;
             let resolved = roots.resolve(&path).map_err(|message| ErrorData::invalid_params(message, None))?;
-            let file = views::file_of(&entry.profile, &resolved).ok_or_else(|| {
+            let covered = crate::engine::CoveredFile::of(entry.clone(), &resolved).ok_or_else(|| {
                 ErrorData::resource_not_found(format!("profile {id} has no measurements for {path}"), None)
             })?;
+            let file = covered.file();
             let mut text = format!(
                 "# {} in profile {id} ({}{})\n\n| line | CPU % | python | native | system | peak MB | alloc MB | source |\n|---:|---:|---:|---:|---:|---:|---:|---|\n",
                 roots.display(&file.path),
@@ -177,10 +176,10 @@ mod tests {
 
     #[test]
     fn uris_parse() {
-        assert!(matches!(parse("scalene://profiles"), Ok(Target::Profiles)));
-        assert!(matches!(parse("scalene://profile/p3"), Ok(Target::Profile(ProfileId(3)))));
+        assert!(matches!(parse("scalene://profiles"), Ok(ResourceUri::Profiles)));
+        assert!(matches!(parse("scalene://profile/p3"), Ok(ResourceUri::Profile(ProfileId(3)))));
         match parse("scalene://profile/p3/file/src/a%20b.py") {
-            Ok(Target::File(ProfileId(3), path)) => assert_eq!(path, "src/a b.py"),
+            Ok(ResourceUri::File(ProfileId(3), path)) => assert_eq!(path, "src/a b.py"),
             _ => panic!(),
         }
         assert!(parse("scalene://profile/p3/other").is_err());

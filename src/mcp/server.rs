@@ -26,7 +26,7 @@ use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, prompt_handler, tool_handler};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::workspace::{Roots, SharedRoots};
+use crate::engine::workspace::{Roots, SharedRoots};
 use crate::engine::{CacheEvent, Engine};
 
 /// The MCP server: cheap to clone (one `Arc`); each MCP session gets its own subscription state
@@ -262,7 +262,7 @@ impl ServerHandler for ScaleneMcp {
         match self.inner.tool_router.call(call).await? {
             CallToolResponse::Complete(result) if result.is_error == Some(true) => {
                 let text = result.content.first().and_then(|content| content.as_text()).map(|text| text.text.clone());
-                match text.as_deref().and_then(|text| text.strip_prefix("failed to deserialize parameters:")) {
+                match text.as_deref().and_then(|text| text.strip_prefix(super::error::DESERIALIZE_PREFIX)) {
                     Some(problem) => Err(ErrorData::invalid_params(
                         format!("bad arguments for {name}:{problem}. Expected {}", expected_arguments(self, &name)),
                         None,
@@ -283,7 +283,7 @@ impl ServerHandler for ScaleneMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(super::resources::list(self))
+        Ok(super::resources::list(self.engine(), &self.roots()))
     }
 
     async fn list_resource_templates(
@@ -299,7 +299,7 @@ impl ServerHandler for ScaleneMcp {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        super::resources::read(self, &request.uri).map(Into::into)
+        super::resources::read(self.engine(), &self.roots(), &request.uri).map(Into::into)
     }
 
     fn accepted_subscription_filter(&self, requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
@@ -338,7 +338,7 @@ impl ServerHandler for ScaleneMcp {
 
     #[allow(deprecated)]
     async fn subscribe(&self, request: SubscribeRequestParams, _context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
-        super::resources::check_uri(self, &request.uri)?;
+        super::resources::check_uri(&request.uri)?;
         self.session.subscriptions.lock().unwrap_or_else(|poison| poison.into_inner()).insert(request.uri);
         Ok(())
     }

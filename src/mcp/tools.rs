@@ -3,67 +3,57 @@
 //! workspace, no profile yet, Scalene could not run); `invalid_params` for a malformed request.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rmcp::handler::server::tool::schema_for_output;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ProgressToken};
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, tool, tool_router};
-use serde::Serialize;
+use rmcp::{RoleServer, tool, tool_router};
 
+use super::error::ToolError;
 use super::params::*;
 use super::server::ScaleneMcp;
 use super::views;
-use super::workspace::Roots;
-use crate::engine::cache::CachedProfile;
-use crate::engine::{Engine, Mode, ProfileId, ProfileRequest, RunHandle, RunId, Target};
+use crate::engine::cache::{CachedProfile, CoveredFile};
+use crate::engine::workspace::Roots;
+use crate::engine::{Engine, ProfileId, ProfileRequest, Program, RunHandle, RunId};
 
-/// Default wall-clock limit of `profile` and `profile_code` runs.
-const PROFILE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default wall-clock limit of `profile_code` runs (`profile` uses the engine's `DEFAULT_TIMEOUT`).
 const CODE_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_TIMEOUT_S: f64 = 24.0 * 3600.0;
-/// How often `profile` reports progress.
-const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-pub(crate) fn ok<T: Serialize>(value: &T) -> Result<CallToolResult, ErrorData> {
-    let value = serde_json::to_value(value).map_err(|err| ErrorData::internal_error(format!("cannot serialize the result: {err}"), None))?;
-    Ok(CallToolResult::structured(value))
+type ToolResult<T> = Result<Json<T>, ToolError>;
+
+fn parse_profile_id(text: &str) -> Result<ProfileId, ToolError> {
+    ProfileId::parse(text.trim())
+        .ok_or_else(|| ToolError::invalid(format!("`profile_id` must look like \"p3\" (from profile or list_profiles), got {text:?}")))
 }
 
-/// A profile, the index of one of its files, and that file's path as shown to the agent.
-type ProfiledFile = (Arc<CachedProfile>, usize, String);
-
-pub(crate) fn tool_error(text: impl Into<String>) -> Result<CallToolResult, ErrorData> {
-    Ok(CallToolResult::error(vec![ContentBlock::text(text.into())]))
-}
-
-fn parse_profile_id(text: &str) -> Result<ProfileId, ErrorData> {
-    ProfileId::parse(text.trim()).ok_or_else(|| {
-        ErrorData::invalid_params(format!("`profile_id` must look like \"p3\" (from profile or list_profiles), got {text:?}"), None)
-    })
-}
-
-fn timeout(timeout_s: Option<f64>, default: Duration) -> Result<Duration, ErrorData> {
+fn timeout(timeout_s: Option<f64>, default: Duration) -> Result<Duration, ToolError> {
     match timeout_s {
         None => Ok(default),
         Some(seconds) if seconds > 0.0 && seconds <= MAX_TIMEOUT_S => Ok(Duration::from_secs_f64(seconds)),
-        Some(seconds) => Err(ErrorData::invalid_params(
-            format!("`timeout_s` must be a number of seconds between 0 and {MAX_TIMEOUT_S}, got {seconds}"),
-            None,
-        )),
+        Some(seconds) => {
+            Err(ToolError::invalid(format!("`timeout_s` must be a number of seconds between 0 and {MAX_TIMEOUT_S}, got {seconds}")))
+        }
     }
 }
 
-fn no_profile_for(display: &str) -> String {
-    format!(
+fn no_profile_for(display: &str) -> ToolError {
+    ToolError::refused(format!(
         "no profile covers {display}. Fix: call profile {{\"path\": \"{display}\"}} first (or load_profile with a Scalene JSON file), then ask again; list_profiles shows what exists."
-    )
+    ))
 }
 
-fn missing_profile(id: ProfileId) -> String {
-    format!("profile {id} is not in the cache (it was cleared, replaced by a newer run of the same program, or expired). Fix: call list_profiles for the current ids, or profile again.")
+fn missing_profile(id: ProfileId) -> ToolError {
+    ToolError::refused(format!("profile {id} is not in the cache (it was cleared, replaced by a newer run of the same program, or expired). Fix: call list_profiles for the current ids, or profile again."))
+}
+
+fn not_measured(entry: &CachedProfile, display: &str) -> ToolError {
+    ToolError::refused(format!(
+        "profile {} has no measurements for {display}. Fix: profile the file (profile {{\"path\": \"{display}\"}}), or pick another profile (list_profiles).",
+        entry.id
+    ))
 }
 
 /// Cancels a run when the tool call goes away before the run ends (the partial profile is kept).
@@ -82,43 +72,36 @@ impl Drop for CancelOnDrop {
 }
 
 impl ScaleneMcp {
-    /// The profile a read tool works on: by id, else the newest covering `path`, else the newest.
-    /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it): the
-    /// profile, the file's index in it and its path as shown to the agent; or a tool error's text.
-    fn profiled_file(&self, path: &str, profile_id: Option<&str>) -> Result<Result<ProfiledFile, String>, ErrorData> {
+    /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it), with
+    /// the file's path as shown to the agent.
+    fn profiled_file(&self, path: &str, profile_id: Option<&str>) -> Result<(CoveredFile, String), ToolError> {
         let roots = self.roots();
-        let path = match roots.resolve(path) {
-            Ok(path) => path,
-            Err(message) => return Ok(Err(message)),
-        };
-        let entry = match self.pick_profile(profile_id, Some(&path), &roots)? {
-            Ok(entry) => entry,
-            Err(message) => return Ok(Err(message)),
-        };
+        let path = roots.resolve(path).map_err(ToolError::Refused)?;
         let display = roots.display(&path);
-        let index = views::file_of(&entry.profile, &path)
-            .and_then(|file| entry.profile.files.iter().position(|candidate| std::ptr::eq(candidate, file)));
-        Ok(match index {
-            Some(index) => Ok((entry, index, display)),
-            None => Err(format!(
-                "profile {} has no measurements for {display}. Fix: profile the file (profile {{\"path\": \"{display}\"}}), or pick another profile.",
-                entry.id
-            )),
-        })
+        let covered = match profile_id {
+            Some(text) => {
+                let id = parse_profile_id(text)?;
+                let entry = self.engine().cache().get(id).ok_or_else(|| missing_profile(id))?;
+                CoveredFile::of(entry.clone(), &path).ok_or_else(|| not_measured(&entry, &display))?
+            }
+            None => self.engine().cache().covering(&path).ok_or_else(|| no_profile_for(&display))?,
+        };
+        Ok((covered, display))
     }
 
-    fn pick_profile(&self, profile_id: Option<&str>, path: Option<&Path>, roots: &Roots) -> Result<Result<Arc<CachedProfile>, String>, ErrorData> {
+    /// The profile a read tool works on: by id, else the newest covering `path`, else the newest.
+    fn pick_profile(&self, profile_id: Option<&str>, path: Option<&Path>, roots: &Roots) -> Result<std::sync::Arc<CachedProfile>, ToolError> {
         let cache = self.engine().cache();
         if let Some(text) = profile_id {
             let id = parse_profile_id(text)?;
-            return Ok(cache.get(id).ok_or_else(|| missing_profile(id)));
+            return cache.get(id).ok_or_else(|| missing_profile(id));
         }
         if let Some(path) = path {
-            return Ok(cache.latest_for_file(path).ok_or_else(|| no_profile_for(&roots.display(path))));
+            return cache.latest_for_file(path).ok_or_else(|| no_profile_for(&roots.display(path)));
         }
-        Ok(cache.list().pop().ok_or_else(|| {
-            "there are no profiles yet. Fix: call profile {\"path\": \"<file>.py\"} to run a file under Scalene, or load_profile {\"path\": \"<profile>.json\"}.".to_string()
-        }))
+        cache.list().pop().ok_or_else(|| {
+            ToolError::refused("there are no profiles yet. Fix: call profile {\"path\": \"<file>.py\"} to run a file under Scalene, or load_profile {\"path\": \"<profile>.json\"}.")
+        })
     }
 
     /// Runs a request to its end with progress notifications and cancellation, and summarizes it.
@@ -128,25 +111,21 @@ impl ScaleneMcp {
         what: &str,
         limit: usize,
         context: &RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> ToolResult<ProfileSummary> {
         let engine = self.engine().clone();
         let total = request.timeout.map(|timeout| timeout.as_secs_f64());
-        let handle: RunHandle = match engine.start(request) {
-            Ok(handle) => handle,
-            Err(err) => return tool_error(format!("Scalene could not profile {what}: {err}")),
-        };
+        let handle: RunHandle =
+            engine.start(request).map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
         let run_id = handle.run_id;
         // A joined run belongs to another caller too (e.g. the editor): never cancel it from here.
         let mut guard = CancelOnDrop { engine: engine.clone(), run_id, armed: !handle.joined };
         let token: Option<ProgressToken> = context.meta.get_progress_token();
-        let started = Instant::now();
-        let progress = |message: String| {
+        let progress = |elapsed: Duration, message: String| {
             let peer = context.peer.clone();
             let token = token.clone();
-            let elapsed = started.elapsed().as_secs_f64();
             async move {
                 if let Some(token) = token {
-                    let mut param = ProgressNotificationParam::new(token, elapsed.floor()).with_message(message);
+                    let mut param = ProgressNotificationParam::new(token, elapsed.as_secs_f64().floor()).with_message(message);
                     if let Some(total) = total {
                         param = param.with_total(total.ceil());
                     }
@@ -155,31 +134,23 @@ impl ScaleneMcp {
             }
         };
         let joined = if handle.joined { " (joined a run already in progress)" } else { "" };
-        progress(format!("profiling {what} with Scalene ({run_id}){joined}")).await;
-        let mut ticker = tokio::time::interval(PROGRESS_EVERY);
-        ticker.tick().await;
-        let mut wait = std::pin::pin!(handle.wait());
-        let mut cancelled = false;
-        let result = loop {
-            tokio::select! {
-                result = &mut wait => break result,
-                _ = ticker.tick() => {
-                    progress(format!("profiling {what}: {} s ({run_id})", started.elapsed().as_secs())).await;
+        progress(Duration::ZERO, format!("profiling {what} with Scalene ({run_id}){joined}")).await;
+        let mut wait = std::pin::pin!(handle.wait_with_ticks(|elapsed| {
+            progress(elapsed, format!("profiling {what}: {} s ({run_id})", elapsed.as_secs()))
+        }));
+        let result = tokio::select! {
+            result = &mut wait => result,
+            () = context.ct.cancelled() => {
+                if guard.armed {
+                    tracing::info!(%run_id, "the client cancelled the profile request: stopping the run");
+                    engine.cancel(Some(run_id));
                 }
-                () = context.ct.cancelled(), if !cancelled => {
-                    cancelled = true;
-                    if guard.armed {
-                        tracing::info!(%run_id, "the client cancelled the profile request: stopping the run");
-                        engine.cancel(Some(run_id));
-                    }
-                }
+                wait.await
             }
         };
         guard.armed = false;
-        match result {
-            Ok(entry) => ok(&views::summary(&entry, &self.roots(), limit)),
-            Err(err) => tool_error(format!("Scalene could not profile {what}: {err}")),
-        }
+        let entry = result.map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
+        Ok(Json(views::summary(&entry, &self.roots(), limit)))
     }
 }
 
@@ -189,24 +160,21 @@ impl ScaleneMcp {
     #[tool(
         description = "Run a Python file of the workspace under the Scalene profiler and return a compact summary: profile_id, status, elapsed_s, peak_mb, the hottest lines (path, line, source, cpu_percent, peak_mb), function totals and likely leaks; for a failed run the reason and the program's stderr tail. This EXECUTES the program (argv only, no shell; files inside the workspace only) and blocks until it ends (timeout_s, default 600); progress is reported when the request has a progressToken; cancelling the request stops the run and keeps the partial profile. The profile also appears in the editor. Next: hotspots / line_profile / function_profile with the profile_id.",
         annotations(title = "Profile a Python file", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<ProfileSummary>()
+        output_schema = output_schema::<ProfileSummary>()
     )]
-    pub async fn profile(&self, Parameters(params): Parameters<ProfileParams>, context: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
-        let timeout = timeout(params.timeout_s, PROFILE_TIMEOUT)?;
+    pub async fn profile(&self, Parameters(params): Parameters<ProfileParams>, context: RequestContext<RoleServer>) -> ToolResult<ProfileSummary> {
+        let timeout = timeout(params.timeout_s, crate::engine::DEFAULT_TIMEOUT)?;
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
         let roots = self.roots();
-        let path = match roots.resolve(&params.path) {
-            Ok(path) => path,
-            Err(message) => return tool_error(message),
-        };
+        let path = roots.resolve(&params.path).map_err(ToolError::Refused)?;
         if !path.is_file() {
-            return tool_error(format!("{} is not a file. Fix: pass a Python file (e.g. \"src/app.py\").", params.path));
+            return Err(ToolError::refused(format!("{} is not a file. Fix: pass a Python file (e.g. \"src/app.py\").", params.path)));
         }
         let display = roots.display(&path);
         let request = ProfileRequest {
-            target: Some(Target::Script(path)),
+            program: Some(Program::Script(path)),
             args: params.args,
-            mode: params.mode.map(Mode::from).unwrap_or_default(),
+            mode: params.mode.unwrap_or_default(),
             python: self.inner.python.clone(),
             timeout: Some(timeout),
             ..ProfileRequest::default()
@@ -218,34 +186,28 @@ impl ScaleneMcp {
     #[tool(
         description = "The hottest lines of a profile, ranked by metric: cpu (percent of the run's CPU time, default), memory (peak MB), gpu, or leaks (likelihood). Each line has its path (relative to the workspace root), line number, source text, cpu_percent, peak_mb and alloc_mb. Without profile_id: the newest profile covering path, or the newest profile. Default 10 lines (limit up to 100); `total` says how many lines have a value.",
         annotations(title = "Hotspot lines", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<HotspotsResult>()
+        output_schema = output_schema::<HotspotsResult>()
     )]
-    pub async fn hotspots(&self, Parameters(params): Parameters<HotspotsParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn hotspots(&self, Parameters(params): Parameters<HotspotsParams>) -> ToolResult<HotspotsResult> {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
         let roots = self.roots();
-        let path = match params.path.as_deref().map(|path| roots.resolve(path)).transpose() {
-            Ok(path) => path,
-            Err(message) => return tool_error(message),
-        };
-        let entry = match self.pick_profile(params.profile_id.as_deref(), path.as_deref(), &roots)? {
-            Ok(entry) => entry,
-            Err(message) => return tool_error(message),
-        };
+        let path = params.path.as_deref().map(|path| roots.resolve(path)).transpose().map_err(ToolError::Refused)?;
+        let entry = self.pick_profile(params.profile_id.as_deref(), path.as_deref(), &roots)?;
         let profile = &entry.profile;
         if params.metric == Metric::Memory && !profile.memory {
-            return tool_error(format!(
+            return Err(ToolError::refused(format!(
                 "profile {} was made without memory profiling, so it has no memory numbers. Fix: profile again with mode \"memory\" (the default), or rank by metric \"cpu\".",
                 entry.id
-            ));
+            )));
         }
         if params.metric == Metric::Gpu && !profile.gpu {
-            return tool_error(format!("profile {} was made without GPU profiling. Fix: profile again with mode \"gpu\".", entry.id));
+            return Err(ToolError::refused(format!("profile {} was made without GPU profiling. Fix: profile again with mode \"gpu\".", entry.id)));
         }
         let files: Vec<_> = match &path {
-            Some(path) => match views::file_of(profile, path) {
-                Some(file) => vec![file],
-                None => return tool_error(format!("profile {} has no measurements for {}. Fix: pick another profile (list_profiles), or leave out path.", entry.id, roots.display(path))),
-            },
+            Some(path) => {
+                let index = entry.file_index(path).ok_or_else(|| not_measured(&entry, &roots.display(path)))?;
+                vec![&profile.files[index]]
+            }
             None => profile.files.iter().collect(),
         };
         let (total, ranked) = views::top_lines(params.metric, files.into_iter(), limit);
@@ -255,27 +217,24 @@ impl ScaleneMcp {
         } else {
             "This is every line with a value for this metric. line_profile {\"path\": ...} gives all numbers of a range.".into()
         };
-        ok(&HotspotsResult { profile_id: entry.id.to_string(), metric: params.metric, total, lines, more })
+        Ok(Json(HotspotsResult { profile_id: entry.id.to_string(), metric: params.metric, total, lines, more }))
     }
 
     /// Every measured line of a file range with Scalene's numbers.
     #[tool(
         description = "Scalene's numbers for the lines of a file range (start_line..end_line, inclusive), from the newest profile covering the file (or profile_id): cpu_python, cpu_native, cpu_system (percent of the run), core_utilization, peak_mb, avg_mb, alloc_mb, mallocs, python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb (names of the normalized schema, unrounded), with the source text. Only lines with activity are listed (a missing line cost nothing measurable). Default 40 lines (limit up to 500); `more` says where to continue. `stale` is true when the file changed since it was profiled.",
         annotations(title = "Per-line numbers", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<LineProfileResult>()
+        output_schema = output_schema::<LineProfileResult>()
     )]
-    pub async fn line_profile(&self, Parameters(params): Parameters<LineProfileParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn line_profile(&self, Parameters(params): Parameters<LineProfileParams>) -> ToolResult<LineProfileResult> {
         let start = params.start_line.unwrap_or(1).max(1);
         let end = params.end_line.unwrap_or(u32::MAX);
         if end < start {
-            return Err(ErrorData::invalid_params(format!("`end_line` ({end}) is before `start_line` ({start})"), None));
+            return Err(ToolError::invalid(format!("`end_line` ({end}) is before `start_line` ({start})")));
         }
         let limit = clamp_limit(params.limit, DEFAULT_LINE_LIMIT, MAX_LINE_LIMIT);
-        let (entry, index, display) = match self.profiled_file(&params.path, params.profile_id.as_deref())? {
-            Ok(found) => found,
-            Err(message) => return tool_error(message),
-        };
-        let file = &entry.profile.files[index];
+        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref())?;
+        let (entry, file) = (&covered.entry, covered.file());
         let in_range = file.lines_in(start..=end);
         let total = in_range.len();
         let lines: Vec<LineNumbers> = in_range.iter().take(limit).map(views::line_numbers).collect();
@@ -285,11 +244,11 @@ impl ScaleneMcp {
             (true, Some(last)) => format!(
                 "{} more lines with activity: call line_profile {{\"path\": \"{display}\", \"start_line\": {}, \"end_line\": {end_line}}}.",
                 total - lines.len(),
-                last.line + 1
+                last.numbers.line + 1
             ),
             _ => "This is every line with activity in the range.".into(),
         };
-        ok(&LineProfileResult {
+        Ok(Json(LineProfileResult {
             profile_id: entry.id.to_string(),
             path: display,
             status: entry.profile.status.as_str().into(),
@@ -299,22 +258,19 @@ impl ScaleneMcp {
             lines,
             stale: views::is_stale(file),
             more,
-        })
+        }))
     }
 
     /// Per-function totals of a file.
     #[tool(
         description = "Per-function totals of a file (CPU percent summed over the function's lines, largest line peak MB, MB allocated), hottest first, from the newest profile covering the file (or profile_id). With name (\"main\", \"Worker.run\"; a bare method name matches Class.name): that function and its hottest lines. Default 10 functions (limit up to 100).",
         annotations(title = "Function totals", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<FunctionProfileResult>()
+        output_schema = output_schema::<FunctionProfileResult>()
     )]
-    pub async fn function_profile(&self, Parameters(params): Parameters<FunctionProfileParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn function_profile(&self, Parameters(params): Parameters<FunctionProfileParams>) -> ToolResult<FunctionProfileResult> {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
-        let (entry, index, display) = match self.profiled_file(&params.path, params.profile_id.as_deref())? {
-            Ok(found) => found,
-            Err(message) => return tool_error(message),
-        };
-        let file = &entry.profile.files[index];
+        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref())?;
+        let (entry, file) = (&covered.entry, covered.file());
         let roots = self.roots();
         let mut functions: Vec<_> = file
             .functions
@@ -328,11 +284,11 @@ impl ScaleneMcp {
             && functions.is_empty()
         {
             let known: Vec<&str> = file.functions.iter().take(20).map(|function| function.name.as_str()).collect();
-            return tool_error(format!(
+            return Err(ToolError::refused(format!(
                 "no measured function named {name:?} in {display} (profile {}). Measured functions: {}. Fix: use one of these names.",
                 entry.id,
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            ));
+            )));
         }
         functions.sort_by(|a, b| b.cpu_total().total_cmp(&a.cpu_total()).then(b.peak_mb.total_cmp(&a.peak_mb)));
         let total = functions.len();
@@ -352,45 +308,43 @@ impl ScaleneMcp {
         } else {
             format!("line_profile {{\"path\": \"{display}\", \"start_line\": <def line>, \"end_line\": <end_line>}} gives a function's lines.")
         };
-        ok(&FunctionProfileResult { profile_id: entry.id.to_string(), path: display, total, functions, lines, more })
+        Ok(Json(FunctionProfileResult { profile_id: entry.id.to_string(), path: display, total, functions, lines, more }))
     }
 
     /// The profiles in memory and the runs in progress.
     #[tool(
         description = "The profiles in memory, newest first (including the ones the developer made in the editor): profile_id, status, program, origin (run or loaded), elapsed_s, peak_mb, age_s, hottest line; and the runs in progress (run ids for cancel). Call this first to reuse an existing profile instead of running the program again.",
         annotations(title = "List profiles", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<ListProfilesResult>()
+        output_schema = output_schema::<ListProfilesResult>()
     )]
-    pub async fn list_profiles(&self, Parameters(params): Parameters<ListProfilesParams>) -> Result<CallToolResult, ErrorData> {
-        ok(&self.profile_listing(clamp_limit(params.limit, 20, MAX_LIMIT)))
+    pub async fn list_profiles(&self, Parameters(params): Parameters<ListProfilesParams>) -> ToolResult<ListProfilesResult> {
+        Ok(Json(views::profile_listing(self.engine(), &self.roots(), clamp_limit(params.limit, 20, MAX_LIMIT))))
     }
 
     /// Load an existing Scalene JSON file.
     #[tool(
         description = "Load an existing Scalene JSON profile (written by `scalene run -o FILE.json`, e.g. in CI) from the workspace, without running anything, and return its summary like profile does. Files it names that do not exist here are matched to the workspace. The profile also appears in the editor.",
         annotations(title = "Load a Scalene JSON profile", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<ProfileSummary>()
+        output_schema = output_schema::<ProfileSummary>()
     )]
-    pub async fn load_profile(&self, Parameters(params): Parameters<LoadProfileParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn load_profile(&self, Parameters(params): Parameters<LoadProfileParams>) -> ToolResult<ProfileSummary> {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
         let roots = self.roots();
-        let path = match roots.resolve(&params.path) {
-            Ok(path) => path,
-            Err(message) => return tool_error(message),
-        };
-        match self.engine().load_json(&path, roots.as_slice()) {
-            Ok(entry) => ok(&views::summary(&entry, &roots, limit)),
-            Err(err) => tool_error(format!("could not load {}: {err}", roots.display(&path))),
-        }
+        let path = roots.resolve(&params.path).map_err(ToolError::Refused)?;
+        let entry = self
+            .engine()
+            .load_json(&path, roots.as_slice())
+            .map_err(|err| ToolError::refused(format!("could not load {}: {err}", roots.display(&path))))?;
+        Ok(Json(views::summary(&entry, &roots, limit)))
     }
 
     /// Forget one profile or all.
     #[tool(
         description = "Forget a profile (profile_id) or all profiles (no arguments); the editor's annotations for them disappear too. Returns how many were cleared.",
         annotations(title = "Clear profiles", read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<ClearResult>()
+        output_schema = output_schema::<ClearResult>()
     )]
-    pub async fn clear(&self, Parameters(params): Parameters<ClearParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn clear(&self, Parameters(params): Parameters<ClearParams>) -> ToolResult<ClearResult> {
         let cache = self.engine().cache();
         let cleared = match params.profile_id.as_deref() {
             Some(text) => usize::from(cache.remove(parse_profile_id(text)?)),
@@ -401,60 +355,58 @@ impl ScaleneMcp {
             }
         };
         cache.run_pending_tasks();
-        ok(&ClearResult { cleared })
+        Ok(Json(ClearResult { cleared }))
     }
 
     /// Stop a run in progress.
     #[tool(
         description = "Stop a profiling run in progress (run_id like \"run-3\", from list_profiles → running or profile's progress messages; the newest run when absent). The run ends with status cancelled and its partial profile is kept. Cancelling the profile request itself does the same.",
         annotations(title = "Cancel a run", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = schema_for_output::<CancelResult>()
+        output_schema = output_schema::<CancelResult>()
     )]
-    pub async fn cancel(&self, Parameters(params): Parameters<CancelParams>) -> Result<CallToolResult, ErrorData> {
+    pub async fn cancel(&self, Parameters(params): Parameters<CancelParams>) -> ToolResult<CancelResult> {
         let run_id = match params.run_id.as_deref() {
             Some(text) => Some(RunId::parse(text.trim()).ok_or_else(|| {
-                ErrorData::invalid_params(format!("`run_id` must look like \"run-3\" (from list_profiles → running), got {text:?}"), None)
+                ToolError::invalid(format!("`run_id` must look like \"run-3\" (from list_profiles → running), got {text:?}"))
             })?),
             None => self.engine().running().last().copied(),
         };
         let cancelled = self.engine().cancel(run_id);
-        ok(&CancelResult { cancelled, run_id: run_id.map(|id| id.to_string()) })
+        Ok(Json(CancelResult { cancelled, run_id: run_id.map(|id| id.to_string()) }))
     }
 
     /// Run a code snippet under Scalene (off unless allowed).
     #[tool(
         description = "Run a Python snippet under Scalene and return the same summary as profile (working directory: the workspace root, which is also on PYTHONPATH so workspace modules import). Turned off unless the server was started with code execution allowed (editor setting mcp.allowCode); prefer profile on a workspace file.",
         annotations(title = "Profile a code snippet", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
-        output_schema = schema_for_output::<ProfileSummary>()
+        output_schema = output_schema::<ProfileSummary>()
     )]
-    pub async fn profile_code(&self, Parameters(params): Parameters<ProfileCodeParams>, context: RequestContext<RoleServer>) -> Result<CallToolResult, ErrorData> {
+    pub async fn profile_code(&self, Parameters(params): Parameters<ProfileCodeParams>, context: RequestContext<RoleServer>) -> ToolResult<ProfileSummary> {
         if !self.inner.allow_code {
-            return tool_error(
+            return Err(ToolError::refused(
                 "profile_code is turned off: it would run arbitrary code sent by the client. Fix: save the code as a file in the workspace and call profile {\"path\": ...}; or, if you trust every MCP client of this editor, enable the setting scalene mcp.allowCode (or start `scalene-lsp mcp --allow-code`).",
-            );
+            ));
         }
         let timeout = timeout(params.timeout_s, CODE_TIMEOUT)?;
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
         let roots = self.roots();
         let Some(root) = roots.first().map(Path::to_path_buf) else {
-            return tool_error("no workspace root is known. Fix: open a workspace folder first.");
+            return Err(ToolError::refused("no workspace root is known. Fix: open a workspace folder first."));
         };
-        let dir = match tempfile::Builder::new().prefix("scalene-lsp-code-").tempdir() {
-            Ok(dir) => dir,
-            Err(err) => return tool_error(format!("cannot create a temporary directory for the snippet: {err}. Fix: check that the system temp dir is writable.")),
-        };
+        let dir = tempfile::Builder::new().prefix("scalene-lsp-code-").tempdir().map_err(|err| {
+            ToolError::refused(format!("cannot create a temporary directory for the snippet: {err}. Fix: check that the system temp dir is writable."))
+        })?;
         let script: PathBuf = dir.path().join("snippet.py");
-        if let Err(err) = std::fs::write(&script, params.code.as_bytes()) {
-            return tool_error(format!("cannot write the snippet to {}: {err}", script.display()));
-        }
+        std::fs::write(&script, params.code.as_bytes())
+            .map_err(|err| ToolError::refused(format!("cannot write the snippet to {}: {err}", script.display())))?;
         let python_path = match std::env::var_os("PYTHONPATH").filter(|value| !value.is_empty()) {
             Some(existing) => format!("{}:{}", root.display(), existing.to_string_lossy()),
             None => root.display().to_string(),
         };
         let request = ProfileRequest {
-            target: Some(Target::Script(script)),
+            program: Some(Program::Script(script)),
             args: params.args,
-            mode: params.mode.map(Mode::from).unwrap_or_default(),
+            mode: params.mode.unwrap_or_default(),
             python: self.inner.python.clone(),
             cwd: Some(root.clone()),
             project_root: Some(root),
@@ -466,28 +418,5 @@ impl ScaleneMcp {
         let result = self.run_and_summarize(request, "the snippet", limit, &context).await;
         drop(dir);
         result
-    }
-}
-
-impl ScaleneMcp {
-    pub(crate) fn profile_listing(&self, limit: usize) -> ListProfilesResult {
-        let roots = self.roots();
-        let mut all = self.engine().cache().list();
-        all.reverse();
-        let total = all.len();
-        let profiles: Vec<ProfileListing> = all.iter().take(limit).map(|entry| views::listing(entry, &roots)).collect();
-        let more = if total > profiles.len() {
-            format!("{} older profiles: pass a larger limit (up to {MAX_LIMIT}).", total - profiles.len())
-        } else if total == 0 {
-            "No profiles yet: call profile {\"path\": \"<file>.py\"} (runs the program) or load_profile {\"path\": \"<profile>.json\"}.".into()
-        } else {
-            "hotspots {\"profile_id\": ...} ranks a profile's lines.".into()
-        };
-        ListProfilesResult {
-            profiles,
-            total,
-            running: self.engine().running().into_iter().map(|id| id.to_string()).collect(),
-            more,
-        }
     }
 }

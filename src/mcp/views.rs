@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::params::*;
-use super::workspace::Roots;
+use crate::engine::workspace::Roots;
+use crate::engine::Engine;
 use crate::engine::cache::CachedProfile;
+use crate::engine::schema::LineJson;
 use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
 
 const SOURCE_CHARS: usize = 120;
@@ -54,23 +56,7 @@ pub fn hot_line(file: &FileProfile, line: &LineStats, roots: &Roots, gpu: bool) 
 }
 
 pub fn line_numbers(line: &LineStats) -> LineNumbers {
-    LineNumbers {
-        line: line.line,
-        source: source_text(&line.text),
-        cpu_python: line.cpu_python,
-        cpu_native: line.cpu_native,
-        cpu_system: line.cpu_system,
-        core_utilization: line.core_utilization,
-        peak_mb: line.peak_mb,
-        avg_mb: line.avg_mb,
-        alloc_mb: line.alloc_mb,
-        mallocs: line.mallocs,
-        python_fraction: line.python_fraction,
-        usage_fraction: line.usage_fraction,
-        copy_mb_s: line.copy_mb_s,
-        gpu_percent: line.gpu_percent,
-        gpu_peak_mb: line.gpu_peak_mb,
-    }
+    LineNumbers { numbers: LineJson::from(line), source: source_text(&line.text) }
 }
 
 pub fn function_row(file: &FileProfile, function: &crate::engine::model::FunctionStats, roots: &Roots) -> FunctionRow {
@@ -198,13 +184,30 @@ pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSum
     }
 }
 
+/// `list_profiles` and the `scalene://profiles` resource: the newest `limit` profiles and the runs in
+/// progress.
+pub fn profile_listing(engine: &Engine, roots: &Roots, limit: usize) -> ListProfilesResult {
+    let mut all = engine.cache().list();
+    all.reverse();
+    let total = all.len();
+    let profiles: Vec<ProfileListing> = all.iter().take(limit).map(|entry| listing(entry, roots)).collect();
+    let more = if total > profiles.len() {
+        format!("{} older profiles: pass a larger limit (up to {MAX_LIMIT}).", total - profiles.len())
+    } else if total == 0 {
+        "No profiles yet: call profile {\"path\": \"<file>.py\"} (runs the program) or load_profile {\"path\": \"<profile>.json\"}.".into()
+    } else {
+        "hotspots {\"profile_id\": ...} ranks a profile's lines.".into()
+    };
+    ListProfilesResult { profiles, total, running: engine.running().into_iter().map(|id| id.to_string()).collect(), more }
+}
+
 pub fn listing(entry: &Arc<CachedProfile>, roots: &Roots) -> ProfileListing {
     let profile = &entry.profile;
     ProfileListing {
         profile_id: entry.id.to_string(),
         status: profile.status.as_str().to_string(),
         program: program_display(profile, roots),
-        origin: if entry.key.options == "loaded" { "loaded" } else { "run" }.to_string(),
+        origin: entry.key.origin.as_str().to_string(),
         elapsed_s: round2(profile.elapsed_s),
         peak_mb: round2(profile.peak_mb),
         memory: profile.memory,
@@ -215,13 +218,6 @@ pub fn listing(entry: &Arc<CachedProfile>, roots: &Roots) -> ProfileListing {
             .map(|(file, line)| format!("{}:{} ({:.1}% CPU)", roots.display(&file.path), line.line, line.cpu_total())),
         files: profile.files.len(),
     }
-}
-
-/// The file of `profile` that is `path` (canonical comparison as a fallback).
-pub fn file_of<'a>(profile: &'a Profile, path: &Path) -> Option<&'a FileProfile> {
-    profile.file(path).or_else(|| {
-        profile.files.iter().find(|file| file.path.canonicalize().is_ok_and(|canonical| canonical == path))
-    })
 }
 
 /// True when the file on disk no longer has the text Scalene profiled.

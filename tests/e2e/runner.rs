@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use scalene_lsp::engine::{
-    Engine, EngineError, EngineSettings, Mode, ProfileRequest, RunStatus, Target, cache::CacheSettings,
+    Engine, EngineError, EngineSettings, Mode, ProfileRequest, RunStatus, Program, cache::CacheSettings,
 };
 
 use crate::support::{self, TempProject};
@@ -24,7 +24,7 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
 
 fn request(path: &Path) -> ProfileRequest {
     ProfileRequest {
-        target: Some(Target::Script(path.to_path_buf())),
+        program: Some(Program::Script(path.to_path_buf())),
         python: Some(support::python()),
         ..ProfileRequest::default()
     }
@@ -219,7 +219,7 @@ fn the_project_venv_is_found_without_configuration() {
     let temp_root = tempfile::tempdir().unwrap();
     let engine = engine(temp_root.path(), 2);
     let resolved = runtime().block_on(async {
-        let request = ProfileRequest { target: Some(Target::Script(program.clone())), ..ProfileRequest::default() };
+        let request = ProfileRequest { program: Some(Program::Script(program.clone())), ..ProfileRequest::default() };
         let resolved = engine.resolve(&request).await.unwrap();
         let entry = engine.profile(request).await.unwrap();
         assert_eq!(entry.profile.status, RunStatus::Ok);
@@ -280,7 +280,7 @@ fn environment_additions_and_module_targets_reach_the_program() {
     let engine = engine(temp_root.path(), 2);
     let entry = runtime().block_on(async {
         let request = ProfileRequest {
-            target: Some(Target::Module("app".into())),
+            program: Some(Program::Module("app".into())),
             python: Some(support::python()),
             cwd: Some(project.path().to_path_buf()),
             env: vec![("SCALENE_LSP_MARK".into(), "mark with spaces".into())],

@@ -398,8 +398,11 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Reads and parses a Scalene JSON file (no cache).
 pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError> {
     let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
-    let profile =
+    let mut profile =
         parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
+    if profile.status == RunStatus::TooShort {
+        profile.notes.push(model::TOO_SHORT_ADVICE.into());
+    }
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let key = ProfileKey {
         origin: ProfileOrigin::Loaded,

@@ -114,6 +114,12 @@ pub struct Profile {
     pub created: SystemTime,
 }
 
+/// The note of a `TooShort` profile: what happened and what to do. Added by whoever produced the
+/// profile (a run that ended on its own, or a loaded `{}`), never by the parser.
+pub const TOO_SHORT_ADVICE: &str = "Scalene collected no samples: the program finished too quickly to be \
+profiled. Make it run longer (at least about 100 ms, e.g. with a bigger input or a loop) or sample more often \
+with a lower CPU sampling rate.";
+
 pub const TIMELINE_POINTS: usize = 100;
 pub const LINE_TIMELINE_POINTS: usize = 32;
 

@@ -222,7 +222,6 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         }
         let mut profile = Profile::empty(RunStatus::TooShort, String::new());
         profile.notes = notes;
-        profile.notes.push(TOO_SHORT_ADVICE.into());
         return Ok(profile);
     };
 
@@ -264,10 +263,6 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         created: SystemTime::now(),
     })
 }
-
-pub const TOO_SHORT_ADVICE: &str = "Scalene collected no samples: the program finished too quickly to be \
-profiled. Make it run longer (at least about 100 ms, e.g. with a bigger input or a loop) or sample more often \
-with a lower CPU sampling rate.";
 
 fn build_file(path: &str, raw: RawFile<'_>) -> Result<FileProfile, ParseError> {
     let mut raw_lines = raw.lines;

@@ -50,7 +50,7 @@ async def test_handshake_and_listings(connect):
             assert (hints.read_only_hint, hints.destructive_hint, hints.open_world_hint) == (read_only, destructive, open_world), name
         profile = tools["profile"].input_schema
         assert profile["required"] == ["path"]
-        assert profile["properties"]["mode"]["anyOf"][0]["$ref"].endswith("ModeParam") or "enum" in str(profile["properties"]["mode"])
+        assert profile["properties"]["mode"]["anyOf"][0]["$ref"].endswith("/Mode") or "enum" in str(profile["properties"]["mode"])
         assert "cpu" in str(profile) and "memory" in str(profile) and "gpu" in str(profile)
         hotspots = tools["hotspots"].input_schema
         assert all(metric in str(hotspots) for metric in ["cpu", "memory", "gpu", "leaks"])

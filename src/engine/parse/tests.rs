@@ -228,10 +228,12 @@ fn check_err(input: &[u8], expect: impl Fn(&ParseError) -> bool) {
 }
 
 #[test]
-fn empty_object_is_too_short_with_advice() {
+fn empty_object_is_too_short() {
+    // The advice is the producer's to add (a run that ended on its own, a loaded file): see
+    // `model::TOO_SHORT_ADVICE` and the runner and CLI tests.
     let profile = parse_profile(b"{}\n").unwrap();
     assert_eq!(profile.status, RunStatus::TooShort);
-    assert!(profile.notes[0].contains("run longer"), "{:?}", profile.notes);
+    assert!(profile.notes.is_empty(), "{:?}", profile.notes);
 }
 
 #[test]

@@ -227,20 +227,20 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 pub fn serve() -> ExitCode {
     // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
     let settings = EngineSettings { run_niceness: 19, ..EngineSettings::default() };
-    runtime().block_on(crate::lsp::serve_stdio(Engine::new(settings)));
+    runtime().block_on(crate::host::serve_lsp(Engine::new(settings)));
     ExitCode::SUCCESS
 }
 
 /// `mcp`: MCP over stdio (stdout is the protocol channel: nothing else may print there), or HTTP.
 pub fn mcp(args: McpArgs) -> ExitCode {
-    let options = crate::mcp::CliOptions {
+    let options = crate::host::McpOptions {
         standalone: args.standalone,
         http: args.http,
         port: args.port,
         python: args.python,
         allow_code: args.allow_code,
     };
-    match runtime().block_on(crate::mcp::run_cli(options, EngineSettings::default())) {
+    match runtime().block_on(crate::host::serve_mcp(options, EngineSettings::default())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

@@ -1,7 +1,9 @@
 //! scalene-lsp: Scalene's per-line CPU and memory profiles for editors (LSP), agents (MCP) and the
-//! terminal (CLI). See ARCHITECTURE.md for the map.
+//! terminal (CLI). See ARCHITECTURE.md for the map: `engine` at the bottom, `lsp` and `mcp` side by side
+//! over it, `host` and `cli` on top.
 
 pub mod cli;
 pub mod engine;
-pub mod lsp;
-pub mod mcp;
+mod host;
+mod lsp;
+mod mcp;

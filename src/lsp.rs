@@ -8,6 +8,7 @@ pub mod commands;
 pub mod convert;
 pub mod diagnostics;
 pub mod document;
+pub mod endpoint;
 pub mod environment;
 pub mod error;
 pub mod heat;
@@ -25,8 +26,9 @@ use tower_lsp_server::{LspService, Server};
 use crate::engine::Engine;
 
 /// Serves LSP on stdin/stdout until the client exits (or closes stdin), then stops every run.
-pub async fn serve_stdio(engine: Engine) {
-    let (service, socket) = LspService::build(|client| server::Backend::new(engine.clone(), client))
+/// `endpoint_starter` starts the agents' endpoint at initialize (see endpoint.rs); the host provides it.
+pub async fn serve_stdio(engine: Engine, endpoint_starter: Option<endpoint::EndpointStarter>) {
+    let (service, socket) = LspService::build(|client| server::Backend::new(engine.clone(), client, endpoint_starter.clone()))
         .custom_method("window/workDoneProgress/cancel", server::Backend::work_done_progress_cancel)
         .custom_method("scalene/environment", server::Backend::environment)
         .custom_method("scalene/hotspots", server::Backend::hotspots)

@@ -19,9 +19,6 @@ pub mod server;
 pub mod tools;
 pub mod views;
 
-use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-
 use rmcp::ServiceExt;
 
 pub use discovery::{DiscoveryGuard, SessionInfo, find_session};
@@ -91,31 +88,6 @@ impl RunningMcp {
     }
 }
 
-/// Starts the MCP endpoint inside the LSP process, sharing its engine (so profiles made by agents
-/// appear in the editor and the editor's profiles are visible to agents).
-///
-/// - `engine`: the LSP server's engine (`Session::engine`).
-/// - `roots`: the workspace folders; keep this `Arc` and update it when the folders change
-///   (`workspace/didChangeWorkspaceFolders`): tools may only read and profile files inside them.
-/// - `allow_code`: the setting `mcp.allowCode` (the `profile_code` tool; off by default).
-/// - `port`: the setting `mcp.port` (0 = an ephemeral port).
-///
-/// Binds 127.0.0.1 only, makes a fresh 256-bit bearer token, and writes the discovery file
-/// `$XDG_RUNTIME_DIR/scalene-lsp/<pid>.json` (`{url, token, roots, pid}`, 0600) so that
-/// `scalene-lsp mcp` run in the workspace bridges to this process. The caller announces
-/// `RunningMcp::url()` in the initialize result (`experimental.scaleneMcp: {url}`) and sends
-/// `scalene/mcpEndpoint {url, token}` to the client, and keeps the `RunningMcp` alive until exit
-/// (`shutdown()` at `shutdown`/exit). Must be called inside a tokio runtime.
-pub async fn start_in_process(
-    engine: Engine,
-    roots: SharedRoots,
-    allow_code: bool,
-    port: u16,
-) -> Result<RunningMcp, McpError> {
-    let server = ScaleneMcp::new(engine, roots.clone(), allow_code);
-    start_http(server, port, true).await
-}
-
 /// Serves `server` over HTTP and (when `announce`) writes the discovery file.
 pub async fn start_http(server: ScaleneMcp, port: u16, announce: bool) -> Result<RunningMcp, McpError> {
     let roots = server.shared_roots();
@@ -158,67 +130,4 @@ pub async fn serve_stdio(server: ScaleneMcp) -> Result<(), McpError> {
 /// Cancels every run and waits for their partial profiles and process groups.
 pub async fn stop_runs(engine: &Engine) {
     engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
-}
-
-/// Options of `scalene-lsp mcp`.
-#[derive(Clone, Debug, Default)]
-pub struct CliOptions {
-    pub standalone: bool,
-    pub http: bool,
-    pub port: u16,
-    pub python: Option<PathBuf>,
-    pub allow_code: bool,
-}
-
-/// `scalene-lsp mcp`: bridge to a live editor session whose roots contain the current directory, or
-/// run an own engine (over stdio, or with `--http` over HTTP until stdin closes).
-pub async fn run_cli(options: CliOptions, engine_settings: crate::engine::EngineSettings) -> Result<(), McpError> {
-    let cwd = std::env::current_dir().map_err(|err| McpError::Stdio { message: format!("cannot read the current directory: {err}") })?;
-    let cwd = cwd.canonicalize().unwrap_or(cwd);
-    let mut note = None;
-    if !options.standalone && !options.http {
-        let found = find_session(&cwd);
-        let reachable = match &found {
-            Some(info) => bridge::reachable(info).await,
-            None => false,
-        };
-        match found {
-            Some(info) if reachable => return bridge::run(info).await,
-            Some(info) => {
-                tracing::warn!(url = %info.url, pid = info.pid, "the editor session's MCP endpoint does not answer: running an own engine");
-                note = Some(format!(
-                    "An editor session (pid {}) was found for {}, but its MCP endpoint {} did not answer, so this server runs its own engine: its profiles are not shown in the editor.",
-                    info.pid,
-                    cwd.display(),
-                    info.url
-                ));
-            }
-            None => {
-                note = Some(format!(
-                    "No editor session (scalene-lsp language server) was found for {}, so this server runs its own engine: its profiles are not shown in the editor, and the editor's profiles are not listed here.",
-                    cwd.display()
-                ));
-            }
-        }
-    }
-    let roots: SharedRoots = Arc::new(RwLock::new(vec![cwd.clone()]));
-    let engine = Engine::new(engine_settings);
-    let server = ScaleneMcp::with_options(engine.clone(), roots, options.allow_code, options.python.clone(), note);
-    if options.http {
-        let running = start_http(server, options.port, true).await?;
-        let line = serde_json::json!({"url": running.url(), "token": running.token()}).to_string();
-        {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
-        }
-        // Serve until stdin closes (the parent process went away or closed the pipe).
-        let mut sink = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
-        running.shutdown();
-        stop_runs(&engine).await;
-        return Ok(());
-    }
-    serve_stdio(server).await
 }

@@ -1,12 +1,8 @@
-//! What the server offers and what the client can do (resolved once, at initialize).
+//! What the client can do, resolved once at initialize into the few facts the server acts on. (What the
+//! server offers is in server.rs, next to the handlers that implement it.)
 
-use tower_lsp_server::ls_types::{
-    ClientCapabilities, CodeActionProviderCapability, CodeLensOptions, ExecuteCommandOptions, HoverProviderCapability,
-    InlayHintOptions, InlayHintServerCapabilities, OneOf, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions,
-};
+use tower_lsp_server::ls_types::ClientCapabilities;
 
-use super::commands::Command;
 use super::document::Encoding;
 
 /// The client capabilities the server acts on.
@@ -51,31 +47,5 @@ impl ResolvedClientCapabilities {
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false),
         }
-    }
-}
-
-pub fn server_capabilities(encoding: Encoding) -> ServerCapabilities {
-    ServerCapabilities {
-        position_encoding: Some(encoding.kind()),
-        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-            open_close: Some(true),
-            // Full sync: with notifications possibly handled out of order, a whole text per version can
-            // be checked against the stored version; incremental edits could not.
-            change: Some(TextDocumentSyncKind::FULL),
-            ..TextDocumentSyncOptions::default()
-        })),
-        hover_provider: Some(HoverProviderCapability::Simple(true)),
-        inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(InlayHintOptions {
-            resolve_provider: Some(true),
-            ..InlayHintOptions::default()
-        }))),
-        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
-        code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
-        execute_command_provider: Some(ExecuteCommandOptions {
-            commands: Command::all().iter().map(|command| command.id().to_string()).collect(),
-            ..ExecuteCommandOptions::default()
-        }),
-        experimental: Some(serde_json::json!({"scaleneLsp": {"version": env!("CARGO_PKG_VERSION")}})),
-        ..ServerCapabilities::default()
     }
 }

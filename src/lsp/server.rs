@@ -12,20 +12,14 @@ use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use super::capabilities::{ResolvedClientCapabilities, server_capabilities};
-use super::document::Document;
+use super::capabilities::ResolvedClientCapabilities;
+use super::commands::Command;
+use super::document::{Document, Encoding};
+use super::endpoint::{EndpointRequest, EndpointStarter, McpEndpointNotification};
 use super::session::{Session, uri_path};
 use super::settings::Settings;
 use super::{actions, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
 use crate::engine::{Engine, panic_message};
-
-/// `scalene/mcpEndpoint {url, token}`: tells the editor where agents reach this session's profiles.
-enum McpEndpointNotification {}
-
-impl tower_lsp_server::ls_types::notification::Notification for McpEndpointNotification {
-    type Params = Value;
-    const METHOD: &'static str = "scalene/mcpEndpoint";
-}
 
 pub struct Backend {
     session: Arc<Session>,
@@ -50,8 +44,8 @@ async fn guarded_notification(method: &str, handler: impl Future<Output = ()>) {
 }
 
 impl Backend {
-    pub fn new(engine: Engine, client: Client) -> Backend {
-        let session = Arc::new(Session::new(engine, client));
+    pub fn new(engine: Engine, client: Client, endpoint_starter: Option<EndpointStarter>) -> Backend {
+        let session = Arc::new(Session::new(engine, client, endpoint_starter));
         tokio::spawn(follow_cache(session.clone()));
         Backend { session }
     }
@@ -88,36 +82,28 @@ impl Backend {
         tokio::spawn(progress::after_profile_change(self.session.clone()));
     }
 
-    /// Starts the in-process MCP endpoint on the session's engine (setting `mcp.enabled`). Returns its
-    /// URL; a failure is logged and shown, and the editor features go on without MCP.
-    async fn start_mcp(&self) -> Option<String> {
+    /// Starts the agents' endpoint (setting `mcp.enabled`) through the host's starter. Returns its URL;
+    /// a failure is logged and shown after `initialized`, and the editor features go on without it.
+    async fn start_endpoint(&self) -> Option<String> {
         let settings = self.session.settings();
-        if !settings.mcp.enabled {
-            return None;
-        }
-        let server = crate::mcp::ScaleneMcp::with_options(
-            self.session.engine.clone(),
-            self.session.shared_roots(),
-            settings.mcp.allow_code,
-            settings.python.clone(),
-            None,
-        );
-        match crate::mcp::start_http(server, settings.mcp.port, true).await {
-            Ok(running) => {
-                let url = running.url().to_string();
+        let starter = self.session.endpoint_starter.clone().filter(|_| settings.mcp.enabled)?;
+        let request = EndpointRequest {
+            port: settings.mcp.port,
+            allow_code: settings.mcp.allow_code,
+            python: settings.python.clone(),
+            roots: self.session.shared_roots(),
+        };
+        match starter(request).await {
+            Ok(endpoint) => {
+                let url = endpoint.url().to_string();
                 tracing::info!(url, "MCP endpoint for agents");
-                *self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()) = Some(running);
+                *self.session.endpoint.lock().unwrap_or_else(|p| p.into_inner()) = Some(endpoint);
                 Some(url)
             }
-            Err(err) => {
-                tracing::error!("the MCP endpoint did not start: {err}");
-                let client = self.session.client.clone();
-                let message = format!("Scalene: the MCP endpoint for agents did not start: {err}");
-                // After the initialize response: a message before it may be dropped by the client.
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    client.show_message(MessageType::WARNING, message).await;
-                });
+            Err(message) => {
+                tracing::error!("the MCP endpoint did not start: {message}");
+                // Shown from `initialized`: a message before the initialize response may be dropped.
+                self.session.defer_warning(format!("Scalene: the MCP endpoint for agents did not start: {message}"));
                 None
             }
         }
@@ -162,6 +148,33 @@ async fn follow_cache(session: Arc<Session>) {
     }
 }
 
+/// What the server offers; every command of `Command::all()` is advertised.
+fn server_capabilities(encoding: Encoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            // Full sync: with notifications possibly handled out of order, a whole text per version can
+            // be checked against the stored version; incremental edits could not.
+            change: Some(TextDocumentSyncKind::FULL),
+            ..TextDocumentSyncOptions::default()
+        })),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(InlayHintOptions {
+            resolve_provider: Some(true),
+            ..InlayHintOptions::default()
+        }))),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        code_lens_provider: Some(CodeLensOptions { resolve_provider: Some(false) }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: Command::all().iter().map(|command| command.id().to_string()).collect(),
+            ..ExecuteCommandOptions::default()
+        }),
+        experimental: Some(serde_json::json!({"scaleneLsp": {"version": env!("CARGO_PKG_VERSION")}})),
+        ..ServerCapabilities::default()
+    }
+}
+
 fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
     #[allow(deprecated)]
     let root_uri = params.root_uri.as_ref();
@@ -186,7 +199,7 @@ impl LanguageServer for Backend {
                 }
             }
             let mut capabilities = server_capabilities(encoding);
-            if let Some(url) = self.start_mcp().await
+            if let Some(url) = self.start_endpoint().await
                 && let Some(experimental) = capabilities.experimental.as_mut().and_then(Value::as_object_mut)
             {
                 experimental.insert("scaleneMcp".into(), serde_json::json!({ "url": url }));
@@ -202,11 +215,14 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         guarded_notification("initialized", async {
-            let endpoint = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|mcp| {
-                serde_json::json!({ "url": mcp.url(), "token": mcp.token() })
+            let endpoint = self.session.endpoint.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|endpoint| {
+                serde_json::json!({ "url": endpoint.url(), "token": endpoint.token() })
             });
             if let Some(endpoint) = endpoint {
                 self.session.client.send_notification::<McpEndpointNotification>(endpoint).await;
+            }
+            for warning in self.session.take_deferred_warnings() {
+                self.session.client.show_message(MessageType::WARNING, warning).await;
             }
             if self.session.capabilities().configuration {
                 self.pull_configuration();
@@ -217,8 +233,8 @@ impl LanguageServer for Backend {
 
     async fn shutdown(&self) -> Result<()> {
         guarded("shutdown", async {
-            if let Some(mcp) = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                mcp.shutdown();
+            if let Some(endpoint) = self.session.endpoint.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                endpoint.shutdown();
             }
             // Let cancelled runs stop their process groups and remove their temp dirs.
             self.session.engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
@@ -285,8 +301,8 @@ impl LanguageServer for Backend {
             roots.retain(|root| !removed.contains(root));
             roots.extend(params.event.added.iter().filter_map(|folder| uri_path(&folder.uri)));
             self.session.set_roots(roots);
-            if let Some(mcp) = self.session.mcp.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                mcp.refresh_discovery();
+            if let Some(endpoint) = self.session.endpoint.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                endpoint.roots_changed();
             }
         })
         .await;

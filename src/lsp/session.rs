@@ -14,6 +14,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use super::capabilities::ResolvedClientCapabilities;
 use super::document::{Document, Encoding};
+use super::endpoint::{AgentEndpoint, EndpointStarter};
 use super::settings::Settings;
 use crate::engine::cache::{CachedProfile, CoveredFile, ProfileId};
 use crate::engine::model::FileProfile;
@@ -35,8 +36,12 @@ pub struct Session {
     settings: RwLock<Arc<Settings>>,
     capabilities: OnceLock<ResolvedClientCapabilities>,
     roots: crate::engine::workspace::SharedRoots,
-    /// The in-process MCP endpoint, while it runs.
-    pub mcp: std::sync::Mutex<Option<crate::mcp::RunningMcp>>,
+    /// Starts the agents' endpoint (from the host; None: no endpoint).
+    pub endpoint_starter: Option<EndpointStarter>,
+    /// The agents' endpoint, while it runs.
+    pub endpoint: std::sync::Mutex<Option<Box<dyn AgentEndpoint>>>,
+    /// Warnings found before the client could show them (during initialize), sent from `initialized`.
+    deferred_warnings: std::sync::Mutex<Vec<String>>,
     hidden: AtomicBool,
     pub runs: DashMap<RunId, RunInfo>,
     /// Documents that currently have scalene diagnostics published.
@@ -56,7 +61,6 @@ struct CachedLineMap {
 /// Everything a feature needs about one open document, taken at one moment.
 pub struct DocumentSnapshot {
     pub uri: Uri,
-    pub path: PathBuf,
     pub document: Arc<Document>,
     pub settings: Arc<Settings>,
     pub encoding: Encoding,
@@ -87,7 +91,7 @@ pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
 }
 
 impl Session {
-    pub fn new(engine: Engine, client: Client) -> Session {
+    pub fn new(engine: Engine, client: Client, endpoint_starter: Option<EndpointStarter>) -> Session {
         Session {
             engine,
             client,
@@ -95,13 +99,24 @@ impl Session {
             settings: RwLock::new(Arc::new(Settings::default())),
             capabilities: OnceLock::new(),
             roots: Arc::new(RwLock::new(Vec::new())),
-            mcp: std::sync::Mutex::new(None),
+            endpoint_starter,
+            endpoint: std::sync::Mutex::new(None),
+            deferred_warnings: std::sync::Mutex::new(Vec::new()),
             hidden: AtomicBool::new(false),
             runs: DashMap::new(),
             published: DashMap::new(),
             heat_sent: dashmap::DashSet::new(),
             line_maps: DashMap::new(),
         }
+    }
+
+    /// Keeps a warning to show once the client is initialized.
+    pub fn defer_warning(&self, warning: String) {
+        self.deferred_warnings.lock().unwrap_or_else(|p| p.into_inner()).push(warning);
+    }
+
+    pub fn take_deferred_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.deferred_warnings.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn set_capabilities(&self, capabilities: ResolvedClientCapabilities) {
@@ -200,7 +215,6 @@ impl Session {
         });
         Some(DocumentSnapshot {
             uri: uri.clone(),
-            path,
             document,
             settings: self.settings(),
             encoding: self.capabilities().encoding,

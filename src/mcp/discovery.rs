@@ -59,6 +59,7 @@ pub struct DiscoveryGuard {
 }
 
 impl DiscoveryGuard {
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

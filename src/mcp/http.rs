@@ -5,7 +5,7 @@
 //! response stream (progress arrives there; closing it cancels the request); older clients get
 //! `Mcp-Session-Id` sessions with a GET stream for change notifications (`legacy_session_mode`).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -23,7 +23,6 @@ pub struct McpEndpoint {
     pub url: String,
     /// The bearer token every request must carry.
     pub token: String,
-    pub addr: SocketAddr,
     pub shutdown: CancellationToken,
 }
 
@@ -55,5 +54,5 @@ pub async fn serve_http(server: ScaleneMcp, port: u16) -> Result<McpEndpoint, Mc
     });
     let url = format!("http://{addr}/mcp");
     tracing::info!(%url, "MCP endpoint listening");
-    Ok(McpEndpoint { url, token, addr, shutdown })
+    Ok(McpEndpoint { url, token, shutdown })
 }

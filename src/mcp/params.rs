@@ -54,17 +54,6 @@ pub enum Metric {
     Leaks,
 }
 
-impl Metric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::Cpu => "cpu",
-            Metric::Memory => "memory",
-            Metric::Gpu => "gpu",
-            Metric::Leaks => "leaks",
-        }
-    }
-}
-
 // ---------------------------------------------------------------- inputs
 
 #[derive(Debug, Deserialize, JsonSchema)]

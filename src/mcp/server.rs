@@ -59,12 +59,8 @@ struct SessionState {
 const PEER_CHECK: Duration = Duration::from_secs(5);
 
 impl ScaleneMcp {
-    pub fn new(engine: Engine, roots: SharedRoots, allow_code: bool) -> ScaleneMcp {
-        ScaleneMcp::with_options(engine, roots, allow_code, None, None)
-    }
-
     /// `python`: the interpreter for runs (None: discovered); `note`: a sentence for the instructions.
-    pub fn with_options(
+    pub fn new(
         engine: Engine,
         roots: SharedRoots,
         allow_code: bool,

@@ -1,6 +1,7 @@
 //! Integration tests: real Scalene on real Python programs, through the engine API and the real binary.
 //! They need the pinned venv (`scripts/setup-python`, done by `scripts/test`).
 
+mod architecture;
 mod cli;
 mod lsp_edits;
 mod lsp_editor_requests;

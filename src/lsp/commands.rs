@@ -107,14 +107,7 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     Ok((uri, path))
 }
 
-/// A command that panics, accepted only when SCALENE_LSP_TEST_PANIC=1: it lets the tests prove that a
-/// panic in a handler is caught and the server goes on. Not advertised.
-const TEST_PANIC_COMMAND: &str = "scalene.test.panic";
-
 pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<Value>> {
-    if params.command == TEST_PANIC_COMMAND && std::env::var_os("SCALENE_LSP_TEST_PANIC").is_some_and(|v| v == "1") {
-        panic!("{TEST_PANIC_COMMAND} was called");
-    }
     let Some(command) = Command::from_id(&params.command) else {
         let known: Vec<&str> = Command::all().iter().map(|command| command.id()).collect();
         return Err(invalid_params(format!("unknown command {:?}; expected one of {}", params.command, known.join(", "))));
@@ -138,7 +131,7 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let run_id = handle.run_id;
             if !handle.joined {
                 let token = format!("scalene-{run_id}");
-                session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: Some(token.clone()) });
+                session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
                 tokio::spawn(progress::track_run(session.clone(), handle, uri, token));
             }
             Ok(Some(json!({ "run_id": run_id.to_string() })))
@@ -188,7 +181,7 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
         }
         Command::Toggle => {
             let _: ClearArgs = arguments(command, &params.arguments)?;
-            let visible = session.toggle_hidden();
+            let visible = session.toggle_visibility();
             tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "visible": visible })))
         }

@@ -160,7 +160,7 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
         rows.extend([
             ("memory: peak".into(), format!("{:.1} MB", line.peak_mb)),
             ("memory: average".into(), format!("{:.1} MB", line.avg_mb)),
-            ("allocated".into(), format!("{:.1} MB ({} samples)", line.alloc_mb, line.mallocs)),
+            ("allocated".into(), format!("{:.1} MB ({} sample{})", line.alloc_mb, line.mallocs, if line.mallocs == 1 { "" } else { "s" })),
             ("python share of allocations".into(), format!("{:.0}%", line.python_fraction * 100.0)),
             ("share of memory use".into(), format!("{:.1}%", line.usage_fraction * 100.0)),
             ("copy volume".into(), format!("{:.1} MB/s", line.copy_mb_s)),
@@ -258,6 +258,33 @@ mod tests {
         assert_eq!(found[0].code, Some(NumberOrString::String("cpu-hotspot".into())));
         let mild = LineStats { line: 4, cpu_python: 12.0, ..LineStats::default() };
         assert_eq!(line_diagnostics(&mild, &file, true, Range::default(), &settings)[0].severity, Some(settings.cpu_severity));
+    }
+
+    /// A captured fixture, parsed (the profile as the server holds it after `scalene.loadProfile`).
+    fn fixture(name: &str) -> Profile {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/scalene/2.4.0/{name}.json"));
+        crate::engine::parse::parse_profile(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn snapshot_settings() -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"\d+ (s|min|h) ago", "[age]");
+        settings
+    }
+
+    #[test]
+    fn hover_markdown_of_a_hot_line_and_of_a_leaking_line() {
+        let profile = fixture("cpu_bound");
+        let file = &profile.files[0];
+        let hot = file.lines.iter().max_by(|a, b| a.cpu_total().total_cmp(&b.cpu_total())).unwrap();
+        snapshot_settings().bind(|| insta::assert_snapshot!("hover_cpu_bound_hottest", hover_markdown(&profile, "p1", file, hot, false)));
+        let stale = hover_markdown(&profile, "p1", file, hot, true);
+        assert!(stale.contains("changed since"), "{stale}");
+
+        let profile = fixture("leak");
+        let file = profile.files.iter().find(|file| !file.leaks.is_empty()).unwrap();
+        let leaking = file.line(file.leaks[0].line).unwrap();
+        snapshot_settings().bind(|| insta::assert_snapshot!("hover_leak", hover_markdown(&profile, "p2", file, leaking, false)));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub async fn publish(session: &Session, uri: &Uri) {
         return;
     }
     if !diagnostics.is_empty() {
-        session.published.insert(uri.clone(), ());
+        session.published.insert(uri.clone());
     }
     session.client.publish_diagnostics(uri.clone(), diagnostics, Some(snapshot.document.version)).await;
 }
@@ -43,7 +43,7 @@ pub async fn publish_all(session: &Session) {
         publish(session, &uri).await;
     }
     // Documents closed since they got diagnostics: clear them too.
-    let stale: Vec<Uri> = session.published.iter().map(|entry| entry.key().clone()).filter(|uri| session.document(uri).is_none()).collect();
+    let stale: Vec<Uri> = session.published.iter().map(|uri| uri.key().clone()).filter(|uri| session.document(uri).is_none()).collect();
     for uri in stale {
         session.published.remove(&uri);
         session.client.publish_diagnostics(uri, Vec::new(), None).await;

@@ -54,7 +54,7 @@ impl Backend {
     pub async fn work_done_progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         guarded_notification("window/workDoneProgress/cancel", async {
             let NumberOrString::String(token) = params.token else { return };
-            let run_id = self.session.runs.iter().find(|run| run.token.as_deref() == Some(token.as_str())).map(|run| *run.key());
+            let run_id = self.session.runs.iter().find(|run| run.token == token).map(|run| *run.key());
             if let Some(run_id) = run_id {
                 self.session.engine.cancel(Some(run_id));
             }
@@ -348,5 +348,26 @@ impl LanguageServer for Backend {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
         guarded("workspace/executeCommand", commands::handle_execute_command(&self.session, params)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::jsonrpc::ErrorCode;
+
+    #[tokio::test]
+    async fn a_panicking_request_handler_answers_an_internal_error_that_says_the_server_goes_on() {
+        let result: Result<()> = guarded("textDocument/hover", async { panic!("boom") }).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InternalError);
+        assert!(error.message.contains("textDocument/hover") && error.message.contains("the server goes on"), "{}", error.message);
+        // The same guard passes results through untouched.
+        assert_eq!(guarded("x", async { Ok(7) }).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_notification_handler_is_contained() {
+        guarded_notification("textDocument/didOpen", async { panic!("boom") }).await;
     }
 }

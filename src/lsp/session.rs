@@ -26,7 +26,8 @@ use crate::engine::{Engine, RunId};
 #[derive(Clone, Debug)]
 pub struct RunInfo {
     pub uri: Uri,
-    pub token: Option<String>,
+    /// Its work-done progress token (`scalene-run-N`): a cancel from the client names it.
+    pub token: String,
 }
 
 pub struct Session {
@@ -45,7 +46,7 @@ pub struct Session {
     hidden: AtomicBool,
     pub runs: DashMap<RunId, RunInfo>,
     /// Documents that currently have scalene diagnostics published.
-    pub published: DashMap<Uri, ()>,
+    pub published: dashmap::DashSet<Uri>,
     /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).
     pub heat_sent: dashmap::DashSet<Uri>,
     line_maps: DashMap<Uri, CachedLineMap>,
@@ -104,7 +105,7 @@ impl Session {
             deferred_warnings: std::sync::Mutex::new(Vec::new()),
             hidden: AtomicBool::new(false),
             runs: DashMap::new(),
-            published: DashMap::new(),
+            published: dashmap::DashSet::new(),
             heat_sent: dashmap::DashSet::new(),
             line_maps: DashMap::new(),
         }
@@ -167,8 +168,8 @@ impl Session {
         self.hidden.load(Ordering::Relaxed)
     }
 
-    /// Flips visibility; returns whether annotations are now visible.
-    pub fn toggle_hidden(&self) -> bool {
+    /// Shows hidden annotations or hides shown ones; returns whether they are visible now.
+    pub fn toggle_visibility(&self) -> bool {
         // The previous value was "hidden": after the flip, they are visible exactly when they were hidden.
         self.hidden.fetch_xor(true, Ordering::Relaxed)
     }

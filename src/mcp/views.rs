@@ -230,3 +230,44 @@ pub fn is_stale(file: &FileProfile) -> bool {
         Err(_) => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cache::{CacheSettings, ProfileCache, ProfileKey, ProfileOrigin};
+
+    /// A captured fixture in a cache, and the workspace it was captured in (paths show relative to it).
+    fn cached(name: &str) -> (Arc<CachedProfile>, Roots) {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(repo.join(format!("fixtures/scalene/2.4.0/{name}.json"))).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(repo.join("fixtures/scalene/2.4.0/MANIFEST.json")).unwrap()).unwrap();
+        let profile = crate::engine::parse::parse_profile(&bytes).unwrap();
+        let cache = ProfileCache::new(&CacheSettings::default());
+        let key = ProfileKey { origin: ProfileOrigin::Loaded, path: name.into(), content_hash: String::new(), options: String::new() };
+        // The recorded root need not exist here: `Roots` only compares paths.
+        let roots = Roots::new(vec![manifest["programs_dir"].as_str().unwrap().into()]);
+        (cache.insert(key, profile), roots)
+    }
+
+    #[test]
+    fn profile_summaries_as_agents_see_them() {
+        for name in ["cpu_bound", "leak", "multi_module", "raises"] {
+            let (entry, roots) = cached(name);
+            insta::assert_json_snapshot!(format!("summary_{name}"), summary(&entry, &roots, 5));
+        }
+    }
+
+    #[test]
+    fn hot_lines_line_numbers_and_function_rows() {
+        let (entry, roots) = cached("cpu_bound");
+        let file = &entry.profile.files[0];
+        let (total, ranked) = top_lines(Metric::Memory, entry.profile.files.iter(), 3);
+        let hot: Vec<HotLine> = ranked.into_iter().map(|(file, line, _)| hot_line(file, line, &roots, false)).collect();
+        let numbers: Vec<LineNumbers> = file.lines_in(7..=8).iter().map(line_numbers).collect();
+        let functions: Vec<FunctionRow> = file.functions.iter().map(|function| function_row(file, function, &roots)).collect();
+        insta::assert_json_snapshot!("cpu_bound_views", serde_json::json!({
+            "memory_total": total, "memory_hot": hot, "lines_7_8": numbers, "functions": functions,
+        }));
+    }
+}

@@ -23,6 +23,8 @@ fn line_heat_is_relative_to_the_hottest_line_and_follows_edits() {
     let (fixture, profile) = load_fixture("cpu_bound");
     let file = &profile.files[0];
     let mut client = LspClient::spawn();
+    // Diagnostics follow the same changes (lsp_edits checks them); this test is about the heat.
+    client.ignore("textDocument/publishDiagnostics");
     client.initialize(Some(support::repo()), heat_capabilities(), json!({}));
     client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
     let text = std::fs::read_to_string(&file.path).unwrap();
@@ -137,6 +139,7 @@ fn hotspots_rank_every_file_of_the_newest_profile_on_current_lines() {
     let (top_file, top_line) = all[0];
     let text = std::fs::read_to_string(&top_file.path).unwrap();
     let uri = client.open(&top_file.path, &format!("#\n#\n{text}"));
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
     let moved = client.request_ok("scalene/hotspots", json!({"uri": uri, "limit": 1}));
     assert_eq!(moved["items"][0]["line"], json!(top_line.line + 1), "{moved}");
 }

@@ -8,29 +8,46 @@ use crate::lsp_profile::{profile_and_wait, start_in};
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, encoded_len};
 use crate::support::TempProject;
 
-/// A server with cpu_bound.json loaded and its program open: (client, uri, text, hints).
-fn loaded_cpu_bound() -> (LspClient, String, String, Vec<(u64, u64, String)>) {
+/// A server with cpu_bound.json loaded and its program open: (client, uri, text, hints, the 0-based
+/// lines of its diagnostics).
+fn loaded_cpu_bound() -> (LspClient, String, String, Vec<(u64, u64, String)>, Vec<u64>) {
     let (fixture, profile) = load_fixture("cpu_bound");
     let file = &profile.files[0];
     let mut client = server_with_loaded(&fixture, &profile);
-    let (uri, text, _) = open_profiled(&mut client, &file.path);
+    let (uri, text, diagnostics) = open_profiled(&mut client, &file.path);
     let hints = hint_triples(&client.inlay_hints(&uri, &text));
     assert_eq!(hints, expected_hints(&profile, file, &text, &client.encoding));
-    (client, uri, text, hints)
+    (client, uri, text, hints, diagnostic_lines(&diagnostics))
+}
+
+fn diagnostic_lines(diagnostics: &[serde_json::Value]) -> Vec<u64> {
+    diagnostics.iter().map(|diagnostic| diagnostic["range"]["start"]["line"].as_u64().unwrap()).collect()
+}
+
+/// The diagnostics published for `version` of the document: their 0-based lines.
+fn diagnostics_of_version(client: &mut LspClient, uri: &str, version: i64) -> Vec<u64> {
+    let params = client.expect_notification(
+        "textDocument/publishDiagnostics",
+        |params| params["uri"] == uri && params["version"] == version,
+        TIMEOUT,
+    );
+    diagnostic_lines(params["diagnostics"].as_array().unwrap())
 }
 
 #[test]
 fn inserting_lines_above_moves_every_hint_down_with_its_label() {
-    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let (mut client, uri, text, hints, diagnostics) = loaded_cpu_bound();
     let edited = format!("# one\n# two\n{text}");
     client.change(&uri, 2, &edited);
     let moved: Vec<_> = hints.iter().map(|(line, character, label)| (line + 2, *character, label.clone())).collect();
     assert_eq!(hint_triples(&client.inlay_hints(&uri, &edited)), moved);
+    let moved_diagnostics: Vec<u64> = diagnostics.iter().map(|line| line + 2).collect();
+    assert_eq!(diagnostics_of_version(&mut client, &uri, 2), moved_diagnostics, "the diagnostics move with their lines");
 }
 
 #[test]
 fn an_edited_hot_line_loses_its_hint_the_others_stay_and_hover_says_stale() {
-    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let (mut client, uri, text, hints, diagnostics) = loaded_cpu_bound();
     let hot = "        data.sort()";
     assert!(hints.iter().any(|(line, _, _)| *line == 14), "line 15 is hot: {hints:?}");
     assert_eq!(text.lines().nth(14), Some(hot));
@@ -38,6 +55,9 @@ fn an_edited_hot_line_loses_its_hint_the_others_stay_and_hover_says_stale() {
     client.change(&uri, 2, &edited);
     let kept: Vec<_> = hints.iter().filter(|(line, _, _)| *line != 14).cloned().collect();
     assert_eq!(hint_triples(&client.inlay_hints(&uri, &edited)), kept);
+    let kept_diagnostics: Vec<u64> = diagnostics.iter().copied().filter(|line| *line != 14).collect();
+    assert!(diagnostics.contains(&14), "the edited line had a diagnostic: {diagnostics:?}");
+    assert_eq!(diagnostics_of_version(&mut client, &uri, 2), kept_diagnostics, "the edited line loses its diagnostic");
 
     let (line, _, _) = kept.iter().find(|(line, _, _)| *line == 12).expect("line 13 keeps its hint");
     let hover = client.hover(&uri, *line, 8).expect("a hover on an unchanged profiled line");
@@ -46,13 +66,15 @@ fn an_edited_hot_line_loses_its_hint_the_others_stay_and_hover_says_stale() {
 
 #[test]
 fn a_change_with_an_older_version_is_ignored() {
-    let (mut client, uri, text, hints) = loaded_cpu_bound();
+    let (mut client, uri, text, hints, _) = loaded_cpu_bound();
     let newer = format!("# one\n# two\n{text}");
     let older = format!("# a\n# b\n# c\n# d\n# e\n{text}");
     client.change(&uri, 5, &newer);
     client.change(&uri, 4, &older);
     let moved: Vec<_> = hints.iter().map(|(line, character, label)| (line + 2, *character, label.clone())).collect();
     assert_eq!(hint_triples(&client.inlay_hints(&uri, &newer)), moved, "version 5 stays");
+    // Diagnostics for version 5 only: the older change publishes nothing (the drop check fails on extras).
+    diagnostics_of_version(&mut client, &uri, 5);
 }
 
 /// A program whose hot line has non-ASCII text (2-byte, and an emoji: 4 bytes, 2 UTF-16 units).
@@ -87,6 +109,9 @@ fn hints_on_non_ascii_lines_end_at_the_line_length_in_the_negotiated_encoding() 
         let (_, end) = profile_and_wait(&mut client, &uri, json!({"mode": "cpu"}));
         assert!(end.starts_with("ok"), "{end}");
         client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
+        let diagnostics = client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
+        let hot_diagnostic = diagnostics.iter().find(|d| d["range"]["start"]["line"] == 6).expect("the hot line has a diagnostic");
+        assert_eq!(hot_diagnostic["range"]["end"]["character"], json!(hot_len), "{encoding}: it ends at the line's end");
         let hints = hint_triples(&client.inlay_hints(&uri, NON_ASCII));
         let lines: Vec<&str> = NON_ASCII.lines().collect();
         for (line, character, label) in &hints {

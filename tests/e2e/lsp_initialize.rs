@@ -115,32 +115,3 @@ fn with_no_arguments_the_binary_serves_lsp() {
     let result = client.initialize(Some(project.path()), default_capabilities(), json!({}));
     assert_eq!(result["capabilities"]["experimental"]["scaleneLsp"]["version"], json!(env!("CARGO_PKG_VERSION")));
 }
-
-#[test]
-fn a_panic_in_a_handler_is_caught_logged_and_the_server_goes_on() {
-    let project = TempProject::new();
-    let program = project.write("main.py", "print('hi')\n");
-    let uri = crate::support::lsp_client::file_uri(&program);
-    let mut client = LspClient::spawn_with_env(&["serve"], &[("SCALENE_LSP_TEST_PANIC", "1")]);
-    client.initialize(Some(project.path()), default_capabilities(), json!({}));
-    client.open(&program, "print('hi')\n");
-    let error = client.execute("scalene.test.panic", json!({})).unwrap_err();
-    assert_eq!(error["code"], json!(-32603), "an internal error: {error}");
-    assert!(error["message"].as_str().unwrap().contains("the server goes on"), "{error}");
-    // Still serving, with its state intact.
-    assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
-    assert!(client.hover(&uri, 0, 0).is_none());
-    let actions = client.request_ok(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
-    );
-    assert!(actions.as_array().is_some_and(|actions| !actions.is_empty()), "{actions}");
-}
-
-#[test]
-fn the_panic_command_does_nothing_without_its_environment_variable() {
-    let project = TempProject::new();
-    let (mut client, _) = initialize_with(&project, default_capabilities());
-    let error = client.execute("scalene.test.panic", json!({})).unwrap_err();
-    assert_eq!(error["code"], json!(INVALID_PARAMS), "an unknown command, not a panic: {error}");
-}

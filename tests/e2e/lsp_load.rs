@@ -278,10 +278,12 @@ fn toggle_hides_the_hints_then_shows_them_again() {
     assert_eq!(client.execute_ok("scalene.toggle", Value::Null), json!({"visible": false}));
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     assert_eq!(client.inlay_hints(&uri, &text), Vec::<Value>::new(), "hidden");
+    client.expect_diagnostics(&uri, <[Value]>::is_empty, TIMEOUT);
 
     assert_eq!(client.execute_ok("scalene.toggle", Value::Null), json!({"visible": true}));
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     assert_eq!(hint_triples(&client.inlay_hints(&uri, &text)), shown, "shown again, unchanged");
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
 }
 
 #[test]
@@ -292,6 +294,8 @@ fn settings_from_workspace_configuration_set_the_hint_thresholds() {
     capabilities["workspace"]["configuration"] = json!(true);
     let mut client = LspClient::spawn();
     client.set_settings(json!({"hints": {"format": "cpu", "minCpuPercent": 30.0, "minPeakMb": 1000.0}}));
+    // Each settings change republishes the (unchanged) diagnostics; this test is about the hints.
+    client.ignore("textDocument/publishDiagnostics");
     client.initialize(Some(support::repo()), capabilities, json!({}));
     client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
     let (uri, text, _) = open_profiled(&mut client, &file.path);
@@ -347,7 +351,9 @@ fn refreshes_are_only_requested_from_clients_that_support_them() {
     client.execute_ok("scalene.loadProfile", json!({"path": fixture}));
     let (uri, text, _) = open_profiled(&mut client, &profile.files[0].path);
     assert_eq!(client.execute_ok("scalene.toggle", Value::Null), json!({"visible": false}));
+    client.expect_diagnostics(&uri, <[Value]>::is_empty, TIMEOUT);
     assert_eq!(client.execute_ok("scalene.toggle", Value::Null), json!({"visible": true}));
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
     client.execute_ok("scalene.clear", json!({"uri": uri}));
     client.expect_diagnostics(&uri, <[Value]>::is_empty, TIMEOUT);
     assert!(client.inlay_hints(&uri, &text).is_empty());

@@ -182,6 +182,13 @@ fn a_program_that_raises_is_profiled_and_its_stderr_is_logged() {
         TIMEOUT,
     );
     assert!(!logged["message"].as_str().unwrap().contains("scalene_profiler.py"), "{logged}");
+    let warning = client.expect_notification("window/showMessage", |params| params["type"] == 2, TIMEOUT);
+    let warning = warning["message"].as_str().unwrap();
+    assert!(
+        warning.contains("program_failed") && warning.contains("exited with code 1") && warning.contains("up to the failure"),
+        "the user is told the run failed and what the profile covers: {warning}"
+    );
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     let hints = client.inlay_hints(&uri, &text);
     assert!(hints.iter().any(|hint| [5, 6].contains(&hint["position"]["line"].as_u64().unwrap())), "the profile up to the crash ({end}): {hints:#?}\n{}", client.report());
@@ -214,6 +221,9 @@ fn start_long_run(client: &mut LspClient, project: &TempProject, uri: &str) -> S
 fn assert_cancelled(client: &mut LspClient, program: &str, uri: &str, run_id: String) {
     let end = follow(client, run_id).end;
     assert!(end.contains("cancelled"), "{end}");
+    let warning = client.expect_notification("window/showMessage", |params| params["type"] == 2, TIMEOUT);
+    assert!(warning["message"].as_str().unwrap().contains("the run was cancelled; the profile covers the run up to then"), "{warning}");
+    client.expect_diagnostics(uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     let hints = client.inlay_hints(uri, &long_program());
     let lines: Vec<u64> = hints.iter().map(|hint| hint["position"]["line"].as_u64().unwrap()).collect();
@@ -244,6 +254,7 @@ fn cancelling_a_run_stops_it_and_keeps_the_partial_profile() {
     // The `Cancel profiling` code action, offered while the run goes on: scalene.cancel. (Cleared first,
     // so the hints checked below can only come from the second run.)
     assert_eq!(client.execute_ok("scalene.clear", json!({"uri": uri})), json!({"cleared": 1}));
+    client.expect_diagnostics(&uri, <[Value]>::is_empty, TIMEOUT);
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     assert!(client.inlay_hints(&uri, &long_program()).is_empty());
     let run_id = start_long_run(&mut client, &project, &uri);

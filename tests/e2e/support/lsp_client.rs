@@ -4,6 +4,9 @@
 //! (`workspace/configuration` with the settings, everything else with `null`) and hands every message to
 //! the test. The test claims messages (a response by id, a notification or server request by method and
 //! predicate); what it never claims is printed when something times out, with the server's stderr.
+//! When the client is dropped, every message must have been claimed (as ruff's server tests do), except
+//! the bookkeeping in `UNCLAIMED_OK` and methods a test declared it does not look at (`ignore`): a
+//! message nobody expected (an error shown to the user, diagnostics nobody checked) fails the test.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -17,6 +20,17 @@ use serde_json::{Value, json};
 /// How long a request or an expected message may take (a run of real Scalene takes longer: callers pass
 /// their own timeout to `expect_*`).
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Messages a test need not claim: progress, refresh requests and the configuration pull (answered by
+/// the reader thread), and the MCP endpoint announcement every session sends.
+pub const UNCLAIMED_OK: [&str; 6] = [
+    "$/progress",
+    "window/workDoneProgress/create",
+    "workspace/inlayHint/refresh",
+    "workspace/codeLens/refresh",
+    "workspace/configuration",
+    "scalene/mcpEndpoint",
+];
 
 pub struct LspClient {
     child: Child,
@@ -33,6 +47,8 @@ pub struct LspClient {
     next_id: i64,
     /// The negotiated position encoding (`utf-16` until `initialize` says otherwise).
     pub encoding: String,
+    /// Methods this test does not look at (see `ignore`).
+    ignored: Vec<String>,
 }
 
 /// The client capabilities a test starts from: UTF-16 positions, work-done progress, inlay hint and
@@ -201,6 +217,7 @@ impl LspClient {
             stderr,
             next_id: 0,
             encoding: "utf-16".into(),
+            ignored: Vec::new(),
         }
     }
 
@@ -300,6 +317,11 @@ impl LspClient {
             Some(message) => message["params"].clone(),
             None => panic!("no {method} request from the server within {timeout:?}\n{}", self.report()),
         }
+    }
+
+    /// Declares that this test does not look at messages of `method` (they need not be claimed).
+    pub fn ignore(&mut self, method: &str) {
+        self.ignored.push(method.to_string());
     }
 
     /// Drops every unclaimed message (e.g. refreshes from an earlier step).
@@ -445,20 +467,45 @@ impl LspClient {
     }
 }
 
+impl LspClient {
+    /// Messages received and never claimed, other than those a test may leave (`UNCLAIMED_OK`, `ignore`).
+    fn unexpected(&mut self) -> Vec<String> {
+        self.receive_pending();
+        self.unclaimed
+            .iter()
+            .filter(|message| {
+                let method = message["method"].as_str().unwrap_or("");
+                !UNCLAIMED_OK.contains(&method) && !self.ignored.iter().any(|ignored| ignored == method)
+            })
+            .map(|message| {
+                let mut text = message.to_string();
+                text.truncate(400);
+                text
+            })
+            .collect()
+    }
+}
+
 impl Drop for LspClient {
-    /// `shutdown` + `exit`; kills the server when it does not stop in time (never panics).
+    /// `shutdown` + `exit` (kills the server when it does not stop in time), then asserts that every
+    /// message received before was claimed.
     fn drop(&mut self) {
+        let unexpected = if std::thread::panicking() { Vec::new() } else { self.unexpected() };
         if self.request_within("shutdown", Value::Null, Duration::from_secs(20)).is_some() {
             let _ = write_message(&self.stdin, &json!({"jsonrpc": "2.0", "method": "exit"}));
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
+        while Instant::now() < deadline && !matches!(self.child.try_wait(), Ok(Some(_))) {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        assert!(
+            unexpected.is_empty(),
+            "the test never claimed these messages from the server (claim them, or `ignore` their method):\n{}",
+            unexpected.join("\n")
+        );
     }
 }

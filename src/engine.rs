@@ -3,19 +3,23 @@
 //! Scalene, parses the result and caches it. The LSP server, the MCP endpoint and the CLI all call it.
 
 pub mod cache;
+pub mod compare;
 pub mod dirs;
 pub mod error;
 pub mod interpreter;
 pub mod model;
 pub mod parse;
+pub mod provenance;
 pub mod remap;
+pub mod repeat;
 pub mod runner;
 pub mod schema;
+pub mod storage;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -29,6 +33,7 @@ pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
 pub use runner::{RunSpec, Program};
+pub use storage::{Store, StoreSettings};
 
 /// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
 /// setting and MCP's `timeout_s` all default to it.
@@ -50,6 +55,8 @@ pub struct EngineSettings {
     /// Scheduling niceness of profiled programs (0: as the caller). The language server raises it so
     /// the editor stays responsive on a busy machine; the CPU the editor takes is the same either way.
     pub run_niceness: i32,
+    /// Where saved profiles go (nothing is written until something is saved).
+    pub store: StoreSettings,
 }
 
 impl Default for EngineSettings {
@@ -62,6 +69,7 @@ impl Default for EngineSettings {
             discovery_env: DiscoveryEnv::from_process(),
             preflight_store: interpreter::default_preflight_store(),
             run_niceness: 0,
+            store: StoreSettings::default(),
         }
     }
 }
@@ -112,6 +120,21 @@ pub struct RunHandle {
     /// True when an identical run was already in flight and this request joined it.
     pub joined: bool,
     result: Shared<BoxFuture<'static, RunResult>>,
+    /// For repeated runs (`start_repeated`): which run is going.
+    pub series: Option<SeriesProgress>,
+}
+
+/// Which of a series of repeated runs is going (1-based), out of how many.
+#[derive(Clone, Debug)]
+pub struct SeriesProgress {
+    pub total: u32,
+    current: Arc<AtomicU32>,
+}
+
+impl SeriesProgress {
+    pub fn current(&self) -> u32 {
+        self.current.load(Ordering::Relaxed)
+    }
 }
 
 /// How often front ends report a run's progress (the editor's progress, MCP progress notifications).
@@ -182,6 +205,7 @@ struct Inner {
     /// Notified each time a run ends (for `shutdown`).
     run_ended: tokio::sync::Notify,
     next_run: AtomicU64,
+    store: RwLock<Arc<Store>>,
 }
 
 impl Engine {
@@ -197,6 +221,7 @@ impl Engine {
                 cancels: DashMap::new(),
                 run_ended: tokio::sync::Notify::new(),
                 next_run: AtomicU64::new(1),
+                store: RwLock::new(Arc::new(Store::new(settings.store.clone()))),
                 settings,
             }),
         }
@@ -208,6 +233,19 @@ impl Engine {
 
     pub fn cache(&self) -> &ProfileCache {
         &self.inner.cache
+    }
+
+    /// The saved-profile store (shared by every front end on this engine).
+    pub fn store(&self) -> Arc<Store> {
+        self.inner.store.read().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    /// Points the store elsewhere or changes its quota (the editor's `store` settings).
+    pub fn set_store(&self, settings: StoreSettings) {
+        let mut store = self.inner.store.write().unwrap_or_else(|poison| poison.into_inner());
+        if store.settings() != &settings {
+            *store = Arc::new(Store::new(settings));
+        }
     }
 
     /// Resolves the interpreter, project root and Scalene command for a request, running the (cached)
@@ -276,7 +314,7 @@ impl Engine {
         let run_id = match self.inner.in_flight.entry(key.clone()) {
             dashmap::Entry::Occupied(existing) => {
                 let (run_id, result) = existing.get().clone();
-                return Ok(RunHandle { run_id, joined: true, result });
+                return Ok(RunHandle { run_id, joined: true, result, series: None });
             }
             dashmap::Entry::Vacant(slot) => {
                 let run_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
@@ -301,7 +339,80 @@ impl Engine {
             engine.inner.run_ended.notify_waiters();
             let _ = sender.send(outcome);
         });
-        Ok(RunHandle { run_id, joined: false, result })
+        Ok(RunHandle { run_id, joined: false, result, series: None })
+    }
+
+    /// Starts `runs` runs of the same request one after another and returns at once; the result is
+    /// their mean with each metric's range (`repeat::combine`), cached as one profile. The handle's id
+    /// names the whole series: cancelling it (or the run going on) stops the series, and a run that
+    /// does not end `ok` ends it with that run's profile. `runs` <= 1 is `start`.
+    pub fn start_repeated(&self, request: ProfileRequest, runs: u32) -> Result<RunHandle, EngineError> {
+        if runs <= 1 {
+            return self.start(request);
+        }
+        let _ = resolve_program(&request)?;
+        check_arguments(&request.args)?;
+        let series_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
+        let cancel = CancellationToken::new();
+        self.inner.cancels.insert(series_id, cancel.clone());
+        let current = Arc::new(AtomicU32::new(0));
+        let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
+        let result = async move {
+            receiver.await.unwrap_or_else(|_| Err(EngineError::Internal { message: "the series ended without a result".into() }))
+        }
+        .boxed()
+        .shared();
+        let engine = self.clone();
+        let series_current = current.clone();
+        tokio::spawn(async move {
+            let outcome = std::panic::AssertUnwindSafe(engine.run_series(request, runs, &cancel, &series_current))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(EngineError::Internal { message: format!("a repeated run panicked: {}", panic_message(&*panic)) }));
+            engine.inner.cancels.remove(&series_id);
+            engine.inner.run_ended.notify_waiters();
+            let _ = sender.send(outcome);
+        });
+        Ok(RunHandle { run_id: series_id, joined: false, result, series: Some(SeriesProgress { total: runs, current }) })
+    }
+
+    async fn run_series(&self, request: ProfileRequest, runs: u32, cancel: &CancellationToken, current: &AtomicU32) -> RunResult {
+        let mut profiles = Vec::with_capacity(runs as usize);
+        let mut last: Option<Arc<CachedProfile>> = None;
+        for index in 1..=runs {
+            if cancel.is_cancelled() {
+                return Err(EngineError::CancelledBeforeStart);
+            }
+            current.store(index, Ordering::Relaxed);
+            let handle = self.start(request.clone())?;
+            let run_id = handle.run_id;
+            let mut wait = std::pin::pin!(handle.wait());
+            let entry = tokio::select! {
+                result = &mut wait => result?,
+                () = cancel.cancelled() => {
+                    self.cancel(Some(run_id));
+                    wait.await?
+                }
+            };
+            if entry.profile.status != RunStatus::Ok {
+                // The series ends with this run's (partial) profile, saying so.
+                let mut profile = entry.profile.clone();
+                profile.notes.push(format!(
+                    "run {index} of {runs} ended {}, so the repeated runs stopped; this is that run's profile alone",
+                    profile.status.as_str()
+                ));
+                return Ok(self.inner.cache.insert(entry.key.clone(), profile));
+            }
+            profiles.push(entry.profile.clone());
+            last = Some(entry);
+        }
+        let last = last.ok_or_else(|| EngineError::Internal { message: "a series without runs".into() })?;
+        let combined = repeat::combine(&profiles)?;
+        // The runs share one key: only the last is still cached; the mean replaces it.
+        self.inner.cache.remove(last.id);
+        let mut key = last.key.clone();
+        key.options = format!("{}x{runs}", key.options);
+        Ok(self.inner.cache.insert(key, combined))
     }
 
     /// Starts a run and waits for it.
@@ -315,6 +426,9 @@ impl Engine {
             slot = self.inner.slots.acquire() => slot.expect("the semaphore is never closed"),
             () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
         };
+        // The project's git state is read while the run goes on (it costs the run nothing).
+        let git_dir = resolved.project_root.clone().unwrap_or_else(|| resolved.spec.cwd.clone());
+        let git = tokio::spawn(async move { provenance::git_state(&git_dir).await });
         let result = runner::run(
             &resolved.spec,
             &resolved.preflight.scalene_version,
@@ -325,7 +439,15 @@ impl Engine {
         if matches!(result, Err(EngineError::ScaleneCrashed { .. })) {
             self.inner.preflights.invalidate(&resolved.interpreter.path);
         }
-        Ok(self.inner.cache.insert(key, result?))
+        let mut profile = result?;
+        profile.context = Some(model::RunContext {
+            interpreter: resolved.interpreter.path.clone(),
+            python_version: resolved.preflight.python_version.clone(),
+            mode: request.mode,
+            project_root: resolved.project_root.clone(),
+            git: git.await.ok().flatten(),
+        });
+        Ok(self.inner.cache.insert(key, profile))
     }
 
     /// Cancels a run (the latest one when `run_id` is None). The run still finishes with its partial
@@ -411,6 +533,30 @@ pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError>
         options: String::new(),
     };
     Ok((key, profile))
+}
+
+/// A profile from a file given to `compare`: a saved profile file, this tool's `--json` output
+/// (docs/schema.md), or a Scalene JSON.
+pub fn load_profile_file(path: &Path) -> Result<Profile, EngineError> {
+    let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+    if storage::is_saved_profile(&bytes) {
+        return storage::parse_saved(&bytes)
+            .map(|saved| saved.profile)
+            .map_err(|reason| EngineError::SavedUnreadable { path: path.to_path_buf(), reason });
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        schema: Option<serde::de::IgnoredAny>,
+    }
+    let normalized = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|probe| probe.schema.is_some());
+    if normalized {
+        let json: schema::ProfileJson = serde_json::from_slice(&bytes).map_err(|err| EngineError::NothingToCompare {
+            reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON: {err}", path.display()),
+            fix: "pass a Scalene JSON (`scalene run -o FILE.json`), the output of `scalene-lsp profile --json`, or a saved profile name".into(),
+        })?;
+        return Ok(json.into_profile());
+    }
+    load_json_file(path).map(|(_, profile)| profile)
 }
 
 /// Makes a script path absolute and canonical; returns the target and the folder to start looking for

@@ -79,6 +79,27 @@ pub enum EngineError {
 
     #[error("cannot read {path:?}: {source}")]
     Parse { path: PathBuf, source: ParseError },
+
+    #[error(
+        "{name:?} is not a valid name for a saved profile: {reason}. Nothing was written. Fix: use 1 to 64 \
+         letters, digits, `.`, `_` or `-`, not starting with a dot (e.g. `baseline`, `before-fix`, `v1.2`)."
+    )]
+    BadName { name: String, reason: String },
+
+    #[error("no saved profile is named {name:?} in {dir:?} (saved: {known}). Fix: {fix}")]
+    SavedNotFound { name: String, dir: PathBuf, known: String, fix: String },
+
+    #[error(
+        "the saved profile {path:?} cannot be read: {reason}. Fix: delete it (`scalene-lsp saved delete NAME`) \
+         and save the profile again."
+    )]
+    SavedUnreadable { path: PathBuf, reason: String },
+
+    #[error("the profile store {dir:?} cannot be used: {reason}. Fix: {fix}")]
+    StoreUnusable { dir: PathBuf, reason: String, fix: String },
+
+    #[error("cannot compare: {reason}. Fix: {fix}")]
+    NothingToCompare { reason: String, fix: String },
 }
 
 impl EngineError {
@@ -104,6 +125,11 @@ impl EngineError {
             EngineError::Internal { .. } => "internal",
             EngineError::Io { .. } => "io",
             EngineError::Parse { .. } => "bad_profile",
+            EngineError::BadName { .. } => "bad_name",
+            EngineError::SavedNotFound { .. } => "saved_not_found",
+            EngineError::SavedUnreadable { .. } => "saved_unreadable",
+            EngineError::StoreUnusable { .. } => "store_unusable",
+            EngineError::NothingToCompare { .. } => "nothing_to_compare",
         }
     }
 

@@ -112,6 +112,99 @@ pub struct Profile {
     pub stdout_tail: Option<String>,
     /// When the profile was produced or loaded.
     pub created: SystemTime,
+    /// How the run was made (interpreter, versions, mode, project, git state); None for a loaded JSON.
+    pub context: Option<RunContext>,
+    /// Per-line and per-function ranges over repeated runs (`--repeat N`); None for a single run.
+    /// The profile's own numbers are then the means over the runs.
+    pub spread: Option<std::sync::Arc<Spread>>,
+}
+
+/// Where and how a profile was made here: what a saved profile records next to the numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunContext {
+    pub interpreter: PathBuf,
+    pub python_version: String,
+    pub mode: Mode,
+    pub project_root: Option<PathBuf>,
+    pub git: Option<GitState>,
+}
+
+/// The git state of the project when the run started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GitState {
+    pub commit: String,
+    /// True when tracked files had uncommitted changes.
+    pub dirty: bool,
+}
+
+/// The mean, smallest and largest value of a metric over repeated runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Stat {
+    /// A single value (no spread).
+    pub fn point(value: f64) -> Stat {
+        Stat { mean: value, min: value, max: value }
+    }
+
+    /// Over `values` (each run's value; an empty slice gives zeros).
+    pub fn of(values: &[f64]) -> Stat {
+        if values.is_empty() {
+            return Stat::default();
+        }
+        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        Stat { mean: values.iter().sum::<f64>() / values.len() as f64, min, max }
+    }
+}
+
+/// The metrics a comparison weighs, over repeated runs: CPU as a share of the run and in seconds
+/// (share × the run's elapsed time), peak and allocated MB.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MetricSpread {
+    pub cpu_percent: Stat,
+    pub cpu_s: Stat,
+    pub peak_mb: Stat,
+    pub alloc_mb: Stat,
+}
+
+/// Ranges over the runs of a repeated profile (`Engine::profile_repeated`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spread {
+    pub runs: u32,
+    pub elapsed_s: Stat,
+    pub peak_mb: Stat,
+    /// Sorted by path, like `Profile::files`.
+    pub files: Vec<FileSpread>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileSpread {
+    pub path: PathBuf,
+    pub total: MetricSpread,
+    /// Sorted by line.
+    pub lines: Vec<(u32, MetricSpread)>,
+    /// By `def` line: (name, def line, totals).
+    pub functions: Vec<(String, u32, MetricSpread)>,
+}
+
+impl Spread {
+    pub fn file(&self, path: &Path) -> Option<&FileSpread> {
+        self.files.binary_search_by(|file| file.path.as_path().cmp(path)).ok().map(|index| &self.files[index])
+    }
+}
+
+impl FileSpread {
+    pub fn line(&self, line: u32) -> Option<&MetricSpread> {
+        self.lines.binary_search_by_key(&line, |(number, _)| *number).ok().map(|index| &self.lines[index].1)
+    }
+
+    pub fn function(&self, name: &str, line: u32) -> Option<&MetricSpread> {
+        self.functions.iter().find(|(n, l, _)| n == name && *l == line).map(|(_, _, spread)| spread)
+    }
 }
 
 /// The note of a `TooShort` profile: what happened and what to do. Added by whoever produced the
@@ -255,6 +348,18 @@ impl Profile {
             stderr_tail: None,
             stdout_tail: None,
             created: SystemTime::now(),
+            context: None,
+            spread: None,
+        }
+    }
+
+    /// The mode the profile was made in: recorded for a run here, else what its data shows.
+    pub fn mode(&self) -> Mode {
+        match &self.context {
+            Some(context) => context.mode,
+            None if self.gpu => Mode::Gpu,
+            None if self.memory => Mode::Memory,
+            None => Mode::Cpu,
         }
     }
 
@@ -290,6 +395,16 @@ impl Profile {
             + self.stdout_tail.as_ref().map_or(0, String::len)
             + self.notes.iter().map(String::len).sum::<usize>()
             + self.args.iter().map(String::len).sum::<usize>()
+            + self.spread.as_ref().map_or(0, |spread| {
+                spread
+                    .files
+                    .iter()
+                    .map(|file| {
+                        file.lines.len() * size_of::<(u32, MetricSpread)>()
+                            + file.functions.iter().map(|f| size_of::<(String, u32, MetricSpread)>() + f.0.len()).sum::<usize>()
+                    })
+                    .sum()
+            })
     }
 }
 

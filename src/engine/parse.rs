@@ -261,6 +261,8 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         stderr_tail: None,
         stdout_tail: None,
         created: SystemTime::now(),
+        context: None,
+        spread: None,
     })
 }
 

@@ -45,6 +45,61 @@ impl LineMap {
     }
 }
 
+/// How a line of one version is found in another (for comparisons): unchanged, or edited in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Aligned {
+    /// 1-based line in the other text.
+    pub line: u32,
+    /// True when the text differs: the line was edited in place (a same-size block of replaced lines,
+    /// each pair similar enough to be the same statement).
+    pub edited: bool,
+}
+
+/// Both directions of a line alignment between two versions of a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineAlignment {
+    /// For each line of the old text (index = line - 1).
+    pub old_to_new: Vec<Option<Aligned>>,
+    /// For each line of the new text.
+    pub new_to_old: Vec<Option<Aligned>>,
+}
+
+/// Two lines at least this similar (similar's character ratio) count as one line edited in place.
+const EDITED_SIMILARITY: f32 = 0.6;
+
+/// Aligns two versions of a text by a line diff: unchanged lines pair exactly (as `LineMap` does); in
+/// a block of replaced lines with as many old as new lines, each pair that is similar pairs as `edited`
+/// (`range(1_000)` → `range(3_000)`). Every other line pairs with nothing.
+pub fn align_lines(old_text: &str, new_text: &str) -> LineAlignment {
+    let old: Vec<&str> = old_text.lines().map(trim_cr).collect();
+    let new: Vec<&str> = new_text.lines().map(trim_cr).collect();
+    let mut old_to_new = vec![None; old.len()];
+    let mut new_to_old = vec![None; new.len()];
+    let mut pair = |old_index: usize, new_index: usize, edited: bool| {
+        old_to_new[old_index] = Some(Aligned { line: (new_index + 1) as u32, edited });
+        new_to_old[new_index] = Some(Aligned { line: (old_index + 1) as u32, edited });
+    };
+    if old == new {
+        (0..old.len()).for_each(|index| pair(index, index, false));
+        return LineAlignment { old_to_new, new_to_old };
+    }
+    for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+        match op {
+            DiffOp::Equal { old_index, new_index, len } => (0..len).for_each(|offset| pair(old_index + offset, new_index + offset, false)),
+            DiffOp::Replace { old_index, old_len, new_index, new_len } if old_len == new_len => {
+                for offset in 0..old_len {
+                    let (a, b) = (old[old_index + offset].trim(), new[new_index + offset].trim());
+                    if similar::TextDiff::from_chars(a, b).ratio() >= EDITED_SIMILARITY {
+                        pair(old_index + offset, new_index + offset, true);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    LineAlignment { old_to_new, new_to_old }
+}
+
 fn trim_cr(line: &str) -> &str {
     line.strip_suffix('\r').unwrap_or(line)
 }
@@ -80,6 +135,22 @@ mod tests {
     #[test]
     fn deleted_lines_vanish_and_later_lines_move_up() {
         check("a\nb\nhot\n", "hot\n", &[(1, None), (2, None), (3, Some(1))]);
+    }
+
+    #[test]
+    fn alignment_pairs_unchanged_and_similar_edited_lines_only() {
+        let old = "a = 1\nfor i in range(1_000):\n    work(i)\nprint('done')\n";
+        let new = "# new\na = 1\nfor i in range(3_000):\n    work(i)\nlog.info('finished', extra)\n";
+        let alignment = align_lines(old, new);
+        let at = |line: usize| alignment.old_to_new[line - 1];
+        assert_eq!(at(1), Some(Aligned { line: 2, edited: false }));
+        assert_eq!(at(2), Some(Aligned { line: 3, edited: true }), "a changed constant is the same line, edited");
+        assert_eq!(at(3), Some(Aligned { line: 4, edited: false }));
+        assert_eq!(at(4), None, "an unrelated replacement pairs with nothing");
+        assert_eq!(alignment.new_to_old[0], None, "an inserted line is new");
+        assert_eq!(alignment.new_to_old[2], Some(Aligned { line: 2, edited: true }));
+        let same = align_lines(old, old);
+        assert!(same.old_to_new.iter().enumerate().all(|(i, a)| *a == Some(Aligned { line: i as u32 + 1, edited: false })));
     }
 
     #[test]

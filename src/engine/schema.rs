@@ -1,15 +1,20 @@
 //! The normalized JSON, version 1 (docs/schema.md): what `--json` prints and what MCP returns. The only
-//! serialized form of a profile; built from the model, never parsed back.
+//! serialized form of a profile: saved profiles store it, and `compare` reads it back (`into_profile`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::model::{FileProfile, FunctionStats, LineStats, Profile};
+use super::model::{
+    FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
+};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A Scalene profile, normalized. Numbers are Scalene's own, unrounded.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileJson {
     /// Always 1 for this layout.
@@ -39,9 +44,13 @@ pub struct ProfileJson {
     /// The last lines of the program's stderr when it ran here (at most 64 KB); null otherwise.
     pub stderr_tail: Option<String>,
     pub files: Vec<FileJson>,
+    /// Present when the profile is the mean of repeated runs (`--repeat N`): each metric's mean, min and
+    /// max over the runs. The numbers above are then the means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<SpreadJson>,
 }
 
-#[derive(Serialize, JsonSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusJson {
     Ok,
@@ -51,14 +60,14 @@ pub enum StatusJson {
     TimedOut,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationJson {
     pub file: String,
     pub line: u32,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileJson {
     /// Absolute path.
@@ -70,10 +79,14 @@ pub struct FileJson {
     /// Functions by `def` line, with totals summed over their lines.
     pub functions: Vec<FunctionJson>,
     pub leaks: Vec<LeakJson>,
+    /// The file's text as Scalene profiled it (its per-line copy of the source, `& < >` restored), so that
+    /// a later comparison can match lines after edits; null when Scalene did not list every line.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// One line's numbers. CPU values are percent of the whole run's CPU time.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineJson {
     /// 1-based line number.
@@ -108,7 +121,7 @@ pub struct LineJson {
 
 /// A function's totals: CPU summed over its lines (start_function_line..end_function_line), peak the
 /// largest line peak, allocations summed.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionJson {
     /// Qualified name (`Class.method`).
@@ -123,7 +136,7 @@ pub struct FunctionJson {
     pub alloc_mb: f64,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeakJson {
     pub line: u32,
@@ -158,6 +171,7 @@ impl From<&Profile> for ProfileJson {
             notes: profile.notes.clone(),
             stderr_tail: profile.stderr_tail.clone(),
             files: profile.files.iter().map(FileJson::from).collect(),
+            spread: profile.spread.as_deref().map(SpreadJson::from),
         }
     }
 }
@@ -174,6 +188,7 @@ impl From<&FileProfile> for FileJson {
                 .iter()
                 .map(|leak| LeakJson { line: leak.line, likelihood: leak.likelihood, velocity_mb_s: leak.velocity_mb_s })
                 .collect(),
+            source: (!file.source.is_empty()).then(|| file.source.to_string()),
         }
     }
 }
@@ -211,6 +226,224 @@ impl From<&FunctionStats> for FunctionJson {
             peak_mb: function.peak_mb,
             alloc_mb: function.alloc_mb,
         }
+    }
+}
+
+/// Mean, smallest and largest value over the runs.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatJson {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Ranges over repeated runs.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpreadJson {
+    /// How many runs the means are over.
+    pub runs: u32,
+    pub elapsed_s: StatJson,
+    pub peak_mb: StatJson,
+    pub files: Vec<FileSpreadJson>,
+}
+
+/// One metric set over the runs: CPU share (percent of each run), CPU seconds (share × that run's
+/// elapsed time), peak MB and allocated MB.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpreadJson {
+    pub cpu_percent: StatJson,
+    pub cpu_s: StatJson,
+    pub peak_mb: StatJson,
+    pub alloc_mb: StatJson,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpreadJson {
+    pub path: String,
+    pub total: MetricSpreadJson,
+    pub lines: Vec<LineSpreadJson>,
+    pub functions: Vec<FunctionSpreadJson>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpreadJson {
+    pub line: u32,
+    pub metrics: MetricSpreadJson,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpreadJson {
+    pub name: String,
+    /// The `def` line.
+    pub line: u32,
+    pub metrics: MetricSpreadJson,
+}
+
+impl From<Stat> for StatJson {
+    fn from(stat: Stat) -> StatJson {
+        StatJson { mean: stat.mean, min: stat.min, max: stat.max }
+    }
+}
+
+impl From<StatJson> for Stat {
+    fn from(stat: StatJson) -> Stat {
+        Stat { mean: stat.mean, min: stat.min, max: stat.max }
+    }
+}
+
+impl From<&MetricSpread> for MetricSpreadJson {
+    fn from(spread: &MetricSpread) -> MetricSpreadJson {
+        MetricSpreadJson {
+            cpu_percent: spread.cpu_percent.into(),
+            cpu_s: spread.cpu_s.into(),
+            peak_mb: spread.peak_mb.into(),
+            alloc_mb: spread.alloc_mb.into(),
+        }
+    }
+}
+
+impl From<MetricSpreadJson> for MetricSpread {
+    fn from(spread: MetricSpreadJson) -> MetricSpread {
+        MetricSpread {
+            cpu_percent: spread.cpu_percent.into(),
+            cpu_s: spread.cpu_s.into(),
+            peak_mb: spread.peak_mb.into(),
+            alloc_mb: spread.alloc_mb.into(),
+        }
+    }
+}
+
+impl From<&Spread> for SpreadJson {
+    fn from(spread: &Spread) -> SpreadJson {
+        SpreadJson {
+            runs: spread.runs,
+            elapsed_s: spread.elapsed_s.into(),
+            peak_mb: spread.peak_mb.into(),
+            files: spread
+                .files
+                .iter()
+                .map(|file| FileSpreadJson {
+                    path: file.path.display().to_string(),
+                    total: (&file.total).into(),
+                    lines: file.lines.iter().map(|(line, metrics)| LineSpreadJson { line: *line, metrics: metrics.into() }).collect(),
+                    functions: file
+                        .functions
+                        .iter()
+                        .map(|(name, line, metrics)| FunctionSpreadJson { name: name.clone(), line: *line, metrics: metrics.into() })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<SpreadJson> for Spread {
+    fn from(spread: SpreadJson) -> Spread {
+        let mut files: Vec<FileSpread> = spread
+            .files
+            .into_iter()
+            .map(|file| {
+                let mut lines: Vec<(u32, MetricSpread)> =
+                    file.lines.into_iter().map(|line| (line.line, line.metrics.into())).collect();
+                lines.sort_by_key(|(line, _)| *line);
+                FileSpread {
+                    path: PathBuf::from(file.path),
+                    total: file.total.into(),
+                    lines,
+                    functions: file.functions.into_iter().map(|f| (f.name, f.line, f.metrics.into())).collect(),
+                }
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Spread { runs: spread.runs, elapsed_s: spread.elapsed_s.into(), peak_mb: spread.peak_mb.into(), files }
+    }
+}
+
+impl ProfileJson {
+    /// The model again, for a profile read back (a saved profile, or `--json` output given to
+    /// `compare`). Not kept by the normalized form: stdout, memory timelines; a line's text comes from
+    /// the file's `source`.
+    pub fn into_profile(self) -> Profile {
+        let status = match self.status {
+            StatusJson::Ok => RunStatus::Ok,
+            StatusJson::ProgramFailed => RunStatus::ProgramFailed,
+            StatusJson::TooShort => RunStatus::TooShort,
+            StatusJson::Cancelled => RunStatus::Cancelled,
+            StatusJson::TimedOut => RunStatus::TimedOut,
+        };
+        let mut profile = Profile::empty(status, self.program);
+        profile.args = self.args;
+        profile.exit_code = self.exit_code;
+        profile.elapsed_s = self.elapsed_s;
+        profile.peak_mb = self.peak_mb;
+        profile.peak_at = self.peak_at.map(|at| SourceLocation { file: PathBuf::from(at.file), line: at.line });
+        profile.memory = self.memory;
+        profile.gpu = self.gpu;
+        profile.scalene_version = self.scalene_version;
+        profile.notes = self.notes;
+        profile.stderr_tail = self.stderr_tail;
+        profile.files = self.files.into_iter().map(FileJson::into_file).collect();
+        profile.files.sort_by(|a, b| a.path.cmp(&b.path));
+        profile.spread = self.spread.map(|spread| Arc::new(spread.into()));
+        profile
+    }
+}
+
+impl FileJson {
+    fn into_file(self) -> FileProfile {
+        let source = self.source.unwrap_or_default();
+        let texts: Vec<&str> = source.lines().collect();
+        let mut lines: Vec<LineStats> = self
+            .lines
+            .into_iter()
+            .map(|line| LineStats {
+                line: line.line,
+                text: texts.get((line.line as usize).wrapping_sub(1)).map(|text| text.to_string()).unwrap_or_default(),
+                cpu_python: line.cpu_python,
+                cpu_native: line.cpu_native,
+                cpu_system: line.cpu_system,
+                core_utilization: line.core_utilization,
+                peak_mb: line.peak_mb,
+                avg_mb: line.avg_mb,
+                alloc_mb: line.alloc_mb,
+                mallocs: line.mallocs,
+                python_fraction: line.python_fraction,
+                usage_fraction: line.usage_fraction,
+                copy_mb_s: line.copy_mb_s,
+                gpu_percent: line.gpu_percent,
+                gpu_peak_mb: line.gpu_peak_mb,
+                ..LineStats::default()
+            })
+            .collect();
+        lines.sort_by_key(|line| line.line);
+        let mut functions: Vec<FunctionStats> = self
+            .functions
+            .into_iter()
+            .map(|function| FunctionStats {
+                name: function.name,
+                line: function.line,
+                end_line: function.end_line,
+                cpu_python: function.cpu_python,
+                cpu_native: function.cpu_native,
+                cpu_system: function.cpu_system,
+                peak_mb: function.peak_mb,
+                alloc_mb: function.alloc_mb,
+            })
+            .collect();
+        functions.sort_by_key(|function| function.line);
+        let mut leaks: Vec<Leak> = self
+            .leaks
+            .into_iter()
+            .map(|leak| Leak { line: leak.line, likelihood: leak.likelihood, velocity_mb_s: leak.velocity_mb_s })
+            .collect();
+        leaks.sort_by_key(|leak| leak.line);
+        FileProfile { path: PathBuf::from(self.path), cpu_percent: self.cpu_percent, lines, functions, leaks, source: source.into() }
     }
 }
 

@@ -19,6 +19,7 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 0,
+        store: Default::default(),
     })
 }
 
@@ -342,6 +343,7 @@ fn the_language_servers_lower_priority_reaches_the_program() {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 5,
+        store: Default::default(),
     });
     let entry = runtime().block_on(engine.profile(request(&program))).unwrap();
     let printed: i32 = entry.profile.stdout_tail.as_deref().unwrap().lines().next().unwrap().parse().unwrap();

@@ -1,0 +1,522 @@
+//! Saved profiles: opt-in storage on disk, off until the user saves something (nothing is created
+//! before the first save). One file per profile, `<store>/<name>.json`, written atomically and
+//! privately (`dirs::write_private`: 0700 directory, 0600 file from creation, temp file + fsync +
+//! rename), so a reader never sees half a file and two processes saving at once leave valid files.
+//!
+//! The file is two JSON lines: a small header (`{"format", "version", "meta"}`: name, creation time,
+//! program, arguments, mode, interpreter and versions, project root, git state, elapsed, peak) and the
+//! normalized profile (`schema::ProfileJson`, with each file's profiled source and, for repeated runs,
+//! the spread). Listing reads only the header line of each file.
+//!
+//! Architecture Invariant: a name is checked (`check_name`) before any path is built from it, and the
+//! final path is checked to lie directly inside the store's canonical directory, so no name writes or
+//! reads anywhere else. A file in the store that is not a saved profile is reported and skipped.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::EngineError;
+use super::model::{GitState, Mode, Profile, RunContext};
+use super::schema::ProfileJson;
+
+/// The first line's `format`: what makes a file in the store a saved profile.
+pub const FORMAT: &str = "scalene-lsp/saved-profile";
+/// The layout of a saved profile file. A reader refuses a newer one with a message.
+pub const FORMAT_VERSION: u32 = 1;
+/// The name the editor and `--save` use when none is given.
+pub const DEFAULT_NAME: &str = "baseline";
+pub const MAX_NAME_LEN: usize = 64;
+pub const DEFAULT_MAX_PROFILES: usize = 100;
+pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+const EXTENSION: &str = ".json";
+/// A header line longer than this is not ours.
+const MAX_HEADER_BYTES: u64 = 256 * 1024;
+/// Temp files of a save that died (killed mid-write) are removed after this long.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(600);
+
+/// Where saved profiles live and how many may stay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreSettings {
+    /// None: no per-user data directory could be found ($XDG_DATA_HOME and $HOME unset).
+    pub dir: Option<PathBuf>,
+    /// The oldest profiles are removed beyond this many...
+    pub max_profiles: usize,
+    /// ...or beyond this many bytes in all.
+    pub max_bytes: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> StoreSettings {
+        StoreSettings { dir: default_dir(), max_profiles: DEFAULT_MAX_PROFILES, max_bytes: DEFAULT_MAX_BYTES }
+    }
+}
+
+/// `$XDG_DATA_HOME/scalene-lsp/profiles` (else `~/.local/share/scalene-lsp/profiles`).
+pub fn default_dir() -> Option<PathBuf> {
+    super::dirs::data_dir().map(|dir| dir.join("profiles"))
+}
+
+/// What a saved profile records besides the numbers (the header line). Listing returns these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SavedMeta {
+    pub name: String,
+    /// When it was saved, RFC 3339 UTC (`2026-12-02T15:49:39Z`).
+    pub created: String,
+    /// The same, in seconds since the Unix epoch.
+    pub created_unix: u64,
+    /// The profiled program (absolute path) or `-m module`.
+    pub program: String,
+    pub args: Vec<String>,
+    /// cpu | memory | gpu
+    pub mode: Mode,
+    /// ok | program_failed | cancelled | timed_out (a partial profile is saved as such).
+    pub status: String,
+    /// The interpreter that ran it; null for a profile loaded from a Scalene JSON.
+    pub interpreter: Option<String>,
+    pub python_version: Option<String>,
+    pub scalene_version: Option<String>,
+    pub project_root: Option<String>,
+    /// `git rev-parse HEAD` of the project when the run started (null outside a git repository).
+    pub git_commit: Option<String>,
+    /// True when tracked files had uncommitted changes then.
+    pub git_dirty: Option<bool>,
+    pub elapsed_s: f64,
+    pub peak_mb: f64,
+    /// How many runs the numbers are the mean of (1 unless saved from `--repeat N`).
+    pub runs: u32,
+    /// How many files have measurements.
+    pub files: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    meta: SavedMeta,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    profile: ProfileJson,
+}
+
+/// A saved profile in a listing.
+#[derive(Clone, Debug)]
+pub struct SavedEntry {
+    pub meta: SavedMeta,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub modified: SystemTime,
+}
+
+/// The store's profiles, newest first, and what was skipped (corrupt or foreign files), each a sentence.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<SavedEntry>,
+    pub problems: Vec<String>,
+}
+
+/// A saved profile read back.
+#[derive(Clone, Debug)]
+pub struct SavedProfile {
+    pub meta: SavedMeta,
+    pub profile: Profile,
+}
+
+/// The outcome of a save.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub meta: SavedMeta,
+    pub path: PathBuf,
+    /// Older profiles removed to stay within the quota, oldest first.
+    pub evicted: Vec<String>,
+}
+
+/// A store directory and its quota. Cheap to create; touches the disk only when used.
+#[derive(Clone, Debug)]
+pub struct Store {
+    settings: StoreSettings,
+}
+
+/// Checks a saved profile's name: `[A-Za-z0-9._-]{1,64}`, not starting with a dot.
+pub fn check_name(name: &str) -> Result<(), EngineError> {
+    let bad = |reason: String| Err(EngineError::BadName { name: name.to_string(), reason });
+    if name.is_empty() {
+        return bad("it is empty".into());
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return bad(format!("it is {} characters long (at most {MAX_NAME_LEN})", name.chars().count()));
+    }
+    if name.starts_with('.') {
+        return bad("it starts with a dot (such names are hidden, and `.`/`..` name folders)".into());
+    }
+    if name.contains('\0') {
+        return bad("it contains a NUL character".into());
+    }
+    if name.contains('/') || name.contains('\\') {
+        return bad("it contains a path separator: a name is not a path, and saved profiles never leave the store".into());
+    }
+    if let Some(other) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        return bad(format!("it contains {other:?}"));
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn new(settings: StoreSettings) -> Store {
+        Store { settings }
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    /// The configured directory (it may not exist yet).
+    pub fn dir(&self) -> Result<&Path, EngineError> {
+        self.settings.dir.as_deref().ok_or_else(|| EngineError::StoreUnusable {
+            dir: PathBuf::new(),
+            reason: "no per-user data directory is known ($XDG_DATA_HOME and $HOME are unset)".into(),
+            fix: "set XDG_DATA_HOME or HOME, or name a folder with --store DIR (editor setting store.dir)".into(),
+        })
+    }
+
+    fn unusable(&self, dir: &Path, reason: impl std::fmt::Display) -> EngineError {
+        EngineError::StoreUnusable {
+            dir: dir.to_path_buf(),
+            reason: reason.to_string(),
+            fix: "check the folder's owner and permissions, or use another one with --store DIR (editor setting store.dir)".into(),
+        }
+    }
+
+    /// The canonical store directory when it exists (checked: a real directory of this user); None
+    /// when nothing was ever saved.
+    fn existing_dir(&self) -> Result<Option<PathBuf>, EngineError> {
+        let dir = self.dir()?;
+        match fs::symlink_metadata(dir) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(self.unusable(dir, err)),
+            Ok(meta) if meta.is_symlink() => Err(self.unusable(dir, "it is a symbolic link")),
+            Ok(meta) if !meta.is_dir() => Err(self.unusable(dir, "it is not a directory")),
+            Ok(meta) if meta.uid() != nix::unistd::getuid().as_raw() => Err(self.unusable(dir, "it belongs to another user")),
+            Ok(_) => dir.canonicalize().map(Some).map_err(|err| self.unusable(dir, err)),
+        }
+    }
+
+    /// `<canonical dir>/<name>.json`, after checking the name, and that the result lies directly in `dir`.
+    fn file_in(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
+        check_name(name)?;
+        let path = dir.join(format!("{name}{EXTENSION}"));
+        if path.parent() != Some(dir) || path.file_name().and_then(|n| n.to_str()) != Some(&format!("{name}{EXTENSION}")) {
+            return Err(EngineError::BadName { name: name.into(), reason: "it does not name a file inside the store".into() });
+        }
+        Ok(path)
+    }
+
+    /// Saves `profile` as `name` (replacing a profile of that name), then applies the quota (never
+    /// removing the one just saved).
+    pub fn save(&self, name: &str, profile: &Profile) -> Result<Saved, EngineError> {
+        check_name(name)?;
+        if profile.files.is_empty() {
+            return Err(EngineError::NothingToCompare {
+                reason: format!("the profile has no measurements (status {}), so there is nothing to save", profile.status.as_str()),
+                fix: "profile a run that lasts long enough to be sampled (at least about 100 ms), then save it".into(),
+            });
+        }
+        let dir = self.dir()?.to_path_buf();
+        super::dirs::create_private_dir(&dir).map_err(|err| self.unusable(&dir, err))?;
+        let canonical = self.existing_dir()?.ok_or_else(|| self.unusable(&dir, "it vanished while saving"))?;
+        let path = Store::file_in(&canonical, name)?;
+        let meta = SavedMeta::of(name, profile, SystemTime::now());
+        let header = Header { format: FORMAT.into(), version: FORMAT_VERSION, meta: meta.clone() };
+        let body = Body { profile: ProfileJson::from(profile) };
+        let mut bytes = serde_json::to_vec(&header).map_err(|err| EngineError::Internal { message: err.to_string() })?;
+        bytes.push(b'\n');
+        serde_json::to_writer(&mut bytes, &body).map_err(|err| EngineError::Internal { message: err.to_string() })?;
+        bytes.push(b'\n');
+        super::dirs::write_private(&path, &bytes).map_err(|err| self.unusable(&canonical, format!("writing {name}: {err}")))?;
+        sweep_stale_temps(&canonical);
+        let evicted = self.enforce_quota(self.settings.max_profiles, self.settings.max_bytes, Some(name))?;
+        Ok(Saved { meta, path, evicted })
+    }
+
+    /// Reads a saved profile back.
+    pub fn load(&self, name: &str) -> Result<SavedProfile, EngineError> {
+        check_name(name)?;
+        let Some(dir) = self.existing_dir()? else { return Err(self.not_found(name, &[])) };
+        let path = Store::file_in(&dir, name)?;
+        match fs::symlink_metadata(&path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let known: Vec<String> = self.list().map(|listing| listing.entries.into_iter().map(|e| e.meta.name).collect()).unwrap_or_default();
+                return Err(self.not_found(name, &known));
+            }
+            Err(err) => return Err(EngineError::SavedUnreadable { path, reason: err.to_string() }),
+            Ok(meta) if !meta.file_type().is_file() => {
+                return Err(EngineError::SavedUnreadable { path, reason: "it is not a regular file (a link or a folder)".into() });
+            }
+            Ok(_) => {}
+        }
+        let bytes = fs::read(&path).map_err(|err| EngineError::SavedUnreadable { path: path.clone(), reason: err.to_string() })?;
+        let mut saved = parse_saved(&bytes).map_err(|reason| EngineError::SavedUnreadable { path, reason })?;
+        saved.meta.name = name.to_string();
+        Ok(saved)
+    }
+
+    fn not_found(&self, name: &str, known: &[String]) -> EngineError {
+        let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+        EngineError::SavedNotFound {
+            name: name.into(),
+            dir: self.settings.dir.clone().unwrap_or_default(),
+            known,
+            fix: format!(
+                "save one first (`scalene-lsp profile app.py --save {name}`, the editor's \"Save profile as baseline\", or MCP save_profile), or use a listed name (`scalene-lsp saved list`)"
+            ),
+        }
+    }
+
+    /// True when a profile of this name is saved (a cheap check: no parsing).
+    pub fn exists(&self, name: &str) -> bool {
+        check_name(name).is_ok()
+            && matches!(self.existing_dir(), Ok(Some(dir)) if Store::file_in(&dir, name).is_ok_and(|path| path.is_file()))
+    }
+
+    /// Every saved profile (newest first, by modification time) from the header lines only; corrupt and
+    /// foreign files are reported in `problems` and skipped.
+    pub fn list(&self) -> Result<Listing, EngineError> {
+        let Some(dir) = self.existing_dir()? else { return Ok(Listing::default()) };
+        let mut listing = Listing::default();
+        let entries = fs::read_dir(&dir).map_err(|err| self.unusable(&dir, err))?;
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with('.') {
+                continue; // A save in progress (or one that died: swept later), or a hidden file.
+            }
+            let path = entry.path();
+            let Some(name) = file_name.strip_suffix(EXTENSION).filter(|name| check_name(name).is_ok()) else {
+                listing.problems.push(format!("{} is not a saved profile (its name is not NAME.json); it is skipped", path.display()));
+                continue;
+            };
+            match read_entry(&path) {
+                Ok((mut meta, bytes, modified)) => {
+                    meta.name = name.to_string();
+                    listing.entries.push(SavedEntry { meta, path, bytes, modified });
+                }
+                Err(reason) => listing.problems.push(format!(
+                    "{} is not a readable saved profile ({reason}); it is skipped. Fix: delete it",
+                    path.display()
+                )),
+            }
+        }
+        listing.entries.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.meta.name.cmp(&b.meta.name)));
+        for problem in &listing.problems {
+            tracing::warn!("{problem}");
+        }
+        Ok(listing)
+    }
+
+    /// Deletes a saved profile. Ok(false) when there was none of that name.
+    pub fn delete(&self, name: &str) -> Result<bool, EngineError> {
+        check_name(name)?;
+        let Some(dir) = self.existing_dir()? else { return Ok(false) };
+        let path = Store::file_in(&dir, name)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(self.unusable(&dir, format!("deleting {name}: {err}"))),
+        }
+    }
+
+    /// Deletes the saved profiles last written more than `max_age` ago; returns their names.
+    pub fn cleanup_old(&self, max_age: Duration) -> Result<Vec<String>, EngineError> {
+        let listing = self.list()?;
+        let now = SystemTime::now();
+        let mut removed = Vec::new();
+        for entry in listing.entries {
+            let age = now.duration_since(entry.modified).unwrap_or_default();
+            if age > max_age && self.delete(&entry.meta.name)? {
+                removed.push(entry.meta.name);
+            }
+        }
+        if let Some(dir) = self.existing_dir()? {
+            sweep_stale_temps(&dir);
+        }
+        Ok(removed)
+    }
+
+    /// Deletes every saved profile (files that are not saved profiles stay); returns their names.
+    pub fn clear_all(&self) -> Result<Vec<String>, EngineError> {
+        let listing = self.list()?;
+        let mut removed = Vec::new();
+        for entry in listing.entries {
+            if self.delete(&entry.meta.name)? {
+                removed.push(entry.meta.name);
+            }
+        }
+        if let Some(dir) = self.existing_dir()? {
+            sweep_stale_temps(&dir);
+        }
+        Ok(removed)
+    }
+
+    /// Removes the oldest profiles until at most `max_profiles` and `max_bytes` remain, never `keep`.
+    /// Returns the removed names, oldest first.
+    pub fn enforce_quota(&self, max_profiles: usize, max_bytes: u64, keep: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let mut entries = self.list()?.entries;
+        entries.reverse(); // Oldest first.
+        let mut count = entries.len();
+        let mut bytes: u64 = entries.iter().map(|entry| entry.bytes).sum();
+        let mut removed = Vec::new();
+        for entry in entries {
+            if count <= max_profiles && bytes <= max_bytes {
+                break;
+            }
+            if Some(entry.meta.name.as_str()) == keep {
+                continue;
+            }
+            // Another process may have removed it already: then it no longer counts either.
+            if self.delete(&entry.meta.name)? {
+                removed.push(entry.meta.name.clone());
+            }
+            count -= 1;
+            bytes = bytes.saturating_sub(entry.bytes);
+        }
+        for name in &removed {
+            tracing::info!(name, "removed an old saved profile to stay within the store's quota");
+        }
+        Ok(removed)
+    }
+}
+
+/// The header line of a saved profile file, its size and modification time.
+fn read_entry(path: &Path) -> Result<(SavedMeta, u64, SystemTime), String> {
+    let meta = fs::symlink_metadata(path).map_err(|err| err.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    let file = fs::File::open(path).map_err(|err| err.to_string())?;
+    let mut line = Vec::new();
+    BufReader::new(file.take(MAX_HEADER_BYTES)).read_until(b'\n', &mut line).map_err(|err| err.to_string())?;
+    if line.last() != Some(&b'\n') {
+        return Err("it has no complete header line".into());
+    }
+    let header = parse_header(&line)?;
+    Ok((header.meta, meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)))
+}
+
+fn parse_header(line: &[u8]) -> Result<Header, String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        format: Option<String>,
+        version: Option<u32>,
+    }
+    let probe: Probe = serde_json::from_slice(line).map_err(|err| format!("its first line is not a saved-profile header: {err}"))?;
+    if probe.format.as_deref() != Some(FORMAT) {
+        return Err(format!("its first line does not say `\"format\": \"{FORMAT}\"`"));
+    }
+    match probe.version {
+        Some(version) if version > FORMAT_VERSION => {
+            return Err(format!("it was written by a newer scalene-lsp (format version {version}; this one reads {FORMAT_VERSION}); upgrade scalene-lsp"));
+        }
+        None => return Err("its header has no version".into()),
+        _ => {}
+    }
+    serde_json::from_slice(line).map_err(|err| format!("its header is damaged: {err}"))
+}
+
+/// True when `bytes` look like a saved profile file (its first line is a saved-profile header).
+pub fn is_saved_profile(bytes: &[u8]) -> bool {
+    let first = bytes.split(|byte| *byte == b'\n').next().unwrap_or(&[]);
+    first.starts_with(b"{") && parse_header(first).is_ok()
+}
+
+/// Parses a whole saved profile file (header line + profile line).
+pub fn parse_saved(bytes: &[u8]) -> Result<SavedProfile, String> {
+    let split = bytes.iter().position(|byte| *byte == b'\n').ok_or("it has no header line")?;
+    let header = parse_header(&bytes[..split])?;
+    let body: Body = serde_json::from_slice(&bytes[split + 1..]).map_err(|err| match err.classify() {
+        serde_json::error::Category::Eof => "it ends early (truncated)".to_string(),
+        _ => format!("its profile is damaged: {err}"),
+    })?;
+    let meta = header.meta;
+    let mut profile = body.profile.into_profile();
+    profile.created = UNIX_EPOCH + Duration::from_secs(meta.created_unix);
+    profile.context = meta.interpreter.as_ref().map(|interpreter| RunContext {
+        interpreter: PathBuf::from(interpreter),
+        python_version: meta.python_version.clone().unwrap_or_default(),
+        mode: meta.mode,
+        project_root: meta.project_root.as_ref().map(PathBuf::from),
+        git: meta.git_commit.as_ref().map(|commit| GitState { commit: commit.clone(), dirty: meta.git_dirty.unwrap_or(false) }),
+    });
+    Ok(SavedProfile { meta, profile })
+}
+
+/// Removes temp files of saves that died mid-write (`.NAME.json.XXXX.tmp`, see `dirs::write_private`).
+fn sweep_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > STALE_TEMP_AGE);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+impl SavedMeta {
+    pub fn of(name: &str, profile: &Profile, now: SystemTime) -> SavedMeta {
+        let created_unix = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let context = profile.context.as_ref();
+        SavedMeta {
+            name: name.to_string(),
+            created: rfc3339(created_unix),
+            created_unix,
+            program: profile.program.clone(),
+            args: profile.args.clone(),
+            mode: profile.mode(),
+            status: profile.status.as_str().to_string(),
+            interpreter: context.map(|c| c.interpreter.display().to_string()),
+            python_version: context.map(|c| c.python_version.clone()).filter(|v| !v.is_empty()),
+            scalene_version: profile.scalene_version.clone(),
+            project_root: context.and_then(|c| c.project_root.as_ref()).map(|root| root.display().to_string()),
+            git_commit: context.and_then(|c| c.git.as_ref()).map(|git| git.commit.clone()),
+            git_dirty: context.and_then(|c| c.git.as_ref()).map(|git| git.dirty),
+            elapsed_s: profile.elapsed_s,
+            peak_mb: profile.peak_mb,
+            runs: profile.spread.as_ref().map_or(1, |spread| spread.runs),
+            files: profile.files.len(),
+        }
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn rfc3339(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let seconds = unix % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+#[cfg(test)]
+mod tests;

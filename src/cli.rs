@@ -1,7 +1,9 @@
-//! The command line: `profile`, `show`, `doctor`. The one place that maps errors to stderr text and
-//! exit codes.
+//! The command line: `profile`, `show`, `doctor`, `compare`, `saved`. The one place that maps errors to
+//! stderr text and exit codes.
 
+pub mod compare;
 pub mod render;
+pub mod saved;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -26,6 +28,8 @@ pub mod exit {
     /// No profile: the program or the input is the problem (missing file, syntax error, bad JSON,
     /// Scalene crashed).
     pub const NO_PROFILE: u8 = 4;
+    /// `compare --fail-on VERDICT` found that verdict (e.g. a regression): for CI.
+    pub const COMPARE_FAILED: u8 = 5;
 }
 
 /// `--mode`: the engine's `Mode`, with a help line per value.
@@ -73,6 +77,14 @@ pub struct ProfileArgs {
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
     pub json: bool,
+    /// Save the profile under this name (e.g. `baseline`) for `compare` (see `saved`).
+    #[arg(long, value_name = "NAME")]
+    pub save: Option<String>,
+    /// Run the program this many times and keep each line's mean and range (for noise-aware comparisons).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    #[command(flatten)]
+    pub store: saved::StoreArgs,
     /// Arguments for the program, after `--`.
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -85,6 +97,11 @@ pub struct ShowArgs {
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
     pub json: bool,
+    /// Save the profile under this name (e.g. a CI run as `baseline`), for `compare`.
+    #[arg(long, value_name = "NAME")]
+    pub save: Option<String>,
+    #[command(flatten)]
+    pub store: saved::StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,9 +209,15 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         ..ProfileRequest::default()
     };
     let json = args.json;
+    if let Err(code) = saved::check_save_name(args.save.as_deref()) {
+        return code;
+    }
+    let (save, repeat) = (args.save, args.repeat);
+    let name = if repeat > 1 { format!("{name} ({repeat} runs)") } else { name };
+    let store_settings = args.store.settings();
     runtime().block_on(async move {
-        let engine = Engine::new(EngineSettings::default());
-        let handle = match engine.start(request) {
+        let engine = Engine::new(EngineSettings { store: store_settings, ..EngineSettings::default() });
+        let handle = match engine.start_repeated(request, repeat) {
             Ok(handle) => handle,
             Err(err) => return fail(&err),
         };
@@ -217,7 +240,10 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         };
         spinner.finish_and_clear();
         match result {
-            Ok(entry) => print_profile(&entry.profile, json),
+            Ok(entry) => {
+                let code = print_profile(&entry.profile, json);
+                saved::save_after(&engine.store(), save.as_deref(), &entry.profile).unwrap_or(code)
+            }
             Err(err) => fail(&err),
         }
     })
@@ -250,8 +276,14 @@ pub fn mcp(args: McpArgs) -> ExitCode {
 }
 
 pub fn show(args: ShowArgs) -> ExitCode {
+    if let Err(code) = saved::check_save_name(args.save.as_deref()) {
+        return code;
+    }
     match crate::engine::load_json_file(&args.profile) {
-        Ok((_, profile)) => print_profile(&profile, args.json),
+        Ok((_, profile)) => {
+            let code = print_profile(&profile, args.json);
+            saved::save_after(&args.store.store(), args.save.as_deref(), &profile).unwrap_or(code)
+        }
         Err(err) => fail(&err),
     }
 }

@@ -30,6 +30,11 @@ enum Command {
     /// Serve MCP (Model Context Protocol) for agents over stdio: bridged to the editor's session when one
     /// is running for this directory, else with an own engine.
     Mcp(cli::McpArgs),
+    /// Compare two profiles (saved names or files): what got slower, faster, bigger or smaller, line by
+    /// line and function by function. `--fail-on regressed` for CI.
+    Compare(cli::compare::CompareArgs),
+    /// Saved profiles: list, show, delete, cleanup, clear.
+    Saved(cli::saved::SavedArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,5 +60,7 @@ fn main() -> ExitCode {
         Some(Command::Show(args)) => cli::show(args),
         Some(Command::Doctor(args)) => cli::doctor(args),
         Some(Command::Mcp(args)) => cli::mcp(args),
+        Some(Command::Compare(args)) => cli::compare::compare(args),
+        Some(Command::Saved(args)) => cli::saved::saved(args),
     }
 }

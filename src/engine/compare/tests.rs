@@ -50,7 +50,7 @@ fn two_versions_name_exactly_the_places_that_got_slower_and_faster_on_their_new_
     let grow_loop = line_of("compare_v2.py", "total += value * value % 7", 0);
     let grow_data = line_of("compare_v2.py", "data = list(range(n))", 0);
     let shrink_data = line_of("compare_v2.py", "data = [float(i)", 0);
-    let shrink_loop = line_of("compare_v2.py", "total += value", 1);
+    let shrink_loop = line_of("compare_v2.py", "total += value * 0.5 + 1.0", 0);
     let steady_loop = line_of("compare_v2.py", "total ^= i", 0);
     let regressed: Vec<u32> = comparison.lines.iter().filter(|l| l.verdict == Verdict::Regressed).filter_map(|l| l.after_line).collect();
     let improved: Vec<u32> = comparison.lines.iter().filter(|l| l.verdict == Verdict::Improved).filter_map(|l| l.after_line).collect();

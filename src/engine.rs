@@ -114,7 +114,8 @@ impl RunId {
 
 pub type RunResult = Result<Arc<CachedProfile>, EngineError>;
 
-/// Returned by `Engine::start` at once; `wait` gives the result.
+/// Returned by `Engine::start` at once; `wait` gives the result (clones wait for the same run).
+#[derive(Clone)]
 pub struct RunHandle {
     pub run_id: RunId,
     /// True when an identical run was already in flight and this request joined it.

@@ -2,9 +2,11 @@
 //! the state; `convert.rs` is the only bridge between engine and LSP types. See docs/lsp.md.
 
 pub mod actions;
+pub mod baseline;
 pub mod capabilities;
 pub mod client;
 pub mod commands;
+pub mod compare;
 pub mod convert;
 pub mod diagnostics;
 pub mod document;

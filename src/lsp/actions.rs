@@ -1,4 +1,5 @@
-//! textDocument/codeAction: profile (full or CPU only), cancel, clear.
+//! textDocument/codeAction: profile (full or CPU only), cancel, clear, save as baseline, compare with the
+//! baseline, exit compare mode.
 
 use serde_json::json;
 use tower_lsp_server::ls_types::{CodeAction, CodeActionOrCommand, Command as LspCommand};
@@ -28,6 +29,13 @@ pub fn handle_code_action(session: &Session, snapshot: &DocumentSnapshot) -> Vec
     }
     if snapshot.profile.is_some() {
         actions.push(action("Clear profile", Command::Clear, json!({ "uri": uri })));
+        actions.push(action("Save profile as baseline", Command::SaveBaseline, json!({ "uri": uri })));
+    }
+    if session.engine.store().exists(crate::engine::storage::DEFAULT_NAME) {
+        actions.push(action("Compare with baseline", Command::Compare, json!({ "uri": uri })));
+    }
+    if snapshot.compare.is_some() {
+        actions.push(action("Exit compare mode", Command::ExitCompare, json!({})));
     }
     actions
 }

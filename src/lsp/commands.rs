@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{ExecuteCommandParams, Uri};
 
+use super::compare;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session, uri_path};
@@ -21,11 +22,23 @@ pub enum Command {
     Clear,
     LoadProfile,
     Toggle,
+    SaveBaseline,
+    Compare,
+    ExitCompare,
 }
 
 impl Command {
     pub fn all() -> &'static [Command] {
-        &[Command::Profile, Command::Cancel, Command::Clear, Command::LoadProfile, Command::Toggle]
+        &[
+            Command::Profile,
+            Command::Cancel,
+            Command::Clear,
+            Command::LoadProfile,
+            Command::Toggle,
+            Command::SaveBaseline,
+            Command::Compare,
+            Command::ExitCompare,
+        ]
     }
 
     pub fn id(self) -> &'static str {
@@ -35,6 +48,9 @@ impl Command {
             Command::Clear => "scalene.clear",
             Command::LoadProfile => "scalene.loadProfile",
             Command::Toggle => "scalene.toggle",
+            Command::SaveBaseline => "scalene.saveBaseline",
+            Command::Compare => "scalene.compare",
+            Command::ExitCompare => "scalene.exitCompare",
         }
     }
 
@@ -45,6 +61,9 @@ impl Command {
             Command::Clear => "{uri?: string}",
             Command::LoadProfile => "{path: string}",
             Command::Toggle => "no arguments",
+            Command::SaveBaseline => "{uri, name?: string}",
+            Command::Compare => "{uri, baseline?: string, runs?: number}",
+            Command::ExitCompare => "no arguments",
         }
     }
 
@@ -184,6 +203,20 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let visible = session.toggle_visibility();
             tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "visible": visible })))
+        }
+        Command::SaveBaseline => {
+            let args: compare::SaveBaselineArgs = arguments(command, &params.arguments)?;
+            let (_, path) = parse_uri(command, &args.uri)?;
+            compare::save_baseline(session, &path, args).await.map(Some)
+        }
+        Command::Compare => {
+            let args: compare::CompareArgs = arguments(command, &params.arguments)?;
+            let (uri, path) = parse_uri(command, &args.uri)?;
+            compare::compare(session, uri, path, args).await.map(Some)
+        }
+        Command::ExitCompare => {
+            let _: ClearArgs = arguments(command, &params.arguments)?;
+            Ok(Some(compare::exit_compare(session)))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The one place that knows both the engine's model and the LSP types: labels, ranges, diagnostics,
 //! hover markdown and lens titles.
 
+pub mod compare;
+
 use std::fmt::Write as _;
 use std::time::SystemTime;
 

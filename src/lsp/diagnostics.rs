@@ -3,11 +3,15 @@
 
 use tower_lsp_server::ls_types::{Diagnostic, Uri};
 
+use super::baseline::CompareView;
 use super::convert;
 use super::session::{DocumentSnapshot, Session};
 
 pub fn compute(snapshot: &DocumentSnapshot) -> Vec<Diagnostic> {
     let settings = &snapshot.settings.diagnostics;
+    if let Some(compare) = snapshot.compare.as_ref().filter(|_| !snapshot.hidden && settings.enabled) {
+        return compare_diagnostics(snapshot, compare);
+    }
     let Some(view) = snapshot.profile.as_ref().filter(|_| !snapshot.hidden && settings.enabled) else {
         return Vec::new();
     };
@@ -21,6 +25,32 @@ pub fn compute(snapshot: &DocumentSnapshot) -> Vec<Diagnostic> {
         }
         let range = convert::line_range(&snapshot.document, current - 1, snapshot.encoding);
         diagnostics.extend(convert::line_diagnostics(line, file, memory, range, settings));
+    }
+    diagnostics
+}
+
+/// Compare mode: `cpu-regression` / `memory-regression` (Warning) and `improvement` (Hint) on changed
+/// lines and `def` lines of changed functions, each pointing at the baseline's line.
+fn compare_diagnostics(snapshot: &DocumentSnapshot, compare: &CompareView) -> Vec<Diagnostic> {
+    let mode = &compare.mode;
+    let before_uri = |path: &str, before_path: Option<&String>| Uri::from_file_path(before_path.map_or(path, String::as_str));
+    let mut diagnostics = Vec::new();
+    for (change, current) in compare.lines() {
+        if current > snapshot.document.n_lines() {
+            continue;
+        }
+        let range = convert::line_range(&snapshot.document, current - 1, snapshot.encoding);
+        let location = convert::compare::baseline_location(before_uri(&change.path, change.before_path.as_ref()), change.before_line);
+        diagnostics.extend(convert::compare::diagnostics(&change.into(), "", range, &mode.baseline, change.before_line, location));
+    }
+    for (change, current) in compare.functions() {
+        if current > snapshot.document.n_lines() {
+            continue;
+        }
+        let range = convert::line_range(&snapshot.document, current - 1, snapshot.encoding);
+        let location = convert::compare::baseline_location(before_uri(&change.path, change.before_path.as_ref()), change.before_line);
+        let subject = format!("{}: ", change.name);
+        diagnostics.extend(convert::compare::diagnostics(&change.into(), &subject, range, &mode.baseline, change.before_line, location));
     }
     diagnostics
 }

@@ -6,6 +6,9 @@ use super::convert;
 use super::session::DocumentSnapshot;
 
 pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<Hover> {
+    if let Some(markdown) = compare_hover(snapshot, position.line + 1) {
+        return Some(markdown_hover(markdown));
+    }
     let view = snapshot.profile.as_ref().filter(|_| !snapshot.hidden)?;
     let file = view.file();
     let profile = &view.entry.profile;
@@ -22,5 +25,27 @@ pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<H
             convert::function_summary(function, profile.memory)
         )
     };
-    Some(Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }), range: None })
+    Some(markdown_hover(markdown))
+}
+
+fn markdown_hover(markdown: String) -> Hover {
+    Hover { contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }), range: None }
+}
+
+/// Compare mode: the baseline and now side by side for a compared line, or a function's change on its
+/// `def` line.
+fn compare_hover(snapshot: &DocumentSnapshot, wanted: u32) -> Option<String> {
+    let compare = snapshot.compare.as_ref().filter(|_| !snapshot.hidden)?;
+    let mode = &compare.mode;
+    if let Some(line) = compare.line_at(wanted) {
+        let function = line.after_line.and_then(|after| compare.function_around(after));
+        return Some(convert::compare::hover_markdown(&mode.comparison, &mode.baseline, &mode.saved_at, line, function, &mode.after.id.to_string()));
+    }
+    let function = compare.function_at(wanted)?;
+    Some(format!(
+        "**Scalene** · **{}** compared with baseline `{}`: {}",
+        function.name,
+        mode.baseline,
+        convert::compare::function_summary(function)
+    ))
 }

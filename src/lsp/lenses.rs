@@ -12,7 +12,17 @@ pub fn handle_code_lens(snapshot: &DocumentSnapshot) -> Vec<CodeLens> {
         return Vec::new();
     }
     let mut lenses = Vec::new();
-    if let Some(view) = snapshot.profile.as_ref().filter(|_| !snapshot.hidden) {
+    if let Some(compare) = snapshot.compare.as_ref().filter(|_| !snapshot.hidden) {
+        // Compare mode: each compared function's change on its `def` line.
+        for (function, current) in compare.functions() {
+            let line0 = current - 1;
+            lenses.push(CodeLens {
+                range: Range { start: Position { line: line0, character: 0 }, end: Position { line: line0, character: 0 } },
+                command: Some(LspCommand { title: convert::compare::lens_title(function), command: String::new(), arguments: None }),
+                data: None,
+            });
+        }
+    } else if let Some(view) = snapshot.profile.as_ref().filter(|_| !snapshot.hidden) {
         let memory = view.entry.profile.memory;
         for function in &view.file().functions {
             if function.cpu_total() <= 0.0 && function.peak_mb <= 0.0 {

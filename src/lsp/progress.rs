@@ -43,12 +43,15 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         client.log_message(MessageType::INFO, format!("{title}…")).await;
         None
     };
+    let series = handle.series.clone();
     let result = handle
         .wait_with_ticks(|elapsed| {
             let progress = &progress;
+            // Repeated runs say which run is going: `run 2/3 · 5 s`.
+            let run = series.as_ref().map(|series| format!("run {}/{} · ", series.current(), series.total)).unwrap_or_default();
             async move {
                 if let Some(progress) = progress {
-                    progress.report_with_message(format!("{} s", elapsed.as_secs()), Some(true)).await;
+                    progress.report_with_message(format!("{run}{} s", elapsed.as_secs()), Some(true)).await;
                 }
             }
         })

@@ -12,6 +12,7 @@ use dashmap::DashMap;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::Uri;
 
+use super::baseline::{CompareMode, CompareView};
 use super::capabilities::ResolvedClientCapabilities;
 use super::document::{Document, Encoding};
 use super::endpoint::{AgentEndpoint, EndpointStarter};
@@ -50,6 +51,10 @@ pub struct Session {
     /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).
     pub heat_sent: dashmap::DashSet<Uri>,
     line_maps: DashMap<Uri, CachedLineMap>,
+    /// Compare mode (a saved baseline against a newer profile), until exited or replaced.
+    compare: RwLock<Option<Arc<CompareMode>>>,
+    /// Line maps from the compared profile's files to the documents, per version.
+    compare_maps: DashMap<Uri, CachedLineMap>,
 }
 
 /// A document's line map for one version of its text and one profile.
@@ -67,6 +72,8 @@ pub struct DocumentSnapshot {
     pub encoding: Encoding,
     pub hidden: bool,
     pub profile: Option<ProfileView>,
+    /// Compare mode for this document: set while the compared profile is the newest covering it.
+    pub compare: Option<CompareView>,
 }
 
 /// The profile covering a document, with its lines mapped to the document's current text.
@@ -108,7 +115,19 @@ impl Session {
             published: dashmap::DashSet::new(),
             heat_sent: dashmap::DashSet::new(),
             line_maps: DashMap::new(),
+            compare: RwLock::new(None),
+            compare_maps: DashMap::new(),
         }
+    }
+
+    /// Enters compare mode (Some) or leaves it (None).
+    pub fn set_compare(&self, mode: Option<Arc<CompareMode>>) {
+        *self.compare.write().unwrap_or_else(|poison| poison.into_inner()) = mode;
+        self.compare_maps.clear();
+    }
+
+    pub fn compare_mode(&self) -> Option<Arc<CompareMode>> {
+        self.compare.read().unwrap_or_else(|poison| poison.into_inner()).clone()
     }
 
     /// Keeps a warning to show once the client is initialized.
@@ -133,6 +152,8 @@ impl Session {
     }
 
     pub fn set_settings(&self, settings: Settings) {
+        // The store is the engine's: agents on this engine save to the same place.
+        self.engine.set_store(settings.store.clone());
         *self.settings.write().unwrap_or_else(|poison| poison.into_inner()) = Arc::new(settings);
     }
 
@@ -197,6 +218,7 @@ impl Session {
     pub fn close(&self, uri: &Uri) {
         self.documents.remove(uri);
         self.line_maps.remove(uri);
+        self.compare_maps.remove(uri);
     }
 
     pub fn document(&self, uri: &Uri) -> Option<Arc<Document>> {
@@ -214,6 +236,7 @@ impl Session {
             let line_map = self.line_map(uri, &document, &covered);
             ProfileView { entry: covered.entry, file_index: covered.index, line_map }
         });
+        let compare = self.compare_view(uri, &document, &path, profile.as_ref());
         Some(DocumentSnapshot {
             uri: uri.clone(),
             document,
@@ -221,7 +244,30 @@ impl Session {
             encoding: self.capabilities().encoding,
             hidden: self.hidden(),
             profile,
+            compare,
         })
+    }
+
+    /// Compare mode for a document: only while the compared profile is the newest covering it.
+    fn compare_view(&self, uri: &Uri, document: &Document, path: &Path, profile: Option<&ProfileView>) -> Option<CompareView> {
+        let mode = self.compare_mode()?;
+        if profile.is_some_and(|view| view.entry.id != mode.after.id) {
+            return None;
+        }
+        let file = mode.after_file(path)?;
+        let map = match self.compare_maps.get(uri) {
+            Some(cached) if cached.version == document.version && cached.profile == mode.after.id => cached.map.clone(),
+            _ => {
+                let map = Arc::new(if file.source.is_empty() {
+                    LineMap::unknown(document.n_lines() as usize, false)
+                } else {
+                    LineMap::new(&file.source, &document.text)
+                });
+                self.compare_maps.insert(uri.clone(), CachedLineMap { version: document.version, profile: mode.after.id, map: map.clone() });
+                map
+            }
+        };
+        mode.view(path, map)
     }
 
     /// The line map between a profile's copy of a file and the document's text, cached per version.

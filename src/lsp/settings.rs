@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower_lsp_server::ls_types::DiagnosticSeverity;
 
+use crate::engine::compare::NoiseRule;
+use crate::engine::storage::StoreSettings;
 use crate::engine::{DEFAULT_TIMEOUT, Mode};
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +25,27 @@ pub struct ClientOptions {
     pub diagnostics: DiagnosticOptions,
     pub lenses: LensOptions,
     pub mcp: McpOptions,
+    pub store: StoreOptions,
+    pub compare: CompareOptions,
+}
+
+/// Where saved profiles (baselines) go, and how many may stay.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoreOptions {
+    pub dir: Option<String>,
+    pub max_profiles: Option<usize>,
+    pub max_mb: Option<f64>,
+}
+
+/// The noise rule of comparisons (docs/schema.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CompareOptions {
+    pub min_change_percent: Option<f64>,
+    pub min_cpu_percent: Option<f64>,
+    pub min_mb: Option<f64>,
+    pub sample_interval: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +135,10 @@ pub struct Settings {
     pub diagnostics: DiagnosticSettings,
     pub lenses_enabled: bool,
     pub mcp: McpSettings,
+    /// The saved-profile store (the engine's, shared with agents).
+    pub store: StoreSettings,
+    /// When a comparison counts a difference as a change.
+    pub compare: NoiseRule,
 }
 
 impl Default for Settings {
@@ -189,6 +216,23 @@ impl Settings {
             }
         };
         let diagnostics = &options.diagnostics;
+        let defaults = StoreSettings::default();
+        let store = StoreSettings {
+            dir: options.store.dir.filter(|dir| !dir.is_empty()).map(PathBuf::from).or(defaults.dir),
+            max_profiles: options.store.max_profiles.unwrap_or(defaults.max_profiles),
+            max_bytes: options
+                .store
+                .max_mb
+                .map(|mb| (non_negative(Some(mb), defaults.max_bytes as f64 / 1048576.0, "store.maxMb", &mut warnings) * 1048576.0) as u64)
+                .unwrap_or(defaults.max_bytes),
+        };
+        let rule = NoiseRule::default();
+        let compare = NoiseRule {
+            min_change_percent: non_negative(options.compare.min_change_percent, rule.min_change_percent, "compare.minChangePercent", &mut warnings),
+            min_cpu_percent: non_negative(options.compare.min_cpu_percent, rule.min_cpu_percent, "compare.minCpuPercent", &mut warnings),
+            min_mb: non_negative(options.compare.min_mb, rule.min_mb, "compare.minMb", &mut warnings),
+            sample_interval_s: non_negative(options.compare.sample_interval, rule.sample_interval_s, "compare.sampleInterval", &mut warnings),
+        };
         let settings = Settings {
             python: options.python.filter(|python| !python.is_empty()).map(PathBuf::from),
             args: options.args.unwrap_or_default(),
@@ -218,6 +262,8 @@ impl Settings {
                 port: options.mcp.port.unwrap_or(0),
                 allow_code: options.mcp.allow_code.unwrap_or(false),
             },
+            store,
+            compare,
         };
         (settings, warnings)
     }
@@ -237,6 +283,23 @@ mod tests {
         assert_eq!((settings.diagnostics.cpu_percent, settings.diagnostics.cpu_warning_percent), (10.0, 30.0));
         assert_eq!(settings.diagnostics.memory_mb, 100.0);
         assert_eq!(settings.diagnostics.leak_likelihood, 0.9);
+        assert_eq!(settings.store, StoreSettings::default());
+        assert_eq!(settings.compare, NoiseRule::default());
+    }
+
+    #[test]
+    fn store_and_compare_settings() {
+        let (settings, warnings) = Settings::from_value(&json!({
+            "store": {"dir": "/tmp/baselines", "maxProfiles": 5, "maxMb": 2},
+            "compare": {"minChangePercent": 20, "minCpuPercent": 1, "minMb": 5, "sampleInterval": 0}
+        }));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.store.dir.as_deref(), Some(std::path::Path::new("/tmp/baselines")));
+        assert_eq!((settings.store.max_profiles, settings.store.max_bytes), (5, 2 * 1024 * 1024));
+        assert_eq!(settings.compare, NoiseRule { min_change_percent: 20.0, min_cpu_percent: 1.0, min_mb: 5.0, sample_interval_s: 0.0 });
+        let (settings, warnings) = Settings::from_value(&json!({"compare": {"minMb": -3}}));
+        assert_eq!(settings.compare.min_mb, NoiseRule::default().min_mb);
+        assert!(warnings[0].contains("scalene.compare.minMb"), "{warnings:?}");
     }
 
     #[test]

@@ -132,6 +132,8 @@ pub struct McpArgs {
     /// Enable the `profile_code` tool (runs code snippets sent by the client).
     #[arg(long)]
     pub allow_code: bool,
+    #[command(flatten)]
+    pub store: saved::StoreArgs,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -266,7 +268,8 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         python: args.python,
         allow_code: args.allow_code,
     };
-    match runtime().block_on(crate::host::serve_mcp(options, EngineSettings::default())) {
+    let settings = EngineSettings { store: args.store.settings(), ..EngineSettings::default() };
+    match runtime().block_on(crate::host::serve_mcp(options, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

@@ -15,6 +15,7 @@ pub mod http;
 pub mod params;
 pub mod prompts;
 pub mod resources;
+pub mod saved;
 pub mod server;
 pub mod tools;
 pub mod views;

@@ -57,9 +57,16 @@ impl Default for StoreSettings {
     }
 }
 
-/// `$XDG_DATA_HOME/scalene-lsp/profiles` (else `~/.local/share/scalene-lsp/profiles`).
+/// The environment variable that names the store for every front end (CLI, editor default, MCP).
+pub const STORE_ENV: &str = "SCALENE_LSP_STORE";
+
+/// `$SCALENE_LSP_STORE`, else `$XDG_DATA_HOME/scalene-lsp/profiles` (else
+/// `~/.local/share/scalene-lsp/profiles`).
 pub fn default_dir() -> Option<PathBuf> {
-    super::dirs::data_dir().map(|dir| dir.join("profiles"))
+    match std::env::var_os(STORE_ENV).filter(|dir| !dir.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => super::dirs::data_dir().map(|dir| dir.join("profiles")),
+    }
 }
 
 /// What a saved profile records besides the numbers (the header line). Listing returns these.

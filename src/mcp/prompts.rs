@@ -33,13 +33,14 @@ impl ScaleneMcp {
         let entry = self.engine().cache().latest_for_file(&path);
         let steps = format!(
             "Work in measured steps:\n\
-             1. Baseline: note elapsed_s, peak_mb and the cpu_percent of the lines above{}.\n\
+             1. Baseline: note elapsed_s, peak_mb and the cpu_percent of the lines above{}, and save the profile with \
+             save_profile {{\"profile_id\": ..., \"name\": \"baseline\"}}.\n\
              2. Propose at most three changes aimed at the hottest lines, each with the expected effect and why \
              (algorithm, data structure, vectorisation, avoiding repeated work or allocations). Do not change behaviour.\n\
              3. Apply one change at a time, then call profile {{\"path\": \"{display}\"}} again with the same arguments.\n\
-             4. Compare with the baseline (elapsed_s, the same lines' cpu_percent and peak_mb; use hotspots and \
-             line_profile for details). Keep a change only if it helps beyond noise (re-run once if the difference is \
-             under 10%); otherwise revert it.\n\
+             4. Compare with the baseline: compare {{\"before\": \"baseline\"}} lists the functions and lines that got \
+             slower or faster beyond Scalene's sampling noise, on their new line numbers. Keep a change only if it \
+             improved what it aimed at and regressed nothing; otherwise revert it.\n\
              5. Finish with a table: change, elapsed before → after, hottest line before → after.",
             if entry.is_none() { " (first call profile to get them)" } else { "" }
         );

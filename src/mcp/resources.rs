@@ -12,6 +12,8 @@ use crate::engine::{Engine, ProfileId};
 pub const SCHEME: &str = "scalene://";
 pub const PROFILES_URI: &str = "scalene://profiles";
 pub const PROFILE_PREFIX: &str = "scalene://profile/";
+pub const SAVED_URI: &str = "scalene://saved";
+pub const SAVED_PREFIX: &str = "scalene://saved/";
 /// At most this many lines in a file table.
 const FILE_TABLE_LINES: usize = 500;
 
@@ -20,6 +22,10 @@ pub fn list(engine: &Engine, roots: &Roots) -> ListResourcesResult {
         Resource::new(PROFILES_URI, "profiles")
             .with_title("Scalene profiles in memory")
             .with_description("Every profile in memory (newest first) and the runs in progress, as JSON.")
+            .with_mime_type("application/json"),
+        Resource::new(SAVED_URI, "saved")
+            .with_title("Saved profiles (baselines) of this workspace")
+            .with_description("The saved profiles of programs in this workspace, newest first, as JSON (as list_saved).")
             .with_mime_type("application/json"),
     ];
     let mut all = engine.cache().list();
@@ -46,6 +52,10 @@ pub fn templates() -> ListResourceTemplatesResult {
             .with_title("A profiled file's per-line table")
             .with_description("Lines with activity: line, CPU % (python/native/system), peak MB, allocated MB, source. path is relative to the workspace root.")
             .with_mime_type("text/markdown"),
+        ResourceTemplate::new(format!("{SAVED_PREFIX}{{name}}"), "saved-profile")
+            .with_title("A saved profile")
+            .with_description("name: a saved profile of this workspace (see scalene://saved): its metadata (when, git commit, versions), hottest lines and functions (JSON).")
+            .with_mime_type("application/json"),
     ])
 }
 
@@ -53,15 +63,25 @@ enum ResourceUri {
     Profiles,
     Profile(ProfileId),
     File(ProfileId, String),
+    Saved,
+    SavedProfile(String),
 }
 
 fn parse(uri: &str) -> Result<ResourceUri, ErrorData> {
     if uri == PROFILES_URI {
         return Ok(ResourceUri::Profiles);
     }
+    if uri == SAVED_URI {
+        return Ok(ResourceUri::Saved);
+    }
+    if let Some(name) = uri.strip_prefix(SAVED_PREFIX) {
+        let name = percent_decode(name);
+        crate::engine::storage::check_name(&name).map_err(|err| ErrorData::invalid_params(err.to_string(), None))?;
+        return Ok(ResourceUri::SavedProfile(name));
+    }
     let not_found = || {
         ErrorData::resource_not_found(
-            format!("unknown resource {uri:?}. Known: {PROFILES_URI}, {PROFILE_PREFIX}{{id}}, {PROFILE_PREFIX}{{id}}/file/{{path}}"),
+            format!("unknown resource {uri:?}. Known: {PROFILES_URI}, {PROFILE_PREFIX}{{id}}, {PROFILE_PREFIX}{{id}}/file/{{path}}, {SAVED_URI}, {SAVED_PREFIX}{{name}}"),
             None,
         )
     };
@@ -122,8 +142,17 @@ pub fn read(engine: &Engine, roots: &Roots, uri: &str) -> Result<ReadResourceRes
             None,
         )
     };
+    let tool_error = |err: super::error::ToolError| match err {
+        super::error::ToolError::Refused(text) => ErrorData::resource_not_found(text, None),
+        super::error::ToolError::InvalidParams(text) => ErrorData::invalid_params(text, None),
+    };
     match parse(uri)? {
         ResourceUri::Profiles => json_contents(uri, views::profile_listing(engine, roots, super::params::MAX_LIMIT)),
+        ResourceUri::Saved => json_contents(uri, super::saved::saved_listing(engine, roots, super::params::MAX_LIMIT).map_err(tool_error)?),
+        ResourceUri::SavedProfile(name) => {
+            let saved = super::saved::load_saved(engine, &name, roots).map_err(tool_error)?;
+            json_contents(uri, views::saved_summary(&saved, roots, super::params::DEFAULT_LIMIT))
+        }
         ResourceUri::Profile(id) => {
             let entry = cache.get(id).ok_or_else(|| gone(id))?;
             json_contents(uri, views::summary(&entry, roots, super::params::DEFAULT_LIMIT))
@@ -185,5 +214,10 @@ mod tests {
         assert!(parse("scalene://profile/p3/other").is_err());
         assert!(parse("scalene://nope").is_err());
         assert!(parse("scalene://profile/x").is_err());
+        assert!(matches!(parse("scalene://saved"), Ok(ResourceUri::Saved)));
+        assert!(matches!(parse("scalene://saved/baseline"), Ok(ResourceUri::SavedProfile(name)) if name == "baseline"));
+        for bad in ["scalene://saved/..%2Fx", "scalene://saved/a%2Fb", "scalene://saved/", "scalene://saved/.hidden"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

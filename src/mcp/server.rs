@@ -74,7 +74,7 @@ impl ScaleneMcp {
                 allow_code,
                 python,
                 note,
-                tool_router: ScaleneMcp::tool_router(),
+                tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router(),
                 prompt_router: ScaleneMcp::prompt_router(),
             }),
             session: Arc::new(SessionState::default()),
@@ -113,8 +113,10 @@ impl ScaleneMcp {
              arguments (only files inside the workspace; no shell), so profile only code you would run anyway. Then \
              read the numbers with `hotspots` (ranked lines), `line_profile` (every measured line of a range) and \
              `function_profile`; the `optimize-hotspots` prompt walks through a measured optimisation (profile, \
-             change, profile again, compare). CPU numbers are percent of the run's CPU time, memory is MB. Paths are \
-             relative to the workspace root ({roots_text})."
+             change, profile again, compare). To check a change: `save_profile` the profile as a baseline, change the \
+             code, `profile` again, then `compare` {{\"before\": \"baseline\"}} names what got slower or faster, line by \
+             line, beyond Scalene's sampling noise. CPU numbers are percent of the run's CPU time, memory is MB. Paths \
+             are relative to the workspace root ({roots_text})."
         );
         if !self.inner.allow_code {
             text.push_str(" `profile_code` (run a snippet) is turned off here.");

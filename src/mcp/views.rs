@@ -231,6 +231,134 @@ pub fn is_stale(file: &FileProfile) -> bool {
     }
 }
 
+/// A saved profile's row (program relative to the workspace root, numbers rounded).
+pub fn saved_row(meta: &crate::engine::storage::SavedMeta, roots: &Roots) -> SavedRow {
+    let program = Path::new(&meta.program);
+    SavedRow {
+        name: meta.name.clone(),
+        created: meta.created.clone(),
+        program: if program.is_absolute() { roots.display(program) } else { meta.program.clone() },
+        args: meta.args.clone(),
+        mode: meta.mode.as_str().to_string(),
+        status: meta.status.clone(),
+        elapsed_s: round2(meta.elapsed_s),
+        peak_mb: round2(meta.peak_mb),
+        runs: meta.runs,
+        git_commit: meta.git_commit.clone(),
+        git_dirty: meta.git_dirty,
+        python_version: meta.python_version.clone(),
+        scalene_version: meta.scalene_version.clone(),
+    }
+}
+
+fn round_metrics(metrics: &mut Option<crate::engine::compare::Metrics>) {
+    if let Some(metrics) = metrics {
+        metrics.cpu_percent = round2(metrics.cpu_percent);
+        metrics.cpu_s = round2(metrics.cpu_s);
+        metrics.peak_mb = round2(metrics.peak_mb);
+        metrics.alloc_mb = round2(metrics.alloc_mb);
+        if let Some(range) = &mut metrics.range {
+            for pair in [&mut range.cpu_percent, &mut range.cpu_s, &mut range.peak_mb, &mut range.alloc_mb] {
+                *pair = [round2(pair[0]), round2(pair[1])];
+            }
+        }
+    }
+}
+
+fn round_delta(delta: &mut crate::engine::compare::Delta) {
+    delta.cpu_s = round2(delta.cpu_s);
+    delta.cpu_percent = round2(delta.cpu_percent);
+    delta.peak_mb = round2(delta.peak_mb);
+    delta.alloc_mb = round2(delta.alloc_mb);
+    delta.cpu_change_percent = delta.cpu_change_percent.map(round2);
+    delta.peak_change_percent = delta.peak_change_percent.map(round2);
+}
+
+fn relative(path: &str, roots: &Roots) -> String {
+    roots.display(Path::new(path))
+}
+
+/// The comparison for agents: only what changed (at most `limit` functions and `limit` lines, the
+/// biggest CPU changes first), rounded, with paths relative to the workspace root. Verdicts and counts
+/// are the engine's, exactly as `scalene-lsp compare --json` gives them.
+pub fn compare_view(comparison: &crate::engine::compare::Comparison, roots: &Roots, limit: usize) -> CompareResult {
+    use crate::engine::compare::Verdict;
+    let by_size = |a: f64, b: f64| b.abs().total_cmp(&a.abs());
+    let mut functions: Vec<_> = comparison.functions.iter().filter(|f| f.verdict != Verdict::Unchanged).cloned().collect();
+    functions.sort_by(|a, b| by_size(a.delta.cpu_s, b.delta.cpu_s).then(by_size(a.delta.peak_mb, b.delta.peak_mb)));
+    let mut lines: Vec<_> = comparison.lines.iter().filter(|l| l.verdict != Verdict::Unchanged).cloned().collect();
+    lines.sort_by(|a, b| by_size(a.delta.cpu_s, b.delta.cpu_s).then(by_size(a.delta.peak_mb, b.delta.peak_mb)));
+    let (n_functions, n_lines) = (functions.len(), lines.len());
+    functions.truncate(limit);
+    lines.truncate(limit);
+    for function in &mut functions {
+        function.path = relative(&function.path, roots);
+        function.before_path = function.before_path.as_deref().map(|path| relative(path, roots));
+        round_metrics(&mut function.before);
+        round_metrics(&mut function.after);
+        round_delta(&mut function.delta);
+    }
+    for line in &mut lines {
+        line.path = relative(&line.path, roots);
+        line.before_path = line.before_path.as_deref().map(|path| relative(path, roots));
+        line.source = source_text(&line.source);
+        line.before_source = line.before_source.as_deref().map(source_text);
+        round_metrics(&mut line.before);
+        round_metrics(&mut line.after);
+        round_delta(&mut line.delta);
+    }
+    let mut before = comparison.before.clone();
+    let mut after = comparison.after.clone();
+    for side in [&mut before, &mut after] {
+        side.program = relative(&side.program, roots);
+        side.elapsed_s = round2(side.elapsed_s);
+        side.peak_mb = round2(side.peak_mb);
+    }
+    let mut overall = comparison.overall.clone();
+    for change in [&mut overall.elapsed_s, &mut overall.peak_mb] {
+        change.before = round2(change.before);
+        change.after = round2(change.after);
+        change.delta = round2(change.delta);
+        change.change_percent = change.change_percent.map(round2);
+    }
+    let more = if n_functions > functions.len() || n_lines > lines.len() {
+        format!(
+            "{n_functions} functions and {n_lines} lines changed; the {} biggest of each are listed: pass a larger limit (up to {MAX_LIMIT}). Unchanged ones are counted in summary.",
+            limit
+        )
+    } else {
+        "Every changed function and line is listed; unchanged ones are counted in summary. line_profile {\"path\", \"profile_id\"} gives a side's numbers.".into()
+    };
+    CompareResult {
+        before,
+        after,
+        rule: comparison.rule.clone(),
+        overall,
+        summary: comparison.summary.clone(),
+        functions,
+        lines,
+        notes: comparison.notes.clone(),
+        more,
+    }
+}
+
+/// `scalene://saved/{name}`: a saved profile's metadata, hottest lines and functions.
+pub fn saved_summary(saved: &crate::engine::storage::SavedProfile, roots: &Roots, limit: usize) -> serde_json::Value {
+    let profile = &saved.profile;
+    let hotspots: Vec<HotLine> =
+        top_lines(Metric::Cpu, profile.files.iter(), limit).1.into_iter().map(|(file, line, _)| hot_line(file, line, roots, profile.gpu)).collect();
+    let mut functions: Vec<_> = profile.files.iter().flat_map(|file| file.functions.iter().map(move |function| (file, function))).collect();
+    functions.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()));
+    let functions: Vec<FunctionRow> = functions.into_iter().take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
+    serde_json::json!({
+        "saved": saved_row(&saved.meta, roots),
+        "files": profile.files.iter().map(|file| roots.display(&file.path)).collect::<Vec<_>>(),
+        "hotspots": hotspots,
+        "functions": functions,
+        "more": format!("compare {{\"before\": \"{}\"}} compares it with the newest profile of its program.", saved.meta.name),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -205,6 +205,7 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
             }
         }
         SavedCommand::Cleanup { older_than, max_count, max_mb, json } => {
+            problems(&store.list()?);
             let mut removed = Vec::new();
             if let Some(days) = older_than {
                 if !(days.is_finite() && days >= 0.0) {
@@ -222,6 +223,7 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
             report_removed(&removed, json)
         }
         SavedCommand::Clear { json } => {
+            problems(&store.list()?);
             let removed = store.clear_all()?;
             report_removed(&removed, json)
         }

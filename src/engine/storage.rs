@@ -322,7 +322,8 @@ impl Store {
         }
         listing.entries.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.meta.name.cmp(&b.meta.name)));
         for problem in &listing.problems {
-            tracing::warn!("{problem}");
+            // Front ends report them (the CLI as warnings, MCP in list_saved).
+            tracing::debug!("{problem}");
         }
         Ok(listing)
     }

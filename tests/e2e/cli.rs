@@ -22,7 +22,7 @@ fn code(output: &Output) -> i32 {
 }
 
 /// Validates against the schema embedded in docs/schema.md.
-fn assert_valid(json: &serde_json::Value) {
+pub fn assert_valid(json: &serde_json::Value) {
     let schema = crate::schema::documented_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();

@@ -3,11 +3,13 @@
 
 mod architecture;
 mod cli;
+mod compare;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;
 mod lsp_load;
 mod lsp_profile;
 mod runner;
+mod saved;
 mod schema;
 mod support;

@@ -1,0 +1,155 @@
+//! `scalene-lsp compare` through the real binary on captured profiles of two versions of one program
+//! (compare_v1.py → compare_v2.py: grow() ~3x slower and bigger, shrink() ~3x faster and smaller,
+//! steady() untouched, lines inserted above them), and live: baseline, change, compare, CI gate.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::saved::{bin, run};
+use crate::support::{self, TempProject};
+
+/// The 1-based line of the first line containing `needle` in a fixture program.
+pub fn line_of(program: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(support::program(program)).unwrap();
+    text.lines().position(|line| line.contains(needle)).unwrap_or_else(|| panic!("{needle:?} in {program}")) as u64 + 1
+}
+
+fn assert_valid(json: &Value) {
+    let schema = crate::schema::documented_comparison_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();
+    assert!(errors.is_empty(), "output does not match the comparison schema in docs/schema.md: {errors:#?}");
+}
+
+/// `(after_line, verdict)` of the lines with a verdict other than unchanged.
+fn changed_lines(json: &Value) -> Vec<(u64, String)> {
+    json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line["verdict"] != "unchanged")
+        .map(|line| (line["after_line"].as_u64().unwrap_or(0), line["verdict"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn verdict_of<'a>(json: &'a Value, kind: &str, key: &str, value: &str) -> &'a Value {
+    &json[kind].as_array().unwrap().iter().find(|item| item[key] == value).unwrap_or_else(|| panic!("{kind} {key}={value}"))["verdict"]
+}
+
+#[test]
+fn compare_names_the_slower_and_faster_places_on_their_new_lines_and_gates_ci() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let (v1, v2) = (support::scalene_fixture("2.4.0", "compare_v1"), support::scalene_fixture("2.4.0", "compare_v2"));
+    let (output, stdout, stderr) = run(bin(&store).args(["compare", "--json"]).arg(&v1).arg(&v2));
+    assert_eq!(output.status.code(), Some(0), "without --fail-on a regression still exits 0: {stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_valid(&json);
+    assert_eq!(verdict_of(&json, "functions", "name", "grow"), "regressed");
+    assert_eq!(verdict_of(&json, "functions", "name", "shrink"), "improved");
+    assert_eq!(verdict_of(&json, "functions", "name", "steady"), "unchanged");
+    let changed = changed_lines(&json);
+    let grow_loop = line_of("compare_v2.py", "total += value * value % 7");
+    let shrink_loop = line_of("compare_v2.py", "total += value * 0.5 + 1.0");
+    assert!(changed.contains(&(grow_loop, "regressed".into())), "{changed:?}");
+    assert!(changed.contains(&(shrink_loop, "improved".into())), "{changed:?}");
+    let steady = json["lines"].as_array().unwrap().iter().find(|l| l["source"] == "total ^= i").unwrap();
+    assert_eq!(steady["verdict"], "unchanged");
+    assert_eq!(steady["before_line"].as_u64(), Some(line_of("compare_v1.py", "total ^= i")));
+    assert_eq!(steady["after_line"].as_u64(), Some(line_of("compare_v2.py", "total ^= i")));
+
+    // The terminal view: a diff-like row per change, before → after, on the new line with the old one.
+    let (_, view, _) = run(bin(&store).arg("compare").arg(&v1).arg(&v2));
+    assert!(!view.contains('\x1b'), "no colour when stdout is not a terminal");
+    let grow_row = view.lines().find(|line| line.contains("▲ grow")).unwrap_or_else(|| panic!("{view}"));
+    assert!(grow_row.contains(&format!("compare_v2.py:{} (was {})", line_of("compare_v2.py", "def grow"), line_of("compare_v1.py", "def grow"))), "{grow_row}");
+    assert!(grow_row.contains(" s → ") && grow_row.contains("CPU (+") && grow_row.ends_with("regressed"), "{grow_row}");
+    assert!(view.lines().any(|line| line.contains("▼ shrink") && line.ends_with("improved")), "{view}");
+    let loop_row = view.lines().find(|line| line.contains(&format!("compare_v2.py:{grow_loop} (was"))).unwrap_or_else(|| panic!("{view}"));
+    assert!(loop_row.trim_start().starts_with('▲') && loop_row.contains("total += value * value % 7"), "{loop_row}");
+    assert!(!view.contains("steady") || !view.lines().any(|l| l.contains("steady") && (l.contains('▲') || l.contains('▼'))), "{view}");
+
+    // CI: the documented exit code when something regressed, 0 when nothing did.
+    let (output, _, stderr) = run(bin(&store).args(["compare", "--fail-on", "regressed"]).arg(&v1).arg(&v2).stdout(Stdio::null()));
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("found regressed"), "{stderr}");
+    let (output, _, _) = run(bin(&store).args(["compare", "--fail-on", "regressed"]).arg(&v1).arg(&v1).stdout(Stdio::null()));
+    assert_eq!(output.status.code(), Some(0), "a profile against itself regresses nothing");
+    let (output, _, _) = run(bin(&store).args(["compare", "--fail-on", "new,removed"]).arg(&v1).arg(&v2).stdout(Stdio::null()));
+    assert_eq!(output.status.code(), Some(0));
+    // A saved baseline and this tool's own --json output compare like the Scalene files they came from.
+    let (output, _, stderr) = run(bin(&store).args(["show", "--save", "baseline"]).arg(&v1).stdout(Stdio::null()));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let normalized = project.path().join("v2-normalized.json");
+    let shown = bin(&store).args(["show", "--json"]).arg(&v2).output().unwrap();
+    std::fs::write(&normalized, &shown.stdout).unwrap();
+    let (_, stdout, stderr) = run(bin(&store).args(["compare", "--json", "baseline"]).arg(&normalized));
+    let again: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    assert_eq!(changed_lines(&again), changed, "the same verdicts from a saved name and --json output");
+    assert_eq!(again["before"]["label"], "baseline");
+    let (output, _, stderr) = run(bin(&store).args(["compare", "nothing-saved"]).arg(&v2));
+    assert_eq!(output.status.code(), Some(4));
+    assert!(stderr.contains("no saved profile is named \"nothing-saved\"") && stderr.contains("Fix:"), "{stderr}");
+    let (output, _, stderr) = run(bin(&store).args(["compare", "--min-change=-1"]).arg(&v1).arg(&v2));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--min-change must be a number >= 0"), "{stderr}");
+}
+
+/// A program with one function made 5x slower between versions and another untouched; v2 inserts
+/// lines above both. Robust verdicts on a busy machine: the slow function is most of the run.
+pub const LIVE_V1: &str = "\
+def slow(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def same(n):
+    total = 0
+    for i in range(n):
+        total ^= i
+    return total
+
+
+if __name__ == \"__main__\":
+    print(slow(SLOW_N))
+    print(same(8_000_000))
+";
+
+pub fn live_v1() -> String {
+    format!("SLOW_N = 3_000_000\n\n\n{LIVE_V1}")
+}
+
+pub fn live_v2() -> String {
+    format!("\"\"\"Version 2: slow() does five times the work.\"\"\"\nimport sys\n\nSLOW_N = 15_000_000\n\n\n{LIVE_V1}")
+}
+
+#[test]
+fn a_user_saves_a_baseline_slows_a_function_down_and_ci_fails_on_it() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let program = project.write("app.py", &live_v1());
+    let (output, _, stderr) = run(bin(&store)
+        .args(["profile", "--mode", "cpu", "--save", "baseline", "--python"])
+        .arg(support::python())
+        .arg(&program)
+        .stdout(Stdio::null()));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    std::fs::write(&program, live_v2()).unwrap();
+    let after = project.path().join("after.json");
+    let profiled = bin(&store).args(["profile", "--mode", "cpu", "--json", "--python"]).arg(support::python()).arg(&program).output().unwrap();
+    assert!(profiled.status.success(), "{}", String::from_utf8_lossy(&profiled.stderr));
+    std::fs::write(&after, &profiled.stdout).unwrap();
+    let (output, stdout, stderr) = run(bin(&store).args(["compare", "--json", "--fail-on", "regressed", "baseline"]).arg(&after));
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_valid(&json);
+    assert_eq!(verdict_of(&json, "functions", "name", "slow"), "regressed");
+    let hot = live_v2().lines().position(|line| line.contains("total += i * i % 7")).unwrap() as u64 + 1;
+    let line = json["lines"].as_array().unwrap().iter().find(|line| line["after_line"] == hot).expect("the slow loop is compared");
+    assert_eq!(line["verdict"], "regressed", "{line}");
+    assert_eq!(line["before_line"].as_u64(), Some(live_v1().lines().position(|l| l.contains("total += i * i % 7")).unwrap() as u64 + 1));
+    assert_ne!(verdict_of(&json, "functions", "name", "same"), "improved", "untouched code does not get faster");
+}

@@ -1,0 +1,251 @@
+//! Saved profiles through the real binary: modes checked with stat, names that try to leave the store,
+//! a save killed mid-write, concurrent saves from several processes, cleanup and clear, repeated runs.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use scalene_lsp::engine::storage::parse_saved;
+
+use crate::support::{self, TempProject};
+
+/// The binary with its store at `store` (through $SCALENE_LSP_STORE; `--store` is tested on its own).
+pub fn bin(store: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("SCALENE_LSP_STORE", store).env("RUST_LOG", "warn");
+    command
+}
+
+pub fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    (output, stdout, stderr)
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().mode() & 0o777
+}
+
+fn fixture(name: &str) -> PathBuf {
+    support::scalene_fixture("2.4.0", name)
+}
+
+/// The names in a folder.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names = support::entries(dir);
+    names.sort();
+    names
+}
+
+#[test]
+fn a_save_creates_private_dirs_and_files_and_reads_back_through_list_show_and_delete() {
+    let project = TempProject::new();
+    let store = project.path().join("data/nested/store");
+    let elsewhere = project.path().join("not-used");
+    let (output, stdout, stderr) =
+        run(bin(&elsewhere).args(["show", "--json", "--save", "baseline", "--store"]).arg(&store).arg(fixture("compare_v1")));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("saved as baseline"), "{stderr}");
+    for dir in [project.path().join("data"), project.path().join("data/nested"), store.clone()] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    assert_eq!(names(&store), ["baseline.json"]);
+    assert_eq!(mode(&store.join("baseline.json")), 0o600);
+    assert!(!elsewhere.exists(), "--store wins over $SCALENE_LSP_STORE");
+    // The saved profile is the normalized profile shown, with its source text.
+    let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (output, saved_json, stderr) = run(bin(&store).args(["saved", "show", "baseline", "--json"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let saved: serde_json::Value = serde_json::from_str(&saved_json).unwrap();
+    assert_eq!(saved, shown);
+    assert!(saved["files"][0]["source"].as_str().unwrap().contains("def grow(n):"));
+    let (_, listing, _) = run(bin(&store).args(["saved", "list"]));
+    assert!(listing.contains("baseline") && listing.contains("compare_v1.py") && listing.contains("memory"), "{listing}");
+    let (_, listing, _) = run(bin(&store).args(["saved", "list", "--json"]));
+    let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing[0]["name"], "baseline");
+    assert_eq!(listing[0]["runs"], 1);
+    let (_, view, _) = run(bin(&store).args(["saved", "show", "baseline"]));
+    assert!(view.starts_with("saved profile baseline") && view.contains("total += value * value % 7"), "{view}");
+    let (output, _, stderr) = run(bin(&store).args(["saved", "delete", "baseline"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(names(&store).is_empty());
+    let (output, _, stderr) = run(bin(&store).args(["saved", "delete", "baseline"]));
+    assert_eq!(code(&output), 4);
+    assert!(stderr.contains("no saved profile is named \"baseline\""), "{stderr}");
+    let (output, _, stderr) = run(bin(&store).args(["saved", "show", "nothing"]));
+    assert_eq!(code(&output), 4);
+    assert!(stderr.contains("no saved profile is named \"nothing\"") && stderr.contains("Fix:"), "{stderr}");
+}
+
+#[test]
+fn names_that_try_to_leave_the_store_are_refused_and_write_nothing_anywhere() {
+    let project = TempProject::new();
+    let parent = project.path().join("parent");
+    std::fs::create_dir(&parent).unwrap();
+    let store = parent.join("store");
+    let long = "x".repeat(65);
+    let outside = project.path().join("outside");
+    let absolute = outside.join("evil").display().to_string();
+    let before = names(project.path());
+    for name in ["../x", "../../x", absolute.as_str(), "a/b", "", long.as_str(), ".hidden", "..", "a b"] {
+        for command in [vec!["show", "--save", name], vec!["profile", "--save", name, "--python", "/nonexistent"]] {
+            let (output, stdout, stderr) = run(bin(&store).args(&command).arg(fixture("compare_v1")));
+            assert_eq!(code(&output), 2, "{name:?} {command:?}: {stderr}");
+            assert!(stdout.is_empty(), "nothing runs or prints for a bad name");
+            assert!(stderr.contains("is not a valid name for a saved profile") && stderr.contains("Nothing was written"), "{stderr}");
+        }
+        for command in [vec!["saved", "show", name], vec!["saved", "delete", name], vec!["compare", name, name]] {
+            let (output, _, stderr) = run(bin(&store).args(&command));
+            assert_ne!(code(&output), 0, "{name:?} {command:?}: {stderr}");
+        }
+    }
+    assert!(!store.exists(), "the store was never created");
+    assert!(names(&parent).is_empty(), "nothing in the store's parent");
+    assert_eq!(names(project.path()), before, "nothing next to it");
+    assert!(!outside.exists() && !project.path().join("x.json").exists() && !parent.join("x.json").exists());
+}
+
+/// True when `dir` has a save's temp file (`.NAME.json.XXXX.tmp`).
+fn temp_file_in(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))).unwrap_or(false)
+}
+
+fn valid_saved(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| parse_saved(&bytes).is_ok())
+}
+
+#[test]
+fn a_save_killed_mid_write_leaves_the_old_file_intact_and_nothing_partial_visible() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let big = fixture("big_file");
+    let (output, _, stderr) = run(bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let saved = store.join("big.json");
+    let old = std::fs::read(&saved).unwrap();
+    let mut killed_mid_write = 0;
+    for _ in 0..40 {
+        let mut child = bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        // Kill the process the moment its temp file appears: between creating it and renaming it.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = false;
+        while Instant::now() < deadline {
+            if temp_file_in(&store) {
+                seen = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+        if seen && temp_file_in(&store) {
+            killed_mid_write += 1;
+        }
+        // Whatever happened, the visible file is whole (the old one, or a complete new one) and alone.
+        assert!(valid_saved(&saved), "big.json is always a complete saved profile");
+        let (output, listing, stderr) = run(bin(&store).args(["saved", "list", "--json"]));
+        assert_eq!(code(&output), 0, "{stderr}");
+        let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+        assert_eq!(listing.as_array().unwrap().len(), 1, "{listing}");
+        assert!(stderr.is_empty(), "a dead save's temp file is not reported as a problem: {stderr}");
+        if killed_mid_write >= 3 {
+            break;
+        }
+    }
+    assert!(killed_mid_write >= 1, "no kill landed between the temp file's creation and its rename in 40 tries");
+    let now = std::fs::read(&saved).unwrap();
+    assert_eq!(now.len(), old.len(), "the old file (or an equal new one) is intact");
+}
+
+#[test]
+fn concurrent_saves_from_several_processes_leave_valid_files() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    for round in 0..3 {
+        let children: Vec<_> = ["same", "same", "other-a", "other-b"]
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let source = if index % 2 == 0 { fixture("compare_v1") } else { fixture("cpu_bound") };
+                bin(&store).args(["show", "--save", name]).arg(source).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "round {round}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        assert_eq!(names(&store), ["other-a.json", "other-b.json", "same.json"], "round {round}: no temp file left");
+        for name in ["same", "other-a", "other-b"] {
+            assert!(valid_saved(&store.join(format!("{name}.json"))), "round {round}: {name}");
+            assert_eq!(mode(&store.join(format!("{name}.json"))), 0o600);
+        }
+    }
+}
+
+fn set_age(path: &Path, days: u64) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(days * 86_400)).unwrap();
+}
+
+#[test]
+fn cleanup_by_age_and_count_and_clear_through_the_binary() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    for name in ["old", "mid", "new"] {
+        let (output, _, stderr) = run(bin(&store).args(["show", "--save", name]).arg(fixture("cpu_bound")).stdout(Stdio::null()));
+        assert_eq!(code(&output), 0, "{stderr}");
+    }
+    set_age(&store.join("old.json"), 10);
+    set_age(&store.join("mid.json"), 3);
+    std::fs::write(store.join("stray.json"), "{not a profile").unwrap();
+    let (output, stdout, stderr) = run(bin(&store).args(["saved", "cleanup", "--older-than", "5", "--json"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["removed"], serde_json::json!(["old"]));
+    assert!(stderr.contains("warning:") && stderr.contains("stray.json"), "a corrupt file is reported, not fatal: {stderr}");
+    let (_, stdout, _) = run(bin(&store).args(["saved", "cleanup", "--max-count", "1", "--json"]));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["removed"], serde_json::json!(["mid"]), "the oldest goes first");
+    let (_, stdout, _) = run(bin(&store).args(["saved", "clear"]));
+    assert!(stdout.contains("removed 1 saved profile(s): new"), "{stdout}");
+    assert_eq!(names(&store), ["stray.json"], "what is not a saved profile stays");
+    let (output, _, stderr) = run(bin(&store).args(["saved", "cleanup", "--older-than", "-1"]));
+    assert_eq!(code(&output), 2, "{stderr}");
+}
+
+#[test]
+fn repeated_runs_keep_their_spread_in_the_output_and_the_saved_profile() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let program = project.write("work.py", "def work():\n    total = 0\n    for i in range(1_500_000):\n        total += i % 7\n    return total\n\nif __name__ == \"__main__\":\n    print(work())\n");
+    let (output, stdout, stderr) = run(bin(&store)
+        .args(["profile", "--json", "--mode", "cpu", "--repeat", "2", "--save", "twice", "--python"])
+        .arg(support::python())
+        .arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    crate::cli::assert_valid(&json);
+    assert_eq!(json["spread"]["runs"], 2);
+    let loop_line = json["spread"]["files"][0]["lines"].as_array().unwrap().iter().find(|line| line["line"] == 4).expect("the loop line has a spread");
+    let cpu = &loop_line["metrics"]["cpu_s"];
+    assert!(cpu["min"].as_f64().unwrap() <= cpu["mean"].as_f64().unwrap() && cpu["mean"].as_f64().unwrap() <= cpu["max"].as_f64().unwrap(), "{cpu}");
+    assert!(json["notes"].as_array().unwrap().iter().any(|note| note.as_str().unwrap().contains("means over 2 runs")));
+    let (_, listing, _) = run(bin(&store).args(["saved", "list", "--json"]));
+    let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!((listing[0]["name"].as_str(), listing[0]["runs"].as_u64()), (Some("twice"), Some(2)));
+    assert!(listing[0]["interpreter"].as_str().is_some() && listing[0]["python_version"].as_str().is_some(), "{listing}");
+    assert_eq!(listing[0]["mode"], "cpu");
+    let (output, compared, stderr) = run(bin(&store).args(["compare", "twice", "twice", "--json", "--fail-on", "regressed,improved"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let compared: serde_json::Value = serde_json::from_str(&compared).unwrap();
+    assert_eq!(compared["rule"]["ranges"], true);
+    assert_eq!(compared["summary"]["verdict"], "unchanged");
+}

@@ -255,9 +255,15 @@ impl Session {
             return None;
         }
         let file = mode.after_file(path)?;
-        let map = match self.compare_maps.get(uri) {
-            Some(cached) if cached.version == document.version && cached.profile == mode.after.id => cached.map.clone(),
-            _ => {
+        // Take the cached map out before inserting: a DashMap guard held across `insert` deadlocks.
+        let cached = self
+            .compare_maps
+            .get(uri)
+            .filter(|cached| cached.version == document.version && cached.profile == mode.after.id)
+            .map(|cached| cached.map.clone());
+        let map = match cached {
+            Some(map) => map,
+            None => {
                 let map = Arc::new(if file.source.is_empty() {
                     LineMap::unknown(document.n_lines() as usize, false)
                 } else {

@@ -17,6 +17,7 @@ pub mod prompts;
 pub mod resources;
 pub mod saved;
 pub mod server;
+pub mod store;
 pub mod tools;
 pub mod views;
 

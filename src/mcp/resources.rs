@@ -148,9 +148,9 @@ pub fn read(engine: &Engine, roots: &Roots, uri: &str) -> Result<ReadResourceRes
     };
     match parse(uri)? {
         ResourceUri::Profiles => json_contents(uri, views::profile_listing(engine, roots, super::params::MAX_LIMIT)),
-        ResourceUri::Saved => json_contents(uri, super::saved::saved_listing(engine, roots, super::params::MAX_LIMIT).map_err(tool_error)?),
+        ResourceUri::Saved => json_contents(uri, super::store::saved_listing(engine, roots, super::params::MAX_LIMIT).map_err(tool_error)?),
         ResourceUri::SavedProfile(name) => {
-            let saved = super::saved::load_saved(engine, &name, roots).map_err(tool_error)?;
+            let saved = super::store::load_saved(engine, &name, roots).map_err(tool_error)?;
             json_contents(uri, views::saved_summary(&saved, roots, super::params::DEFAULT_LIMIT))
         }
         ResourceUri::Profile(id) => {

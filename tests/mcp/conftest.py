@@ -97,8 +97,15 @@ def server_env(runtime_dir: Path) -> dict[str, str]:
         "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/root"),
+        # Saved profiles go to the test's own folder, never to the user's data directory.
+        "SCALENE_LSP_STORE": str(store_dir_for(runtime_dir)),
     }
     return env
+
+
+def store_dir_for(runtime_dir: Path) -> Path:
+    """The saved-profile store of the servers a test starts (next to its runtime dir)."""
+    return runtime_dir.parent / "store"
 
 
 def stdio_params(workspace: Path, runtime_dir: Path, *args: str) -> StdioServerParameters:

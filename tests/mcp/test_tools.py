@@ -25,6 +25,11 @@ TOOLS = {
     "load_profile": (False, False, False),
     "clear": (False, True, False),
     "cancel": (False, False, False),
+    "save_profile": (False, True, False),
+    "list_saved": (True, False, False),
+    "delete_saved": (False, True, False),
+    "cleanup_saved": (False, True, False),
+    "compare": (True, False, False),
 }
 
 
@@ -57,9 +62,13 @@ async def test_handshake_and_listings(connect):
         assert {"profile_id", "status", "hotspots", "functions", "leaks", "elapsed_s", "peak_mb"} <= set(tools["profile"].output_schema["properties"])
 
         resources = (await client.list_resources()).resources
-        assert [str(resource.uri) for resource in resources] == ["scalene://profiles"]
+        assert [str(resource.uri) for resource in resources] == ["scalene://profiles", "scalene://saved"]
         templates = (await client.list_resource_templates()).resource_templates
-        assert {template.uri_template for template in templates} == {"scalene://profile/{id}", "scalene://profile/{id}/file/{path}"}
+        assert {template.uri_template for template in templates} == {
+            "scalene://profile/{id}",
+            "scalene://profile/{id}/file/{path}",
+            "scalene://saved/{name}",
+        }
         prompts = (await client.list_prompts()).prompts
         assert [prompt.name for prompt in prompts] == ["optimize-hotspots"]
         assert [argument.name for argument in prompts[0].arguments] == ["path"]

@@ -551,7 +551,7 @@ pub fn load_profile_file(path: &Path) -> Result<Profile, EngineError> {
     }
     let normalized = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|probe| probe.schema.is_some());
     if normalized {
-        let json: schema::ProfileJson = serde_json::from_slice(&bytes).map_err(|err| EngineError::NothingToCompare {
+        let json: schema::ProfileJson = serde_json::from_slice(&bytes).map_err(|err| EngineError::CannotCompare {
             reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON: {err}", path.display()),
             fix: "pass a Scalene JSON (`scalene run -o FILE.json`), the output of `scalene-lsp profile --json`, or a saved profile name".into(),
         })?;

@@ -86,7 +86,7 @@ pub fn load_side(store: &Store, given: &str) -> Result<(Profile, String), Engine
     if storage::check_name(given).is_ok() {
         return Ok((store.load(given)?.profile, given.to_string()));
     }
-    Err(EngineError::NothingToCompare {
+    Err(EngineError::CannotCompare {
         reason: format!("{given:?} is neither an existing file nor the name of a saved profile"),
         fix: "pass a saved name (`scalene-lsp saved list`), a Scalene JSON file, or the output of `scalene-lsp profile --json`".into(),
     })

@@ -98,8 +98,9 @@ pub enum EngineError {
     #[error("the profile store {dir:?} cannot be used: {reason}. Fix: {fix}")]
     StoreUnusable { dir: PathBuf, reason: String, fix: String },
 
-    #[error("cannot compare: {reason}. Fix: {fix}")]
-    NothingToCompare { reason: String, fix: String },
+    /// A profile that cannot be compared or saved (no measurements, unreadable input, changed files).
+    #[error("{reason}. Fix: {fix}")]
+    CannotCompare { reason: String, fix: String },
 }
 
 impl EngineError {
@@ -129,7 +130,7 @@ impl EngineError {
             EngineError::SavedNotFound { .. } => "saved_not_found",
             EngineError::SavedUnreadable { .. } => "saved_unreadable",
             EngineError::StoreUnusable { .. } => "store_unusable",
-            EngineError::NothingToCompare { .. } => "nothing_to_compare",
+            EngineError::CannotCompare { .. } => "cannot_compare",
         }
     }
 

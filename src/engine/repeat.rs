@@ -6,7 +6,7 @@
 //! runs is an error). A line or function missing from a run counts as 0 in that run.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::EngineError;
@@ -53,7 +53,7 @@ pub fn combine(runs: &[Profile]) -> Result<Profile, EngineError> {
         let per_run: Vec<Option<&FileProfile>> = runs.iter().map(|run| run.file(&path)).collect();
         let sources: Vec<&str> = per_run.iter().flatten().map(|file| &*file.source).filter(|source| !source.is_empty()).collect();
         if sources.windows(2).any(|pair| pair[0] != pair[1]) {
-            return Err(EngineError::NothingToCompare {
+            return Err(EngineError::CannotCompare {
                 reason: format!("{} changed between the repeated runs, so their lines cannot be averaged", path.display()),
                 fix: "do not edit the program while it is profiled repeatedly; profile again".into(),
             });
@@ -85,7 +85,7 @@ pub fn combine(runs: &[Profile]) -> Result<Profile, EngineError> {
     Ok(combined)
 }
 
-fn combine_file(path: &PathBuf, runs: &[Profile], per_run: &[Option<&FileProfile>], n_runs: usize) -> (FileProfile, FileSpread) {
+fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>], n_runs: usize) -> (FileProfile, FileSpread) {
     let template = per_run.iter().flatten().last().copied().expect("the path comes from some run");
     // Lines: the union over runs, by number.
     let mut line_numbers: Vec<u32> = per_run.iter().flatten().flat_map(|file| file.lines.iter().map(|line| line.line)).collect();
@@ -204,14 +204,14 @@ fn combine_file(path: &PathBuf, runs: &[Profile], per_run: &[Option<&FileProfile
         })
         .collect();
     let file = FileProfile {
-        path: path.clone(),
+        path: path.to_path_buf(),
         cpu_percent: mean(per_run.iter().flatten().map(|file| file.cpu_percent), n_runs),
         lines,
         functions,
         leaks,
         source: template.source.clone(),
     };
-    let spread = FileSpread { path: path.clone(), total: spread_of(&file_samples), lines: line_spreads, functions: function_spreads };
+    let spread = FileSpread { path: path.to_path_buf(), total: spread_of(&file_samples), lines: line_spreads, functions: function_spreads };
     (file, spread)
 }
 

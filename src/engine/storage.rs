@@ -231,7 +231,7 @@ impl Store {
     pub fn save(&self, name: &str, profile: &Profile) -> Result<Saved, EngineError> {
         check_name(name)?;
         if profile.files.is_empty() {
-            return Err(EngineError::NothingToCompare {
+            return Err(EngineError::CannotCompare {
                 reason: format!("the profile has no measurements (status {}), so there is nothing to save", profile.status.as_str()),
                 fix: "profile a run that lasts long enough to be sampled (at least about 100 ms), then save it".into(),
             });

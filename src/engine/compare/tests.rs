@@ -24,7 +24,7 @@ fn line_of(program: &str, needle: &str, nth: usize) -> u32 {
     found[nth]
 }
 
-fn line<'a>(comparison: &'a Comparison, after_line: u32) -> &'a LineChange {
+fn line(comparison: &Comparison, after_line: u32) -> &LineChange {
     comparison.lines.iter().find(|line| line.after_line == Some(after_line)).unwrap_or_else(|| panic!("no line {after_line}"))
 }
 

@@ -184,7 +184,7 @@ fn a_save_that_dies_mid_write_leaves_the_old_file_and_nothing_partial_visible() 
     let old = fs::read(tmp.path().join("baseline.json")).unwrap();
     // What `write_private` leaves when killed between create and rename: a hidden temp file, half written.
     let temp = tmp.path().join(".baseline.json.AbC123.tmp");
-    fs::write(&temp, &fixture_bytes_prefix(&old)).unwrap();
+    fs::write(&temp, fixture_bytes_prefix(&old)).unwrap();
     let listing = store.list().unwrap();
     assert_eq!(listing.entries.len(), 1);
     assert!(listing.problems.is_empty(), "a temp file is not a problem: {:?}", listing.problems);

@@ -96,13 +96,21 @@ fn compare_names_the_slower_and_faster_places_on_their_new_lines_and_gates_ci() 
     assert!(stderr.contains("--min-change must be a number >= 0"), "{stderr}");
 }
 
-/// A program with one function made 5x slower between versions and another untouched; v2 inserts
-/// lines above both. Robust verdicts on a busy machine: the slow function is most of the run.
-pub const LIVE_V1: &str = "\
+/// A program with one function made 5x slower and another 5x faster between versions, and one untouched;
+/// v2 inserts lines above all three. Robust verdicts on a busy machine: each changed function moves by
+/// more than a second of CPU either way.
+pub const LIVE: &str = "\
 def slow(n):
     total = 0
     for i in range(n):
         total += i * i % 7
+    return total
+
+
+def fast(n):
+    total = 0
+    for i in range(n):
+        total += i % 3
     return total
 
 
@@ -115,19 +123,25 @@ def same(n):
 
 if __name__ == \"__main__\":
     print(slow(SLOW_N))
+    print(fast(FAST_N))
     print(same(8_000_000))
 ";
 
 pub fn live_v1() -> String {
-    format!("SLOW_N = 3_000_000\n\n\n{LIVE_V1}")
+    format!("SLOW_N = 3_000_000\nFAST_N = 15_000_000\n\n\n{LIVE}")
 }
 
 pub fn live_v2() -> String {
-    format!("\"\"\"Version 2: slow() does five times the work.\"\"\"\nimport sys\n\nSLOW_N = 15_000_000\n\n\n{LIVE_V1}")
+    format!("\"\"\"Version 2: slow() does five times the work, fast() a fifth.\"\"\"\nimport sys\n\nSLOW_N = 15_000_000\nFAST_N = 3_000_000\n\n\n{LIVE}")
+}
+
+/// The 0-based line of the first line of `text` containing `needle`.
+pub fn line0(text: &str, needle: &str) -> u64 {
+    text.lines().position(|line| line.contains(needle)).unwrap_or_else(|| panic!("{needle:?}")) as u64
 }
 
 #[test]
-fn a_user_saves_a_baseline_slows_a_function_down_and_ci_fails_on_it() {
+fn a_user_saves_a_baseline_slows_one_function_speeds_up_another_and_ci_fails_on_the_regression() {
     let project = TempProject::new();
     let store = project.path().join("store");
     let program = project.write("app.py", &live_v1());
@@ -147,9 +161,13 @@ fn a_user_saves_a_baseline_slows_a_function_down_and_ci_fails_on_it() {
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_valid(&json);
     assert_eq!(verdict_of(&json, "functions", "name", "slow"), "regressed");
-    let hot = live_v2().lines().position(|line| line.contains("total += i * i % 7")).unwrap() as u64 + 1;
-    let line = json["lines"].as_array().unwrap().iter().find(|line| line["after_line"] == hot).expect("the slow loop is compared");
-    assert_eq!(line["verdict"], "regressed", "{line}");
-    assert_eq!(line["before_line"].as_u64(), Some(live_v1().lines().position(|l| l.contains("total += i * i % 7")).unwrap() as u64 + 1));
-    assert_ne!(verdict_of(&json, "functions", "name", "same"), "improved", "untouched code does not get faster");
+    assert_eq!(verdict_of(&json, "functions", "name", "fast"), "improved");
+    let lines = json["lines"].as_array().unwrap();
+    let at = |needle: &str| lines.iter().find(|line| line["after_line"] == line0(&live_v2(), needle) + 1).unwrap_or_else(|| panic!("{needle}"));
+    let slow = at("total += i * i % 7");
+    assert_eq!(slow["verdict"], "regressed", "{slow}");
+    assert_eq!(slow["before_line"].as_u64(), Some(line0(&live_v1(), "total += i * i % 7") + 1), "matched across the inserted lines");
+    let fast = at("total += i % 3");
+    assert_eq!(fast["verdict"], "improved", "{fast}");
+    assert_eq!(fast["before_line"].as_u64(), Some(line0(&live_v1(), "total += i % 3") + 1));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::compare::{line_of, live_v1, live_v2};
+use crate::compare::{line0, line_of, live_v1, live_v2};
 use crate::lsp_load::load_fixture;
 use crate::lsp_profile::{follow, profile_and_wait};
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, file_uri};
@@ -134,7 +134,7 @@ fn compare_mode_shows_the_changes_of_the_captured_versions_on_their_lines_throug
 }
 
 #[test]
-fn a_baseline_then_a_slower_function_then_compare_profiles_now_and_flags_its_lines() {
+fn a_baseline_then_a_slower_and_a_faster_function_then_compare_profiles_now_and_flags_their_lines() {
     let project = TempProject::new();
     let store = project.path().join("store");
     let program = project.write("app.py", &live_v1());
@@ -148,7 +148,7 @@ fn a_baseline_then_a_slower_function_then_compare_profiles_now_and_flags_its_lin
     assert_eq!(saved["name"], "baseline");
     assert!(store.join("baseline.json").is_file());
 
-    // Slow one function down (5x the work) and insert lines above it.
+    // Slow one function down (5x the work), speed another up (a fifth), insert lines above both.
     std::fs::write(&program, live_v2()).unwrap();
     client.change(&uri, 2, &live_v2());
     client.expect_notification("textDocument/publishDiagnostics", |p| p["uri"] == uri && p["version"] == 2, TIMEOUT);
@@ -164,17 +164,21 @@ fn a_baseline_then_a_slower_function_then_compare_profiles_now_and_flags_its_lin
     let message = client.expect_notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("compared with baseline"), RUN_TIMEOUT);
     assert_eq!(message["type"], 2, "a regression is a warning: {message}");
     assert!(message["message"].as_str().unwrap().contains("slow (app.py:"), "{message}");
-    let slow_loop = live_v2().lines().position(|line| line.contains("total += i * i % 7")).unwrap() as u64;
-    let slow_def = live_v2().lines().position(|line| line.contains("def slow")).unwrap() as u64;
+    let (v1, v2) = (live_v1(), live_v2());
+    let slow_loop = line0(&v2, "total += i * i % 7");
+    let slow_def = line0(&v2, "def slow");
+    let fast_loop = line0(&v2, "total += i % 3");
     let diagnostics = client.expect_diagnostics(&uri, |d| has_code(d, "cpu-regression"), TIMEOUT);
     assert!(codes_on(&diagnostics, slow_loop).contains(&"cpu-regression".to_string()), "{diagnostics:#?}");
     assert!(codes_on(&diagnostics, slow_def).contains(&"cpu-regression".to_string()), "{diagnostics:#?}");
-    let before_line = live_v1().lines().position(|line| line.contains("total += i * i % 7")).unwrap() as u64;
+    assert!(codes_on(&diagnostics, fast_loop).contains(&"improvement".to_string()), "{diagnostics:#?}");
     let regression = diagnostics.iter().find(|d| d["range"]["start"]["line"] == slow_loop).unwrap();
-    assert_eq!(regression["relatedInformation"][0]["location"]["range"]["start"]["line"].as_u64(), Some(before_line));
-    let hints = labels(&client.inlay_hints(&uri, &live_v2()));
-    let label = hints.iter().find(|(line, _)| *line == slow_loop).map(|(_, label)| label.clone()).unwrap_or_else(|| panic!("{hints:?}"));
+    assert_eq!(regression["relatedInformation"][0]["location"]["range"]["start"]["line"].as_u64(), Some(line0(&v1, "total += i * i % 7")));
+    let hints = labels(&client.inlay_hints(&uri, &v2));
+    let label_on = |line: u64| hints.iter().find(|(l, _)| *l == line).map(|(_, label)| label.clone()).unwrap_or_else(|| panic!("{hints:?}"));
+    let label = label_on(slow_loop);
     assert!(label.starts_with('+') && label.contains(" s CPU (+"), "{label}");
+    assert!(label_on(fast_loop).starts_with('−'), "{hints:?}");
     // The plain diagnostics of the new profile (published before compare mode began) are not looked at.
     client.forget_unclaimed();
 }

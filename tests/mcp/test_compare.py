@@ -154,6 +154,13 @@ def slow(n):
     return total
 
 
+def fast(n):
+    total = 0
+    for i in range(n):
+        total += i % 3
+    return total
+
+
 def same(n):
     total = 0
     for i in range(n):
@@ -163,13 +170,14 @@ def same(n):
 
 if __name__ == "__main__":
     print(slow(SLOW_N))
+    print(fast(FAST_N))
     print(same(8_000_000))
 """
 
 
-async def test_an_agent_saves_a_baseline_slows_a_function_and_compare_names_it(connect, workspace):
-    v1 = "SLOW_N = 3_000_000\n\n\n" + LIVE
-    v2 = '"""Version 2: slow() does five times the work."""\nimport sys\n\nSLOW_N = 15_000_000\n\n\n' + LIVE
+async def test_an_agent_saves_a_baseline_changes_two_functions_and_compare_names_them(connect, workspace):
+    v1 = "SLOW_N = 3_000_000\nFAST_N = 15_000_000\n\n\n" + LIVE
+    v2 = '"""Version 2: slow() does five times the work, fast() a fifth."""\nimport sys\n\nSLOW_N = 15_000_000\nFAST_N = 3_000_000\n\n\n' + LIVE
     (workspace / "app.py").write_text(v1)
     async with connect() as client:
         first = await client.call_tool("profile", {"path": "app.py", "mode": "cpu", "timeout_s": 240})
@@ -188,4 +196,8 @@ async def test_an_agent_saves_a_baseline_slows_a_function_and_compare_names_it(c
         loop = next(line for line in comparison["lines"] if line["after_line"] == line_of(v2, "total += i * i % 7"))
         assert loop["verdict"] == "regressed" and loop["before_line"] == line_of(v1, "total += i * i % 7")
         assert loop["path"] == "app.py" and loop["source"] == "total += i * i % 7"
+        fast = next(f for f in comparison["functions"] if f["name"] == "fast")
+        assert fast["verdict"] == "improved" and fast["before_line"] == line_of(v1, "def fast")
+        faster = next(line for line in comparison["lines"] if line["after_line"] == line_of(v2, "total += i % 3"))
+        assert faster["verdict"] == "improved" and faster["before_line"] == line_of(v1, "total += i % 3")
         assert "slow (app.py:" in comparison["summary"]["text"]

@@ -58,7 +58,12 @@ pub enum SavedCommand {
         json: bool,
     },
     /// Delete a saved profile.
-    Delete { name: String },
+    Delete {
+        name: String,
+        /// Print `{"deleted": true, "name": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete saved profiles older than some days, or the oldest beyond a count or size.
     Cleanup {
         /// Delete the profiles saved more than this many days ago.
@@ -191,9 +196,13 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
                 print(&text)
             }
         }
-        SavedCommand::Delete { name } => {
+        SavedCommand::Delete { name, json } => {
             if store.delete(&name)? {
-                eprintln!("deleted {name}");
+                if json {
+                    print(&(serde_json::json!({ "deleted": true, "name": name }).to_string() + "\n"));
+                } else {
+                    eprintln!("deleted {name}");
+                }
                 ExitCode::SUCCESS
             } else {
                 let known: Vec<String> = store.list()?.entries.into_iter().map(|entry| entry.meta.name).collect();

@@ -73,8 +73,9 @@ fn a_save_creates_private_dirs_and_files_and_reads_back_through_list_show_and_de
     assert_eq!(listing[0]["runs"], 1);
     let (_, view, _) = run(bin(&store).args(["saved", "show", "baseline"]));
     assert!(view.starts_with("saved profile baseline") && view.contains("total += value * value % 7"), "{view}");
-    let (output, _, stderr) = run(bin(&store).args(["saved", "delete", "baseline"]));
+    let (output, stdout, stderr) = run(bin(&store).args(["saved", "delete", "baseline", "--json"]));
     assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap(), serde_json::json!({"deleted": true, "name": "baseline"}));
     assert!(names(&store).is_empty());
     let (output, _, stderr) = run(bin(&store).args(["saved", "delete", "baseline"]));
     assert_eq!(code(&output), 4);

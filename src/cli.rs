@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::engine::schema::ProfileJson;
 use crate::engine::{
-    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, RunStatus, Program, interpreter, workspace,
+    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, Program, ProgramIo, RunStatus, interpreter, workspace,
 };
 
 /// Exit codes (documented in the README).
@@ -82,6 +82,9 @@ pub struct ProfileArgs {
 pub struct ShowArgs {
     /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`).
     pub profile: PathBuf,
+    /// Refuse a file larger than this (MB).
+    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    pub max_size_mb: f64,
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
     pub json: bool,
@@ -150,6 +153,17 @@ fn print_profile(profile: &Profile, json: bool) -> ExitCode {
     ExitCode::from(if profile.status == RunStatus::Ok { exit::OK } else { exit::PARTIAL })
 }
 
+/// The engine's settings for this binary: runs get a watchdog (this very binary), so a run never
+/// outlives scalene-lsp, however it dies.
+fn engine_settings() -> EngineSettings {
+    EngineSettings { watchdog: std::env::current_exe().ok(), ..EngineSettings::default() }
+}
+
+/// `scalene-lsp __watchdog PGID RUN_DIR` (hidden): one run's watchdog (engine/runner/watchdog.rs).
+pub fn watchdog(pgid: i32, run_dir: PathBuf) -> ExitCode {
+    ExitCode::from(crate::engine::runner::watchdog_main(pgid, run_dir))
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,33 +203,31 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         profile_only: args.profile_only,
         program_path: args.program_path,
         cpu_sampling_rate: args.cpu_sampling_rate,
+        io: ProgramIo::Terminal { stdout_to_stderr: args.json },
         ..ProfileRequest::default()
     };
     let json = args.json;
     runtime().block_on(async move {
-        let engine = Engine::new(EngineSettings::default());
+        let engine = Engine::new(engine_settings());
         let handle = match engine.start(request) {
             Ok(handle) => handle,
             Err(err) => return fail(&err),
         };
-        let spinner = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        spinner.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} profiling {msg} with Scalene… {elapsed} (Ctrl-C stops and shows the partial profile)")
-                .expect("the template is valid"),
-        );
-        spinner.set_message(name);
-        spinner.enable_steady_tick(Duration::from_millis(100));
+        // The program writes to this terminal as it runs, so no animation competes with it: one line.
+        if std::io::stderr().is_terminal() {
+            eprintln!("scalene-lsp: profiling {name} with Scalene… (Ctrl-C stops it and shows the partial profile)");
+        }
         let run_id = handle.run_id;
         let mut wait = std::pin::pin!(handle.wait());
         let result = tokio::select! {
             result = &mut wait => result,
-            _ = tokio::signal::ctrl_c() => {
-                spinner.set_message("stopping");
+            signal = crate::host::stop_signal() => {
+                tracing::info!(signal, "stopping the run");
                 engine.cancel(Some(run_id));
                 wait.await
             }
         };
-        spinner.finish_and_clear();
+        engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
             Ok(entry) => print_profile(&entry.profile, json),
             Err(err) => fail(&err),
@@ -226,7 +238,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 /// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
 pub fn serve() -> ExitCode {
     // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
-    let settings = EngineSettings { run_niceness: 19, ..EngineSettings::default() };
+    let settings = EngineSettings { run_niceness: 19, ..engine_settings() };
     runtime().block_on(crate::host::serve_lsp(Engine::new(settings)));
     ExitCode::SUCCESS
 }
@@ -240,7 +252,7 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         python: args.python,
         allow_code: args.allow_code,
     };
-    match runtime().block_on(crate::host::serve_mcp(options, EngineSettings::default())) {
+    match runtime().block_on(crate::host::serve_mcp(options, engine_settings())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -250,7 +262,8 @@ pub fn mcp(args: McpArgs) -> ExitCode {
 }
 
 pub fn show(args: ShowArgs) -> ExitCode {
-    match crate::engine::load_json_file(&args.profile) {
+    let max_bytes = (args.max_size_mb * 1024.0 * 1024.0) as u64;
+    match crate::engine::load_json_file(&args.profile, max_bytes) {
         Ok((_, profile)) => print_profile(&profile, args.json),
         Err(err) => fail(&err),
     }
@@ -258,7 +271,7 @@ pub fn show(args: ShowArgs) -> ExitCode {
 
 pub fn doctor(args: DoctorArgs) -> ExitCode {
     runtime().block_on(async move {
-        let engine = Engine::new(EngineSettings::default());
+        let engine = Engine::new(engine_settings());
         let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let start = args
             .file
@@ -302,6 +315,7 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 timeout: engine.settings().default_timeout,
                 env: Vec::new(),
                 niceness: 0,
+                io: ProgramIo::Terminal { stdout_to_stderr: false },
             }
         } else {
             let request = ProfileRequest { program: Some(target), python: args.python.clone(), ..ProfileRequest::default() };

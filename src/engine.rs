@@ -8,6 +8,7 @@ pub mod error;
 pub mod interpreter;
 pub mod model;
 pub mod parse;
+pub mod profile_file;
 pub mod remap;
 pub mod runner;
 pub mod schema;
@@ -28,7 +29,7 @@ pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCa
 pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
-pub use runner::{RunSpec, Program};
+pub use runner::{Program, ProgramIo, RunSpec};
 
 /// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
 /// setting and MCP's `timeout_s` all default to it.
@@ -50,6 +51,11 @@ pub struct EngineSettings {
     /// Scheduling niceness of profiled programs (0: as the caller). The language server raises it so
     /// the editor stays responsive on a busy machine; the CPU the editor takes is the same either way.
     pub run_niceness: i32,
+    /// The largest profile file `load_json` reads when the caller names no limit.
+    pub max_profile_bytes: u64,
+    /// The `scalene-lsp` binary, to run each run's watchdog (`runner::WATCHDOG_COMMAND`), which stops
+    /// the run if this process dies without stopping it. None: no watchdog.
+    pub watchdog: Option<PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -62,6 +68,8 @@ impl Default for EngineSettings {
             discovery_env: DiscoveryEnv::from_process(),
             preflight_store: interpreter::default_preflight_store(),
             run_niceness: 0,
+            max_profile_bytes: profile_file::DEFAULT_MAX_PROFILE_BYTES,
+            watchdog: None,
         }
     }
 }
@@ -86,6 +94,9 @@ pub struct ProfileRequest {
     pub cpu_sampling_rate: Option<f64>,
     /// Extra environment variables for the program.
     pub env: Vec<(String, String)>,
+    /// Where the program's standard streams go (the editor and agents capture them; the CLI passes
+    /// the terminal through).
+    pub io: runner::ProgramIo,
 }
 
 /// A run in progress (or one shared with an identical request).
@@ -243,6 +254,7 @@ impl Engine {
             timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
             env: request.env.clone(),
             niceness: self.inner.settings.run_niceness,
+            io: request.io,
         };
         Ok(ResolvedRun { interpreter, preflight, spec, project_root })
     }
@@ -315,13 +327,9 @@ impl Engine {
             slot = self.inner.slots.acquire() => slot.expect("the semaphore is never closed"),
             () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
         };
-        let result = runner::run(
-            &resolved.spec,
-            &resolved.preflight.scalene_version,
-            &self.inner.settings.temp_root,
-            cancel,
-        )
-        .await;
+        let settings = &self.inner.settings;
+        let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
+        let result = runner::run(&resolved.spec, &resolved.preflight.scalene_version, place, cancel).await;
         if matches!(result, Err(EngineError::ScaleneCrashed { .. })) {
             self.inner.preflights.invalidate(&resolved.interpreter.path);
         }
@@ -377,12 +385,19 @@ impl Engine {
         }
     }
 
-    /// Loads an existing Scalene JSON file into the cache. Files it names that do not exist here (a
+    /// Loads an existing Scalene JSON file into the cache (a regular file of at most `max_bytes`, read on
+    /// the blocking pool: never a stall of the async runtime). Files it names that do not exist here (a
     /// profile from CI or another machine) are rebased onto `roots` (see `workspace::rebase_profile`).
-    pub fn load_json(&self, path: &Path, roots: &[PathBuf]) -> RunResult {
-        let (key, mut profile) = load_json_file(path)?;
-        workspace::rebase_profile(&mut profile, roots);
-        Ok(self.inner.cache.insert(key, profile))
+    pub async fn load_json(&self, path: &Path, roots: &[PathBuf], max_bytes: u64) -> RunResult {
+        let (path, roots) = (path.to_path_buf(), roots.to_vec());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let (key, mut profile) = load_json_file(&path, max_bytes)?;
+            workspace::rebase_profile(&mut profile, &roots);
+            Ok::<_, EngineError>((key, profile))
+        })
+        .await
+        .map_err(|err| EngineError::Internal { message: format!("loading a profile failed: {err}") })??;
+        Ok(self.inner.cache.insert(loaded.0, loaded.1))
     }
 }
 
@@ -395,9 +410,9 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Reads and parses a Scalene JSON file (no cache).
-pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError> {
-    let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+/// Reads (see `profile_file::read_bounded`) and parses a Scalene JSON file (no cache).
+pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profile), EngineError> {
+    let bytes = profile_file::read_bounded(path, max_bytes)?;
     let mut profile =
         parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
     if profile.status == RunStatus::TooShort {
@@ -424,8 +439,11 @@ fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), Engin
                 path: path.clone(),
                 cwd: request.cwd.clone().unwrap_or(current.clone()),
             })?;
-            if !canonical.is_file() {
-                return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: current });
+            let file_type = std::fs::metadata(&canonical)
+                .map_err(|_| EngineError::ProgramNotFound { path: path.clone(), cwd: current.clone() })?
+                .file_type();
+            if !file_type.is_file() {
+                return Err(EngineError::ProgramNotAFile { path: path.clone(), kind: error::file_kind(file_type) });
             }
             let folder = canonical.parent().map(Path::to_path_buf).unwrap_or(current);
             Ok((Program::Script(canonical), folder))
@@ -446,11 +464,24 @@ fn check_arguments(args: &[String]) -> Result<(), EngineError> {
     }
 }
 
+/// Scalene reads the program with Python's `utf-8-sig` codec (a BOM is fine), whatever its coding
+/// declaration says: anything else makes it fail at start with a bare traceback. Say so up front.
+fn check_utf8(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Err(err) = std::str::from_utf8(text) else { return Ok(()) };
+    let valid = &text[..err.valid_up_to()];
+    let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let bad = &text[err.valid_up_to()..text.len().min(err.valid_up_to() + err.error_len().unwrap_or(1))];
+    let shown: Vec<String> = bad.iter().map(|byte| format!("0x{byte:02x}")).collect();
+    Err(EngineError::SourceNotUtf8 { path: path.to_path_buf(), line, detail: format!("byte {}", shown.join(" ")) })
+}
+
 /// The cache and dedup key: the program's canonical path and content plus every option.
 fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
     let (path, content_hash) = match program {
         Program::Script(path) => {
             let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+            check_utf8(path, &bytes)?;
             (path.clone(), blake3::hash(&bytes).to_hex().to_string())
         }
         Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),

@@ -27,6 +27,12 @@ enum Command {
     Show(cli::ShowArgs),
     /// Show which Python and Scalene would be used, and the exact command a profile runs.
     Doctor(cli::DoctorArgs),
+    /// One run's watchdog (started by scalene-lsp itself).
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog {
+        pgid: i32,
+        run_dir: std::path::PathBuf,
+    },
     /// Serve MCP (Model Context Protocol) for agents over stdio: bridged to the editor's session when one
     /// is running for this directory, else with an own engine.
     Mcp(cli::McpArgs),
@@ -55,5 +61,6 @@ fn main() -> ExitCode {
         Some(Command::Show(args)) => cli::show(args),
         Some(Command::Doctor(args)) => cli::doctor(args),
         Some(Command::Mcp(args)) => cli::mcp(args),
+        Some(Command::Watchdog { pgid, run_dir }) => cli::watchdog(pgid, run_dir),
     }
 }

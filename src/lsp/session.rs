@@ -87,7 +87,12 @@ impl ProfileView {
     }
 }
 
+/// The file a `file://` URI names; None for any other scheme (an unsaved buffer, a notebook cell, a
+/// remote file): only files on this machine's disk can be profiled.
 pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.scheme().as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
     uri.to_file_path().map(|path| path.into_owned())
 }
 

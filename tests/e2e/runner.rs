@@ -19,6 +19,9 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 0,
+        // The engine's runs here get the real binary as their watchdog, as the CLI's do.
+        watchdog: Some(env!("CARGO_BIN_EXE_scalene-lsp").into()),
+        ..EngineSettings::default()
     })
 }
 
@@ -342,6 +345,7 @@ fn the_language_servers_lower_priority_reaches_the_program() {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 5,
+        ..EngineSettings::default()
     });
     let entry = runtime().block_on(engine.profile(request(&program))).unwrap();
     let printed: i32 = entry.profile.stdout_tail.as_deref().unwrap().lines().next().unwrap().parse().unwrap();

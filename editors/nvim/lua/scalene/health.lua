@@ -130,9 +130,9 @@ local function check_environments()
   end
 end
 
---- Sends a GET without credentials; the endpoint answers 401 (it wants the bearer token).
+--- Sends `GET path` (with the bearer token when known) and returns the HTTP status of the answer.
 ---@return integer? status, string? error
-local function probe(host, port, path)
+local function probe(host, port, path, token)
   local tcp = vim.uv.new_tcp()
   if not tcp then
     return nil, 'could not create a TCP socket'
@@ -146,6 +146,12 @@ local function probe(host, port, path)
       tcp:close()
     end
   end
+  local request = ('GET %s HTTP/1.1\r\nHost: %s:%d\r\n%sConnection: close\r\n\r\n'):format(
+    path,
+    host,
+    port,
+    token and ('Authorization: Bearer %s\r\n'):format(token) or ''
+  )
   tcp:connect(host, port, function(err)
     if err then
       return finish(err)
@@ -164,7 +170,7 @@ local function probe(host, port, path)
         finish()
       end
     end)
-    tcp:write(('GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n'):format(path, host, port))
+    tcp:write(request)
   end)
   vim.wait(T_PROBE, function()
     return done
@@ -191,19 +197,29 @@ local function check_mcp()
       if not host then
         health.warn(('client %d: MCP endpoint %s is not a http://host:port/path URL'):format(client.id, endpoint.url))
       else
-        local status, err = probe(host, tonumber(port), path)
-        if status == 401 then
+        -- With the token, a plain GET is answered 406 (an MCP client must accept an event stream):
+        -- proof that the endpoint is up and takes the token. Without it (URL from the initialize
+        -- result only), 401 is the answer that proves it is up.
+        local status, err = probe(host, tonumber(port), path, endpoint.token)
+        local up = false
+        if status and endpoint.token then
+          up = status ~= 401 and status ~= 403 and status < 500
+        elseif status then
+          up = status == 401
+        end
+        if up then
           health.ok(('MCP endpoint %s answers (client %d)%s'):format(
             endpoint.url,
             client.id,
-            endpoint.token and '; its bearer token came with scalene/mcpEndpoint' or ''
+            endpoint.token and ' and accepts the token from scalene/mcpEndpoint' or ''
           ))
-          health.info('Agents connect with `scalene-lsp mcp` (it finds this session) or to the URL with the token.')
+          health.info('Agents connect with `scalene-lsp mcp` (it finds this session), or to the URL with the token.')
         else
           health.error(
             ('MCP endpoint %s does not answer as expected: %s'):format(
               endpoint.url,
-              status and ('HTTP ' .. status .. ' without a token (expected 401)') or tostring(err)
+              status and ('HTTP %d %s'):format(status, endpoint.token and 'with the token' or 'without a token (expected 401)')
+                or tostring(err)
             ),
             { RESTART, 'See the server log: `:lua vim.cmd.edit(vim.lsp.log.get_filename())`.' }
           )

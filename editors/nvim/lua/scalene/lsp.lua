@@ -31,6 +31,23 @@ function M.handlers()
         endpoints[ctx.client_id] = { url = params.url, token = params.token }
       end
     end,
+    -- Neovim (0.11) refreshes inlay hints only in buffers shown in a window; a hidden buffer would
+    -- show its old numbers (e.g. after :ScaleneClear) when it comes back. Ask for those too.
+    ['workspace/inlayHint/refresh'] = function(err, result, ctx)
+      local response = vim.lsp.handlers['workspace/inlayHint/refresh'](err, result, ctx)
+      if not err then
+        local shown = {}
+        for _, win in ipairs(vim.api.nvim_list_wins()) do
+          shown[vim.api.nvim_win_get_buf(win)] = true
+        end
+        for _, bufnr in ipairs(vim.lsp.get_buffers_by_client_id(ctx.client_id)) do
+          if not shown[bufnr] and vim.lsp.inlay_hint.is_enabled({ bufnr = bufnr }) then
+            vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
+          end
+        end
+      end
+      return response
+    end,
   }
 end
 

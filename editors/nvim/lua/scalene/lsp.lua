@@ -31,22 +31,20 @@ function M.handlers()
         endpoints[ctx.client_id] = { url = params.url, token = params.token }
       end
     end,
-    -- Neovim (0.11) refreshes inlay hints only in buffers shown in a window; a hidden buffer would
-    -- show its old numbers (e.g. after :ScaleneClear) when it comes back. Ask for those too.
-    ['workspace/inlayHint/refresh'] = function(err, result, ctx)
-      local response = vim.lsp.handlers['workspace/inlayHint/refresh'](err, result, ctx)
+    -- Neovim 0.11's own refresh handler misses new hints twice over: it skips buffers that no window
+    -- shows (they keep their old numbers, e.g. after :ScaleneClear), and in a shown buffer a redraw
+    -- between its request and the answer marks every line as drawn for the unchanged buffer version,
+    -- so the new hints are never drawn. Re-enabling a buffer's hints starts it afresh: the old hints
+    -- stay on screen until the new ones arrive, then those are drawn.
+    ['workspace/inlayHint/refresh'] = function(err, _, ctx)
       if not err then
-        local shown = {}
-        for _, win in ipairs(vim.api.nvim_list_wins()) do
-          shown[vim.api.nvim_win_get_buf(win)] = true
-        end
         for _, bufnr in ipairs(vim.lsp.get_buffers_by_client_id(ctx.client_id)) do
-          if not shown[bufnr] and vim.lsp.inlay_hint.is_enabled({ bufnr = bufnr }) then
+          if vim.api.nvim_buf_is_loaded(bufnr) and vim.lsp.inlay_hint.is_enabled({ bufnr = bufnr }) then
             vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
           end
         end
       end
-      return response
+      return vim.NIL
     end,
   }
 end

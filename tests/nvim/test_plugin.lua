@@ -83,7 +83,11 @@ write_file(
 )
 
 -- ---------------------------------------------------------------------------------------------------
--- Editor: the plugin as a plugin manager loads it (runtimepath + plugin/), then setup().
+-- Editor: a UI is attached, so that Neovim redraws and draws inlay hints as in a terminal (headless
+-- Neovim still writes messages to stderr itself: the UI only needs to exist); the plugin is loaded as a
+-- plugin manager does (runtimepath + plugin/), then setup().
+vim.ui_attach(vim.api.nvim_create_namespace('scalene.test.ui'), { ext_messages = true }, function() end)
+
 if os.getenv('SCALENE_NVIM_LOG') then
   vim.lsp.log.set_level('debug')
 end
@@ -165,11 +169,21 @@ local function attached_client(buf)
   end)
 end
 
---- The inlay hints the editor holds for a buffer (what it draws), as { [0-based line] = label }.
+--- The inlay hints on screen for a buffer, as { [0-based line] = label }: the buffer is put in the
+--- window and the screen redrawn (Neovim draws hints while it redraws, through the UI attached below).
 local function shown_hints(buf)
+  if vim.api.nvim_get_current_buf() ~= buf then
+    vim.api.nvim_set_current_buf(buf)
+  end
+  vim.cmd('redraw')
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inlayhint']
   local by_line = {}
-  for _, item in ipairs(vim.lsp.inlay_hint.get({ bufnr = buf })) do
-    by_line[item.inlay_hint.position.line] = H.label_text(item.inlay_hint)
+  for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true }) or {}) do
+    local text = {}
+    for _, chunk in ipairs(mark[4].virt_text or {}) do
+      text[#text + 1] = chunk[1]
+    end
+    by_line[mark[2]] = vim.trim(table.concat(text))
   end
   return by_line
 end

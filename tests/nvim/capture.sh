@@ -3,8 +3,10 @@
 # for editors/nvim/README.md: Neovim (the pinned one) runs in a detached tmux pane, the screen is read with
 # `tmux capture-pane -p [-e]`.
 # Usage: tests/nvim/capture.sh [path/to/scalene-lsp] [out-dir]   (default out-dir: editors/nvim/capture)
-# Writes cpu_bound.ansi (with colours: view it with `cat` in a terminal) and cpu_bound.txt (plain).
+# Writes cpu_bound.{ansi,txt,svg} (the profiled buffer) and hottest.{ansi,txt,svg} (:ScaleneHottest's
+# list); .ansi has the colours (view it with `cat` in a terminal), .svg is an image of it.
 # Needs tmux (apt-get install tmux). The numbers are from a real run, so they differ from run to run.
+# BACKGROUND=light captures with 'background' light (files named *-light.*).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/target/debug/scalene-lsp}
@@ -44,6 +46,7 @@ vim.o.termguicolors = true
 vim.o.number = true
 vim.o.signcolumn = 'yes'
 vim.o.laststatus = 2
+vim.o.background = '${BACKGROUND:-dark}'
 vim.o.statusline = " %f %m%=%{v:lua.require'scalene'.status()}  %l:%c "
 require('scalene').setup({ cmd = { '$bin', 'serve' } })
 EOF
@@ -66,12 +69,28 @@ wait_screen() {
   done
 }
 
+# Saves the screen as $out/$1.ansi (colours; -N keeps trailing cells, so whole-line highlights stay whole),
+# $1.txt (plain) and $1.svg (an image of the .ansi, for the README).
+background=${BACKGROUND:-dark}
+suffix=$([ "$background" = light ] && echo -light || true)
+save() {
+  local name=$1$suffix
+  tmux -L "$sock" capture-pane -p -e -N >"$out/$name.ansi"
+  tmux -L "$sock" capture-pane -p >"$out/$name.txt"
+  python3 "$root/tests/nvim/ansi2svg.py" --cols 100 --background "$background" <"$out/$name.ansi" >"$out/$name.svg"
+  echo "wrote $out/$name.ansi, $name.txt and $name.svg" >&2
+}
+
 wait_screen 30 'def python_loop'
 sleep 2 # the server attaches
 tmux -L "$sock" send-keys ':ScaleneProfile' Enter
 wait_screen 120 'ok in'
-wait_screen 30 '% CPU'
+wait_screen 30 '% CPU ·' # the inlay hints (the message line has `% CPU)` only)
 sleep 1 # the last redraw
-tmux -L "$sock" capture-pane -p -e >"$out/cpu_bound.ansi"
-tmux -L "$sock" capture-pane -p >"$out/cpu_bound.txt"
-echo "wrote $out/cpu_bound.ansi and $out/cpu_bound.txt" >&2
+save cpu_bound
+
+# :ScaleneHottest with Neovim's own vim.ui.select (a numbered list; a picker plugin shows the same items).
+tmux -L "$sock" send-keys ':ScaleneHottest' Enter
+wait_screen 30 'Type number'
+save hottest
+tmux -L "$sock" send-keys '1' Enter

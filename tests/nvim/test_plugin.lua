@@ -629,4 +629,20 @@ test('13. :checkhealth scalene: a project venv without Scalene is an error with 
   out('# 13: ' .. scalene_error)
 end)
 
+test('14. :help scalene: the help file has valid tags for every command', function()
+  -- helptags writes a tags file next to the help file: do it on a copy.
+  local docroot = vim.fn.tempname() .. '-scalene-doc'
+  vim.fn.mkdir(docroot .. '/doc', 'p')
+  write_file(docroot .. '/doc/scalene.txt', read_file(ROOT .. '/editors/nvim/doc/scalene.txt'))
+  local ok, err = pcall(vim.cmd, 'helptags ' .. vim.fn.fnameescape(docroot .. '/doc'))
+  check(ok, ':helptags failed: %s', tostring(err))
+  vim.opt.runtimepath:append(docroot)
+  for _, name in ipairs({ 'ScaleneProfile', 'ScaleneProfileCpu', 'ScaleneCancel', 'ScaleneClear', 'ScaleneLoad', 'ScaleneHottest' }) do
+    ok, err = pcall(vim.cmd, 'help :' .. name)
+    check(ok, ':help :%s failed: %s', name, tostring(err))
+    check(vim.bo.buftype == 'help' and vim.api.nvim_buf_get_name(0):match('scalene%.txt$'), ':help :%s opened %s', name, vim.api.nvim_buf_get_name(0))
+    vim.cmd('helpclose')
+  end
+end)
+
 H.finish()

@@ -1,8 +1,9 @@
 --- Options of require('scalene').setup(): defaults, validation, and the current values.
 ---
 --- Every option is optional; setup() validates what it is given (vim.validate) and merges it over the
---- defaults below. Calling setup() again replaces the previous options (clients already running keep the
---- command and settings they were started with).
+--- defaults below. Calling setup() again replaces the plugin's options; `cmd` and `settings` go to
+--- vim.lsp.config('scalene', ...), which merges them into earlier calls. Clients already running keep the
+--- command and settings they were started with.
 local M = {}
 
 ---@class scalene.Keymaps

@@ -78,8 +78,10 @@ function M.define_highlights(levels)
   local dark = vim.o.background == 'dark'
   local normal = vim.api.nvim_get_hl(0, { name = 'Normal', link = false })
   local base = normal.bg or (dark and 0x1c1c1c or 0xffffff)
-  local amber, red = 0xffb000, 0xff2020
-  local low, high = dark and 0.12 or 0.15, dark and 0.45 or 0.5
+  -- From a faint amber tint (level 1) to a clear red (level N) that still leaves text, inlay hints and
+  -- diagnostics readable on it.
+  local amber, red = 0xffb000, 0xf03030
+  local low, high = dark and 0.12 or 0.16, dark and 0.34 or 0.36
   for i = 1, levels do
     local t = (i - 1) / (levels - 1)
     local bg = mix(base, mix(amber, red, t), low + (high - low) * t)

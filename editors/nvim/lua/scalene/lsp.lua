@@ -35,7 +35,7 @@ function M.handlers()
     -- shows (they keep their old numbers, e.g. after :ScaleneClear), and in a shown buffer a redraw
     -- between its request and the answer marks every line as drawn for the unchanged buffer version,
     -- so the new hints are never drawn. Re-enabling a buffer's hints starts it afresh: the old hints
-    -- stay on screen until the new ones arrive, then those are drawn.
+    -- stay on screen until the new ones arrive, then those are drawn. (neovim/neovim#32248, #33391)
     ['workspace/inlayHint/refresh'] = function(err, _, ctx)
       if not err then
         for _, bufnr in ipairs(vim.lsp.get_buffers_by_client_id(ctx.client_id)) do

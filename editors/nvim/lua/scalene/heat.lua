@@ -13,6 +13,7 @@ local GROUP = 'ScaleneHeat'
 --- The colours this module set, by group (to tell them from a user's own when redefining).
 ---@type table<string, integer>
 local ours = {}
+local defined = false -- ScaleneHeat1..N have been defined (at the first heat map, or by setup())
 
 local function config()
   return require('scalene.config').get()
@@ -74,6 +75,7 @@ end
 --- ColorScheme, since `:highlight clear` removes them.
 ---@param levels? integer default: the current option
 function M.define_highlights(levels)
+  defined = true
   levels = levels or config().heat.levels
   local dark = vim.o.background == 'dark'
   local normal = vim.api.nvim_get_hl(0, { name = 'Normal', link = false })
@@ -96,10 +98,8 @@ function M.define_highlights(levels)
   end
 end
 
-local defined = false
 local function ensure_highlights()
   if not defined then
-    defined = true
     M.define_highlights()
   end
 end

@@ -118,6 +118,9 @@ pub struct McpArgs {
     /// Enable the `profile_code` tool (runs code snippets sent by the client).
     #[arg(long)]
     pub allow_code: bool,
+    /// Refuse to load a profile file larger than this (MB), in `load_profile`.
+    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    pub max_profile_mb: f64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -164,12 +167,18 @@ pub fn watchdog(pgid: i32, run_dir: PathBuf) -> ExitCode {
     ExitCode::from(crate::engine::runner::watchdog_main(pgid, run_dir))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `future` on a two-thread runtime. Afterwards the runtime is not waited for: a read of stdin
+/// may still be pending on its blocking pool (the LSP transport reads ahead), and waiting for it would
+/// keep the process alive until the client closed stdin, after `exit` or a stop signal.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("the tokio runtime starts")
+        .expect("the tokio runtime starts");
+    let output = runtime.block_on(future);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    output
 }
 
 pub fn profile(args: ProfileArgs) -> ExitCode {
@@ -207,7 +216,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         ..ProfileRequest::default()
     };
     let json = args.json;
-    runtime().block_on(async move {
+    block_on(async move {
         let engine = Engine::new(engine_settings());
         let handle = match engine.start(request) {
             Ok(handle) => handle,
@@ -239,7 +248,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 pub fn serve() -> ExitCode {
     // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
     let settings = EngineSettings { run_niceness: 19, ..engine_settings() };
-    runtime().block_on(crate::host::serve_lsp(Engine::new(settings)));
+    block_on(crate::host::serve_lsp(Engine::new(settings)));
     ExitCode::SUCCESS
 }
 
@@ -252,7 +261,8 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         python: args.python,
         allow_code: args.allow_code,
     };
-    match runtime().block_on(crate::host::serve_mcp(options, engine_settings())) {
+    let settings = EngineSettings { max_profile_bytes: (args.max_profile_mb * 1024.0 * 1024.0) as u64, ..engine_settings() };
+    match block_on(crate::host::serve_mcp(options, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -270,7 +280,7 @@ pub fn show(args: ShowArgs) -> ExitCode {
 }
 
 pub fn doctor(args: DoctorArgs) -> ExitCode {
-    runtime().block_on(async move {
+    block_on(async move {
         let engine = Engine::new(engine_settings());
         let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let start = args

@@ -9,6 +9,7 @@ pub mod interpreter;
 pub mod model;
 pub mod parse;
 pub mod profile_file;
+pub mod redact;
 pub mod remap;
 pub mod runner;
 pub mod schema;

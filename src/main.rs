@@ -47,7 +47,8 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        // Each event is written whole, with secrets (the MCP token) redacted.
+        .with_writer(scalene_lsp::engine::redact::RedactingStderr::default)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()),
         )

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod cli;
+mod faults;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;

@@ -113,6 +113,28 @@ fn show_of_an_empty_profile_is_too_short() {
 }
 
 #[test]
+fn show_refuses_devices_pipes_directories_and_oversize_files_at_once() {
+    let project = TempProject::new();
+    let fifo = project.path().join("pipe.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fixture = support::scalene_fixture("2.4.0", "cpu_bound");
+    let cases: [(Vec<&std::ffi::OsStr>, &str); 4] = [
+        (vec!["/dev/zero".as_ref()], "is a character device"),
+        (vec![fifo.as_os_str()], "is a named pipe (FIFO)"),
+        (vec![project.path().as_os_str()], "is a directory"),
+        (vec!["--max-size-mb".as_ref(), "0.01".as_ref(), fixture.as_os_str()], "more than the 0 MB a profile may have"),
+    ];
+    for (args, reason) in cases {
+        let mut command = bin();
+        command.arg("show").args(&args);
+        let (output, stdout, stderr) = run(&mut command);
+        assert_eq!(code(&output), 4, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.starts_with("error: ") && stderr.contains(reason) && stderr.contains("Fix:"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn show_of_bad_input_explains_and_exits_4() {
     let project = TempProject::new();
     let truncated = project.write("cut.json", "{\"files\": {\"/a.py\": {\"lines\": [");

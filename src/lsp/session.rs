@@ -116,6 +116,18 @@ impl Session {
         }
     }
 
+    /// Whether to send a document's annotations of one kind (`sent` remembers which documents have
+    /// some on the client): always when there are some, once more when they became none (so the client
+    /// clears them), then not again.
+    pub fn worth_sending(sent: &dashmap::DashSet<Uri>, uri: &Uri, any: bool) -> bool {
+        if any {
+            sent.insert(uri.clone());
+            true
+        } else {
+            sent.remove(uri).is_some()
+        }
+    }
+
     /// Keeps a warning to show once the client is initialized.
     pub fn defer_warning(&self, warning: String) {
         self.deferred_warnings.lock().unwrap_or_else(|p| p.into_inner()).push(warning);

@@ -192,4 +192,32 @@ function H.compare(expected, actual)
   return problems
 end
 
+--- Writes `project`/loop60.py: a program that runs for 60 s (tests cancel it long before) and creates
+--- `project`/loop60.started when it begins, so a test knows Scalene is past its start-up and sampling.
+--- Returns the marker's path.
+function H.write_loop_program(project)
+  local marker = project .. '/loop60.started'
+  H.write_file(
+    project .. '/loop60.py',
+    table.concat({
+      'import time',
+      '',
+      '',
+      'def spin():',
+      '    end = time.time() + 60',
+      '    n = 0',
+      '    while time.time() < end:',
+      '        n += 1',
+      '    return n',
+      '',
+      '',
+      'if __name__ == "__main__":',
+      '    open(' .. vim.json.encode(marker) .. ', "w").close()',
+      '    print(spin())',
+      '',
+    }, '\n')
+  )
+  return marker
+end
+
 return H

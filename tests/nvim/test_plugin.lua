@@ -60,27 +60,7 @@ write_file(
   }, '\n')
 )
 
-local loop_marker = project .. '/loop60.started'
-write_file(
-  project .. '/loop60.py',
-  table.concat({
-    'import time',
-    '',
-    '',
-    'def spin():',
-    '    end = time.time() + 60',
-    '    n = 0',
-    '    while time.time() < end:',
-    '        n += 1',
-    '    return n',
-    '',
-    '',
-    'if __name__ == "__main__":',
-    '    open(' .. vim.json.encode(loop_marker) .. ', "w").close()',
-    '    print(spin())',
-    '',
-  }, '\n')
-)
+local loop_marker = H.write_loop_program(project)
 
 -- ---------------------------------------------------------------------------------------------------
 -- Editor: a UI is attached, so that Neovim redraws and draws inlay hints as in a terminal (headless

@@ -34,29 +34,7 @@ local project = vim.fn.tempname() .. '-scalene-project'
 vim.fn.mkdir(project, 'p')
 write_file(project .. '/pyproject.toml', '[project]\nname = "scalene-nvim-test"\nversion = "0"\n')
 write_file(project .. '/cpu_bound.py', read_file(ROOT .. '/fixtures/programs/cpu_bound.py'))
--- A program that runs for 60 s (test g cancels it long before). It creates loop60.started when it
--- begins, so that the test knows Scalene is past its start-up and sampling.
-local loop_marker = project .. '/loop60.started'
-write_file(
-  project .. '/loop60.py',
-  table.concat({
-    'import time',
-    '',
-    '',
-    'def spin():',
-    '    end = time.time() + 60',
-    '    n = 0',
-    '    while time.time() < end:',
-    '        n += 1',
-    '    return n',
-    '',
-    '',
-    'if __name__ == "__main__":',
-    '    open(' .. vim.json.encode(loop_marker) .. ', "w").close()',
-    '    print(spin())',
-    '',
-  }, '\n')
-)
+local loop_marker = H.write_loop_program(project)
 
 -- ---------------------------------------------------------------------------------------------------
 -- Editor setup: the repo's editors/nvim on the runtimepath, the binary under test, the settings.

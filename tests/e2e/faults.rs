@@ -225,7 +225,6 @@ fn the_standalone_mcp_server_leaves_nothing_behind_whatever_signal_stops_it() {
         let status = wait_exit(&mut server, CLEANUP);
         scene.assert_nothing_left(&format!("mcp, {stop}"));
         assert!(status.is_some(), "mcp, {stop}: the server did not exit: {}", stderr.join().unwrap());
-        drop(send);
         let _ = reader.join();
     }
 }

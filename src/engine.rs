@@ -179,6 +179,13 @@ pub struct EnvironmentFailure {
     pub error: EngineError,
 }
 
+/// A run in progress, for identical requests to join.
+#[derive(Clone)]
+struct InFlight {
+    run_id: RunId,
+    result: Shared<BoxFuture<'static, RunResult>>,
+}
+
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -189,7 +196,7 @@ struct Inner {
     preflights: interpreter::PreflightCache,
     cache: ProfileCache,
     slots: Semaphore,
-    in_flight: DashMap<ProfileKey, (RunId, Shared<BoxFuture<'static, RunResult>>)>,
+    in_flight: DashMap<ProfileKey, InFlight>,
     cancels: DashMap<RunId, CancellationToken>,
     /// Notified each time a run ends (for `shutdown`).
     run_ended: tokio::sync::Notify,
@@ -288,12 +295,12 @@ impl Engine {
         // Register before spawning, so a run that ends at once cannot leave a stale entry behind.
         let run_id = match self.inner.in_flight.entry(key.clone()) {
             dashmap::Entry::Occupied(existing) => {
-                let (run_id, result) = existing.get().clone();
+                let InFlight { run_id, result } = existing.get().clone();
                 return Ok(RunHandle { run_id, joined: true, result });
             }
             dashmap::Entry::Vacant(slot) => {
                 let run_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
-                slot.insert((run_id, result.clone()));
+                slot.insert(InFlight { run_id, result: result.clone() });
                 run_id
             }
         };
@@ -309,7 +316,7 @@ impl Engine {
                     tracing::error!("a profiling run panicked: {message}");
                     Err(EngineError::Internal { message: format!("the profiling run panicked: {message}") })
                 });
-            engine.inner.in_flight.remove_if(&key, |_, (id, _)| *id == run_id);
+            engine.inner.in_flight.remove_if(&key, |_, in_flight| in_flight.run_id == run_id);
             engine.inner.cancels.remove(&run_id);
             engine.inner.run_ended.notify_waiters();
             let _ = sender.send(outcome);

@@ -87,8 +87,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     registerMcpProvider(manager, String(context.extension.packageJSON.version ?? '')),
   );
 
-  void interpreter.init();
-  await manager.start();
+  // The interpreter first (when the Python extension is there), so that initializationOptions carry it.
+  await interpreter.init().catch((err) => output.warn(`Python extension: ${(err as Error).message}`));
+  void manager.start();
 }
 
 export async function deactivate(): Promise<void> {

@@ -16,7 +16,8 @@ export class PythonInterpreter implements vscode.Disposable {
 
   /** Connects to the Python extension if it is installed (now or later). */
   async init(): Promise<void> {
-    await this.connect();
+    // Waits for the Python extension's answer at most 10 s; a later answer still arrives through onDidChange.
+    await Promise.race([this.connect(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
     this.disposables.push(
       vscode.extensions.onDidChange(() => {
         if (!this.api) {

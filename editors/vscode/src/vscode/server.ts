@@ -144,22 +144,26 @@ export class ServerManager implements vscode.Disposable {
     this.onDidChangeState.fire(state);
   }
 
-  /** Shows one error message with its fix (not again for the same text until a successful start). */
-  private async showFailure(message: string, fix: 'setting' | 'install' | 'trust' | 'output'): Promise<void> {
+  /**
+   * Shows one error message with its fix (not again for the same text until a successful start or an
+   * explicit restart). Never waits for the user: activation and restarts go on.
+   */
+  private showFailure(message: string, fix: 'setting' | 'install' | 'trust' | 'output'): void {
     this.output.error(message);
     if (this.shownError === message) {
       return;
     }
     this.shownError = message;
     const buttons = fix === 'setting' || fix === 'install' ? ['Open Settings', 'Show Output'] : fix === 'trust' ? ['Manage Workspace Trust'] : ['Show Output'];
-    const choice = await vscode.window.showErrorMessage(message, ...buttons);
-    if (choice === 'Open Settings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'scalene.path');
-    } else if (choice === 'Show Output') {
-      this.output.show(true);
-    } else if (choice === 'Manage Workspace Trust') {
-      await vscode.commands.executeCommand('workbench.trust.manage');
-    }
+    void vscode.window.showErrorMessage(message, ...buttons).then(async (choice) => {
+      if (choice === 'Open Settings') {
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'scalene.path');
+      } else if (choice === 'Show Output') {
+        this.output.show(true);
+      } else if (choice === 'Manage Workspace Trust') {
+        await vscode.commands.executeCommand('workbench.trust.manage');
+      }
+    });
   }
 
   resolveBinary(): BinaryResolution {
@@ -195,13 +199,13 @@ export class ServerManager implements vscode.Disposable {
     }
     if (!resolution.ok) {
       this.setState('failed');
-      await this.showFailure(resolution.message, resolution.fix);
+      this.showFailure(resolution.message, resolution.fix);
       return;
     }
     const problem = await checkRuns(resolution.path);
     if (problem) {
       this.setState('failed');
-      await this.showFailure(brokenBinaryMessage(resolution.path, resolution.source, problem), resolution.source === 'setting' ? 'setting' : 'install');
+      this.showFailure(brokenBinaryMessage(resolution.path, resolution.source, problem), resolution.source === 'setting' ? 'setting' : 'install');
       return;
     }
     this.binary = { path: resolution.path, source: resolution.source };
@@ -228,7 +232,7 @@ export class ServerManager implements vscode.Disposable {
       this.client = undefined;
       this.setState('failed');
       const detail = startError ?? (err as Error)?.message ?? String(err);
-      await this.showFailure(
+      this.showFailure(
         `Scalene: the language server ${resolution.path} (${sourceDescription(resolution.source)}) did not start: ${detail}. Fix: check the Scalene output; Scalene: Restart Server tries again.`,
         'output',
       );
@@ -271,7 +275,7 @@ export class ServerManager implements vscode.Disposable {
             this.output.warn(`The server stopped unexpectedly; restarting it (${this.crashes.length} of 3 within 3 minutes).`);
             return { action: CloseAction.Restart, handled: true };
           }
-          void this.showFailure(
+          this.showFailure(
             'Scalene: the language server stopped unexpectedly 4 times within 3 minutes and was not restarted again. Fix: see the Scalene output for the reason, then run Scalene: Restart Server.',
             'output',
           );

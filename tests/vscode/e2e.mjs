@@ -376,13 +376,13 @@ async function notifications() {
   return page.evaluate(() =>
     [...document.querySelectorAll('.notifications-toasts .notification-toast, .notifications-center .notification-list-item')]
       .filter((el) => el.offsetParent !== null)
-      .map((el) => (el.textContent ?? '').replace(/\u00a0/g, ' ')),
+      .map((el) => (el.innerText ?? '').replace(/\u00a0/g, ' ')),
   );
 }
 
 // ---------------------------------------------------------------- a code-server session
 /** Starts code-server on the workspace (user settings plus `extraSettings`) and opens it in Chromium. */
-async function startSession(name, extraSettings = {}) {
+async function startSession(name, extraSettings = {}, folder = ws) {
   // A fresh user-data dir per session: VS Code caches configuration there across restarts.
   userData = path.join(sandbox, `user-data-${name}`);
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
@@ -392,7 +392,7 @@ async function startSession(name, extraSettings = {}) {
   server = spawn(
     codeServer,
     ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-      '--user-data-dir', userData, '--extensions-dir', extensions, ws],
+      '--user-data-dir', userData, '--extensions-dir', extensions, folder],
     { env, detached: true, stdio: ['ignore', csLog, csLog] },
   );
   await waitFor('code-server to listen', async () => {
@@ -411,7 +411,7 @@ async function startSession(name, extraSettings = {}) {
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
   await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
   await page.locator('.part.statusbar').waitFor({ timeout: 120_000 });
   // The explorer lists the workspace once the workbench has restored: then it takes keyboard input.
@@ -437,6 +437,7 @@ try {
   });
 
   const needsMain = ['profile', 'memory', 'cancel'].some(want);
+  // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
   }
@@ -548,6 +549,62 @@ try {
       }
       await screenshot('problems');
     });
+
+    await check('the Python language status shows the interpreter and the Scalene version in use', async () => {
+      await runCommand('View: Hide Panel').catch(() => {});
+      const text = await waitFor('the language status hover', async () => {
+        // The `{}` item next to the language mode opens the language status hover.
+        await page.locator('[id="status.languageStatus"]').first().click();
+        const entry = page.getByText(/Scalene \d+\.\d+\.\d+ · Python/).first();
+        try {
+          await entry.waitFor({ state: 'visible', timeout: 3000 });
+          // The entry and its detail (the interpreter) sit in one row.
+          return norm(await entry.locator('xpath=ancestor::*[contains(@class, "hover-language-status")][1]').first().innerText().catch(() => entry.locator('xpath=../..').innerText()));
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 1000);
+      log('language status', JSON.stringify(text.slice(0, 200)));
+      assert(/Scalene 2\.\d+\.\d+ · Python 3\.\d+/.test(text), `versions: ${text.slice(0, 200)}`);
+      assert(text.includes(path.join(ws, '.venv')), `the workspace's .venv interpreter: ${text.slice(0, 300)}`);
+      await screenshot('language-status');
+      await page.keyboard.press('Escape');
+    });
+
+    await check('Toggle Annotations hides hints and heat, and shows them again', async () => {
+      await runCommand('Scalene: Toggle Annotations');
+      await waitFor('hints and heat to disappear', async () => {
+        const current = await viewLines();
+        return Object.values(hot).every((source) => !hintOf(current, source)) && (await heatedLines()).length === 0;
+      }, 30_000);
+      await runCommand('Scalene: Toggle Annotations');
+      await waitFor('hints and heat to come back', async () => {
+        const current = await viewLines();
+        return Object.values(hot).some((source) => hintOf(current, source)) && (await heatedLines()).length > 0;
+      }, 30_000);
+    });
+
+    await check('the Command Palette lists each Scalene command once, and none of the server\'s command ids', async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill('>Scalene');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene: Restart Server' }).first().waitFor({ timeout: 30_000 });
+      const labels = await page.evaluate(() =>
+        [...document.querySelectorAll('.quick-input-list .monaco-list-row .label-name')].map((el) => (el.textContent ?? '').trim()),
+      );
+      await page.keyboard.press('Escape');
+      const ours = labels.filter((label) => label.startsWith('Scalene:'));
+      log('palette', JSON.stringify(ours));
+      assert(new Set(ours).size === ours.length, `duplicates: ${JSON.stringify(ours)}`);
+      for (const title of ['Profile Current File', 'Profile with Arguments…', 'Profile CPU Only', 'Cancel Profiling', 'Clear Profiles',
+        'Toggle Annotations', 'Load Scalene JSON…', 'Show Output', 'Restart Server', 'Copy MCP Configuration']) {
+        assert(ours.includes(`Scalene: ${title}`), `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
+      }
+      assert(!labels.some((label) => /^scalene\.(profile|cancel|clear|loadProfile|toggle)$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
+    });
   }
 
   // ------------------------------------------------------------ memory_heavy.py (screenshot for review)
@@ -580,7 +637,7 @@ try {
       await watchStatusBar();
       await runCommand('Scalene: Profile Current File');
       await waitFor('the program to run under Scalene (its marker file)', async () => fs.existsSync(marker), 180_000);
-      // Let Scalene take samples of the running program, then click the spinner.
+      // Let Scalene take samples of the running program, then click the spinner (a wait, not an assertion).
       const item = page.locator('.part.statusbar .statusbar-item', { hasText: /Scalene: long_running\.py \d+ s/ }).first();
       await item.waitFor({ state: 'visible', timeout: 30_000 });
       await page.waitForTimeout(3000);
@@ -624,6 +681,40 @@ try {
       assert(servers.length === 0, `no server runs: ${JSON.stringify(servers)}`);
     });
   }
+
+  // ------------------------------------------------------------ an interpreter without Scalene
+  if (want('noscalene')) {
+    await stopAll();
+    const bare = path.join(sandbox, 'no-scalene');
+    fs.mkdirSync(bare);
+    for (const name of ['cpu_bound.py', 'memory_heavy.py']) {
+      fs.copyFileSync(path.join(root, 'fixtures', 'programs', name), path.join(bare, name));
+    }
+    const made = spawnSync('python3', ['-m', 'venv', '--without-pip', path.join(bare, '.venv')], { env, encoding: 'utf8' });
+    await startSession('no-scalene', {}, bare);
+    await check('an interpreter without Scalene: one message with the exact install command for it', async () => {
+      assert(made.status === 0, `python3 -m venv failed: ${made.stderr}`);
+      await openFile('cpu_bound.py');
+      const python = path.join(bare, '.venv', 'bin', 'python');
+      const first = await waitFor('the message', async () => {
+        const ours = (await notifications()).filter((t) => /Scalene is not installed/.test(t));
+        return ours.length > 0 ? ours : undefined;
+      }, 90_000);
+      log('no-scalene message', JSON.stringify(first[0]));
+      assert(first[0].includes(`"${python}" -m pip install scalene`), `the install command for ${python}: ${first[0]}`);
+      assert(/Copy Install Command/.test(first[0]), `a button copies the command: ${first[0]}`);
+      await screenshot('no-scalene');
+      // Asking the server again (switching editors) does not repeat the message: one entry in the
+      // notification center, which also keeps the toasts that Escape hid.
+      await openFile('memory_heavy.py');
+      await page.waitForTimeout(5000);
+      await runCommand('Notifications: Show Notifications');
+      await page.locator('.notifications-center').waitFor({ state: 'visible', timeout: 30_000 });
+      const all = (await notifications()).filter((t) => /Scalene/.test(t));
+      assert(all.length === 1, `exactly one Scalene message: ${JSON.stringify(all)}`);
+    });
+  }
+
 } catch (err) {
   failed++;
   console.log(`not ok - the test run itself: ${String(err?.stack ?? err)}`);

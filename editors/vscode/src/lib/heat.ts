@@ -47,8 +47,8 @@ export function groupByLevel(lines: readonly HeatLine[]): number[][] {
 // Base colours: a warm orange-red. Dark themes need less alpha to be seen, light themes a deeper hue.
 const DARK_BASE = 'ff6a2a';
 const LIGHT_BASE = 'ff4d00';
-const BACKGROUND_ALPHA_DARK = [0.1, 0.16, 0.23, 0.31, 0.4];
-const BACKGROUND_ALPHA_LIGHT = [0.08, 0.13, 0.19, 0.26, 0.34];
+const BACKGROUND_ALPHA_DARK = [0.07, 0.12, 0.17, 0.23, 0.3];
+const BACKGROUND_ALPHA_LIGHT = [0.06, 0.1, 0.14, 0.19, 0.25];
 const RULER_ALPHA = [0.35, 0.5, 0.65, 0.8, 0.95];
 
 function hexAlpha(alpha: number): string {

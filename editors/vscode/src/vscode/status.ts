@@ -127,7 +127,8 @@ export class EnvironmentStatus implements vscode.Disposable {
     this.shown.add(key);
     const command = fixCommand(env.message);
     const buttons = command ? ['Copy Install Command', 'Open Settings'] : ['Open Settings'];
-    const message = `Scalene: ${env.message ?? 'the interpreter cannot run Scalene.'}`;
+    const text = env.message ?? 'the interpreter cannot run Scalene.';
+    const message = /^Scalene\b/.test(text) ? text : `Scalene: ${text}`;
     const choice = await vscode.window.showErrorMessage(message, ...buttons);
     if (choice === 'Copy Install Command' && command) {
       await vscode.env.clipboard.writeText(command);

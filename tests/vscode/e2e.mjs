@@ -142,15 +142,23 @@ const userSettings = {
   'files.autoSave': 'off',
   'window.commandCenter': false,
   'workbench.colorTheme': 'Default Dark Modern',
+  // The sandbox sits inside this repository: no "open the parent repository?" prompt.
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
   // Explicit diagnostic settings (not the server's defaults, which may change): the Problems check
   // then also shows that settings reach the server.
   'scalene.diagnostics.cpuPercent': 15,
-  'scalene.diagnostics.cpuWarningPercent': 25,
+  'scalene.diagnostics.cpuWarningPercent': 50,
   'scalene.diagnostics.cpuSeverity': 'information',
   'scalene.diagnostics.cpuWarningSeverity': 'warning',
 };
-const writeSettings = (extra = {}) =>
+// code-server is a remote window: settings of machine scope (scalene.path) are read from the remote
+// ("Machine") settings, the others from the user settings.
+const writeSettings = (extra = {}) => {
+  fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...userSettings, ...extra }, null, 2));
+  fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify(extra, null, 2));
+};
 
 // ---------------------------------------------------------------- processes
 /** Every descendant of pid (from /proc), deepest last. */
@@ -498,6 +506,21 @@ try {
       }
     });
 
+    await check('code lenses show the function totals', async () => {
+      const lenses = await waitFor('function total lenses', async () => {
+        const texts = await page.evaluate(() =>
+          [...document.querySelectorAll('.editor-instance .codelens-decoration')].map((el) => (el.textContent ?? '').replace(/\u00a0/g, ' ')),
+        );
+        return texts.filter((t) => /\d+\.\d% CPU/.test(t)).length >= 2 ? texts : undefined;
+      }, 60_000);
+      log('lenses', JSON.stringify(lenses));
+      assert(lenses.some((t) => /^\d+\.\d% CPU · \d+\.\d MB peak$/.test(t.trim())), `a total with peak memory: ${JSON.stringify(lenses)}`);
+    });
+
+    await page.keyboard.press('Escape');
+    await page.mouse.move(5, 400);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+    await page.waitForTimeout(500); // the fade-out of the last widget: a picture, not an assertion
     const shot = await screenshot('profiled');
     if (updateScreenshot && shot) {
       fs.copyFileSync(shot, path.join(root, 'editors', 'vscode', 'images', 'profiled.png'));
@@ -540,9 +563,9 @@ try {
         assert(m, `message format: ${row.text}`);
         assert(/scalene\(?cpu-hotspot/.test(row.text), `source scalene, code cpu-hotspot: ${row.text}`);
         const percent = Number(m[1]);
-        // scalene.diagnostics.cpuPercent 15, cpuWarningPercent 25 (user settings of this test).
+        // scalene.diagnostics.cpuPercent 15, cpuWarningPercent 50 (user settings of this test).
         assert(percent >= 15, `only lines from 15% CPU: ${row.text}`);
-        assert(row.severity === (percent >= 25 ? 'warning' : 'information'), `severity ${row.severity} for ${percent}%`);
+        assert(row.severity === (percent >= 50 ? 'warning' : 'information'), `severity ${row.severity} for ${percent}%`);
       }
       if (hottest) {
         assert(cpu.some((row) => new RegExp(`\\[Ln ${hottest[0]}, Col \\d+\\]`).test(row.text)), `an entry for the hottest line ${hottest[0]}: ${JSON.stringify(cpu)}`);
@@ -679,6 +702,17 @@ try {
       assert(later.length === 1, `exactly one Scalene message: ${JSON.stringify(later)}`);
       const servers = sandboxProcesses().filter((p) => /scalene-lsp serve/.test(p));
       assert(servers.length === 0, `no server runs: ${JSON.stringify(servers)}`);
+    });
+
+    await check('clearing scalene.path starts the bundled server without a reload', async () => {
+      const before = sandboxProcesses().filter((p) => /bin\/scalene-lsp serve/.test(p));
+      assert(before.length === 0, `no server before: ${JSON.stringify(before)}`);
+      writeSettings({});
+      const servers = await waitFor('a scalene-lsp serve process', async () => {
+        const found = sandboxProcesses().filter((p) => /bin\/scalene-lsp serve/.test(p));
+        return found.length > 0 ? found : undefined;
+      }, 60_000, 500);
+      assert(servers.length === 1, `one server: ${JSON.stringify(servers)}`);
     });
   }
 

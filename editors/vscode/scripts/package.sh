@@ -64,6 +64,6 @@ if [ -n "$binary" ]; then
   cp "$binary" "bin/$exe"
   chmod 755 "bin/$exe"
 fi
-npx --no-install vsce package --no-dependencies --skip-license --allow-missing-repository \
+npx --no-install vsce package --no-dependencies --skip-license --allow-missing-repository --no-rewrite-relative-links \
   ${target:+--target "$target"} --out "$out" >&2
 echo "$out"

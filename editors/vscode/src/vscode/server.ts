@@ -112,6 +112,7 @@ export class ServerManager implements vscode.Disposable {
   readonly onRunProgress = new vscode.EventEmitter<RunProgress>();
 
   private starting: Promise<void> | undefined;
+  private queue: Promise<void> = Promise.resolve();
   private crashes: number[] = [];
   private shownError: string | undefined;
   private stopping = false;
@@ -179,13 +180,37 @@ export class ServerManager implements vscode.Disposable {
     });
   }
 
+  /**
+   * Start, stop and restart run one after another (a restart asked for while the server is starting,
+   * e.g. because the settings arrived late, must start again with the new settings afterwards).
+   */
+  private serialize(operation: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(operation, operation);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Starts the server unless it runs (or a start is already queued). */
   start(): Promise<void> {
     if (!this.starting) {
-      this.starting = this.doStart().finally(() => {
+      this.starting = this.serialize(() => this.doStart()).finally(() => {
         this.starting = undefined;
       });
     }
     return this.starting;
+  }
+
+  stop(): Promise<void> {
+    return this.serialize(() => this.doStop());
+  }
+
+  restart(): Promise<void> {
+    return this.serialize(async () => {
+      await this.doStop();
+      this.crashes = [];
+      this.shownError = undefined;
+      await this.doStart();
+    });
   }
 
   private async doStart(): Promise<void> {
@@ -330,7 +355,7 @@ export class ServerManager implements vscode.Disposable {
     };
   }
 
-  async stop(): Promise<void> {
+  private async doStop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
     this.binary = undefined;
@@ -349,13 +374,6 @@ export class ServerManager implements vscode.Disposable {
       }
     }
     this.setState('stopped');
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    this.crashes = [];
-    this.shownError = undefined;
-    await this.start();
   }
 
   /** Sends the current settings (after a change of settings or of the interpreter). */

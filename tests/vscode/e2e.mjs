@@ -135,7 +135,6 @@ const userSettings = {
   'telemetry.telemetryLevel': 'off',
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
-  'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'editor.minimap.enabled': false,
   'editor.hover.delay': 200,
@@ -147,6 +146,8 @@ const userSettings = {
   'git.openRepositoryInParentFolders': 'never',
   // Explicit diagnostic settings (not the server's defaults, which may change): the Problems check
   // then also shows that settings reach the server.
+  // The LSP trace prints every message (scalene/mcpEndpoint included): the token must not reach the log.
+  'scalene.trace.server': 'verbose',
   'scalene.diagnostics.cpuPercent': 15,
   'scalene.diagnostics.cpuWarningPercent': 50,
   'scalene.diagnostics.cpuSeverity': 'information',
@@ -444,7 +445,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'memory', 'cancel'].some(want);
+  const needsMain = ['profile', 'mcp', 'memory', 'cancel'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -627,6 +628,84 @@ try {
         assert(ours.includes(`Scalene: ${title}`), `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
       }
       assert(!labels.some((label) => /^scalene\.(profile|cancel|clear|loadProfile|toggle)$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
+    });
+  }
+
+  // ------------------------------------------------------------ MCP
+  if (want('mcp')) {
+    await check('VS Code lists the MCP server the extension registers, starts it with the token, and finds its tools', async () => {
+      await openFile('cpu_bound.py');
+      const rows = await waitFor('the Scalene MCP server in MCP: List Servers', async () => {
+        await runCommand('MCP: List Servers').catch(() => {});
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first();
+        try {
+          await row.waitFor({ state: 'visible', timeout: 5000 });
+          return norm(await page.locator('.quick-input-list').innerText());
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 1000);
+      log('mcp servers', JSON.stringify(rows.slice(0, 300)));
+      await screenshot('mcp-servers');
+      // Start it: VS Code connects over HTTP with the bearer token from the definition.
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first().click();
+      const start = page.locator('.quick-input-list .monaco-list-row', { hasText: /Start Server/ }).first();
+      await start.waitFor({ state: 'visible', timeout: 30_000 });
+      await start.click();
+      const running = await waitFor('the server to run', async () => {
+        await runCommand('MCP: List Servers').catch(() => {});
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first();
+        try {
+          await row.waitFor({ state: 'visible', timeout: 5000 });
+          const text = norm(await row.innerText());
+          await page.keyboard.press('Escape');
+          return /Running/i.test(text) ? text : undefined;
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 2000);
+      log('mcp running', JSON.stringify(running));
+      // Its output says how many tools VS Code found.
+      await runCommand('MCP: List Servers');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first().click();
+      const show = page.locator('.quick-input-list .monaco-list-row', { hasText: /Show Output/ }).first();
+      await show.waitFor({ state: 'visible', timeout: 30_000 });
+      await show.click();
+      const output = await waitFor('the MCP output to list the tools', async () => {
+        const text = norm(await page.locator('.output-view, .panel').first().innerText().catch(() => ''));
+        return /Discovered \d+ tools/i.test(text) ? text : undefined;
+      }, 30_000, 1000);
+      const tools = Number(/Discovered (\d+) tools/i.exec(output)[1]);
+      log('mcp tools', tools);
+      assert(tools >= 8, `the profiler's tools (profile, hotspots, line_profile, ...): ${tools}`);
+      await screenshot('mcp-running');
+      await runCommand('View: Hide Panel').catch(() => {});
+    });
+
+    await check('the MCP token never reaches the Scalene output (LSP trace on)', async () => {
+      const dir = path.join(env.XDG_RUNTIME_DIR, 'scalene-lsp');
+      const tokens = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).token);
+      assert(tokens.length > 0 && tokens.every((t) => typeof t === 'string' && t.length >= 20), `the discovery file has the token: ${tokens.length}`);
+      const logs = [];
+      const walk = (d) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (e.name === 'Scalene.log') logs.push(fs.readFileSync(p, 'utf8'));
+        }
+      };
+      const text = await waitFor('the trace of scalene/mcpEndpoint in the log', async () => {
+        logs.length = 0;
+        walk(path.join(userData, 'logs'));
+        const all = logs.join('\n');
+        return /scalene\/mcpEndpoint/.test(all) ? all : undefined;
+      }, 30_000, 1000);
+      for (const token of tokens) {
+        assert(!text.includes(token), 'the token is in the Scalene output');
+      }
+      assert(/<redacted>/.test(text), 'the traced notification shows <redacted> instead');
     });
   }
 

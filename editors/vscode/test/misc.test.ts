@@ -69,3 +69,19 @@ test('the fix command is taken from the server message', () => {
   assert.equal(fixCommand('something else'), undefined);
   assert.notEqual(problemKey({ ok: false, kind: 'scalene_missing', python: '/a' }), problemKey({ ok: false, kind: 'scalene_missing', python: '/b' }));
 });
+
+test('the MCP token is redacted from logged text, in plain, pretty and escaped JSON and Bearer headers', async () => {
+  const { redactSecrets } = await import('../src/lib/redact');
+  const token = 'a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuV_-xyz';
+  for (const text of [
+    `{"url":"http://127.0.0.1:4000/mcp","token":"${token}"}`,
+    `{\n    "url": "http://127.0.0.1:4000/mcp",\n    "token": "${token}"\n}`,
+    `"{\\"token\\":\\"${token}\\"}"`,
+    `Authorization: Bearer ${token}`,
+  ]) {
+    const redacted = redactSecrets(text);
+    assert.ok(!redacted.includes(token), redacted);
+    assert.match(redacted, /<redacted>/);
+  }
+  assert.equal(redactSecrets('"url": "http://127.0.0.1:4000/mcp"'), '"url": "http://127.0.0.1:4000/mcp"');
+});

@@ -31,6 +31,7 @@ import {
 import type { EnvironmentResult, ServerState } from '../lib/environment';
 import type { LineHeatParams } from '../lib/heat';
 import { runIdFromToken } from '../lib/progress';
+import { redactSecrets } from '../lib/redact';
 import { explicitValue, serverSettings, type ServerSettingKey } from '../lib/settings';
 import type { PythonInterpreter } from './interpreter';
 
@@ -67,6 +68,21 @@ class LineHeatFeature implements StaticFeature {
     return { kind: 'static' };
   }
   clear(): void {}
+}
+
+/** The output channel as the language client writes to it (traces included), without the MCP token. */
+function redacting(channel: vscode.OutputChannel): vscode.OutputChannel {
+  return {
+    name: channel.name,
+    append: (value) => channel.append(redactSecrets(value)),
+    appendLine: (value) => channel.appendLine(redactSecrets(value)),
+    replace: (value) => channel.replace(redactSecrets(value)),
+    clear: () => channel.clear(),
+    show: (column?: unknown, preserveFocus?: boolean) =>
+      typeof column === 'boolean' ? channel.show(column) : channel.show(column as vscode.ViewColumn | undefined, preserveFocus),
+    hide: () => channel.hide(),
+    dispose: () => undefined, // the extension owns the channel
+  };
 }
 
 function probe(file: string): 'missing' | 'not-executable' | 'directory' | 'ok' {
@@ -278,7 +294,8 @@ export class ServerManager implements vscode.Disposable {
   private clientOptions(): LanguageClientOptions {
     return {
       documentSelector: [{ language: 'python', scheme: 'file' }],
-      outputChannel: this.output,
+      outputChannel: redacting(this.output),
+      traceOutputChannel: redacting(this.output),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: () => this.settings(),
       initializationFailedHandler: (error) => {

@@ -125,6 +125,26 @@ if __name__ == "__main__":
     main()
 `,
 );
+fs.writeFileSync(
+  path.join(ws, 'show_args.py'),
+  `"""Writes its arguments next to itself, then works for about a second."""
+import json
+import pathlib
+import sys
+
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i % 5
+    return total
+
+
+if __name__ == "__main__":
+    pathlib.Path(__file__).with_suffix(".args.json").write_text(json.dumps(sys.argv[1:]))
+    print(work(int(sys.argv[1])))
+`,
+);
 const userSettings = {
   'editor.inlayHints.enabled': 'on',
   'workbench.startupEditor': 'none',
@@ -445,7 +465,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'memory', 'cancel'].some(want);
+  const needsMain = ['profile', 'mcp', 'args', 'memory', 'cancel'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -706,6 +726,27 @@ try {
         assert(!text.includes(token), 'the token is in the Scalene output');
       }
       assert(/<redacted>/.test(text), 'the traced notification shows <redacted> instead');
+    });
+  }
+
+  // ------------------------------------------------------------ Profile with Arguments…
+  if (want('args')) {
+    await check('Profile with Arguments…: the arguments reach the program intact, and are offered again', async () => {
+      await openFile('show_args.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile with Arguments…');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill(`3000000 "two words" --flag=x`);
+      await page.keyboard.press('Enter');
+      await waitFor('the run summary', async () => (await statusSeen()).some((t) => /Scalene: ok in/.test(t)), 240_000);
+      const seen = JSON.parse(fs.readFileSync(path.join(ws, 'show_args.args.json'), 'utf8'));
+      assert(JSON.stringify(seen) === JSON.stringify(['3000000', 'two words', '--flag=x']), `argv: ${JSON.stringify(seen)}`);
+      await runCommand('Scalene: Profile with Arguments…');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      const offered = await input.inputValue();
+      await page.keyboard.press('Escape');
+      assert(offered === `3000000 'two words' --flag=x`, `the last arguments are offered: ${offered}`);
     });
   }
 

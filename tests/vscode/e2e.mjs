@@ -175,6 +175,9 @@ const userSettings = {
 };
 // code-server is a remote window: settings of machine scope (scalene.path) are read from the remote
 // ("Machine") settings, the others from the user settings.
+// SCALENE_VSCODE_SETTINGS='{"scalene.diagnostics.cpuSeverity": "hint"}' adds user settings (to look at
+// other settings in the screenshots; checks that depend on the settings above may then fail).
+Object.assign(userSettings, JSON.parse(process.env.SCALENE_VSCODE_SETTINGS || '{}'));
 const writeSettings = (extra = {}) => {
   fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...userSettings, ...extra }, null, 2));

@@ -707,6 +707,25 @@ try {
       await runCommand('View: Hide Panel').catch(() => {});
     });
 
+    await check('Copy MCP Configuration updates .mcp.json after asking, keeping the other entries', async () => {
+      const file = path.join(ws, '.mcp.json');
+      fs.writeFileSync(file, JSON.stringify({ mcpServers: { other: { command: 'other-server', args: ['--stdio'] } } }, null, 2));
+      await runCommand('Scalene: Copy MCP Configuration');
+      const button = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Update .mcp.json' }).first();
+      await button.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot('mcp-json-dialog');
+      await button.click();
+      const written = await waitFor('.mcp.json to have the scalene entry', async () => {
+        const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+        return parsed.mcpServers?.scalene ? parsed : undefined;
+      }, 30_000);
+      assert(JSON.stringify(written.mcpServers.other) === JSON.stringify({ command: 'other-server', args: ['--stdio'] }), 'the other entry is kept');
+      const { command, args } = written.mcpServers.scalene;
+      assert(command.startsWith(extensions) && command.endsWith(path.join('bin', 'scalene-lsp')), `the resolved (bundled) server: ${command}`);
+      assert(JSON.stringify(args) === '["mcp"]', `args: ${JSON.stringify(args)}`);
+      await page.keyboard.press('Escape');
+    });
+
     await check('the MCP token never reaches the Scalene output (LSP trace on)', async () => {
       const dir = path.join(env.XDG_RUNTIME_DIR, 'scalene-lsp');
       const tokens = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).token);

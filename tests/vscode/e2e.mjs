@@ -468,7 +468,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'args', 'memory', 'cancel'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'memory', 'cancel'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -748,6 +748,38 @@ try {
         assert(!text.includes(token), 'the token is in the Scalene output');
       }
       assert(/<redacted>/.test(text), 'the traced notification shows <redacted> instead');
+    });
+  }
+
+  // ------------------------------------------------------------ menus
+  if (want('menus')) {
+    await check("the editor title's run button profiles the file", async () => {
+      await openFile('cpu_bound.py');
+      await watchStatusBar();
+      const button = page.locator('.editor-actions .action-item a[aria-label*="Profile Current File"]').first();
+      await button.waitFor({ state: 'visible', timeout: 30_000 });
+      await button.click();
+      await waitFor('the run summary', async () => (await statusSeen()).some((t) => /Scalene: ok in/.test(t)), 240_000);
+    });
+
+    /** The labels of a context menu opened by a right click on `target`. */
+    const contextMenu = async (target) => {
+      await target.click({ button: 'right' });
+      const menu = page.locator('.context-view .monaco-menu');
+      await menu.waitFor({ state: 'visible', timeout: 30_000 });
+      const items = (await menu.locator('.action-label').allInnerTexts()).map(norm);
+      await page.keyboard.press('Escape');
+      return items;
+    };
+
+    await check('the editor and explorer context menus of a .py file offer the profile commands', async () => {
+      const inEditor = await contextMenu(page.locator('.editor-instance .view-line', { hasText: 'def python_loop' }).first());
+      const inExplorer = await contextMenu(page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'memory_heavy.py' }).first());
+      log('menus', JSON.stringify({ editor: inEditor.filter((t) => /Profile/.test(t)), explorer: inExplorer.filter((t) => /Profile/.test(t)) }));
+      for (const [where, items] of [['editor', inEditor], ['explorer', inExplorer]]) {
+        assert(items.some((t) => /Profile Current File/.test(t)), `${where}: Profile Current File: ${JSON.stringify(items)}`);
+        assert(items.some((t) => /Profile with Arguments/.test(t)), `${where}: Profile with Arguments…: ${JSON.stringify(items)}`);
+      }
     });
   }
 

@@ -476,7 +476,7 @@ try {
 
   // ------------------------------------------------------------ profile cpu_bound.py
   if (want('profile')) {
-  await openFile('cpu_bound.py');
+    await openFile('cpu_bound.py');
     await watchStatusBar();
     await runCommand('Scalene: Profile Current File');
     log('profiling cpu_bound.py');

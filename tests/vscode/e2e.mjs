@@ -367,6 +367,20 @@ async function watchStatusBar() {
   });
 }
 const statusSeen = () => page.evaluate(() => window.__scaleneStatus ?? []);
+const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Waits until the status bar has shown a run of `file` (spinner with seconds) and then a summary
+ * matching `outcome` (a summary left from an earlier run does not count). Returns the texts seen.
+ */
+async function waitForRun(file, outcome = /Scalene: ok in \d+\.\d s/, timeoutMs = 240_000) {
+  const running = new RegExp(`Scalene: ${escapeRe(file)} \\d+ s`);
+  return waitFor(`a run of ${file} to end with ${outcome}`, async () => {
+    const texts = await statusSeen();
+    const start = texts.findIndex((t) => running.test(t));
+    return start >= 0 && texts.slice(start + 1).some((t) => outcome.test(t)) ? texts : undefined;
+  }, timeoutMs);
+}
 
 /** Editor line number -> whether its whole-line background has our heat colour (dark theme: ff6a2a). */
 async function heatedLines() {
@@ -482,11 +496,8 @@ try {
     log('profiling cpu_bound.py');
 
     await check('progress shows in the status bar (spinner with elapsed seconds), then the summary', async () => {
-      const seen = await waitFor('the run summary in the status bar', async () => {
-        const texts = await statusSeen();
-        return texts.some((t) => /Scalene: ok in \d+\.\d s/.test(t)) ? texts : undefined;
-      }, 240_000);
-      assert(seen.some((t) => /Scalene: cpu_bound\.py \d+ s/.test(t)), `no running state seen: ${JSON.stringify(seen)}`);
+      const seen = await waitForRun('cpu_bound.py');
+      log('status', JSON.stringify(seen));
     });
 
     let lines = [];
@@ -759,7 +770,7 @@ try {
       const button = page.locator('.editor-actions .action-item a[aria-label*="Profile Current File"]').first();
       await button.waitFor({ state: 'visible', timeout: 30_000 });
       await button.click();
-      await waitFor('the run summary', async () => (await statusSeen()).some((t) => /Scalene: ok in/.test(t)), 240_000);
+      await waitForRun('cpu_bound.py');
     });
 
     /** The labels of a context menu opened by a right click on `target`. */
@@ -793,7 +804,7 @@ try {
       await input.waitFor({ state: 'visible', timeout: 30_000 });
       await input.fill(`3000000 "two words" --flag=x`);
       await page.keyboard.press('Enter');
-      await waitFor('the run summary', async () => (await statusSeen()).some((t) => /Scalene: ok in/.test(t)), 240_000);
+      await waitForRun('show_args.py');
       const seen = JSON.parse(fs.readFileSync(path.join(ws, 'show_args.args.json'), 'utf8'));
       assert(JSON.stringify(seen) === JSON.stringify(['3000000', 'two words', '--flag=x']), `argv: ${JSON.stringify(seen)}`);
       await runCommand('Scalene: Profile with Arguments…');
@@ -811,7 +822,7 @@ try {
       await openFile('memory_heavy.py');
       await watchStatusBar();
       await runCommand('Scalene: Profile Current File');
-      await waitFor('the run summary', async () => (await statusSeen()).some((t) => /Scalene: ok in/.test(t)), 240_000);
+      await waitForRun('memory_heavy.py');
       const memLines = await waitFor('hints', async () => {
         const current = await viewLines();
         return hintOf(current, 'big = [float(i) for i in range(6_000_000)]') ? current : undefined;
@@ -839,10 +850,7 @@ try {
       await item.waitFor({ state: 'visible', timeout: 30_000 });
       await page.waitForTimeout(3000);
       await item.click();
-      const seen = await waitFor('the cancelled summary', async () => {
-        const texts = await statusSeen();
-        return texts.some((t) => /Scalene: cancelled/.test(t)) ? texts : undefined;
-      }, 120_000);
+      const seen = await waitForRun('long_running.py', /Scalene: cancelled in \d+\.\d s/, 120_000);
       log('status', JSON.stringify(seen.slice(-3)));
       const partial = await waitFor('hints of the partial profile', async () => {
         const current = await viewLines();

@@ -69,6 +69,9 @@ function assert(condition, message) {
 
 // ---------------------------------------------------------------- the sandbox (HOME, TMPDIR inside)
 fs.mkdirSync(artifacts, { recursive: true });
+for (const old of fs.readdirSync(artifacts).filter((f) => f.startsWith('failed-') && f.endsWith('.png'))) {
+  fs.rmSync(path.join(artifacts, old)); // pictures of an earlier run's failures
+}
 const sandbox = fs.mkdtempSync(path.join(root, 'target', 'vscode-e2e-'));
 const home = path.join(sandbox, 'home');
 let userData = path.join(sandbox, 'user-data-install');

@@ -309,15 +309,23 @@ async function runCommand(title) {
 }
 
 async function openFile(name) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 30_000 });
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 30_000 });
+  // Quick open filters asynchronously: press Enter only when the focused row is the file, and try again
+  // if another editor became active.
+  await waitFor(`${name} to open`, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(name);
+      await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 90_000, 500);
   await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
 }
 

@@ -824,8 +824,10 @@ try {
     await check('Profile with Arguments…: the arguments reach the program intact, and are offered again', async () => {
       await openFile('show_args.py');
       await watchStatusBar();
+      // The input box replaces the Command Palette in the same widget: wait for its title.
+      const argsBox = page.locator('.quick-input-widget', { hasText: 'Profile show_args.py with arguments' });
+      const input = argsBox.locator('input');
       await runCommand('Scalene: Profile with Arguments…');
-      const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible', timeout: 30_000 });
       await input.fill(`3000000 "two words" --flag=x`);
       await page.keyboard.press('Enter');
@@ -834,7 +836,10 @@ try {
       assert(JSON.stringify(seen) === JSON.stringify(['3000000', 'two words', '--flag=x']), `argv: ${JSON.stringify(seen)}`);
       await runCommand('Scalene: Profile with Arguments…');
       await input.waitFor({ state: 'visible', timeout: 30_000 });
-      const offered = await input.inputValue();
+      const offered = await waitFor('the input box', async () => {
+        const value = await input.inputValue();
+        return value.startsWith('>') ? undefined : value;
+      }, 30_000);
       await page.keyboard.press('Escape');
       assert(offered === `3000000 'two words' --flag=x`, `the last arguments are offered: ${offered}`);
     });

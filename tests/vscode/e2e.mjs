@@ -928,6 +928,25 @@ try {
     });
   }
 
+  if (want('missing')) {
+    await check('a scalene.path that is not a working server gives one message saying it does not run', async () => {
+      // A file that exists and is executable but is no scalene-lsp: /bin/false.
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      writeSettings({ 'scalene.path': '/bin/false' });
+      const message = await waitFor('the message', async () => {
+        const ours = (await notifications()).filter((t) => /\/bin\/false/.test(t));
+        return ours.length > 0 ? ours : undefined;
+      }, 60_000);
+      assert(/does not run/.test(message[0]) && /Fix:/.test(message[0]), message[0]);
+      await screenshot('broken-binary');
+      await page.waitForTimeout(8000);
+      const later = (await notifications()).filter((t) => /Scalene|scalene/.test(t));
+      assert(later.length === 1, `exactly one Scalene message: ${JSON.stringify(later)}`);
+      const servers = sandboxProcesses().filter((p) => /scalene-lsp serve/.test(p));
+      assert(servers.length === 0, `the bundled server was stopped: ${JSON.stringify(servers)}`);
+    });
+  }
+
   // ------------------------------------------------------------ an interpreter without Scalene
   if (want('noscalene')) {
     await stopAll();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::engine::schema::ProfileJson;
 use crate::engine::{
-    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, RunStatus, Program, interpreter, workspace,
+    Engine, EngineError, EngineSettings, Mode, Profile, ProfileRequest, Program, ProgramIo, RunStatus, interpreter, workspace,
 };
 
 /// Exit codes (documented in the README).
@@ -94,6 +94,9 @@ pub struct ProfileArgs {
 pub struct ShowArgs {
     /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`).
     pub profile: PathBuf,
+    /// Refuse a file larger than this (MB).
+    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    pub max_size_mb: f64,
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
     pub json: bool,
@@ -134,6 +137,9 @@ pub struct McpArgs {
     pub allow_code: bool,
     #[command(flatten)]
     pub store: saved::StoreArgs,
+    /// Refuse to load a profile file larger than this (MB), in `load_profile`.
+    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    pub max_profile_mb: f64,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -169,12 +175,29 @@ fn print_profile(profile: &Profile, json: bool) -> ExitCode {
     ExitCode::from(if profile.status == RunStatus::Ok { exit::OK } else { exit::PARTIAL })
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// The engine's settings for this binary: runs get a watchdog (this very binary), so a run never
+/// outlives scalene-lsp, however it dies.
+fn engine_settings() -> EngineSettings {
+    EngineSettings { watchdog: std::env::current_exe().ok(), ..EngineSettings::default() }
+}
+
+/// `scalene-lsp __watchdog PGID RUN_DIR` (hidden): one run's watchdog (engine/runner/watchdog.rs).
+pub fn watchdog(pgid: i32, run_dir: PathBuf) -> ExitCode {
+    ExitCode::from(crate::engine::runner::watchdog_main(pgid, run_dir))
+}
+
+/// Runs `future` on a two-thread runtime. Afterwards the runtime is not waited for: a read of stdin
+/// may still be pending on its blocking pool (the LSP transport reads ahead), and waiting for it would
+/// keep the process alive until the client closed stdin, after `exit` or a stop signal.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("the tokio runtime starts")
+        .expect("the tokio runtime starts");
+    let output = runtime.block_on(future);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    output
 }
 
 pub fn profile(args: ProfileArgs) -> ExitCode {
@@ -208,6 +231,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         profile_only: args.profile_only,
         program_path: args.program_path,
         cpu_sampling_rate: args.cpu_sampling_rate,
+        io: ProgramIo::Terminal { stdout_to_stderr: args.json },
         ..ProfileRequest::default()
     };
     let json = args.json;
@@ -217,30 +241,27 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     let (save, repeat) = (args.save, args.repeat);
     let name = if repeat > 1 { format!("{name} ({repeat} runs)") } else { name };
     let store_settings = args.store.settings();
-    runtime().block_on(async move {
-        let engine = Engine::new(EngineSettings { store: store_settings, ..EngineSettings::default() });
+    block_on(async move {
+        let engine = Engine::new(EngineSettings { store: store_settings, ..engine_settings() });
         let handle = match engine.start_repeated(request, repeat) {
             Ok(handle) => handle,
             Err(err) => return fail(&err),
         };
-        let spinner = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        spinner.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} profiling {msg} with Scalene… {elapsed} (Ctrl-C stops and shows the partial profile)")
-                .expect("the template is valid"),
-        );
-        spinner.set_message(name);
-        spinner.enable_steady_tick(Duration::from_millis(100));
+        // The program writes to this terminal as it runs, so no animation competes with it: one line.
+        if std::io::stderr().is_terminal() {
+            eprintln!("scalene-lsp: profiling {name} with Scalene… (Ctrl-C stops it and shows the partial profile)");
+        }
         let run_id = handle.run_id;
         let mut wait = std::pin::pin!(handle.wait());
         let result = tokio::select! {
             result = &mut wait => result,
-            _ = tokio::signal::ctrl_c() => {
-                spinner.set_message("stopping");
+            signal = crate::host::stop_signal() => {
+                tracing::info!(signal, "stopping the run");
                 engine.cancel(Some(run_id));
                 wait.await
             }
         };
-        spinner.finish_and_clear();
+        engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
             Ok(entry) => {
                 let code = print_profile(&entry.profile, json);
@@ -254,8 +275,8 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
 /// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
 pub fn serve() -> ExitCode {
     // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
-    let settings = EngineSettings { run_niceness: 19, ..EngineSettings::default() };
-    runtime().block_on(crate::host::serve_lsp(Engine::new(settings)));
+    let settings = EngineSettings { run_niceness: 19, ..engine_settings() };
+    block_on(crate::host::serve_lsp(Engine::new(settings)));
     ExitCode::SUCCESS
 }
 
@@ -268,8 +289,12 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         python: args.python,
         allow_code: args.allow_code,
     };
-    let settings = EngineSettings { store: args.store.settings(), ..EngineSettings::default() };
-    match runtime().block_on(crate::host::serve_mcp(options, settings)) {
+    let settings = EngineSettings {
+        max_profile_bytes: (args.max_profile_mb * 1024.0 * 1024.0) as u64,
+        store: args.store.settings(),
+        ..engine_settings()
+    };
+    match block_on(crate::host::serve_mcp(options, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -282,7 +307,8 @@ pub fn show(args: ShowArgs) -> ExitCode {
     if let Err(code) = saved::check_save_name(args.save.as_deref()) {
         return code;
     }
-    match crate::engine::load_json_file(&args.profile) {
+    let max_bytes = (args.max_size_mb * 1024.0 * 1024.0) as u64;
+    match crate::engine::load_json_file(&args.profile, max_bytes) {
         Ok((_, profile)) => {
             let code = print_profile(&profile, args.json);
             saved::save_after(&args.store.store(), args.save.as_deref(), &profile).unwrap_or(code)
@@ -292,8 +318,8 @@ pub fn show(args: ShowArgs) -> ExitCode {
 }
 
 pub fn doctor(args: DoctorArgs) -> ExitCode {
-    runtime().block_on(async move {
-        let engine = Engine::new(EngineSettings::default());
+    block_on(async move {
+        let engine = Engine::new(engine_settings());
         let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let start = args
             .file
@@ -337,6 +363,7 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 timeout: engine.settings().default_timeout,
                 env: Vec::new(),
                 niceness: 0,
+                io: ProgramIo::Terminal { stdout_to_stderr: false },
             }
         } else {
             let request = ProfileRequest { program: Some(target), python: args.python.clone(), ..ProfileRequest::default() };

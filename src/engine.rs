@@ -9,7 +9,9 @@ pub mod error;
 pub mod interpreter;
 pub mod model;
 pub mod parse;
+pub mod profile_file;
 pub mod provenance;
+pub mod redact;
 pub mod remap;
 pub mod repeat;
 pub mod runner;
@@ -32,7 +34,7 @@ pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCa
 pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
-pub use runner::{RunSpec, Program};
+pub use runner::{Program, ProgramIo, RunSpec};
 pub use storage::{Store, StoreSettings};
 
 /// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
@@ -57,6 +59,11 @@ pub struct EngineSettings {
     pub run_niceness: i32,
     /// Where saved profiles go (nothing is written until something is saved).
     pub store: StoreSettings,
+    /// The largest profile file `load_json` reads when the caller names no limit.
+    pub max_profile_bytes: u64,
+    /// The `scalene-lsp` binary, to run each run's watchdog (`runner::WATCHDOG_COMMAND`), which stops
+    /// the run if this process dies without stopping it. None: no watchdog.
+    pub watchdog: Option<PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -70,6 +77,8 @@ impl Default for EngineSettings {
             preflight_store: interpreter::default_preflight_store(),
             run_niceness: 0,
             store: StoreSettings::default(),
+            max_profile_bytes: profile_file::DEFAULT_MAX_PROFILE_BYTES,
+            watchdog: None,
         }
     }
 }
@@ -94,6 +103,9 @@ pub struct ProfileRequest {
     pub cpu_sampling_rate: Option<f64>,
     /// Extra environment variables for the program.
     pub env: Vec<(String, String)>,
+    /// Where the program's standard streams go (the editor and agents capture them; the CLI passes
+    /// the terminal through).
+    pub io: runner::ProgramIo,
 }
 
 /// A run in progress (or one shared with an identical request).
@@ -191,6 +203,13 @@ pub struct EnvironmentFailure {
     pub error: EngineError,
 }
 
+/// A run in progress, for identical requests to join.
+#[derive(Clone)]
+struct InFlight {
+    run_id: RunId,
+    result: Shared<BoxFuture<'static, RunResult>>,
+}
+
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -201,7 +220,7 @@ struct Inner {
     preflights: interpreter::PreflightCache,
     cache: ProfileCache,
     slots: Semaphore,
-    in_flight: DashMap<ProfileKey, (RunId, Shared<BoxFuture<'static, RunResult>>)>,
+    in_flight: DashMap<ProfileKey, InFlight>,
     cancels: DashMap<RunId, CancellationToken>,
     /// Notified each time a run ends (for `shutdown`).
     run_ended: tokio::sync::Notify,
@@ -282,6 +301,7 @@ impl Engine {
             timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
             env: request.env.clone(),
             niceness: self.inner.settings.run_niceness,
+            io: request.io,
         };
         Ok(ResolvedRun { interpreter, preflight, spec, project_root })
     }
@@ -314,12 +334,12 @@ impl Engine {
         // Register before spawning, so a run that ends at once cannot leave a stale entry behind.
         let run_id = match self.inner.in_flight.entry(key.clone()) {
             dashmap::Entry::Occupied(existing) => {
-                let (run_id, result) = existing.get().clone();
+                let InFlight { run_id, result } = existing.get().clone();
                 return Ok(RunHandle { run_id, joined: true, result, series: None });
             }
             dashmap::Entry::Vacant(slot) => {
                 let run_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
-                slot.insert((run_id, result.clone()));
+                slot.insert(InFlight { run_id, result: result.clone() });
                 run_id
             }
         };
@@ -335,7 +355,7 @@ impl Engine {
                     tracing::error!("a profiling run panicked: {message}");
                     Err(EngineError::Internal { message: format!("the profiling run panicked: {message}") })
                 });
-            engine.inner.in_flight.remove_if(&key, |_, (id, _)| *id == run_id);
+            engine.inner.in_flight.remove_if(&key, |_, in_flight| in_flight.run_id == run_id);
             engine.inner.cancels.remove(&run_id);
             engine.inner.run_ended.notify_waiters();
             let _ = sender.send(outcome);
@@ -430,13 +450,9 @@ impl Engine {
         // The project's git state is read while the run goes on (it costs the run nothing).
         let git_dir = resolved.project_root.clone().unwrap_or_else(|| resolved.spec.cwd.clone());
         let git = tokio::spawn(async move { provenance::git_state(&git_dir).await });
-        let result = runner::run(
-            &resolved.spec,
-            &resolved.preflight.scalene_version,
-            &self.inner.settings.temp_root,
-            cancel,
-        )
-        .await;
+        let settings = &self.inner.settings;
+        let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
+        let result = runner::run(&resolved.spec, &resolved.preflight.scalene_version, place, cancel).await;
         if matches!(result, Err(EngineError::ScaleneCrashed { .. })) {
             self.inner.preflights.invalidate(&resolved.interpreter.path);
         }
@@ -500,12 +516,19 @@ impl Engine {
         }
     }
 
-    /// Loads an existing Scalene JSON file into the cache. Files it names that do not exist here (a
+    /// Loads an existing Scalene JSON file into the cache (a regular file of at most `max_bytes`, read on
+    /// the blocking pool: never a stall of the async runtime). Files it names that do not exist here (a
     /// profile from CI or another machine) are rebased onto `roots` (see `workspace::rebase_profile`).
-    pub fn load_json(&self, path: &Path, roots: &[PathBuf]) -> RunResult {
-        let (key, mut profile) = load_json_file(path)?;
-        workspace::rebase_profile(&mut profile, roots);
-        Ok(self.inner.cache.insert(key, profile))
+    pub async fn load_json(&self, path: &Path, roots: &[PathBuf], max_bytes: u64) -> RunResult {
+        let (path, roots) = (path.to_path_buf(), roots.to_vec());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let (key, mut profile) = load_json_file(&path, max_bytes)?;
+            workspace::rebase_profile(&mut profile, &roots);
+            Ok::<_, EngineError>((key, profile))
+        })
+        .await
+        .map_err(|err| EngineError::Internal { message: format!("loading a profile failed: {err}") })??;
+        Ok(self.inner.cache.insert(loaded.0, loaded.1))
     }
 }
 
@@ -518,9 +541,9 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Reads and parses a Scalene JSON file (no cache).
-pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError> {
-    let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+/// Reads (see `profile_file::read_bounded`) and parses a Scalene JSON file (no cache).
+pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profile), EngineError> {
+    let bytes = profile_file::read_bounded(path, max_bytes)?;
     let mut profile =
         parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
     if profile.status == RunStatus::TooShort {
@@ -536,10 +559,10 @@ pub fn load_json_file(path: &Path) -> Result<(ProfileKey, Profile), EngineError>
     Ok((key, profile))
 }
 
-/// A profile from a file given to `compare`: a saved profile file, this tool's `--json` output
-/// (docs/schema.md), or a Scalene JSON.
-pub fn load_profile_file(path: &Path) -> Result<Profile, EngineError> {
-    let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+/// A profile from a file given to `compare` (read like `load_json_file`: a regular file of at most
+/// `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
+pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineError> {
+    let bytes = profile_file::read_bounded(path, max_bytes)?;
     if storage::is_saved_profile(&bytes) {
         return storage::parse_saved(&bytes)
             .map(|saved| saved.profile)
@@ -557,7 +580,11 @@ pub fn load_profile_file(path: &Path) -> Result<Profile, EngineError> {
         })?;
         return Ok(json.into_profile());
     }
-    load_json_file(path).map(|(_, profile)| profile)
+    let mut profile = parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
+    if profile.status == RunStatus::TooShort {
+        profile.notes.push(model::TOO_SHORT_ADVICE.into());
+    }
+    Ok(profile)
 }
 
 /// Makes a script path absolute and canonical; returns the target and the folder to start looking for
@@ -571,8 +598,11 @@ fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), Engin
                 path: path.clone(),
                 cwd: request.cwd.clone().unwrap_or(current.clone()),
             })?;
-            if !canonical.is_file() {
-                return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: current });
+            let file_type = std::fs::metadata(&canonical)
+                .map_err(|_| EngineError::ProgramNotFound { path: path.clone(), cwd: current.clone() })?
+                .file_type();
+            if !file_type.is_file() {
+                return Err(EngineError::ProgramNotAFile { path: path.clone(), kind: error::file_kind(file_type) });
             }
             let folder = canonical.parent().map(Path::to_path_buf).unwrap_or(current);
             Ok((Program::Script(canonical), folder))
@@ -593,11 +623,24 @@ fn check_arguments(args: &[String]) -> Result<(), EngineError> {
     }
 }
 
+/// Scalene reads the program with Python's `utf-8-sig` codec (a BOM is fine), whatever its coding
+/// declaration says: anything else makes it fail at start with a bare traceback. Say so up front.
+fn check_utf8(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Err(err) = std::str::from_utf8(text) else { return Ok(()) };
+    let valid = &text[..err.valid_up_to()];
+    let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+    let bad = &text[err.valid_up_to()..text.len().min(err.valid_up_to() + err.error_len().unwrap_or(1))];
+    let shown: Vec<String> = bad.iter().map(|byte| format!("0x{byte:02x}")).collect();
+    Err(EngineError::SourceNotUtf8 { path: path.to_path_buf(), line, detail: format!("byte {}", shown.join(" ")) })
+}
+
 /// The cache and dedup key: the program's canonical path and content plus every option.
 fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
     let (path, content_hash) = match program {
         Program::Script(path) => {
             let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
+            check_utf8(path, &bytes)?;
             (path.clone(), blake3::hash(&bytes).to_hex().to_string())
         }
         Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),

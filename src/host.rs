@@ -14,6 +14,24 @@ use crate::engine::{Engine, EngineSettings, SHUTDOWN_GRACE};
 use crate::lsp::endpoint::{AgentEndpoint, EndpointRequest, EndpointStarter};
 use crate::mcp::{self, McpError, RunningMcp, ScaleneMcp};
 
+/// Resolves when this process is asked to stop: SIGTERM (editors, service managers), SIGINT (Ctrl-C),
+/// SIGHUP (a closed terminal). Returns the signal's name. Each front end stops its runs the way a cancel
+/// does, then exits.
+pub async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        tracing::warn!("cannot listen for stop signals; the default action (exit) applies");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+        _ = hup.recv() => "SIGHUP",
+    }
+}
+
 /// `serve`: the language server on stdio, with the MCP endpoint for agents on the same engine (started
 /// at initialize when the editor's settings allow it).
 pub async fn serve_lsp(engine: Engine) {
@@ -27,7 +45,13 @@ pub async fn serve_lsp(engine: Engine) {
         }
         .boxed()
     });
-    crate::lsp::serve_stdio(engine, Some(starter)).await;
+    tokio::select! {
+        () = crate::lsp::serve_stdio(engine.clone(), Some(starter)) => {}
+        signal = stop_signal() => {
+            tracing::info!(signal, "stopping: every run is stopped, then the server exits");
+            engine.shutdown(SHUTDOWN_GRACE).await;
+        }
+    }
 }
 
 impl AgentEndpoint for RunningMcp {
@@ -101,12 +125,22 @@ pub async fn serve_mcp(options: McpOptions, engine_settings: EngineSettings) -> 
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
         }
-        // Serve until stdin closes (the parent process went away or closed the pipe).
-        let mut sink = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+        // Serve until stdin closes (the parent process went away or closed the pipe) or a stop signal.
+        let (mut stdin, mut sink) = (tokio::io::stdin(), Vec::new());
+        tokio::select! {
+            _ = tokio::io::AsyncReadExt::read_to_end(&mut stdin, &mut sink) => {}
+            signal = stop_signal() => tracing::info!(signal, "stopping"),
+        }
         running.shutdown();
         engine.shutdown(SHUTDOWN_GRACE).await;
         return Ok(());
     }
-    mcp::serve_stdio(server).await
+    tokio::select! {
+        served = mcp::serve_stdio(server) => served,
+        signal = stop_signal() => {
+            tracing::info!(signal, "stopping: every run is stopped, then the server exits");
+            engine.shutdown(SHUTDOWN_GRACE).await;
+            Ok(())
+        }
+    }
 }

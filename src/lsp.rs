@@ -22,8 +22,9 @@ pub mod progress;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod transport;
 
-use tower_lsp_server::{LspService, Server};
+use tower_lsp_server::LspService;
 
 use crate::engine::Engine;
 
@@ -35,7 +36,7 @@ pub async fn serve_stdio(engine: Engine, endpoint_starter: Option<endpoint::Endp
         .custom_method("scalene/environment", server::Backend::environment)
         .custom_method("scalene/hotspots", server::Backend::hotspots)
         .finish();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
+    transport::serve(service, socket, tokio::io::stdin(), tokio::io::stdout()).await;
     // The client may have gone without `shutdown`: stop runs and let them clean up.
     engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
 }

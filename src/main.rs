@@ -27,6 +27,12 @@ enum Command {
     Show(cli::ShowArgs),
     /// Show which Python and Scalene would be used, and the exact command a profile runs.
     Doctor(cli::DoctorArgs),
+    /// One run's watchdog (started by scalene-lsp itself).
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog {
+        pgid: i32,
+        run_dir: std::path::PathBuf,
+    },
     /// Serve MCP (Model Context Protocol) for agents over stdio: bridged to the editor's session when one
     /// is running for this directory, else with an own engine.
     Mcp(cli::McpArgs),
@@ -46,7 +52,8 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        // Each event is written whole, with secrets (the MCP token) redacted.
+        .with_writer(scalene_lsp::engine::redact::RedactingStderr::default)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()),
         )
@@ -62,5 +69,6 @@ fn main() -> ExitCode {
         Some(Command::Mcp(args)) => cli::mcp(args),
         Some(Command::Compare(args)) => cli::compare::compare(args),
         Some(Command::Saved(args)) => cli::saved::saved(args),
+        Some(Command::Watchdog { pgid, run_dir }) => cli::watchdog(pgid, run_dir),
     }
 }

@@ -81,7 +81,7 @@ pub struct CompareArgs {
 pub fn load_side(store: &Store, given: &str) -> Result<(Profile, String), EngineError> {
     let path = Path::new(given);
     if path.is_file() {
-        return Ok((crate::engine::load_profile_file(path)?, given.to_string()));
+        return Ok((crate::engine::load_profile_file(path, crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES)?, given.to_string()));
     }
     if storage::check_name(given).is_ok() {
         return Ok((store.load(given)?.profile, given.to_string()));

@@ -15,8 +15,8 @@ pub enum EngineError {
     )]
     InterpreterNotFound { tried: String },
 
-    #[error("the Python interpreter {python:?} ({source_description}) does not exist. Fix: {fix}")]
-    InterpreterMissing { python: PathBuf, source_description: String, fix: String },
+    #[error("the Python interpreter {python:?} ({source_description}) {problem}. Fix: {fix}")]
+    InterpreterMissing { python: PathBuf, source_description: String, problem: &'static str, fix: String },
 
     #[error(
         "the Python interpreter {python:?} does not run: {reason}. Fix: check that it is a working Python 3 \
@@ -40,6 +40,32 @@ pub enum EngineError {
 
     #[error("the program {path:?} does not exist. Fix: check the path (it is resolved against {cwd:?}).")]
     ProgramNotFound { path: PathBuf, cwd: PathBuf },
+
+    #[error("the program {path:?} is {kind}, not a Python file. Fix: pass the path of a .py file (for a package, profile it as a module: -m package).")]
+    ProgramNotAFile { path: PathBuf, kind: &'static str },
+
+    #[error(
+        "{path:?} cannot be profiled: it is not valid UTF-8 (line {line}: {detail}), and Scalene reads the \
+         program as UTF-8 whatever encoding it declares. Fix: save the file as UTF-8."
+    )]
+    SourceNotUtf8 { path: PathBuf, line: usize, detail: String },
+
+    #[error(
+        "Scalene rejected the program arguments (its own argument parser stopped: {detail}). Scalene reads \
+         options it knows even after the program's arguments, and a few forms such as `--=x` make its parser \
+         exit. Fix: pass that argument in another form (e.g. `--name=value` with a name), or profile a small \
+         script that calls the program with it."
+    )]
+    ArgumentsRejected { detail: String },
+
+    #[error("{path:?} is {kind}, not a regular file, so it cannot be read as a profile. Fix: pass a Scalene JSON file (`scalene run -o FILE.json`).")]
+    ProfileNotAFile { path: PathBuf, kind: &'static str },
+
+    #[error(
+        "{path:?} is {size_mb:.0} MB, more than the {limit_mb:.0} MB a profile may have. Fix: check that it is a \
+         Scalene JSON profile; if it is, raise the limit (editor setting `scalene.maxProfileMb`, `show --max-size-mb`)."
+    )]
+    ProfileTooLarge { path: PathBuf, size_mb: f64, limit_mb: f64 },
 
     #[error(
         "Scalene does not profile {path:?}: the file is inside the Python installation path {excluded:?}, and \
@@ -117,6 +143,11 @@ impl EngineError {
             EngineError::ScaleneMissing { .. } => "scalene_missing",
             EngineError::ScaleneUnsupported { .. } => "scalene_unsupported",
             EngineError::ProgramNotFound { .. } => "program_not_found",
+            EngineError::ProgramNotAFile { .. } => "program_not_a_file",
+            EngineError::SourceNotUtf8 { .. } => "source_not_utf8",
+            EngineError::ArgumentsRejected { .. } => "arguments_rejected",
+            EngineError::ProfileNotAFile { .. } => "profile_not_a_file",
+            EngineError::ProfileTooLarge { .. } => "profile_too_large",
             EngineError::ProgramInLibraryPath { .. } => "program_in_library_path",
             EngineError::UnpassableArgument { .. } => "unpassable_argument",
             EngineError::SyntaxError { .. } => "syntax_error",
@@ -155,5 +186,25 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => format!("signal {signal}"),
         (None, None) => "an unknown status".into(),
+    }
+}
+
+/// What a path is, for messages about something that should have been a regular file.
+pub fn file_kind(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a regular file"
     }
 }

@@ -71,6 +71,17 @@ pub fn discover(
             which::which_in(explicit, Some(&search_path), project_root).ok()
         } else {
             let path = project_root.join(explicit);
+            if path.is_dir() {
+                return Err(EngineError::InterpreterMissing {
+                    python: explicit.to_path_buf(),
+                    source_description: InterpreterSource::Explicit.to_string(),
+                    problem: "is a directory",
+                    fix: format!(
+                        "give the interpreter itself, e.g. {} (a virtual environment's Python is in its bin/ folder)",
+                        path.join("bin").join("python").display()
+                    ),
+                });
+            }
             path.is_file().then_some(path)
         };
         return match resolved {
@@ -78,6 +89,7 @@ pub fn discover(
             None => Err(EngineError::InterpreterMissing {
                 python: explicit.to_path_buf(),
                 source_description: InterpreterSource::Explicit.to_string(),
+                problem: "does not exist",
                 fix: "give the path of an existing Python executable (e.g. /path/to/project/.venv/bin/python), \
                       or leave the setting empty to use the project's virtual environment"
                     .into(),

@@ -239,11 +239,11 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         raw.samples.unwrap_or_default().into_iter().map(|(ns, mb)| (ns / 1e9, num(mb))).collect(),
         TIMELINE_POINTS,
     );
-    // Scalene's `args` is the program's sys.argv: argv[0] is the program itself.
+    // Scalene's `args` is the program's sys.argv: argv[0] is the program itself, or `-m module` for a
+    // module.
     let mut args = raw.args.unwrap_or_default();
-    if !args.is_empty() {
-        args.remove(0);
-    }
+    let n_program = if args.first().is_some_and(|first| first == "-m") { 2 } else { 1 };
+    args.drain(..n_program.min(args.len()));
     Ok(Profile {
         status: RunStatus::Ok,
         program: raw.program.map(Cow::into_owned).unwrap_or_default(),

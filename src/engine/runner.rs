@@ -8,6 +8,8 @@
 mod argv;
 mod group;
 mod outcome;
+mod procfs;
+mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -23,6 +25,7 @@ use outcome::Ending;
 
 pub use argv::{display_command, scalene_argv};
 pub use group::sweep_stale_run_dirs;
+pub use watchdog::{WATCHDOG_COMMAND, watchdog_main};
 
 /// Prefix of every run directory; the owner's pid follows, so stale ones can be swept.
 pub const RUN_DIR_PREFIX: &str = "scalene-lsp-run-";
@@ -66,6 +69,27 @@ pub struct RunSpec {
     pub env: Vec<(String, String)>,
     /// Added to the program's scheduling niceness (0: unchanged).
     pub niceness: i32,
+    pub io: ProgramIo,
+}
+
+/// Where the program's standard streams go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgramIo {
+    /// For the editor and agents: no stdin; stdout and stderr kept (their last `TAIL_BYTES`) for messages.
+    #[default]
+    Captured,
+    /// For the terminal: the program reads this process's stdin and writes to its stdout and stderr as
+    /// under Scalene by hand (stderr is also kept as a tail). With `stdout_to_stderr` the program's stdout
+    /// goes to stderr, so that this process's stdout carries only its own output (JSON).
+    Terminal { stdout_to_stderr: bool },
+}
+
+/// Where runs happen: the folder their run dirs go in, and the binary that can run a watchdog
+/// (`WATCHDOG_COMMAND`; None: no watchdog).
+#[derive(Clone, Copy, Debug)]
+pub struct RunPlace<'a> {
+    pub temp_root: &'a Path,
+    pub watchdog: Option<&'a Path>,
 }
 
 /// Runs Scalene once. Returns a profile for every run that produced one (including failed, cancelled
@@ -73,7 +97,7 @@ pub struct RunSpec {
 pub async fn run(
     spec: &RunSpec,
     scalene_version: &str,
-    temp_root: &Path,
+    place: RunPlace<'_>,
     cancel: &CancellationToken,
 ) -> Result<Profile, EngineError> {
     if let Program::Script(path) = &spec.program
@@ -84,11 +108,16 @@ pub async fn run(
     if cancel.is_cancelled() {
         return Err(EngineError::CancelledBeforeStart);
     }
+    let temp_root = place.temp_root;
     let run_dir = tempfile::Builder::new()
         .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
         .tempdir_in(temp_root)
         .map_err(|err| EngineError::io(format!("cannot create a run directory in {}", temp_root.display()), err))?;
     let output = run_dir.path().join("profile.json");
+    let owner = procfs::ProcessIdentity::of_self();
+    if let Err(err) = (group::RunRecord { owner: owner.clone(), pgid: None }).write(run_dir.path()) {
+        tracing::warn!("could not write the run record: {err}");
+    }
 
     let mut command = tokio::process::Command::new(&spec.python);
     command
@@ -96,11 +125,18 @@ pub async fn run(
         .current_dir(&spec.cwd)
         .env("TMPDIR", run_dir.path())
         .envs(spec.env.iter().map(|(key, value)| (key, value)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    match spec.io {
+        ProgramIo::Captured => command.stdin(Stdio::null()).stdout(Stdio::piped()),
+        ProgramIo::Terminal { stdout_to_stderr: false } => command.stdin(Stdio::inherit()).stdout(Stdio::inherit()),
+        ProgramIo::Terminal { stdout_to_stderr: true } => {
+            use std::os::fd::AsFd;
+            let stderr = std::io::stderr().as_fd().try_clone_to_owned().map_err(|err| EngineError::io("cannot pass stderr to the program", err))?;
+            command.stdin(Stdio::inherit()).stdout(Stdio::from(stderr))
+        }
+    };
     if spec.niceness != 0 {
         let niceness = spec.niceness;
         // SAFETY: between fork and exec only the async-signal-safe setpriority syscall runs.
@@ -118,9 +154,20 @@ pub async fn run(
     let mut child = command
         .spawn()
         .map_err(|err| EngineError::Spawn { python: spec.python.clone(), reason: err.to_string() })?;
-    let mut group = GroupGuard { pgid: child.id().map(|pid| Pid::from_raw(pid as i32)) };
-    let stdout_task = tokio::spawn(outcome::read_tail(child.stdout.take()));
-    let stderr_task = tokio::spawn(outcome::read_tail(child.stderr.take()));
+    let pgid = child.id().map(|pid| pid as i32);
+    let mut group = GroupGuard { pgid: pgid.map(Pid::from_raw) };
+    if let Err(err) = (group::RunRecord { owner, pgid }).write(run_dir.path()) {
+        tracing::warn!("could not write the run record: {err}");
+    }
+    let watchdog = match (place.watchdog, pgid) {
+        (Some(binary), Some(pgid)) => watchdog::Watchdog::spawn(binary, pgid, run_dir.path())
+            .inspect_err(|err| tracing::warn!("the run's watchdog did not start ({err}); the run is stopped only while scalene-lsp lives"))
+            .ok(),
+        _ => None,
+    };
+    let echo_stderr = matches!(spec.io, ProgramIo::Terminal { .. });
+    let stdout_task = tokio::spawn(outcome::read_tail(child.stdout.take(), false));
+    let stderr_task = tokio::spawn(outcome::read_tail(child.stderr.take(), echo_stderr));
 
     let ending = tokio::select! {
         status = child.wait() => match status {
@@ -132,9 +179,7 @@ pub async fn run(
     };
     let status = match ending {
         Ending::Exited(status) => status,
-        Ending::TimedOut | Ending::Cancelled => {
-            group::stop_group(&mut child, &group).await?
-        }
+        Ending::TimedOut | Ending::Cancelled => group::stop_group(&mut child, &group).await?,
     };
     group.finish().await;
     let stdout = outcome::join_tail(stdout_task).await;
@@ -145,6 +190,9 @@ pub async fn run(
     let result = outcome::interpret(spec, outcome::ending_status(&ending), status, json, stdout, stderr, scalene_version);
     if let Err(err) = run_dir.close() {
         tracing::warn!("could not remove the run directory: {err}");
+    }
+    if let Some(watchdog) = watchdog {
+        watchdog.release().await;
     }
     result
 }

@@ -269,7 +269,8 @@ impl Store {
             }
             Ok(_) => {}
         }
-        let bytes = fs::read(&path).map_err(|err| EngineError::SavedUnreadable { path: path.clone(), reason: err.to_string() })?;
+        let bytes = super::profile_file::read_bounded(&path, super::profile_file::DEFAULT_MAX_PROFILE_BYTES)
+            .map_err(|err| EngineError::SavedUnreadable { path: path.clone(), reason: err.to_string() })?;
         let mut saved = parse_saved(&bytes).map_err(|reason| EngineError::SavedUnreadable { path, reason })?;
         saved.meta.name = name.to_string();
         Ok(saved)

@@ -121,8 +121,13 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     let uri: Uri = text
         .parse()
         .map_err(|_| invalid_params(format!("{}: `uri` is not a valid URI: {text:?}", command.id())))?;
-    let path = uri_path(&uri)
-        .ok_or_else(|| invalid_params(format!("{}: `uri` must be a file:// URI, got {text:?}", command.id())))?;
+    let path = uri_path(&uri).ok_or_else(|| {
+        invalid_params(format!(
+            "{}: only file:// URIs are supported (scalene-lsp runs files on this machine's disk), got a `{}:` URI {text:?}. Fix: save the file to disk and profile it there.",
+            command.id(),
+            uri.scheme().as_str()
+        ))
+    })?;
     Ok((uri, path))
 }
 
@@ -187,8 +192,12 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
         }
         Command::LoadProfile => {
             let args: LoadArgs = arguments(command, &params.arguments)?;
-            let entry =
-                session.engine.load_json(std::path::Path::new(&args.path), &session.roots()).map_err(|err| engine_error(&err))?;
+            let max_bytes = session.settings().max_profile_bytes;
+            let entry = session
+                .engine
+                .load_json(std::path::Path::new(&args.path), &session.roots(), max_bytes)
+                .await
+                .map_err(|err| engine_error(&err))?;
             let files: Vec<String> = entry
                 .profile
                 .files
@@ -199,7 +208,13 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             Ok(Some(json!({ "profile_id": entry.id.to_string(), "files": files, "status": entry.profile.status.as_str() })))
         }
         Command::Toggle => {
-            let _: ClearArgs = arguments(command, &params.arguments)?;
+            let no_arguments = params.arguments.iter().all(|argument| argument.is_null() || argument == &json!({}));
+            if !no_arguments {
+                return Err(invalid_params(format!(
+                    "scalene.toggle takes no arguments (it shows hidden annotations or hides shown ones), but got {}. Fix: call it with no arguments.",
+                    Value::Array(params.arguments.clone())
+                )));
+            }
             let visible = session.toggle_visibility();
             tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "visible": visible })))

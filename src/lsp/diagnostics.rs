@@ -59,11 +59,8 @@ fn compare_diagnostics(snapshot: &DocumentSnapshot, compare: &CompareView) -> Ve
 pub async fn publish(session: &Session, uri: &Uri) {
     let Some(snapshot) = session.snapshot(uri) else { return };
     let diagnostics = compute(&snapshot);
-    if diagnostics.is_empty() && session.published.remove(uri).is_none() {
+    if !Session::worth_sending(&session.published, uri, !diagnostics.is_empty()) {
         return;
-    }
-    if !diagnostics.is_empty() {
-        session.published.insert(uri.clone());
     }
     session.client.publish_diagnostics(uri.clone(), diagnostics, Some(snapshot.document.version)).await;
 }

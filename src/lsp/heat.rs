@@ -75,11 +75,8 @@ pub async fn publish(session: &Session, uri: &Uri) {
     }
     let Some(snapshot) = session.snapshot(uri) else { return };
     let lines = compute(&snapshot);
-    if lines.is_empty() && session.heat_sent.remove(uri).is_none() {
+    if !Session::worth_sending(&session.heat_sent, uri, !lines.is_empty()) {
         return;
-    }
-    if !lines.is_empty() {
-        session.heat_sent.insert(uri.clone());
     }
     let params = LineHeatParams { uri: uri.clone(), version: snapshot.document.version, lines };
     session.client.send_notification::<LineHeatNotification>(params).await;

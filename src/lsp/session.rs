@@ -94,7 +94,12 @@ impl ProfileView {
     }
 }
 
+/// The file a `file://` URI names; None for any other scheme (an unsaved buffer, a notebook cell, a
+/// remote file): only files on this machine's disk can be profiled.
 pub fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    if !uri.scheme().as_str().eq_ignore_ascii_case("file") {
+        return None;
+    }
     uri.to_file_path().map(|path| path.into_owned())
 }
 
@@ -128,6 +133,18 @@ impl Session {
 
     pub fn compare_mode(&self) -> Option<Arc<CompareMode>> {
         self.compare.read().unwrap_or_else(|poison| poison.into_inner()).clone()
+    }
+
+    /// Whether to send a document's annotations of one kind (`sent` remembers which documents have
+    /// some on the client): always when there are some, once more when they became none (so the client
+    /// clears them), then not again.
+    pub fn worth_sending(sent: &dashmap::DashSet<Uri>, uri: &Uri, any: bool) -> bool {
+        if any {
+            sent.insert(uri.clone());
+            true
+        } else {
+            sent.remove(uri).is_some()
+        }
     }
 
     /// Keeps a warning to show once the client is initialized.

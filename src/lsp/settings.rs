@@ -27,6 +27,7 @@ pub struct ClientOptions {
     pub mcp: McpOptions,
     pub store: StoreOptions,
     pub compare: CompareOptions,
+    pub max_profile_mb: Option<f64>,
 }
 
 /// Where saved profiles (baselines) go, and how many may stay.
@@ -139,6 +140,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// When a comparison counts a difference as a change.
     pub compare: NoiseRule,
+    /// The largest Scalene JSON `scalene.loadProfile` reads.
+    pub max_profile_bytes: u64,
 }
 
 impl Default for Settings {
@@ -257,6 +260,14 @@ impl Settings {
                 leak_severity: severity(diagnostics.leak_severity.as_deref(), DiagnosticSeverity::WARNING, "leakSeverity", &mut warnings),
             },
             lenses_enabled: options.lenses.enabled.unwrap_or(true),
+            max_profile_bytes: match options.max_profile_mb {
+                None => crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES,
+                Some(mb) if mb.is_finite() && mb > 0.0 => (mb * 1024.0 * 1024.0) as u64,
+                Some(mb) => {
+                    warnings.push(format!("scalene.maxProfileMb must be a positive number of MB, not {mb}; using 512"));
+                    crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES
+                }
+            },
             mcp: McpSettings {
                 enabled: options.mcp.enabled.unwrap_or(true),
                 port: options.mcp.port.unwrap_or(0),

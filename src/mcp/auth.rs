@@ -33,16 +33,45 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
-/// Why a request's Host/Origin is refused, if it is.
-pub fn check_host_and_origin(headers: &HeaderMap) -> Result<(), String> {
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
-    if host.is_empty() {
-        return Err("the request has no Host header. Fix: send Host: 127.0.0.1:<port> (any HTTP client does this by default).".into());
+/// What the endpoint accepts as its own name: the bound loopback port under `127.0.0.1` or `localhost`.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    pub token: std::sync::Arc<str>,
+    pub port: u16,
+}
+
+impl Expected {
+    fn is_own_authority(&self, authority: &str) -> bool {
+        let authority = authority.to_ascii_lowercase();
+        [format!("127.0.0.1:{}", self.port), format!("localhost:{}", self.port)].contains(&authority)
     }
-    if !is_loopback_host(strip_port(host)) {
+}
+
+/// Why a request's Host, target or Origin is refused, if it is: exactly one Host header naming this
+/// endpoint (`127.0.0.1:<port>` or `localhost:<port>`), an absolute-form target (`GET http://host/...`)
+/// only with that same authority, and an Origin that is absent or loopback.
+pub fn check_host_and_origin(headers: &HeaderMap, target: &axum::http::Uri, expected: &Expected) -> Result<(), String> {
+    let hosts: Vec<&HeaderValue> = headers.get_all(header::HOST).iter().collect();
+    let host = match hosts.as_slice() {
+        [] => return Err("the request has no Host header. Fix: send Host: 127.0.0.1:<port> (any HTTP client does this by default).".into()),
+        [host] => host.to_str().unwrap_or(""),
+        _ => return Err(format!("the request has {} Host headers; exactly one is allowed. Fix: send one Host: 127.0.0.1:{}.", hosts.len(), expected.port)),
+    };
+    if !expected.is_own_authority(host) {
         return Err(format!(
-            "Host {host:?} is not a loopback name. This endpoint only serves http://127.0.0.1 / localhost (a defence \
-             against DNS rebinding). Fix: connect to the URL from the discovery file or the editor (http://127.0.0.1:<port>/mcp)."
+            "Host {host:?} is not this endpoint (127.0.0.1:{port} or localhost:{port}). It only serves its own loopback \
+             address, as a defence against DNS rebinding. Fix: connect to the URL from the discovery file or the editor \
+             (http://127.0.0.1:{port}/mcp).",
+            port = expected.port
+        ));
+    }
+    if let Some(authority) = target.authority()
+        && !expected.is_own_authority(authority.as_str())
+    {
+        return Err(format!(
+            "the request target names another host ({authority}); this endpoint only serves its own address. Fix: send \
+             the request to http://127.0.0.1:{}/mcp with an origin-form target (/mcp).",
+            expected.port
         ));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
@@ -95,13 +124,13 @@ fn refuse(status: StatusCode, message: String, bearer: bool) -> Response {
     response
 }
 
-/// The axum middleware: 403 for a foreign Host/Origin, then 401 for a missing or wrong token.
-pub async fn guard(State(token): State<std::sync::Arc<str>>, request: Request<Body>, next: Next) -> Response {
-    if let Err(message) = check_host_and_origin(request.headers()) {
+/// The axum middleware: 403 for a foreign Host/target/Origin, then 401 for a missing or wrong token.
+pub async fn guard(State(expected): State<Expected>, request: Request<Body>, next: Next) -> Response {
+    if let Err(message) = check_host_and_origin(request.headers(), request.uri(), &expected) {
         tracing::warn!("refused an MCP request: {message}");
         return refuse(StatusCode::FORBIDDEN, format!("403 Forbidden: {message}"), false);
     }
-    if let Err(message) = check_token(request.headers(), &token) {
+    if let Err(message) = check_token(request.headers(), &expected.token) {
         tracing::warn!("refused an MCP request: {message}");
         return refuse(StatusCode::UNAUTHORIZED, format!("401 Unauthorized: {message}"), true);
     }
@@ -115,9 +144,14 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.insert(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+            map.append(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    fn check(pairs: &[(&str, &str)], target: &str) -> Result<(), String> {
+        let expected = Expected { token: "t".into(), port: 8080 };
+        check_host_and_origin(&headers(pairs), &target.parse().unwrap(), &expected)
     }
 
     #[test]
@@ -128,16 +162,21 @@ mod tests {
     }
 
     #[test]
-    fn hosts_and_origins() {
-        for host in ["127.0.0.1:8080", "localhost:1", "[::1]:3000", "localhost", "LOCALHOST:2"] {
-            assert!(check_host_and_origin(&headers(&[("host", host)])).is_ok(), "{host}");
+    fn hosts_targets_and_origins() {
+        for host in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080"] {
+            assert!(check(&[("host", host)], "/mcp").is_ok(), "{host}");
         }
-        for host in ["example.com", "evil.com:80", "192.168.1.2:80", "127.0.0.1.nip.io", "127.0.0.5", "foo.localhost", ""] {
-            assert!(check_host_and_origin(&headers(&[("host", host)])).is_err(), "{host}");
+        for host in ["127.0.0.1:8081", "localhost", "[::1]:8080", "example.com", "evil.com:8080", "192.168.1.2:8080", "127.0.0.1.nip.io:8080", "127.0.0.5:8080", "foo.localhost:8080", ""] {
+            assert!(check(&[("host", host)], "/mcp").is_err(), "{host}");
         }
-        assert!(check_host_and_origin(&headers(&[("host", "127.0.0.1:1"), ("origin", "http://localhost:5173")])).is_ok());
+        let twice = check(&[("host", "127.0.0.1:8080"), ("host", "127.0.0.1:8080")], "/mcp").unwrap_err();
+        assert!(twice.contains("exactly one"), "{twice}");
+        assert!(check(&[("host", "127.0.0.1:8080")], "http://127.0.0.1:8080/mcp").is_ok());
+        let foreign = check(&[("host", "127.0.0.1:8080")], "http://evil.com/mcp").unwrap_err();
+        assert!(foreign.contains("another host"), "{foreign}");
+        assert!(check(&[("host", "127.0.0.1:8080"), ("origin", "http://localhost:5173")], "/mcp").is_ok());
         for origin in ["https://evil.com", "null", "http://localhost.evil.com", "file://"] {
-            assert!(check_host_and_origin(&headers(&[("host", "127.0.0.1:1"), ("origin", origin)])).is_err(), "{origin}");
+            assert!(check(&[("host", "127.0.0.1:8080"), ("origin", origin)], "/mcp").is_err(), "{origin}");
         }
     }
 

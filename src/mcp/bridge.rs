@@ -160,7 +160,14 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn post_request(target: &Upstream, state: &Shared, message: &Value, body: String) -> Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>> {
+/// The HTTP request carrying one message; an error (a header the client's message would make invalid,
+/// e.g. a protocol version with a control character) is the reason, for an invalid-request answer.
+fn post_request(
+    target: &Upstream,
+    state: &Shared,
+    message: &Value,
+    body: String,
+) -> Result<Request<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>, String> {
     let (session_id, negotiated) = {
         let state = lock(state);
         (state.session_id.clone(), state.protocol_version.clone())
@@ -196,7 +203,12 @@ fn post_request(target: &Upstream, state: &Shared, message: &Value, body: String
             builder = builder.header("Mcp-Name", header_value(name));
         }
     }
-    builder.body(Full::new(Bytes::from(body)).boxed()).expect("a request with valid headers builds")
+    builder.body(Full::new(Bytes::from(body)).boxed()).map_err(|err| {
+        format!(
+            "the message cannot be sent over HTTP ({err}): a header made from it is invalid, e.g. `_meta` \
+             `{PROTOCOL_VERSION_META}` with a control character. Fix: send a protocol version such as \"2025-06-18\"."
+        )
+    })
 }
 
 /// Forwards one message from the client. Requests run concurrently (their answers stream back to
@@ -222,7 +234,18 @@ async fn forward(target: &Upstream, state: &Shared, out: &mpsc::UnboundedSender<
     if method.as_deref() == Some("notifications/initialized") {
         open_get_stream(target, state, out).await;
     }
-    let request = post_request(target, state, &message, line);
+    let request = match post_request(target, state, &message, line) {
+        Ok(request) => request,
+        Err(reason) => {
+            match &id {
+                Some(id) => {
+                    let _ = out.send(json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32600, "message": reason}}).to_string());
+                }
+                None => tracing::warn!("dropped a notification that cannot be forwarded: {reason}"),
+            }
+            return;
+        }
+    };
     let is_request = method.is_some() && id.is_some();
     let delivery = deliver(target.clone(), state.clone(), out.clone(), request, id, method.as_deref() == Some("initialize"));
     if is_request {
@@ -297,7 +320,10 @@ async fn open_get_stream(target: &Upstream, state: &Shared, out: &mpsc::Unbounde
     if let Some(version) = version {
         builder = builder.header("MCP-Protocol-Version", version);
     }
-    let request = builder.body(Empty::new().boxed()).expect("a request with valid headers builds");
+    let Ok(request) = builder.body(Empty::new().boxed()) else {
+        tracing::warn!("cannot open the session's notification stream: invalid session id or version header");
+        return;
+    };
     let target = target.clone();
     let out = out.clone();
     let (ready, accepted) = tokio::sync::oneshot::channel::<()>();
@@ -384,10 +410,11 @@ pub async fn run(info: SessionInfo) -> Result<(), McpError> {
             .header(hyper::header::HOST, &target.authority)
             .header(hyper::header::AUTHORIZATION, format!("Bearer {}", target.token))
             .header("Mcp-Session-Id", session_id)
-            .body(Empty::new().boxed())
-            .expect("a request with valid headers builds");
-        let (sink, _) = mpsc::unbounded_channel();
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), exchange(&target, request, &sink, |_| {})).await;
+            .body(Empty::new().boxed());
+        if let Ok(request) = request {
+            let (sink, _) = mpsc::unbounded_channel();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), exchange(&target, request, &sink, |_| {})).await;
+        }
     }
     drop(out);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;

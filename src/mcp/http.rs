@@ -30,6 +30,7 @@ pub struct McpEndpoint {
 /// `shutdown` is cancelled. Returns once the socket is bound.
 pub async fn serve_http(server: ScaleneMcp, port: u16) -> Result<McpEndpoint, McpError> {
     let token = auth::new_token().map_err(McpError::Token)?;
+    crate::engine::redact::register(&token);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .map_err(|source| McpError::Bind { port, source })?;
@@ -42,10 +43,10 @@ pub async fn serve_http(server: ScaleneMcp, port: u16) -> Result<McpEndpoint, Mc
         .with_cancellation_token(shutdown.child_token());
     let service: StreamableHttpService<ScaleneMcp, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.for_new_session()), Default::default(), config);
-    let token_state: Arc<str> = Arc::from(token.as_str());
+    let expected = auth::Expected { token: Arc::from(token.as_str()), port: addr.port() };
     let router = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(token_state, auth::guard));
+        .layer(axum::middleware::from_fn_with_state(expected, auth::guard));
     let stop = shutdown.clone();
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await {

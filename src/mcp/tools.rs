@@ -333,7 +333,8 @@ impl ScaleneMcp {
         let path = roots.resolve(&params.path).map_err(ToolError::Refused)?;
         let entry = self
             .engine()
-            .load_json(&path, roots.as_slice())
+            .load_json(&path, roots.as_slice(), self.engine().settings().max_profile_bytes)
+            .await
             .map_err(|err| ToolError::refused(format!("could not load {}: {err}", roots.display(&path))))?;
         Ok(Json(views::summary(&entry, &roots, limit)))
     }

@@ -113,6 +113,28 @@ fn show_of_an_empty_profile_is_too_short() {
 }
 
 #[test]
+fn show_refuses_devices_pipes_directories_and_oversize_files_at_once() {
+    let project = TempProject::new();
+    let fifo = project.path().join("pipe.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let fixture = support::scalene_fixture("2.4.0", "cpu_bound");
+    let cases: [(Vec<&std::ffi::OsStr>, &str); 4] = [
+        (vec!["/dev/zero".as_ref()], "is a character device"),
+        (vec![fifo.as_os_str()], "is a named pipe (FIFO)"),
+        (vec![project.path().as_os_str()], "is a directory"),
+        (vec!["--max-size-mb".as_ref(), "0.01".as_ref(), fixture.as_os_str()], "more than the 0 MB a profile may have"),
+    ];
+    for (args, reason) in cases {
+        let mut command = bin();
+        command.arg("show").args(&args);
+        let (output, stdout, stderr) = run(&mut command);
+        assert_eq!(code(&output), 4, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.starts_with("error: ") && stderr.contains(reason) && stderr.contains("Fix:"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn show_of_bad_input_explains_and_exits_4() {
     let project = TempProject::new();
     let truncated = project.write("cut.json", "{\"files\": {\"/a.py\": {\"lines\": [");
@@ -135,7 +157,47 @@ fn profile_shows_the_hot_lines() {
     let loop_row = stdout.lines().find(|line| line.contains("total += i * i % 7")).expect("the hot loop is listed");
     assert!(loop_row.trim_start().starts_with("8 "), "{loop_row}");
     assert!(stdout.contains("python_loop (5-9)") && stdout.contains("native_sort (12-17)"), "{stdout}");
-    assert!(stderr.is_empty(), "no spinner or logs when stderr is not a terminal: {stderr}");
+    // The program's own output comes first, as under Scalene by hand; nothing of ours on stderr (it is not
+    // a terminal, and the program writes nothing there; Scalene's "profile saved to" trailer is left out).
+    let header = stdout.find("Scalene profile of").unwrap();
+    let printed: Vec<&str> = stdout[..header].lines().collect();
+    assert_eq!(printed.len(), 2, "cpu_bound.py prints two lines: {stdout}");
+    assert_eq!(printed[0], "5999999", "{stdout}");
+    assert!(stderr.is_empty(), "no spinner, logs or Scalene trailer: {stderr:?}");
+}
+
+#[test]
+fn the_program_reads_the_clis_stdin_and_writes_to_its_stdout_and_stderr() {
+    let project = TempProject::new();
+    let program = project.write(
+        "echo.py",
+        "import sys\n\ndata = sys.stdin.read()\nprint('got', len(data), 'bytes:', data.strip())\nprint('to stderr', file=sys.stderr)\n\
+         total = 0\nfor i in range(3_000_000):\n    total += i\n",
+    );
+    let mut command = bin();
+    command.args(["profile", "--mode", "cpu", "--python"]).arg(support::python()).arg(&program);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hello from the pipe\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("got 20 bytes: hello from the pipe\n"), "the program read our stdin and printed to stdout: {stdout}");
+    assert!(stdout.contains("Scalene profile of"), "{stdout}");
+    assert_eq!(stderr, "to stderr\n", "the program's stderr, and nothing else");
+
+    // With --json the program's stdout goes to stderr, so stdout is exactly the JSON.
+    let mut command = bin();
+    command.args(["profile", "--json", "--mode", "cpu", "--python"]).arg(support::python()).arg(&program);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"json run").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"));
+    assert_eq!(json["status"], "ok");
+    assert!(stderr.contains("got 8 bytes: json run") && stderr.contains("to stderr"), "{stderr}");
 }
 
 #[test]
@@ -183,7 +245,9 @@ fn profile_failures_have_their_own_messages_and_exit_codes() {
         let (output, stdout, stderr) = run(bin().args(&args));
         assert_eq!(code(&output), expected, "{args:?}: {stderr}");
         assert!(stdout.is_empty());
-        assert!(stderr.starts_with("error: ") && stderr.contains(message), "{args:?}: {stderr}");
+        // The program's own stderr (a traceback) passes through first; our one paragraph comes last.
+        let ours = &stderr[stderr.find("error: ").unwrap_or_else(|| panic!("{args:?}: {stderr}"))..];
+        assert!(ours.contains(message), "{args:?}: {stderr}");
     }
     let bare = project.venv("bare", false);
     let (output, _, stderr) = run(bin().arg("profile").arg("--python").arg(&bare).arg(support::program("cpu_bound.py")));

@@ -8,9 +8,12 @@ use crate::lsp_profile::{profile_and_wait, start_in};
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, encoded_len};
 use crate::support::TempProject;
 
+/// (position line, character, label) of each hint.
+type Hints = Vec<(u64, u64, String)>;
+
 /// A server with cpu_bound.json loaded and its program open: (client, uri, text, hints, the 0-based
 /// lines of its diagnostics).
-fn loaded_cpu_bound() -> (LspClient, String, String, Vec<(u64, u64, String)>, Vec<u64>) {
+fn loaded_cpu_bound() -> (LspClient, String, String, Hints, Vec<u64>) {
     let (fixture, profile) = load_fixture("cpu_bound");
     let file = &profile.files[0];
     let mut client = server_with_loaded(&fixture, &profile);

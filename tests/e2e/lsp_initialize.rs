@@ -124,3 +124,34 @@ fn with_no_arguments_the_binary_serves_lsp() {
     let result = client.initialize(Some(project.path()), default_capabilities(), json!({}));
     assert_eq!(result["capabilities"]["experimental"]["scaleneLsp"]["version"], json!(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn a_framed_message_that_is_not_json_rpc_gets_an_error_and_the_session_goes_on() {
+    let project = TempProject::new();
+    let (mut client, _) = initialize_with(&project, default_capabilities());
+    let is_error = |code: i64| move |message: &Value| message["error"]["code"] == json!(code) && message["id"].is_null();
+    client.send_raw(b"[1,2,3]");
+    let invalid = client.expect_message(is_error(-32600), crate::support::lsp_client::TIMEOUT);
+    assert!(invalid["error"]["message"].as_str().unwrap().contains("the session goes on"), "{invalid}");
+    client.send_raw(b"hello world");
+    client.expect_message(is_error(-32700), crate::support::lsp_client::TIMEOUT);
+    // A request with an id but no method: an error answer with its id.
+    client.send_raw(br#"{"jsonrpc":"2.0","id":77,"params":{}}"#);
+    let answered = client.expect_message(|message| message["id"] == json!(77), crate::support::lsp_client::TIMEOUT);
+    assert!(answered["error"]["code"].as_i64().is_some_and(|code| code < 0), "{answered}");
+    // The session goes on: a normal request is answered.
+    assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
+}
+
+#[test]
+fn non_file_uris_are_refused_with_the_supported_scheme() {
+    let project = TempProject::new();
+    let (mut client, _) = initialize_with(&project, default_capabilities());
+    let error = client.execute("scalene.profile", json!({"uri": "untitled:Untitled-1"})).unwrap_err();
+    assert_eq!(error["code"], json!(INVALID_PARAMS), "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("only file:// URIs") && message.contains("`untitled:`") && message.contains("Fix: save the file"), "{message}");
+    let error = client.execute("scalene.toggle", json!({"on": true})).unwrap_err();
+    let message = error["message"].as_str().unwrap();
+    assert!(message.starts_with("scalene.toggle takes no arguments") && message.ends_with("call it with no arguments."), "{message}");
+}

@@ -8,7 +8,7 @@ use scalene_lsp::engine::parse::parse_profile;
 use serde_json::{Value, json};
 
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, encoded_len, file_uri};
-use crate::support;
+use crate::support::{self, TempProject};
 
 /// The documented label: `73.1% CPU · 12.0 MB`, the memory part only when memory was profiled and the
 /// line has a peak; `12.0 MB` alone when only memory is above its threshold; nothing below the
@@ -395,4 +395,48 @@ fn clients_that_resolve_tooltips_get_them_lazily_and_identical() {
         assert_eq!(table(tooltip), table(&hover), "line {line}");
         assert_eq!(resolved["label"], hint["label"]);
     }
+}
+
+#[test]
+fn load_profile_refuses_devices_pipes_directories_and_oversize_files_and_goes_on() {
+    let project = TempProject::new();
+    let fifo = project.path().join("pipe.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let folder = project.path().join("folder.json");
+    std::fs::create_dir(&folder).unwrap();
+    let mut client = LspClient::start(project.path(), json!({"maxProfileMb": 0.01}));
+    let cases: [(&Path, &str); 4] = [
+        (Path::new("/dev/zero"), "is a character device"),
+        (&fifo, "is a named pipe (FIFO)"),
+        (&folder, "is a directory"),
+        (&support::scalene_fixture("2.4.0", "cpu_bound"), "more than the 0 MB a profile may have"),
+    ];
+    for (path, reason) in cases {
+        let started = std::time::Instant::now();
+        let error = client.execute("scalene.loadProfile", json!({"path": path})).unwrap_err();
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(reason) && message.contains("Fix:"), "{}: {message}", path.display());
+        assert!(started.elapsed() < TIMEOUT, "refused at once, not after reading");
+    }
+    // Still serving.
+    assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
+}
+
+#[test]
+fn the_mcp_token_never_appears_in_the_servers_logs() {
+    let project = TempProject::new();
+    let mut client = LspClient::spawn_with_env(&["serve"], &[("RUST_LOG", "trace")]);
+    client.initialize(Some(project.path()), crate::support::lsp_client::default_capabilities(), json!({}));
+    let endpoint = client.expect_notification("scalene/mcpEndpoint", |_| true, TIMEOUT);
+    let token = endpoint["token"].as_str().unwrap().to_string();
+    assert!(token.len() >= 32);
+    client.execute_ok("scalene.cancel", json!({}));
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !client.stderr_text().contains("scalene/mcpEndpoint") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let logs = client.stderr_text();
+    assert!(logs.contains("scalene/mcpEndpoint"), "trace logging shows the messages: {}", &logs[..logs.len().min(2000)]);
+    assert!(!logs.contains(&token), "the token was logged");
+    assert!(logs.contains("[redacted]"));
 }

@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod compare;
 mod lsp_compare;
+mod faults;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;

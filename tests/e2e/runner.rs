@@ -19,7 +19,9 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 0,
-        store: Default::default(),
+        // The engine's runs here get the real binary as their watchdog, as the CLI's do.
+        watchdog: Some(env!("CARGO_BIN_EXE_scalene-lsp").into()),
+        ..EngineSettings::default()
     })
 }
 
@@ -141,6 +143,7 @@ fn cancel_mid_run_keeps_the_partial_profile_and_kills_the_group() {
         handle.wait().await.unwrap()
     });
     assert_eq!(entry.profile.status, RunStatus::Cancelled);
+    assert_eq!(entry.profile.exit_code, None, "a stopped run's exit status is our signal's, not the program's");
     let file = entry.profile.files.first().unwrap_or_else(|| panic!("no partial profile: {:?}", entry.profile.notes));
     assert!(file.lines.iter().any(|line| line.text.contains("total += i % 7")), "partial profile: {:?}", file.lines);
     assert!(entry.profile.notes.iter().any(|note| note.contains("cancelled")));
@@ -163,6 +166,7 @@ fn timeout_stops_the_run_keeps_what_was_measured_and_leaves_nothing() {
         engine.profile(request).await.unwrap()
     });
     assert_eq!(entry.profile.status, RunStatus::TimedOut);
+    assert_eq!(entry.profile.exit_code, None);
     assert!(
         entry.profile.files.iter().flat_map(|file| &file.lines).any(|line| line.text.contains("total += i % 7")),
         "what was measured before the stop is kept: {:?}",
@@ -208,6 +212,28 @@ fn errors_without_a_profile_say_what_to_do() {
         let err = engine.profile(in_prefix).await.unwrap_err();
         assert!(matches!(err, EngineError::ProgramInLibraryPath { .. }), "{err:?}");
         assert!(err.to_string().contains("move the program outside"), "{err}");
+
+        // A directory as the program, or as the interpreter: said so, with the fix.
+        let err = engine.profile(request(project.path())).await.unwrap_err();
+        assert!(err.to_string().contains("is a directory, not a Python file") && err.to_string().contains("-m package"), "{err}");
+        let mut folder_python = request(&support::program("cpu_bound.py"));
+        folder_python.python = Some(project.path().join("bare-venv"));
+        let err = engine.profile(folder_python).await.unwrap_err();
+        assert!(err.to_string().contains("is a directory. Fix: give the interpreter itself") && err.to_string().contains("bare-venv/bin/python"), "{err}");
+
+        // A source that is not UTF-8: the line and the byte, before anything runs.
+        let latin = project.path().join("latin.py");
+        std::fs::write(&latin, b"# -*- coding: latin-1 -*-\nname = 'caf\xe9'\nprint(name)\n").unwrap();
+        let err = engine.profile(request(&latin)).await.unwrap_err();
+        assert!(matches!(err, EngineError::SourceNotUtf8 { line: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("line 2: byte 0xe9") && err.to_string().contains("save the file as UTF-8"), "{err}");
+
+        // An argument that makes Scalene's own argument parser stop.
+        let mut bad_argument = request(&support::program("cpu_bound.py"));
+        bad_argument.args = vec!["--=x".into()];
+        let err = engine.profile(bad_argument).await.unwrap_err();
+        assert!(matches!(err, EngineError::ArgumentsRejected { .. }), "{err:?}");
+        assert!(err.to_string().contains("ambiguous option: --=x"), "Scalene's own reason: {err}");
     });
     assert!(support::entries(temp_root.path()).is_empty());
 }
@@ -291,6 +317,7 @@ fn environment_additions_and_module_targets_reach_the_program() {
     });
     let stdout = entry.profile.stdout_tail.as_deref().unwrap();
     assert_eq!(stdout.lines().next(), Some("mark with spaces"), "{stdout}");
+    assert!(entry.profile.args.is_empty(), "`-m app` is the program, not an argument: {:?}", entry.profile.args);
     assert_eq!(entry.profile.status, RunStatus::Ok, "{:?}", entry.profile.notes);
     assert!(entry.profile.files.iter().any(|file| file.path.ends_with("app/__main__.py")), "{:?}", entry.profile.files);
 }
@@ -343,7 +370,7 @@ fn the_language_servers_lower_priority_reaches_the_program() {
         discovery_env: Default::default(),
         preflight_store: None,
         run_niceness: 5,
-        store: Default::default(),
+        ..EngineSettings::default()
     });
     let entry = runtime().block_on(engine.profile(request(&program))).unwrap();
     let printed: i32 = entry.profile.stdout_tail.as_deref().unwrap().lines().next().unwrap().parse().unwrap();

@@ -133,3 +133,36 @@ async def test_a_session_that_does_not_answer_is_not_used(workspace, runtime_dir
     async with Client(stdio_params(workspace, runtime_dir)) as client:
         assert "did not answer" in client.session.instructions
         assert (await client.call_tool("list_profiles", {})).structured_content["total"] == 0
+
+
+def test_a_control_character_in_the_protocol_version_is_an_error_not_a_crash(http_server, workspace, runtime_dir):
+    """The bridge turns `_meta`'s protocol version into an HTTP header: one that cannot be a header gets
+    a JSON-RPC error, and the bridge goes on."""
+    import json
+    import subprocess
+
+    from conftest import binary, server_env
+
+    bridge = subprocess.Popen(
+        [str(binary()), "mcp"], cwd=workspace, env=server_env(runtime_dir),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        def ask(message: dict) -> dict:
+            bridge.stdin.write((json.dumps(message) + "\n").encode())
+            bridge.stdin.flush()
+            return json.loads(bridge.stdout.readline().decode())
+
+        bad = ask({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+                   "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28\u0001"}}})
+        assert bad["id"] == 1 and bad["error"]["code"] == -32600, bad
+        assert "protocol version" in bad["error"]["message"], bad
+        good = ask({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert good["id"] == 2 and "result" in good, good
+        assert bridge.poll() is None, "the bridge is still running"
+    finally:
+        bridge.stdin.close()
+        bridge.wait(timeout=15)
+        stderr = bridge.stderr.read().decode(errors="replace")
+        assert "panicked" not in stderr, stderr

@@ -115,3 +115,63 @@ def test_discovery_file(workspace, runtime_dir):
     finally:
         assert server.stop() == 0
     assert wait_until(lambda: not path.exists(), 5), "removed at exit"
+
+
+def raw_request(server: HttpServer, target: str, headers: list[tuple[str, str]]):
+    """A request with exactly these headers and request target (no Host added by the client library)."""
+    import http.client
+
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    connection.putrequest("POST", target, skip_host=True, skip_accept_encoding=True)
+    body = json.dumps(INITIALIZE).encode()
+    for name, value in [
+        *headers,
+        ("Authorization", f"Bearer {server.token}"),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("Content-Length", str(len(body))),
+    ]:
+        connection.putheader(name, value)
+    connection.endheaders(body)
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+def test_exactly_one_host_naming_this_endpoint_and_no_foreign_absolute_target(http_server):
+    own = urlsplit(http_server.url).netloc
+    port = urlsplit(http_server.url).port
+    assert raw_request(http_server, "/mcp", [("Host", own)])[0] == 200
+    assert raw_request(http_server, "/mcp", [("Host", f"localhost:{port}")])[0] == 200
+    status, text = raw_request(http_server, "/mcp", [("Host", own), ("Host", own)])
+    assert status == 403 and "exactly one" in text, text
+    status, text = raw_request(http_server, "/mcp", [])
+    assert status == 403 and "no Host header" in text, text
+    for host in ["localhost", f"127.0.0.1:{port + 1}", f"[::1]:{port}"]:
+        status, text = raw_request(http_server, "/mcp", [("Host", host)])
+        assert status == 403 and "is not this endpoint" in text, (host, text)
+    status, text = raw_request(http_server, "http://evil.example/mcp", [("Host", own)])
+    assert status == 403 and "another host" in text, text
+    assert raw_request(http_server, f"http://{own}/mcp", [("Host", own)])[0] == 200
+
+
+def test_the_token_never_appears_in_the_logs(workspace, runtime_dir, tmp_path):
+    from conftest import binary, server_env
+
+    log = tmp_path / "trace.log"
+    env = {**server_env(runtime_dir), "RUST_LOG": "trace"}
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            [str(binary()), "mcp", "--http", "--standalone"],
+            cwd=workspace, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink,
+        )
+        info = json.loads(process.stdout.readline().decode())
+        server = HttpServer.__new__(HttpServer)
+        server.process, server.url, server.token = process, info["url"], info["token"]
+        assert post(server, {"Authorization": f"Bearer {server.token}"}).status_code == 200
+        assert post(server, {"Authorization": "Bearer wrong"}).status_code == 401
+        assert server.stop() == 0
+    text = log.read_text(errors="replace")
+    assert len(text) > 1000, "trace logging was on"
+    assert server.token not in text
+    assert "[redacted]" in text or "Bearer" not in text

@@ -336,3 +336,23 @@ async def test_legacy_clients_get_list_changed_notifications(connect):
                 await anyio.sleep(0.5)
         listed = (await client.call_tool("list_profiles", {})).structured_content
         assert listed["total"] == 1, "a legacy session sees the same engine"
+
+
+async def test_load_profile_refuses_pipes_directories_and_oversize_files_at_once(connect, workspace, runtime_dir):
+    os.mkfifo(workspace / "pipe.json")
+    (workspace / "folder.json").mkdir()
+    async with connect() as client:
+        with anyio.fail_after(20):
+            for path, reason in [("pipe.json", "named pipe (FIFO)"), ("folder.json", "a directory")]:
+                result = await client.call_tool("load_profile", {"path": path})
+                assert result.is_error and reason in text_of(result) and "Fix:" in text_of(result), text_of(result)
+        # The server still answers, and a real profile still loads.
+        loaded = await client.call_tool("load_profile", {"path": "cpu_bound.json"})
+        assert not loaded.is_error, text_of(loaded)
+    from mcp import Client
+
+    from conftest import stdio_params
+
+    async with Client(stdio_params(workspace, runtime_dir, "--standalone", "--max-profile-mb", "0.01")) as small:
+        result = await small.call_tool("load_profile", {"path": "cpu_bound.json"})
+        assert result.is_error and "more than the" in text_of(result), text_of(result)

@@ -1,4 +1,6 @@
--- Headless Neovim (0.11+) test of scalene-lsp through editors/nvim/lsp/scalene.lua.
+-- Headless Neovim (0.11+) test of scalene-lsp through the zero-config path: editors/nvim on the
+-- runtimepath (its plugin/ file sourced, as a plugin manager does), vim.g.scalene_lsp_cmd, plain
+-- vim.lsp.config settings and vim.lsp.enable('scalene'); no setup() call (test_plugin.lua covers that).
 -- Run by tests/nvim/run.sh, which passes (environment):
 --   SCALENE_NVIM_BIN     absolute path of the scalene-lsp binary
 --   SCALENE_NVIM_ROOT    the repo root
@@ -11,6 +13,12 @@ local BIN = assert(os.getenv('SCALENE_NVIM_BIN'), 'SCALENE_NVIM_BIN is not set')
 local ROOT = assert(os.getenv('SCALENE_NVIM_ROOT'), 'SCALENE_NVIM_ROOT is not set')
 local PYTHON = assert(os.getenv('SCALENE_NVIM_PYTHON'), 'SCALENE_NVIM_PYTHON is not set')
 
+local H = dofile(ROOT .. '/tests/nvim/harness.lua')
+local out, fail, check, test, poll, wait_for, inspect1 = H.out, H.fail, H.check, H.test, H.poll, H.wait_for, H.inspect1
+local read_file, write_file = H.read_file, H.write_file
+local label_text, label_ok, describe_lines, expected_hints, compare =
+  H.label_text, H.label_ok, H.describe_lines, H.expected_hints, H.compare
+
 -- Timeouts (ms). A Scalene run of a fixture takes ~2-5 s; allow a slow CI machine plenty more.
 local T_ATTACH = 20000
 local T_REQUEST = 10000
@@ -19,119 +27,14 @@ local T_SETTLE = 20000
 
 local HOT_LINES = { [7] = true, [8] = true, [13] = true, [15] = true } -- cpu_bound.py, 1-based
 
-local function out(line)
-  io.stdout:write(line, '\n')
-  io.stdout:flush()
-end
-
--- ---------------------------------------------------------------------------------------------------
--- Tiny test harness: a test fails by raising fail('reason'); any other error is reported with its
--- traceback's first lines.
-local FAIL = {}
-local function fail(fmt, ...)
-  error(setmetatable({ msg = select('#', ...) > 0 and fmt:format(...) or fmt }, FAIL), 0)
-end
-local function check(cond, fmt, ...)
-  if not cond then
-    fail(fmt, ...)
-  end
-  return cond
-end
-
-local passed, failed = 0, 0
-local function test(name, fn)
-  local ok, err = xpcall(fn, function(e)
-    if getmetatable(e) == FAIL then
-      return e.msg
-    end
-    return 'error: ' .. debug.traceback(tostring(e), 2):gsub('\n', ' | '):sub(1, 600)
-  end)
-  if ok then
-    passed = passed + 1
-    out('ok - ' .. name)
-  else
-    failed = failed + 1
-    out(('not ok - %s: %s'):format(name, tostring(err):gsub('\n', ' ')))
-  end
-end
-
---- Polls fn() (which may send synchronous LSP requests) every `interval` ms until it returns true;
---- returns whether it did before the timeout. (Not vim.wait(timeout, fn): request_sync inside a
---- vim.wait callback nests event loops, and the outer wait's timer re-enters fn.)
-local function poll(timeout, interval, fn)
-  local deadline = vim.uv.now() + timeout
-  while true do
-    if fn() then
-      return true
-    end
-    vim.uv.update_time()
-    if vim.uv.now() >= deadline then
-      return false
-    end
-    vim.wait(interval)
-  end
-end
-
---- Waits for cond() (no LSP requests in it: see poll) to return a truthy value; fails with a clear
---- reason on timeout.
-local function wait_for(what, timeout, cond)
-  local value
-  local done = vim.wait(timeout, function()
-    value = cond()
-    return value ~= nil and value ~= false
-  end, 50)
-  if not done then
-    fail('timed out after %.0f s waiting for %s', timeout / 1000, what)
-  end
-  return value
-end
-
-local function inspect1(v)
-  return vim.inspect(v, { newline = ' ', indent = '' })
-end
-
 -- ---------------------------------------------------------------------------------------------------
 -- Project: a fresh temp dir with a pyproject.toml, a copy of fixtures/programs/cpu_bound.py and a
 -- long-running program.
-local function read_file(path)
-  local f = assert(io.open(path, 'rb'))
-  local text = f:read('*a')
-  f:close()
-  return text
-end
-local function write_file(path, text)
-  local f = assert(io.open(path, 'wb'))
-  f:write(text)
-  f:close()
-end
-
 local project = vim.fn.tempname() .. '-scalene-project'
 vim.fn.mkdir(project, 'p')
 write_file(project .. '/pyproject.toml', '[project]\nname = "scalene-nvim-test"\nversion = "0"\n')
 write_file(project .. '/cpu_bound.py', read_file(ROOT .. '/fixtures/programs/cpu_bound.py'))
--- A program that runs for 60 s (test g cancels it long before). It creates loop60.started when it
--- begins, so that the test knows Scalene is past its start-up and sampling.
-local loop_marker = project .. '/loop60.started'
-write_file(
-  project .. '/loop60.py',
-  table.concat({
-    'import time',
-    '',
-    '',
-    'def spin():',
-    '    end = time.time() + 60',
-    '    n = 0',
-    '    while time.time() < end:',
-    '        n += 1',
-    '    return n',
-    '',
-    '',
-    'if __name__ == "__main__":',
-    '    open(' .. vim.json.encode(loop_marker) .. ', "w").close()',
-    '    print(spin())',
-    '',
-  }, '\n')
-)
+local loop_marker = H.write_loop_program(project)
 
 -- ---------------------------------------------------------------------------------------------------
 -- Editor setup: the repo's editors/nvim on the runtimepath, the binary under test, the settings.
@@ -141,6 +44,7 @@ if os.getenv('SCALENE_NVIM_LOG') then
 end
 vim.cmd('filetype on')
 vim.opt.runtimepath:prepend(ROOT .. '/editors/nvim')
+vim.cmd('runtime! plugin/scalene.lua') -- what a plugin manager (or startup without -u NONE) does
 vim.g.scalene_lsp_cmd = { BIN, 'serve' }
 vim.lsp.config('scalene', {
   settings = { scalene = { python = PYTHON } },
@@ -210,17 +114,6 @@ local function exec(client, command, args, buf)
   return request(client, 'workspace/executeCommand', { command = command, arguments = { args } }, buf)
 end
 
-local function label_text(hint)
-  if type(hint.label) == 'string' then
-    return hint.label
-  end
-  local parts = {}
-  for _, part in ipairs(hint.label or {}) do
-    parts[#parts + 1] = part.value
-  end
-  return table.concat(parts)
-end
-
 --- The buffer's inlay hints, as { [0-based line] = label } (fails on two hints on one line).
 local function hints_by_line(client, buf)
   local n = vim.api.nvim_buf_line_count(buf)
@@ -241,16 +134,6 @@ local function scalene_diagnostics(buf)
   return vim.tbl_filter(function(d)
     return d.source == 'scalene'
   end, vim.diagnostic.get(buf))
-end
-
-local function describe_lines(by_line)
-  local keys = vim.tbl_keys(by_line)
-  table.sort(keys)
-  local parts = {}
-  for _, l in ipairs(keys) do
-    parts[#parts + 1] = ('%d: %q'):format(l + 1, by_line[l])
-  end
-  return '{' .. table.concat(parts, ', ') .. '}'
 end
 
 -- ---------------------------------------------------------------------------------------------------
@@ -330,16 +213,6 @@ test('b. code action "Profile this file with Scalene" profiles with progress and
   )
 end)
 
-local LABEL_PATTERNS = { '^%d+%.%d%% CPU$', '^%d+%.%d MB$', '^%d+%.%d%% CPU · %d+%.%d MB$' }
-local function label_ok(label)
-  for _, pat in ipairs(LABEL_PATTERNS) do
-    if label:match(pat) then
-      return true
-    end
-  end
-  return false
-end
-
 test('c. inlay hints have the documented labels and cover a hot line', function()
   local client = need_client(cpu_buf)
   local by_line = hints_by_line(client, cpu_buf)
@@ -379,66 +252,13 @@ local loaded_buf, loaded_hints
 --- The captured JSON names the program by the absolute path it had when captured (<root>/fixtures/...).
 --- When this checkout is elsewhere, load a copy whose paths point into this checkout.
 local function captured_profile()
-  local text = read_file(json_path)
-  local data = vim.json.decode(text, { luanil = { object = true, array = true } })
+  local data = vim.json.decode(read_file(json_path), { luanil = { object = true, array = true } })
   local old_root = data.program:match('^(.*)/fixtures/programs/cpu_bound%.py$')
   check(old_root, 'unexpected program in %s: %s', json_path, data.program)
   if old_root == ROOT then
     return json_path, data
   end
-  local copy = project .. '/captured_cpu_bound.json'
-  local escaped = vim.json.encode(old_root):sub(2, -2) -- as it appears inside JSON strings
-  local replacement = vim.json.encode(ROOT):sub(2, -2)
-  local start, pieces = 1, {}
-  while true do
-    local s, e = text:find(escaped, start, true)
-    if not s then
-      break
-    end
-    pieces[#pieces + 1] = text:sub(start, s - 1) .. replacement
-    start = e + 1
-  end
-  pieces[#pieces + 1] = text:sub(start)
-  write_file(copy, table.concat(pieces))
-  return copy, vim.json.decode(read_file(copy), { luanil = { object = true, array = true } })
-end
-
---- The expected hint label per 0-based line, computed from the Scalene JSON (docs/lsp.md, Inlay hints).
-local function expected_hints(data)
-  local file = data.files[data.program]
-  check(file, 'the JSON has no files entry for its program %s', data.program)
-  local expected = {}
-  for _, l in ipairs(file.lines) do
-    local cpu = (l.n_cpu_percent_python or 0) + (l.n_cpu_percent_c or 0) + (l.n_sys_percent or 0)
-    local peak = data.memory and (l.n_peak_mb or 0) or 0
-    local label
-    if cpu >= 1.0 then
-      label = ('%.1f%% CPU'):format(cpu)
-      if peak > 0 then
-        label = label .. (' · %.1f MB'):format(peak)
-      end
-    elseif peak >= 1.0 then
-      label = ('%.1f MB'):format(peak)
-    end
-    expected[l.lineno - 1] = label
-  end
-  return expected
-end
-
-local function compare(expected, actual)
-  local problems = {}
-  local lines = vim.tbl_keys(vim.tbl_extend('force', {}, expected, actual))
-  table.sort(lines)
-  for _, l in ipairs(lines) do
-    if expected[l] ~= actual[l] then
-      problems[#problems + 1] = ('line %d: expected %s, got %s'):format(
-        l + 1,
-        expected[l] and ('%q'):format(expected[l]) or 'no hint',
-        actual[l] and ('%q'):format(actual[l]) or 'no hint'
-      )
-    end
-  end
-  return problems
+  return H.relocated_profile(json_path, old_root, ROOT, project .. '/captured_cpu_bound.json')
 end
 
 test('e. scalene.loadProfile shows the captured numbers exactly', function()
@@ -558,9 +378,36 @@ test('g. scalene.cancel stops a 60 s run (partial profile, or an end message say
   )
 end)
 
-out(('%d passed, %d failed'):format(passed, failed))
-if failed == 0 then
-  vim.cmd('qall!')
-else
-  vim.cmd('cquit 1')
-end
+test('h. zero-config: inlay hints are on, the :Scalene* commands exist, the heat map is drawn', function()
+  local client = need_client(cpu_buf)
+  check(vim.lsp.inlay_hint.is_enabled({ bufnr = cpu_buf }), 'inlay hints are not enabled in cpu_bound.py')
+  local commands = vim.api.nvim_get_commands({})
+  for _, name in ipairs({ 'ScaleneProfile', 'ScaleneProfileCpu', 'ScaleneCancel', 'ScaleneClear', 'ScaleneLoad', 'ScaleneHottest' }) do
+    check(commands[name], 'no :%s command', name)
+  end
+  check(
+    vim.tbl_get(client.capabilities, 'experimental', 'scaleneLineHeat') == true,
+    'the client did not ask for scalene/lineHeat: experimental = %s',
+    inspect1(client.capabilities.experimental)
+  )
+  -- The profile of test b is still shown on cpu_bound.py: its hot lines are highlighted.
+  local ns = vim.api.nvim_get_namespaces()['scalene.heat']
+  check(ns, 'no scalene.heat namespace')
+  local heat = {}
+  wait_for('heat highlights on cpu_bound.py', T_SETTLE, function()
+    heat = {}
+    for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(cpu_buf, ns, 0, -1, { details = true })) do
+      heat[mark[2]] = mark[4].line_hl_group
+    end
+    return next(heat) ~= nil
+  end)
+  local on_hot_line = false
+  for line, group in pairs(heat) do
+    check(tostring(group):match('^ScaleneHeat[1-5]$'), 'line %d has highlight %s, not ScaleneHeat1..5', line + 1, tostring(group))
+    on_hot_line = on_hot_line or HOT_LINES[line + 1]
+  end
+  check(on_hot_line, 'no heat on a hot line (7, 8, 13, 15): %s', describe_lines(heat))
+  out('# h: heat ' .. describe_lines(heat))
+end)
+
+H.finish()

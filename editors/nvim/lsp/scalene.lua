@@ -1,15 +1,17 @@
 -- Neovim (0.11+) LSP config for scalene-lsp: per-line CPU/memory numbers from the Scalene profiler.
 --
--- With editors/nvim on the runtimepath (or this file copied to ~/.config/nvim/lsp/scalene.lua):
+-- Zero-config: with editors/nvim on the runtimepath (a plugin manager, or vim.opt.rtp:append):
 --   vim.lsp.enable('scalene')
--- Settings (python, args, mode, hints, diagnostics, lenses) are described in docs/lsp.md; override them with
+-- or require('scalene').setup({ ... }) for options (see the README). Settings (python, args, mode, hints,
+-- diagnostics, lenses) are described in docs/lsp.md; plain vim.lsp.config works too:
 --   vim.lsp.config('scalene', { settings = { scalene = { python = '/path/to/venv/bin/python' } } })
--- Inlay hints are not switched on here; turn them on with :lua vim.lsp.inlay_hint.enable(true)
+-- This file also works alone (copied to ~/.config/nvim/lsp/scalene.lua): then there is no heat map, no
+-- :Scalene* commands and no health check, only the standard LSP features.
 
 ---@type vim.lsp.Config
-return {
+local config = {
   -- The server command. Set vim.g.scalene_lsp_cmd (a list, e.g. { '/path/to/scalene-lsp', 'serve' })
-  -- before the first Python buffer opens to use another binary.
+  -- before the first Python buffer opens, or pass `cmd` to setup(), to use another binary.
   cmd = vim.g.scalene_lsp_cmd or { 'scalene-lsp', 'serve' },
   filetypes = { 'python' },
   -- The project root: the nearest directory holding one of these.
@@ -19,3 +21,12 @@ return {
   settings = { scalene = vim.empty_dict() },
   init_options = vim.empty_dict(),
 }
+
+-- With the plugin's Lua modules: ask for the heat map and handle the server's own notifications.
+local ok, scalene = pcall(require, 'scalene.lsp')
+if ok then
+  config.capabilities = scalene.capabilities()
+  config.handlers = scalene.handlers()
+end
+
+return config

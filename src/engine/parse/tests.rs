@@ -30,7 +30,9 @@ fn f(value: &Value, key: &str) -> f64 {
 }
 
 /// The normalized-schema metrics of a raw line, in schema order, for the "any non-zero" rule.
-const LINE_FIELDS: [(&str, fn(&LineStats) -> f64); 13] = [
+type FieldGetter = fn(&LineStats) -> f64;
+
+const LINE_FIELDS: [(&str, FieldGetter); 13] = [
     ("n_cpu_percent_python", |l| l.cpu_python),
     ("n_cpu_percent_c", |l| l.cpu_native),
     ("n_sys_percent", |l| l.cpu_system),

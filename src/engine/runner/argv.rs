@@ -73,6 +73,7 @@ mod tests {
             timeout: Duration::from_secs(600),
             env: Vec::new(),
             niceness: 0,
+            io: super::super::ProgramIo::Captured,
         }
     }
 

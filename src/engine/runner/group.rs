@@ -8,6 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::procfs::{self, ProcessIdentity};
 use super::{RUN_DIR_PREFIX, STOP_STEP};
 use crate::engine::error::EngineError;
 
@@ -31,10 +32,7 @@ impl GroupGuard {
             return true;
         }
         // killpg also reaches zombies that init has not reaped yet: look at the states where /proc exists.
-        match live_members(pgid.as_raw()) {
-            Some(n_live) => n_live == 0,
-            None => false,
-        }
+        procfs::live_members(pgid.as_raw()).is_some_and(|members| members.is_empty())
     }
 
     /// Waits up to `limit` for every process of the group to exit.
@@ -62,25 +60,6 @@ impl GroupGuard {
     }
 }
 
-/// How many non-zombie processes are in process group `pgid`, from /proc (None without /proc).
-fn live_members(pgid: i32) -> Option<usize> {
-    let entries = std::fs::read_dir("/proc").ok()?;
-    let mut n_live = 0;
-    for entry in entries.flatten() {
-        if !entry.file_name().to_str().is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit())) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // Fields after the command name (which may hold spaces) are: state ppid pgrp ...
-        let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else { continue };
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" && fields[0] != "X" {
-            n_live += 1;
-        }
-    }
-    Some(n_live)
-}
-
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.signal(Signal::SIGKILL);
@@ -103,29 +82,92 @@ pub(super) async fn stop_group(child: &mut tokio::process::Child, group: &GroupG
     child.wait().await.map_err(|err| EngineError::io("waiting for Scalene failed", err))
 }
 
-/// Removes run directories left by processes that no longer exist and that are older than `min_age`
-/// (the age guards against a live owner in another pid namespace sharing the temp dir). Returns how
-/// many were removed.
+/// Written into each run dir: who owns the run and which process group is its, so that a later start
+/// can tell a run whose owner died (even one killed with SIGKILL, or whose pid was since reused) from a
+/// live one, and stop what is left of it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct RunRecord {
+    pub owner: ProcessIdentity,
+    /// The run's process group, once Scalene started.
+    pub pgid: Option<i32>,
+}
+
+pub(super) const RECORD_FILE: &str = "scalene-lsp-run.json";
+
+impl RunRecord {
+    pub fn write(&self, run_dir: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
+        crate::engine::dirs::write_private(&run_dir.join(RECORD_FILE), &bytes)
+    }
+
+    pub fn read(run_dir: &Path) -> Option<RunRecord> {
+        serde_json::from_slice(&std::fs::read(run_dir.join(RECORD_FILE)).ok()?).ok()
+    }
+}
+
+/// Stops what is left of a run whose owner is gone: only if some live member of `pgid` carries the
+/// run's `TMPDIR` (the group number may belong to someone else by now). SIGINT, then SIGTERM, each given
+/// `step` to empty the group, then SIGKILL. Blocking (the watchdog and the start-up sweep use it).
+/// Returns true when it found the run's processes.
+pub fn stop_orphaned_group(pgid: i32, run_dir: &Path, step: Duration) -> bool {
+    let members = procfs::live_members(pgid).unwrap_or_default();
+    if !members.iter().any(|pid| procfs::has_env(*pid, "TMPDIR", run_dir)) {
+        return false;
+    }
+    let group = Pid::from_raw(pgid);
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        let _ = killpg(group, signal);
+        let deadline = std::time::Instant::now() + step;
+        while std::time::Instant::now() < deadline {
+            if procfs::live_members(pgid).is_none_or(|members| members.is_empty()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+    true
+}
+
+/// Removes the run dirs (and stops the process groups) of runs whose owner is gone. A run recorded by
+/// an owner in this pid namespace is swept at once when that exact process (pid and start time) no
+/// longer exists; anything else (no record, another namespace) only once it is older than `min_age`.
+/// Returns how many run dirs were removed.
 pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(temp_root) else { return 0 };
+    let namespace = procfs::pid_namespace();
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(RUN_DIR_PREFIX)) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|pid| pid.parse::<i32>().ok()) else { continue };
-        let owner_alive = pid == std::process::id() as i32
-            || !matches!(nix::sys::signal::kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH));
-        let old_enough = entry
-            .metadata()
-            .and_then(|meta| meta.modified())
-            .ok()
-            .and_then(|modified| modified.elapsed().ok())
-            .is_some_and(|age| age >= min_age);
-        if !owner_alive && old_enough && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
-            match std::fs::remove_dir_all(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(err) => tracing::warn!("could not remove stale run directory {:?}: {err}", entry.path()),
+        if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            continue;
+        }
+        let dir = entry.path();
+        let old_enough = || {
+            entry.metadata().and_then(|meta| meta.modified()).ok().and_then(|modified| modified.elapsed().ok()).is_some_and(|age| age >= min_age)
+        };
+        let record = RunRecord::read(&dir);
+        let sweep = match &record {
+            Some(record) if record.owner.pid_namespace == namespace => !record.owner.is_alive(),
+            _ => {
+                let Some(pid) = rest.split('-').next().and_then(|pid| pid.parse::<i32>().ok()) else { continue };
+                let alive = pid == std::process::id() as i32
+                    || !matches!(nix::sys::signal::kill(Pid::from_raw(pid), None), Err(nix::errno::Errno::ESRCH));
+                !alive && old_enough()
             }
+        };
+        if !sweep {
+            continue;
+        }
+        if let Some(pgid) = record.as_ref().and_then(|record| record.pgid)
+            && stop_orphaned_group(pgid, &dir, Duration::from_secs(1))
+        {
+            tracing::warn!(pgid, dir = %dir.display(), "stopped the processes of a run whose owner is gone");
+        }
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => removed += 1,
+            Err(err) => tracing::warn!("could not remove stale run directory {:?}: {err}", dir),
         }
     }
     if removed > 0 {
@@ -137,6 +179,29 @@ pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_removes_at_once_the_dirs_of_recorded_owners_that_are_gone_even_if_their_pid_was_reused() {
+        let root = tempfile::tempdir().unwrap();
+        let me = ProcessIdentity::of_self();
+        let live = root.path().join(format!("{RUN_DIR_PREFIX}{}-live", me.pid));
+        let reused = root.path().join(format!("{RUN_DIR_PREFIX}{}-reused", me.pid));
+        let foreign_ns = root.path().join(format!("{RUN_DIR_PREFIX}4194305-ns"));
+        for dir in [&live, &reused, &foreign_ns] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        RunRecord { owner: me.clone(), pgid: None }.write(&live).unwrap();
+        // The same pid with another start time: our pid now, but the owner was another process.
+        RunRecord { owner: ProcessIdentity { start_time: me.start_time + 7, ..me.clone() }, pgid: None }.write(&reused).unwrap();
+        // An owner in another pid namespace: its pid says nothing here, so only the age rule applies.
+        RunRecord { owner: ProcessIdentity { pid: 4194305, start_time: 1, pid_namespace: "pid:[1]".into() }, pgid: None }
+            .write(&foreign_ns)
+            .unwrap();
+        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::from_secs(3600)), 1);
+        assert!(live.exists() && !reused.exists() && foreign_ns.exists());
+        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::ZERO), 1);
+        assert!(live.exists() && !foreign_ns.exists());
+    }
 
     #[test]
     fn sweep_removes_only_old_dirs_of_dead_owners() {

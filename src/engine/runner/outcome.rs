@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncReadExt;
 
-use super::{Program, RunSpec, TAIL_BYTES};
+use super::{Program, ProgramIo, RunSpec, TAIL_BYTES};
 use crate::engine::error::{EngineError, describe_exit};
 use crate::engine::model::{Mode, Profile, RunStatus, TOO_SHORT_ADVICE};
 use crate::engine::parse::parse_profile;
@@ -71,6 +71,20 @@ pub(super) fn interpret(
             {
                 return Err(EngineError::SyntaxError { path: path.clone(), detail: tail });
             }
+            // Scalene's own argument parser stopped (e.g. `--=x` among the program's arguments, which its
+            // parse_known_args still reads): it printed its usage and `scalene run: error: ...` on stdout,
+            // and exited with argparse's 2. On a terminal that went straight to the user.
+            let said = [&stdout, &stderr].into_iter().find_map(|text| text.split_once("scalene run: error:").map(|(_, rest)| rest));
+            let detail = match said {
+                Some(detail) => Some(detail.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()),
+                None if status.code() == Some(2) && matches!(spec.io, ProgramIo::Terminal { .. }) && !stderr.contains("Traceback") => {
+                    Some("its usage and the reason are printed above".to_string())
+                }
+                None => None,
+            };
+            if let Some(detail) = detail {
+                return Err(EngineError::ArgumentsRejected { detail });
+            }
             let stderr_excerpt = if tail.is_empty() { String::new() } else { format!(" Its last output:\n{tail}") };
             return Err(EngineError::ScaleneCrashed { exit: describe_exit(status), stderr: stderr_excerpt });
         }
@@ -107,7 +121,8 @@ pub(super) fn interpret(
     if profile.args.is_empty() {
         profile.args = spec.args.clone();
     }
-    profile.exit_code = status.code();
+    // A run we stopped ended by our signal: its exit status says nothing about the program.
+    profile.exit_code = if stopped.is_some() { None } else { status.code() };
     profile.scalene_version = Some(scalene_version.to_string());
     profile.stderr_tail = Some(stderr);
     profile.stdout_tail = Some(stdout);
@@ -116,14 +131,20 @@ pub(super) fn interpret(
 }
 
 /// Reads a pipe to its end, keeping the last `TAIL_BYTES` bytes.
-pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
+/// With `echo`, each line is also written to this process's stderr as it arrives (the terminal sees the
+/// program's stderr live), Scalene's own trailer excepted (`Echo`).
+pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, echo: bool) -> Vec<u8> {
     let Some(mut pipe) = pipe else { return Vec::new() };
     let mut kept = Vec::new();
+    let mut echo = echo.then(Echo::default);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match pipe.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n_read) => {
+                if let Some(echo) = echo.as_mut() {
+                    echo.push(&chunk[..n_read]);
+                }
                 kept.extend_from_slice(&chunk[..n_read]);
                 if kept.len() > 2 * TAIL_BYTES {
                     kept.drain(..kept.len() - TAIL_BYTES);
@@ -131,10 +152,64 @@ pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) 
             }
         }
     }
+    if let Some(echo) = echo.as_mut() {
+        echo.finish();
+    }
     if kept.len() > TAIL_BYTES {
         kept.drain(..kept.len() - TAIL_BYTES);
     }
     kept
+}
+
+/// Passes the program's stderr through to this process's stderr line by line (a line ends at `\n` or
+/// `\r`, so progress bars move), leaving out Scalene's trailer and the blank line before it: they name
+/// a file that is deleted with the run dir. Blank lines wait for the next line to know which they are.
+#[derive(Default)]
+struct Echo {
+    pending: Vec<u8>,
+    held_blank_lines: Vec<Vec<u8>>,
+}
+
+impl Echo {
+    fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        let complete = self.pending.iter().rposition(|b| *b == b'\n' || *b == b'\r').map_or(0, |i| i + 1);
+        let lines: Vec<u8> = self.pending.drain(..complete).collect();
+        self.write_lines(&lines);
+    }
+
+    fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.pending);
+        self.write_lines(&rest);
+    }
+
+    fn write_lines(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if bytes.is_empty() {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        for line in bytes.split_inclusive(|b| *b == b'\n' || *b == b'\r') {
+            let text = String::from_utf8_lossy(line);
+            if text.trim().is_empty() {
+                self.held_blank_lines.push(line.to_vec());
+            } else if is_scalene_trailer(&text) {
+                self.held_blank_lines.clear();
+            } else {
+                for blank in self.held_blank_lines.drain(..) {
+                    let _ = stderr.write_all(&blank);
+                }
+                let _ = stderr.write_all(line);
+            }
+        }
+        let _ = stderr.flush();
+    }
+}
+
+/// Scalene's "profile saved / view in browser" lines: they name a file that is deleted with the run dir.
+fn is_scalene_trailer(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    line.starts_with("Scalene: profile saved to") || trimmed.starts_with("To view in browser:") || trimmed.starts_with("To view in terminal:")
 }
 
 pub(super) async fn join_tail(task: tokio::task::JoinHandle<Vec<u8>>) -> String {
@@ -157,10 +232,7 @@ pub(super) fn clean_stderr(stderr: &str) -> String {
         } else if !line.starts_with("    ") {
             in_scalene_frame = false;
         }
-        let trailer = line.starts_with("Scalene: profile saved to")
-            || trimmed.starts_with("To view in browser:")
-            || trimmed.starts_with("To view in terminal:");
-        if !in_scalene_frame && !trailer {
+        if !in_scalene_frame && !is_scalene_trailer(line) {
             kept.push(line);
         }
     }

@@ -185,7 +185,7 @@ impl LspClient {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
         command.envs(envs.iter().copied());
         command.args(args).env_remove("VIRTUAL_ENV").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        if std::env::var_os("RUST_LOG").is_none() {
+        if std::env::var_os("RUST_LOG").is_none() && !envs.iter().any(|(key, _)| *key == "RUST_LOG") {
             command.env("RUST_LOG", "warn");
         }
         let mut child = command.spawn().expect("start scalene-lsp serve");
@@ -317,6 +317,32 @@ impl LspClient {
             Some(message) => message["params"].clone(),
             None => panic!("no {method} request from the server within {timeout:?}\n{}", self.report()),
         }
+    }
+
+    /// Writes `body` as one framed message, whatever it is (to test the server with bad input).
+    pub fn send_raw(&mut self, body: &[u8]) {
+        let mut stdin = self.stdin.lock().unwrap_or_else(|poison| poison.into_inner());
+        write!(stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        stdin.write_all(body).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The first unclaimed message of any kind matching `predicate` (waits up to `timeout`).
+    pub fn expect_message(&mut self, predicate: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
+        match self.claim(predicate, timeout) {
+            Some(message) => message,
+            None => panic!("no matching message within {timeout:?}\n{}", self.report()),
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// The server's process id (to signal it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Declares that this test does not look at messages of `method` (they need not be claimed).

@@ -1,0 +1,271 @@
+--- scalene-lsp in Neovim (0.11+): setup(), the actions behind the :Scalene* commands, and a
+--- statusline item. See editors/nvim/README.md.
+---
+--- Zero-config: with this plugin on the runtimepath, vim.lsp.enable('scalene') uses lsp/scalene.lua and
+--- everything works with the defaults; setup(opts) changes them (and enables the server).
+local M = {}
+
+local lsp = require('scalene.lsp')
+
+local function cfg()
+  return require('scalene.config').get()
+end
+
+local augroup ---@type integer?
+
+--- Buffer-local things for a buffer the server attached to: inlay hints and keymaps.
+---@param client vim.lsp.Client
+---@param bufnr integer
+local function on_attach(client, bufnr)
+  local opts = cfg()
+  if opts.inlay_hints and client:supports_method('textDocument/inlayHint') then
+    vim.lsp.inlay_hint.enable(true, { bufnr = bufnr })
+  end
+  if type(opts.keymaps) == 'table' then
+    local actions = {
+      profile = { M.profile, 'Scalene: profile this file' },
+      profile_cpu = {
+        function()
+          M.profile({ mode = 'cpu' })
+        end,
+        'Scalene: profile this file (CPU only)',
+      },
+      cancel = { M.cancel, 'Scalene: cancel the run' },
+      clear = { M.clear, 'Scalene: clear profiles' },
+      hottest = { M.hottest, 'Scalene: jump to a hot line' },
+    }
+    for name, lhs in pairs(opts.keymaps) do
+      local action = actions[name]
+      vim.keymap.set('n', lhs, function()
+        action[1]()
+      end, { buffer = bufnr, desc = action[2] })
+    end
+  end
+end
+
+--- Creates the autocmds and commands (idempotent; plugin/scalene.lua and setup() both call it).
+function M._ensure()
+  require('scalene.commands').create()
+  if augroup then
+    return
+  end
+  augroup = vim.api.nvim_create_augroup('scalene', { clear = true })
+  vim.api.nvim_create_autocmd('LspAttach', {
+    group = augroup,
+    desc = 'scalene-lsp: inlay hints and keymaps',
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == lsp.name then
+        on_attach(client, ev.buf)
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('LspDetach', {
+    group = augroup,
+    desc = 'scalene-lsp: remove the heat map',
+    callback = function(ev)
+      local client = vim.lsp.get_client_by_id(ev.data.client_id)
+      if client and client.name == lsp.name then
+        require('scalene.heat').clear(ev.buf)
+        if vim.tbl_count(client.attached_buffers) <= 1 then
+          require('scalene.progress').forget_client(client.id)
+        end
+      end
+    end,
+  })
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = augroup,
+    desc = 'scalene-lsp: runs for require("scalene").status()',
+    callback = function(ev)
+      require('scalene.progress').on_progress(ev)
+    end,
+  })
+  vim.api.nvim_create_autocmd('ColorScheme', {
+    group = augroup,
+    desc = 'scalene-lsp: define the ScaleneHeat groups again',
+    callback = function()
+      require('scalene.heat').define_highlights()
+    end,
+  })
+end
+
+--- Configures and (unless `enable = false`) enables the server for Python buffers.
+--- Options: see lua/scalene/config.lua (scalene.Opts) and the README.
+---@param opts? scalene.Opts
+function M.setup(opts)
+  local config = require('scalene.config')
+  local resolved = config.resolve(opts)
+  config.set(resolved)
+  local lsp_config = { capabilities = lsp.capabilities(resolved.heat.enabled), handlers = lsp.handlers() }
+  if resolved.cmd then
+    lsp_config.cmd = resolved.cmd
+  end
+  if next(resolved.settings) then
+    lsp_config.settings = { scalene = resolved.settings }
+    -- The server reads `mcp` settings from initializationOptions only.
+    lsp_config.init_options = resolved.settings
+  end
+  vim.lsp.config(lsp.name, lsp_config)
+  M._ensure()
+  require('scalene.heat').define_highlights()
+  if resolved.enable then
+    vim.lsp.enable(lsp.name)
+  end
+end
+
+--- For a statusline: "Scalene: 3 s" while a profile runs, "" otherwise.
+---@return string
+function M.status()
+  return require('scalene.progress').status()
+end
+
+--- Profiles the current buffer's file.
+---@param opts? {args?: string[], mode?: 'cpu'|'memory'|'gpu', bufnr?: integer}
+function M.profile(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  if cfg().autosave and vim.bo[bufnr].modified then
+    local ok, err = pcall(vim.api.nvim_buf_call, bufnr, function()
+      vim.cmd('silent update')
+    end)
+    if not ok then
+      return lsp.error(('Scalene: could not write the buffer before profiling: %s'):format(err))
+    end
+  end
+  local args = { uri = vim.uri_from_bufnr(bufnr) }
+  if opts.args and #opts.args > 0 then
+    args.args = opts.args
+  end
+  args.mode = opts.mode
+  lsp.execute(client, 'scalene.profile', args, bufnr)
+end
+
+--- Cancels the newest run (its partial profile is kept).
+function M.cancel()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, true)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  lsp.execute(client, 'scalene.cancel', vim.empty_dict(), bufnr, function(result)
+    if not (type(result) == 'table' and result.cancelled) then
+      vim.notify('Scalene: no run to cancel', vim.log.levels.INFO, { title = 'Scalene' })
+    end
+  end)
+end
+
+--- Removes every profile (hints, diagnostics, heat).
+function M.clear()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local clients = lsp.clients()
+  if #clients == 0 then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  for _, client in ipairs(clients) do
+    lsp.execute(client, 'scalene.clear', vim.empty_dict(), nil)
+  end
+end
+
+--- Shows a Scalene JSON file (e.g. from `scalene run -o`, CI or another machine).
+---@param path string
+function M.load(path)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, true)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  local full = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
+  lsp.execute(client, 'scalene.loadProfile', { path = full }, bufnr, function(result)
+    local files = type(result) == 'table' and type(result.files) == 'table' and #result.files or 0
+    vim.notify(
+      ('Scalene: loaded %s (%d file%s)'):format(vim.fn.fnamemodify(full, ':~:.'), files, files == 1 and '' or 's'),
+      vim.log.levels.INFO,
+      { title = 'Scalene' }
+    )
+  end)
+end
+
+--- Jumps to a hotspot item ({uri, line (0-based)}).
+local function jump(item)
+  local fname = vim.uri_to_fname(item.uri)
+  local bufnr ---@type integer?
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and vim.api.nvim_buf_get_name(b) == fname then
+      bufnr = b
+    end
+  end
+  local ok, err = pcall(function()
+    if bufnr then
+      vim.api.nvim_set_current_buf(bufnr)
+    else
+      vim.cmd.edit(vim.fn.fnameescape(fname))
+    end
+    local last = vim.api.nvim_buf_line_count(0)
+    vim.api.nvim_win_set_cursor(0, { math.min(item.line + 1, last), 0 })
+    vim.cmd('normal! ^')
+  end)
+  if not ok then
+    lsp.error(('Scalene: could not open %s: %s'):format(fname, err))
+  end
+end
+
+--- One line of the :ScaleneHottest list: `32.2% CPU · 2.2 MB  cpu_bound.py:15  data.sort()`.
+---@param item {uri: string, line: integer, label: string, source: string}
+---@param width? integer pad the label to this display width (to align a list)
+---@return string
+function M.format_hotspot(item, width)
+  local label = item.label or ''
+  local pad = math.max(0, (width or 0) - vim.fn.strdisplaywidth(label))
+  local where = ('%s:%d'):format(vim.fn.fnamemodify(vim.uri_to_fname(item.uri), ':~:.'), item.line + 1)
+  return ('%s%s  %s  %s'):format(label, (' '):rep(pad), where, item.source or '')
+end
+
+--- Lists the hottest lines across files (vim.ui.select) and jumps to the one picked.
+---@param opts? {limit?: integer}
+function M.hottest(opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, true)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  local params = { limit = opts.limit or 20 }
+  if lsp.client(bufnr) then
+    params.uri = vim.uri_from_bufnr(bufnr)
+  end
+  client:request('scalene/hotspots', params, function(err, result)
+    if err then
+      return lsp.error('Scalene: ' .. (err.message or vim.inspect(err)))
+    end
+    local items = type(result) == 'table' and result.items or {}
+    if #items == 0 then
+      return vim.notify(
+        'Scalene: no profile yet. Run :ScaleneProfile (or :ScaleneLoad a Scalene JSON) first.',
+        vim.log.levels.WARN,
+        { title = 'Scalene' }
+      )
+    end
+    local width = 0
+    for _, item in ipairs(items) do
+      width = math.max(width, vim.fn.strdisplaywidth(item.label or ''))
+    end
+    local select_opts = {
+      prompt = 'Scalene: hottest lines',
+      kind = 'scalene.hotspot',
+      format_item = function(item)
+        return M.format_hotspot(item, width)
+      end,
+    }
+    vim.ui.select(items, select_opts, function(item)
+      if item then
+        jump(item)
+      end
+    end)
+  end, bufnr)
+end
+
+return M

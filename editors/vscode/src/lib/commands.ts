@@ -1,0 +1,18 @@
+// The extension's own command ids (package.json "contributes.commands"). They differ from the server's
+// workspace/executeCommand ids (scalene.profile, scalene.cancel, ...), which vscode-languageclient
+// registers for code lenses and code actions and which are not in the Command Palette.
+export const COMMANDS = {
+  profile: 'scalene.profileFile',
+  profileWithArgs: 'scalene.profileFileWithArgs',
+  profileCpu: 'scalene.profileFileCpu',
+  cancel: 'scalene.cancelRun',
+  clear: 'scalene.clearProfiles',
+  toggle: 'scalene.toggleAnnotations',
+  load: 'scalene.loadJson',
+  output: 'scalene.showOutput',
+  restart: 'scalene.restartServer',
+  mcpConfig: 'scalene.copyMcpConfiguration',
+} as const;
+
+/** The server's commands (docs/lsp.md), called with workspace/executeCommand. */
+export const SERVER_COMMANDS = ['scalene.profile', 'scalene.cancel', 'scalene.clear', 'scalene.loadProfile', 'scalene.toggle'] as const;

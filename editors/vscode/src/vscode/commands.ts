@@ -1,0 +1,213 @@
+// The extension's commands (Command Palette category "Scalene"); ids in ../lib/commands. Each calls one
+// of the server's workspace/executeCommand ids (docs/lsp.md).
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatArgs, parseArgs } from '../lib/args';
+import { COMMANDS } from '../lib/commands';
+import { updateMcpJson } from '../lib/mcpJson';
+import type { PythonInterpreter } from './interpreter';
+import type { ServerManager } from './server';
+
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  server: ServerManager,
+  interpreter: PythonInterpreter,
+): vscode.Disposable[] {
+  /** The Python file a command acts on: the explorer's selection, else the active editor's file. */
+  async function targetFile(arg: unknown): Promise<vscode.Uri | undefined> {
+    let uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    if (!uri) {
+      void vscode.window.showWarningMessage('Scalene: open a Python file to profile it.');
+      return undefined;
+    }
+    if (uri.scheme !== 'file') {
+      void vscode.window.showWarningMessage(`Scalene: only files on disk can be profiled (${uri.toString()}).`);
+      return undefined;
+    }
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri!.toString());
+    if (open?.isDirty) {
+      // Scalene runs the file on disk: save what the user sees.
+      await open.save();
+      uri = open.uri;
+    }
+    return uri;
+  }
+
+  async function profile(arg: unknown, options: { mode?: string; args?: string[] }): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Scalene: profiling runs the program, so it is off in an untrusted workspace. Trust the workspace to profile.');
+      return;
+    }
+    const uri = await targetFile(arg);
+    if (!uri) {
+      return;
+    }
+    const request: Record<string, unknown> = { uri: uri.toString() };
+    if (options.mode) {
+      request.mode = options.mode;
+    }
+    if (options.args) {
+      request.args = options.args;
+    }
+    const userPython = vscode.workspace.getConfiguration('scalene', uri).get<string>('python');
+    if (!userPython) {
+      const python = await interpreter.forResource(uri);
+      if (python) {
+        request.python = python;
+      }
+    }
+    try {
+      const result = await server.execute<{ run_id?: string }>('scalene.profile', request);
+      if (result?.run_id) {
+        server.output.info(`${result.run_id}: profiling ${uri.fsPath}${options.args ? ` with arguments ${formatArgs(options.args)}` : ''}`);
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+    }
+  }
+
+  const argsKey = (uri: vscode.Uri) => `scalene.args:${uri.toString()}`;
+
+  return [
+    vscode.commands.registerCommand(COMMANDS.profile, (arg?: unknown) => profile(arg, {})),
+    vscode.commands.registerCommand(COMMANDS.profileCpu, (arg?: unknown) => profile(arg, { mode: 'cpu' })),
+    vscode.commands.registerCommand(COMMANDS.profileWithArgs, async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!uri) {
+        void vscode.window.showWarningMessage('Scalene: open a Python file to profile it.');
+        return;
+      }
+      const previous = context.workspaceState.get<string[]>(argsKey(uri));
+      const text = await vscode.window.showInputBox({
+        title: `Profile ${path.basename(uri.fsPath)} with arguments`,
+        prompt: 'Program arguments, as in a shell (quotes work; no variables or globbing)',
+        value: previous ? formatArgs(previous) : '',
+        validateInput: (value) => {
+          const parsed = parseArgs(value);
+          return parsed.ok ? undefined : parsed.message;
+        },
+      });
+      if (text === undefined) {
+        return;
+      }
+      const parsed = parseArgs(text);
+      if (!parsed.ok) {
+        return;
+      }
+      await context.workspaceState.update(argsKey(uri), parsed.args);
+      await profile(uri, { args: parsed.args });
+    }),
+    vscode.commands.registerCommand(COMMANDS.cancel, async (runId?: unknown) => {
+      try {
+        const result = await server.execute<{ cancelled: boolean }>('scalene.cancel', typeof runId === 'string' ? { run_id: runId } : {});
+        if (result && !result.cancelled) {
+          vscode.window.setStatusBarMessage('Scalene: no run to cancel', 5000);
+        }
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.clear, async () => {
+      try {
+        const result = await server.execute<{ cleared: number }>('scalene.clear', {});
+        vscode.window.setStatusBarMessage(`Scalene: cleared ${result?.cleared ?? 0} profile(s)`, 5000);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.toggle, async () => {
+      try {
+        const result = await server.execute<{ visible: boolean }>('scalene.toggle');
+        if (result) {
+          vscode.window.setStatusBarMessage(`Scalene: annotations ${result.visible ? 'shown' : 'hidden'}`, 5000);
+        }
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.load, async (arg?: unknown) => {
+      let file = arg instanceof vscode.Uri ? arg : undefined;
+      if (!file) {
+        const picked = await vscode.window.showOpenDialog({
+          title: 'Load a Scalene JSON profile',
+          canSelectMany: false,
+          filters: { 'Scalene JSON': ['json'] },
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        });
+        file = picked?.[0];
+      }
+      if (!file) {
+        return;
+      }
+      try {
+        const result = await server.execute<{ profile_id: string; files: string[] }>('scalene.loadProfile', { path: file.fsPath });
+        if (!result) {
+          return;
+        }
+        const files = result.files.map((f) => vscode.Uri.parse(f));
+        const visible = vscode.window.visibleTextEditors.some((e) => files.some((f) => f.toString() === e.document.uri.toString()));
+        vscode.window.setStatusBarMessage(`Scalene: loaded ${path.basename(file.fsPath)} (${files.length} file(s))`, 5000);
+        if (!visible && files.length > 0) {
+          await vscode.window.showTextDocument(files[0], { preview: true });
+        }
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.output, () => server.output.show(true)),
+    vscode.commands.registerCommand(COMMANDS.restart, () => server.restart()),
+    vscode.commands.registerCommand(COMMANDS.mcpConfig, async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      if (!folder) {
+        void vscode.window.showWarningMessage('Scalene: open a folder first: .mcp.json is written into the workspace folder.');
+        return;
+      }
+      const resolution = server.binary ? { ok: true as const, path: server.binary.path } : server.resolveBinary();
+      if (!resolution.ok) {
+        void vscode.window.showErrorMessage(resolution.message);
+        return;
+      }
+      const file = path.join(folder.uri.fsPath, '.mcp.json');
+      let existing: string | undefined;
+      try {
+        existing = await fs.readFile(file, 'utf8');
+      } catch {
+        existing = undefined;
+      }
+      const update = updateMcpJson(existing, resolution.path);
+      if (!update.ok) {
+        void vscode.window.showErrorMessage(`Scalene: ${update.message}`);
+        return;
+      }
+      if (update.action === 'unchanged') {
+        void vscode.window.showInformationMessage(`Scalene: ${file} already has the scalene entry.`);
+        return;
+      }
+      const write = existing === undefined ? 'Create .mcp.json' : 'Update .mcp.json';
+      const choice = await vscode.window.showInformationMessage(
+        `${existing === undefined ? 'Create' : 'Update'} ${file} so that terminal agents (Claude Code and others) can use the Scalene MCP tools? ` +
+          `It adds the entry "scalene" running ${resolution.path} mcp${existing === undefined ? '' : ' and keeps the other entries'}.`,
+        { modal: true },
+        write,
+        'Copy Entry to Clipboard',
+      );
+      if (choice === write) {
+        await fs.writeFile(file, update.text, 'utf8');
+        const open = await vscode.window.showInformationMessage(`Scalene: wrote the scalene entry to ${file}.`, 'Open .mcp.json');
+        if (open) {
+          await vscode.window.showTextDocument(vscode.Uri.file(file));
+        }
+      } else if (choice === 'Copy Entry to Clipboard') {
+        const entry = { mcpServers: { scalene: { command: resolution.path, args: ['mcp'] } } };
+        await vscode.env.clipboard.writeText(JSON.stringify(entry, null, 2));
+        vscode.window.setStatusBarMessage('Scalene: MCP configuration copied', 5000);
+      }
+    }),
+  ];
+}

@@ -1,0 +1,144 @@
+// The status bar item of a run (spinner, elapsed seconds, click to cancel; then the summary) and the
+// Python language status item (server state, interpreter, Scalene version).
+import * as vscode from 'vscode';
+import { fixCommand, languageStatus, problemKey, type EnvironmentResult, type ServerState } from '../lib/environment';
+import { endedView, fileFromTitle, runningView } from '../lib/progress';
+import { COMMANDS } from '../lib/commands';
+import type { RunProgress } from './server';
+
+const SUMMARY_SECONDS = 20;
+
+export class RunStatus implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('scalene.run', vscode.StatusBarAlignment.Left, 10);
+  private readonly files = new Map<string, string | undefined>();
+  private active: string | undefined;
+  private hideTimer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    this.item.name = 'Scalene Run';
+  }
+
+  update(progress: RunProgress): void {
+    if (this.hideTimer) {
+      clearTimeout(this.hideTimer);
+      this.hideTimer = undefined;
+    }
+    if (progress.kind === 'begin') {
+      this.files.set(progress.token, fileFromTitle(progress.title));
+      this.active = progress.token;
+    }
+    const file = this.files.get(progress.token);
+    if (progress.kind === 'end') {
+      this.files.delete(progress.token);
+      if (this.active !== progress.token && this.active !== undefined && this.files.has(this.active)) {
+        return; // another run is still going: keep showing it
+      }
+      const view = endedView(file, progress.message);
+      this.item.text = view.text;
+      this.item.tooltip = view.tooltip;
+      this.item.command = COMMANDS.output;
+      this.item.backgroundColor = undefined;
+      this.item.show();
+      this.active = undefined;
+      this.hideTimer = setTimeout(() => this.item.hide(), SUMMARY_SECONDS * 1000);
+      return;
+    }
+    if (this.active !== progress.token) {
+      return;
+    }
+    const view = runningView(file, progress.kind === 'report' ? progress.message : undefined);
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.command = { title: 'Cancel', command: COMMANDS.cancel, arguments: [progress.runId] };
+    this.item.show();
+  }
+
+  /** The server went away: no run is going. */
+  reset(): void {
+    this.files.clear();
+    this.active = undefined;
+    this.item.hide();
+  }
+
+  dispose(): void {
+    if (this.hideTimer) {
+      clearTimeout(this.hideTimer);
+    }
+    this.item.dispose();
+  }
+}
+
+export class EnvironmentStatus implements vscode.Disposable {
+  private readonly item = vscode.languages.createLanguageStatusItem('scalene.environment', { language: 'python' });
+  private readonly shown = new Set<string>();
+  private serverState: ServerState = 'stopped';
+  private env: EnvironmentResult | undefined;
+  private interpreterSource: string | undefined;
+
+  constructor() {
+    this.item.name = 'Scalene';
+    this.item.command = { title: 'Show Output', command: COMMANDS.output };
+    this.render();
+  }
+
+  setServerState(state: ServerState): void {
+    this.serverState = state;
+    if (state !== 'running') {
+      this.env = undefined;
+    }
+    this.render();
+  }
+
+  setEnvironment(env: EnvironmentResult | undefined, interpreterSource: string | undefined): void {
+    this.env = env;
+    this.interpreterSource = interpreterSource;
+    this.render();
+    if (env && !env.ok) {
+      void this.notifyOnce(env);
+    }
+  }
+
+  setRestricted(): void {
+    this.item.text = 'Scalene: restricted';
+    this.item.detail = 'profiling is off in an untrusted workspace';
+    this.item.severity = vscode.LanguageStatusSeverity.Warning;
+    this.item.busy = false;
+  }
+
+  private render(): void {
+    const view = languageStatus(this.serverState, this.env, this.interpreterSource);
+    this.item.text = view.text;
+    this.item.detail = view.detail;
+    this.item.busy = view.busy;
+    this.item.severity =
+      view.severity === 'error'
+        ? vscode.LanguageStatusSeverity.Error
+        : view.severity === 'warning'
+          ? vscode.LanguageStatusSeverity.Warning
+          : vscode.LanguageStatusSeverity.Information;
+  }
+
+  /** "With Scalene missing, one message says exactly how to install it into that interpreter." */
+  private async notifyOnce(env: EnvironmentResult): Promise<void> {
+    const key = problemKey(env);
+    if (this.shown.has(key)) {
+      return;
+    }
+    this.shown.add(key);
+    const command = fixCommand(env.message);
+    const buttons = command ? ['Copy Install Command', 'Open Settings'] : ['Open Settings'];
+    const text = env.message ?? 'the interpreter cannot run Scalene.';
+    const message = /^Scalene\b/.test(text) ? text : `Scalene: ${text}`;
+    const choice = await vscode.window.showErrorMessage(message, ...buttons);
+    if (choice === 'Copy Install Command' && command) {
+      await vscode.env.clipboard.writeText(command);
+      vscode.window.setStatusBarMessage('Scalene: install command copied', 5000);
+    } else if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'scalene.python');
+    }
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

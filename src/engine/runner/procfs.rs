@@ -1,0 +1,96 @@
+//! What /proc says about processes: a process's state, group and start time (so a recorded pid is
+//! recognised even after the number was reused), the live members of a process group, and whether a
+//! process carries a given environment entry (how a run's processes are told apart from anyone else's).
+
+use std::path::Path;
+
+/// The fields of /proc/<pid>/stat a run needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcStat {
+    pub state: char,
+    pub pgrp: i32,
+    /// Clock ticks after boot when the process started: with the pid, it names one process for good.
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X')
+    }
+}
+
+pub fn stat(pid: i32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    let after_name = text.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // After the name: state(0) ppid(1) pgrp(2) ... starttime is field 22 of the line, 19 here.
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Pids of the live (non-zombie) processes of process group `pgid`. None without /proc.
+pub fn live_members(pgid: i32) -> Option<Vec<i32>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| stat(*pid).is_some_and(|stat| stat.pgrp == pgid && stat.is_live()))
+            .collect(),
+    )
+}
+
+/// True when process `pid` has `key=value` in its environment (readable for our own user's processes).
+pub fn has_env(pid: i32, key: &str, value: &Path) -> bool {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
+    let mut wanted = key.as_bytes().to_vec();
+    wanted.push(b'=');
+    wanted.extend_from_slice(value.as_os_str().as_encoded_bytes());
+    environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_slice())
+}
+
+/// This process as an owner record names it: pid, start time, and its pid namespace (a pid means
+/// nothing in another namespace).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessIdentity {
+    pub pid: i32,
+    pub start_time: u64,
+    pub pid_namespace: String,
+}
+
+pub fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid").map(|link| link.display().to_string()).unwrap_or_default()
+}
+
+impl ProcessIdentity {
+    pub fn of_self() -> ProcessIdentity {
+        let pid = std::process::id() as i32;
+        ProcessIdentity { pid, start_time: stat(pid).map_or(0, |stat| stat.start_time), pid_namespace: pid_namespace() }
+    }
+
+    /// True while this very process exists (not merely some process with the same pid).
+    pub fn is_alive(&self) -> bool {
+        stat(self.pid).is_some_and(|stat| stat.is_live() && stat.start_time == self.start_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_recognised_and_a_reused_pid_is_not() {
+        let me = ProcessIdentity::of_self();
+        assert!(me.start_time > 0 && !me.pid_namespace.is_empty(), "{me:?}");
+        assert!(me.is_alive());
+        assert!(!ProcessIdentity { start_time: me.start_time + 1, ..me.clone() }.is_alive(), "same pid, other start");
+        let own_group = stat(me.pid).unwrap().pgrp;
+        assert!(live_members(own_group).unwrap().contains(&me.pid));
+        assert!(has_env(me.pid, "PATH", Path::new(&std::env::var("PATH").unwrap())));
+        assert!(!has_env(me.pid, "PATH", Path::new("/nowhere")));
+    }
+}

@@ -1,0 +1,1011 @@
+// End-to-end test of the VS Code extension in a real VS Code: code-server (VS Code's web build) with the
+// built .vsix installed, driven headless by playwright-core in Debian's Chromium.
+//
+// Usage: node tests/vscode/e2e.mjs --vsix FILE.vsix [--artifacts DIR] [--update-screenshot]
+// Needs scripts/setup-vscode-test (.tools/) and the repo's .venv with Scalene (scripts/setup-python).
+// Checks what a user sees: progress in the status bar, inlay hints, heat, Problems, hover, Cancel
+// (partial profile), and one clear message for a missing server binary. Prints `N passed, N failed`
+// last. Stops code-server and every descendant (the language server, Scalene runs) on every path.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tools = path.join(root, '.tools');
+const { chromium } = createRequire(path.join(tools, 'playwright', 'package.json'))('playwright-core');
+
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const vsix = path.resolve(option('--vsix', ''));
+const artifacts = path.resolve(option('--artifacts', path.join(root, 'target', 'vscode-artifacts')));
+const updateScreenshot = argv.includes('--update-screenshot');
+const keep = process.env.SCALENE_VSCODE_KEEP === '1';
+// SCALENE_VSCODE_ONLY=cancel,missing runs only the scenarios whose names contain one of these words.
+const only = (process.env.SCALENE_VSCODE_ONLY ?? '').split(',').filter(Boolean);
+const want = (scenario) => only.length === 0 || only.some((word) => scenario.includes(word));
+if (!fs.existsSync(vsix)) {
+  console.error(`error: --vsix ${vsix} does not exist (build it with editors/vscode/scripts/package.sh)`);
+  process.exit(2);
+}
+const codeServer = path.join(tools, 'code-server', 'node_modules', '.bin', 'code-server');
+const venv = path.join(root, '.venv');
+for (const [what, file] of [
+  ['code-server (scripts/setup-vscode-test)', codeServer],
+  ['Chromium (scripts/setup-vscode-test)', '/usr/bin/chromium'],
+  ['the .venv with Scalene (scripts/setup-python)', path.join(venv, 'bin', 'python')],
+]) {
+  if (!fs.existsSync(file)) {
+    console.error(`error: ${what} is missing: ${file}`);
+    process.exit(2);
+  }
+}
+
+// ---------------------------------------------------------------- test bookkeeping
+let passed = 0;
+let failed = 0;
+const log = (...parts) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
+async function check(name, body) {
+  try {
+    await body();
+    passed++;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`not ok - ${name}\n    ${String(err?.stack ?? err).split('\n').slice(0, 6).join('\n    ')}`);
+    await screenshot(`failed-${name.replace(/[^\w]+/g, '_').slice(0, 60)}`).catch(() => {});
+  }
+}
+function assert(condition, message) {
+  if (!condition) {
+    throw new Error(message);
+  }
+}
+
+// ---------------------------------------------------------------- the sandbox (HOME, TMPDIR inside)
+fs.mkdirSync(artifacts, { recursive: true });
+for (const old of fs.readdirSync(artifacts).filter((f) => f.startsWith('failed-') && f.endsWith('.png'))) {
+  fs.rmSync(path.join(artifacts, old)); // pictures of an earlier run's failures
+}
+const sandbox = fs.mkdtempSync(path.join(root, 'target', 'vscode-e2e-'));
+const home = path.join(sandbox, 'home');
+let userData = path.join(sandbox, 'user-data-install');
+const extensions = path.join(sandbox, 'extensions');
+const ws = path.join(sandbox, 'workspace');
+for (const dir of [home, path.join(sandbox, 'tmp'), userData, extensions, ws]) {
+  fs.mkdirSync(dir, { recursive: true });
+}
+const env = {
+  ...process.env,
+  HOME: home,
+  XDG_CONFIG_HOME: path.join(home, '.config'),
+  XDG_DATA_HOME: path.join(home, '.local', 'share'),
+  XDG_CACHE_HOME: path.join(home, '.cache'),
+  XDG_RUNTIME_DIR: path.join(sandbox, 'tmp'),
+  TMPDIR: path.join(sandbox, 'tmp'),
+  // The extension must find the server bundled in the .vsix, not one on the machine's PATH.
+  PATH: [path.join(tools, 'node', 'bin'), '/usr/local/bin', '/usr/bin', '/bin'].join(':'),
+};
+delete env.VIRTUAL_ENV;
+// Chromium (through playwright) and this process keep their temp files in the sandbox as well.
+process.env.TMPDIR = env.TMPDIR;
+
+// The workspace: fixture programs and a .venv (a link to the repo's, which has Scalene) for discovery.
+fs.symlinkSync(venv, path.join(ws, '.venv'));
+for (const name of ['cpu_bound.py', 'memory_heavy.py']) {
+  fs.copyFileSync(path.join(root, 'fixtures', 'programs', name), path.join(ws, name));
+}
+const marker = path.join(ws, 'long_running.started');
+fs.writeFileSync(
+  path.join(ws, 'long_running.py'),
+  `"""Runs for about a minute (the Cancel test stops it); writes a marker once it runs."""
+import pathlib
+import time
+
+
+def spin():
+    total = 0
+    for i in range(200_000):
+        total += i % 7
+    return total
+
+
+def main():
+    pathlib.Path(__file__).with_suffix(".started").write_text("running")
+    end = time.time() + 60
+    keep = []
+    while time.time() < end:
+        spin()
+        keep.append(bytearray(10_000))
+
+
+if __name__ == "__main__":
+    main()
+`,
+);
+fs.writeFileSync(
+  path.join(ws, 'show_args.py'),
+  `"""Writes its arguments next to itself, then works for about a second."""
+import json
+import pathlib
+import sys
+
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i % 5
+    return total
+
+
+if __name__ == "__main__":
+    pathlib.Path(__file__).with_suffix(".args.json").write_text(json.dumps(sys.argv[1:]))
+    print(work(int(sys.argv[1])))
+`,
+);
+const userSettings = {
+  'editor.inlayHints.enabled': 'on',
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'editor.minimap.enabled': false,
+  'editor.hover.delay': 200,
+  'files.autoSave': 'off',
+  'window.commandCenter': false,
+  'workbench.colorTheme': 'Default Dark Modern',
+  // The sandbox sits inside this repository: no "open the parent repository?" prompt.
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  // Explicit diagnostic settings (not the server's defaults, which may change): the Problems check
+  // then also shows that settings reach the server.
+  // The LSP trace prints every message (scalene/mcpEndpoint included): the token must not reach the log.
+  'scalene.trace.server': 'verbose',
+  'scalene.diagnostics.cpuPercent': 15,
+  'scalene.diagnostics.cpuWarningPercent': 50,
+  'scalene.diagnostics.cpuSeverity': 'information',
+  'scalene.diagnostics.cpuWarningSeverity': 'warning',
+};
+// code-server is a remote window: settings of machine scope (scalene.path) are read from the remote
+// ("Machine") settings, the others from the user settings.
+// SCALENE_VSCODE_SETTINGS='{"scalene.diagnostics.cpuSeverity": "hint"}' adds user settings (to look at
+// other settings in the screenshots; checks that depend on the settings above may then fail).
+Object.assign(userSettings, JSON.parse(process.env.SCALENE_VSCODE_SETTINGS || '{}'));
+const writeSettings = (extra = {}) => {
+  fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify({ ...userSettings, ...extra }, null, 2));
+  fs.writeFileSync(path.join(userData, 'Machine', 'settings.json'), JSON.stringify(extra, null, 2));
+};
+
+// ---------------------------------------------------------------- processes
+/** Every descendant of pid (from /proc), deepest last. */
+function descendants(pid) {
+  const children = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const child of children.get(p) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+};
+/** Processes whose command line mentions the sandbox (the language server runs from the extensions dir). */
+function sandboxProcesses() {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(sandbox) && alive(Number(entry))) found.push(`${entry}: ${cmdline.slice(0, 160)}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+let server; // code-server ChildProcess
+let browser;
+let page;
+
+async function stopAll() {
+  if (browser) {
+    await browser.close().catch(() => {});
+    browser = undefined;
+  }
+  if (server?.pid) {
+    const pids = [server.pid, ...descendants(server.pid)];
+    // Scalene runs sit in their own process groups: signal every pid and every group we know of.
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGTERM'); } catch {}
+    }
+    try { process.kill(-server.pid, 'SIGTERM'); } catch {}
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && pids.some(alive)) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const pid of [...pids, ...descendants(server.pid)]) {
+      if (alive(pid)) {
+        try { process.kill(pid, 'SIGKILL'); } catch {}
+      }
+    }
+    try { process.kill(-server.pid, 'SIGKILL'); } catch {}
+    server = undefined;
+  }
+  // Anything still running from the sandbox (e.g. a Scalene run that lost its parent).
+  for (const line of sandboxProcesses()) {
+    try { process.kill(Number(line.split(':')[0]), 'SIGKILL'); } catch {}
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    await stopAll();
+    process.exit(130);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function screenshot(name) {
+  if (!page) return undefined;
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+// ---------------------------------------------------------------- VS Code helpers
+const norm = (text) => (text ?? '').replace(/\u00a0/g, ' ');
+
+async function runCommand(title) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+async function openFile(name) {
+  // Quick open filters asynchronously: press Enter only when the focused row is the file, and try again
+  // if another editor became active.
+  await waitFor(`${name} to open`, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(name);
+      await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 90_000, 500);
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
+}
+
+/** The visible editor lines: [{top, text}] sorted by position. */
+async function viewLines() {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')]
+      .map((el) => ({ top: parseFloat(el.style.top), text: el.textContent ?? '' }))
+      .sort((a, b) => a.top - b.top),
+  );
+}
+
+/** The inlay hint on the line whose source is `source`: the text after the source, or undefined. */
+function hintOf(lines, source) {
+  const line = lines.find((l) => norm(l.text).trimStart().startsWith(source));
+  if (!line) return undefined;
+  const rest = norm(line.text).trimStart().slice(source.length).trim();
+  return rest === '' ? undefined : rest;
+}
+
+const HINT_FORMAT = /^\d+\.\d% CPU( · \d+\.\d MB)?$|^\d+\.\d MB$/;
+
+async function waitFor(what, predicate, timeoutMs = 120_000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await predicate();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Status bar texts seen since the observer was installed (the run item changes every second). */
+async function watchStatusBar() {
+  await page.evaluate(() => {
+    window.__scaleneStatus = [];
+    const record = () => {
+      for (const item of document.querySelectorAll('.part.statusbar .statusbar-item')) {
+        const text = (item.textContent ?? '').trim();
+        if (text.includes('Scalene') && window.__scaleneStatus[window.__scaleneStatus.length - 1] !== text) {
+          window.__scaleneStatus.push(text);
+        }
+      }
+    };
+    window.__scaleneObserver?.disconnect();
+    window.__scaleneObserver = new MutationObserver(record);
+    window.__scaleneObserver.observe(document.querySelector('.part.statusbar'), { subtree: true, childList: true, characterData: true, attributes: true });
+    record();
+  });
+}
+const statusSeen = () => page.evaluate(() => window.__scaleneStatus ?? []);
+const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Waits until the status bar has shown a run of `file` (spinner with seconds) and then a summary
+ * matching `outcome` (a summary left from an earlier run does not count). Returns the texts seen.
+ */
+async function waitForRun(file, outcome = /Scalene: ok in \d+\.\d s/, timeoutMs = 240_000) {
+  const running = new RegExp(`Scalene: ${escapeRe(file)} \\d+ s`);
+  return waitFor(`a run of ${file} to end with ${outcome}`, async () => {
+    const texts = await statusSeen();
+    const start = texts.findIndex((t) => running.test(t));
+    return start >= 0 && texts.slice(start + 1).some((t) => outcome.test(t)) ? texts : undefined;
+  }, timeoutMs);
+}
+
+/** Editor line number -> whether its whole-line background has our heat colour (dark theme: ff6a2a). */
+async function heatedLines() {
+  return page.evaluate(() => {
+    const editor = document.querySelector('.editor-instance .monaco-editor');
+    const numbers = new Map();
+    for (const el of editor.querySelectorAll('.margin-view-overlays > div')) {
+      const n = parseInt(el.textContent ?? '', 10);
+      if (!Number.isNaN(n)) numbers.set(parseFloat(el.style.top), n);
+    }
+    const heated = [];
+    for (const row of editor.querySelectorAll('.view-overlays > div')) {
+      const top = parseFloat(row.style.top);
+      for (const deco of row.children) {
+        const bg = getComputedStyle(deco).backgroundColor;
+        const m = /rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)/.exec(bg);
+        // The contributed defaults: ff6a2a (dark themes) and ff4d00 (light themes).
+        if (m && m[1] === '255' && ((m[2] === '106' && m[3] === '42') || (m[2] === '77' && m[3] === '0'))) {
+          heated.push({ line: numbers.get(top), alpha: Number(m[4] ?? 1) });
+        }
+      }
+    }
+    return heated;
+  });
+}
+
+/** Problems panel rows: text and severity (from the row's icon). */
+async function problemRows() {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.markers-panel .monaco-list-row')].map((row) => ({
+      text: (row.textContent ?? '').replace(/\u00a0/g, ' '),
+      severity: row.querySelector('.codicon-error') ? 'error' : row.querySelector('.codicon-warning') ? 'warning' : row.querySelector('.codicon-info') ? 'information' : 'other',
+    })),
+  );
+}
+const problems = async () => (await problemRows()).map((row) => row.text);
+
+async function notifications() {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.notifications-toasts .notification-toast, .notifications-center .notification-list-item')]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => (el.innerText ?? '').replace(/\u00a0/g, ' ')),
+  );
+}
+
+// ---------------------------------------------------------------- a code-server session
+/** Starts code-server on the workspace (user settings plus `extraSettings`) and opens it in Chromium. */
+async function startSession(name, extraSettings = {}, folder = ws) {
+  // A fresh user-data dir per session: VS Code caches configuration there across restarts.
+  userData = path.join(sandbox, `user-data-${name}`);
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  writeSettings(extraSettings);
+  const port = await freePort();
+  const csLog = fs.openSync(path.join(artifacts, `code-server-${name}.log`), 'w');
+  server = spawn(
+    codeServer,
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+      '--user-data-dir', userData, '--extensions-dir', extensions, folder],
+    { env, detached: true, stdio: ['ignore', csLog, csLog] },
+  );
+  await waitFor('code-server to listen', async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 60_000);
+  log(`${name}: code-server on port ${port}`);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    env,
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  await page.locator('.part.statusbar').waitFor({ timeout: 120_000 });
+  // The explorer lists the workspace once the workbench has restored: then it takes keyboard input.
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'cpu_bound.py' }).waitFor({ timeout: 120_000 });
+}
+
+// ---------------------------------------------------------------- the run
+const started = Date.now();
+try {
+  log(`sandbox ${sandbox}`);
+  const install = spawnSync(codeServer, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', vsix], {
+    env,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  await check('the .vsix installs into code-server', () => {
+    assert(install.status === 0, `code-server --install-extension exited ${install.status}: ${install.stderr}${install.stdout}`);
+    const dirs = fs.readdirSync(extensions).filter((d) => d.startsWith('scalene-lsp.scalene-lsp'));
+    assert(dirs.length === 1, `extension folder missing: ${fs.readdirSync(extensions)}`);
+    const bundled = path.join(extensions, dirs[0], 'bin', 'scalene-lsp');
+    assert(fs.existsSync(bundled), 'the platform .vsix bundles bin/scalene-lsp');
+    fs.accessSync(bundled, fs.constants.X_OK);
+  });
+
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'memory', 'cancel'].some(want);
+  // Each later session stops the one before it (stopAll).
+  if (needsMain) {
+    await startSession('main');
+  }
+
+  // ------------------------------------------------------------ profile cpu_bound.py
+  if (want('profile')) {
+    await openFile('cpu_bound.py');
+    await watchStatusBar();
+    await runCommand('Scalene: Profile Current File');
+    log('profiling cpu_bound.py');
+
+    await check('progress shows in the status bar (spinner with elapsed seconds), then the summary', async () => {
+      const seen = await waitForRun('cpu_bound.py');
+      log('status', JSON.stringify(seen));
+    });
+
+    let lines = [];
+    const hot = {
+      7: 'for i in range(n):',
+      8: 'total += i * i % 7',
+      13: 'data = [random.random() for _ in range(n)]',
+      15: 'data.sort()',
+    };
+    let hottest; // [line, cpu]
+    await check('inlay hints with the documented labels (NN.N% CPU · N.N MB) on the hot lines', async () => {
+      lines = await waitFor('inlay hints', async () => {
+        const current = await viewLines();
+        return Object.values(hot).filter((s) => hintOf(current, s)).length >= 2 ? current : undefined;
+      }, 60_000);
+      const hints = Object.entries(hot).map(([n, s]) => [Number(n), hintOf(lines, s)]).filter(([, h]) => h);
+      log('hints', JSON.stringify(hints));
+      assert(hints.length >= 2, `expected hints on at least 2 of the hot lines 7, 8, 13, 15: ${JSON.stringify(hints)}`);
+      for (const [n, h] of hints) {
+        assert(HINT_FORMAT.test(h), `line ${n}: hint ${JSON.stringify(h)} does not follow "NN.N% CPU · N.N MB"`);
+      }
+      assert(hints.some(([, h]) => / MB$/.test(h)), 'a hot line shows its memory (memory profiling is the default)');
+      hottest = hints.map(([n, h]) => [n, parseFloat(h)]).sort((a, b) => b[1] - a[1])[0];
+      const quiet = hintOf(lines, 'def python_loop(n):');
+      assert(quiet === undefined, `a def line has no hint (got ${quiet})`);
+    });
+
+    await check('heat: whole-line backgrounds on the hot lines, the hottest line the strongest', async () => {
+      const heated = await waitFor('heat decorations', async () => {
+        const h = await heatedLines();
+        return h.length > 0 ? h : undefined;
+      }, 30_000);
+      log('heat', JSON.stringify(heated));
+      const hotHeated = heated.filter((h) => Object.keys(hot).map(Number).includes(h.line));
+      assert(hotHeated.length >= 2, `hot lines with heat: ${JSON.stringify(heated)}`);
+      assert(!heated.some((h) => h.line === 5 || h.line === 20), 'no heat on def/if lines');
+      if (hottest) {
+        const top = heated.find((h) => h.line === hottest[0]);
+        assert(top, `the hottest line ${hottest[0]} has heat`);
+        assert(heated.every((h) => h.alpha <= top.alpha), `the hottest line has the strongest colour: ${JSON.stringify(heated)}`);
+      }
+    });
+
+    await check('code lenses show the function totals', async () => {
+      const lenses = await waitFor('function total lenses', async () => {
+        const texts = await page.evaluate(() =>
+          [...document.querySelectorAll('.editor-instance .codelens-decoration')].map((el) => (el.textContent ?? '').replace(/\u00a0/g, ' ')),
+        );
+        return texts.filter((t) => /\d+\.\d% CPU/.test(t)).length >= 2 ? texts : undefined;
+      }, 60_000);
+      log('lenses', JSON.stringify(lenses));
+      assert(lenses.some((t) => /^\d+\.\d% CPU · \d+\.\d MB peak$/.test(t.trim())), `a total with peak memory: ${JSON.stringify(lenses)}`);
+    });
+
+    await page.keyboard.press('Escape');
+    await page.mouse.move(5, 400);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+    await page.waitForTimeout(500); // the fade-out of the last widget: a picture, not an assertion
+    const shot = await screenshot('profiled');
+    if (updateScreenshot && shot) {
+      fs.copyFileSync(shot, path.join(root, 'editors', 'vscode', 'images', 'profiled.png'));
+      log('updated editors/vscode/images/profiled.png');
+    }
+
+    await check('hover on a hot line shows the line metrics', async () => {
+      const target = page.locator('.editor-instance .view-line', { hasText: hottest ? hot[hottest[0]] : 'data.sort()' }).first();
+      const box = await target.boundingBox();
+      assert(box, 'hot line visible');
+      const text = await waitFor('the hover', async () => {
+        await page.mouse.move(box.x + 60, box.y + box.height / 2);
+        await page.mouse.move(box.x + 64, box.y + box.height / 2);
+        const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /CPU/ }).first();
+        try {
+          await hover.waitFor({ state: 'visible', timeout: 3000 });
+          return norm(await hover.textContent());
+        } catch {
+          return undefined;
+        }
+      }, 60_000, 500);
+      log('hover', JSON.stringify(text.slice(0, 300)));
+      assert(/CPU/.test(text) && /%/.test(text), `hover text: ${text.slice(0, 200)}`);
+      assert(/python/i.test(text) && /native/i.test(text), `the hover splits CPU into python/native: ${text.slice(0, 200)}`);
+      await screenshot('hover');
+      await page.mouse.move(5, 400);
+      await page.keyboard.press('Escape');
+    });
+
+    await check('the Problems panel lists the hottest line as a scalene cpu-hotspot, with the severities set in the settings', async () => {
+      await runCommand('View: Focus Problems');
+      const rows = await waitFor('Problems rows', async () => {
+        const r = await problemRows();
+        return r.some((row) => /% of CPU time/.test(row.text)) ? r : undefined;
+      }, 30_000);
+      log('problems', JSON.stringify(rows));
+      const cpu = rows.filter((row) => /% of CPU time/.test(row.text));
+      for (const row of cpu) {
+        const m = /^(\d+\.\d)% of CPU time \(python \d+\.\d%, native \d+\.\d%, system \d+\.\d%\)/.exec(row.text);
+        assert(m, `message format: ${row.text}`);
+        assert(/scalene\(?cpu-hotspot/.test(row.text), `source scalene, code cpu-hotspot: ${row.text}`);
+        const percent = Number(m[1]);
+        // scalene.diagnostics.cpuPercent 15, cpuWarningPercent 50 (user settings of this test).
+        assert(percent >= 15, `only lines from 15% CPU: ${row.text}`);
+        assert(row.severity === (percent >= 50 ? 'warning' : 'information'), `severity ${row.severity} for ${percent}%`);
+      }
+      if (hottest) {
+        assert(cpu.some((row) => new RegExp(`\\[Ln ${hottest[0]}, Col \\d+\\]`).test(row.text)), `an entry for the hottest line ${hottest[0]}: ${JSON.stringify(cpu)}`);
+      }
+      await screenshot('problems');
+    });
+
+    await check('the Python language status shows the interpreter and the Scalene version in use', async () => {
+      await runCommand('View: Hide Panel').catch(() => {});
+      const text = await waitFor('the language status hover', async () => {
+        // The `{}` item next to the language mode opens the language status hover.
+        await page.locator('[id="status.languageStatus"]').first().click();
+        const entry = page.getByText(/Scalene \d+\.\d+\.\d+ · Python/).first();
+        try {
+          await entry.waitFor({ state: 'visible', timeout: 3000 });
+          // The entry and its detail (the interpreter) sit in one row.
+          return norm(await entry.locator('xpath=ancestor::*[contains(@class, "hover-language-status")][1]').first().innerText().catch(() => entry.locator('xpath=../..').innerText()));
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 1000);
+      log('language status', JSON.stringify(text.slice(0, 200)));
+      assert(/Scalene 2\.\d+\.\d+ · Python 3\.\d+/.test(text), `versions: ${text.slice(0, 200)}`);
+      assert(text.includes(path.join(ws, '.venv')), `the workspace's .venv interpreter: ${text.slice(0, 300)}`);
+      await screenshot('language-status');
+      await page.keyboard.press('Escape');
+    });
+
+    await check('Toggle Annotations hides hints and heat, and shows them again', async () => {
+      await runCommand('Scalene: Toggle Annotations');
+      await waitFor('hints and heat to disappear', async () => {
+        const current = await viewLines();
+        return Object.values(hot).every((source) => !hintOf(current, source)) && (await heatedLines()).length === 0;
+      }, 30_000);
+      await runCommand('Scalene: Toggle Annotations');
+      await waitFor('hints and heat to come back', async () => {
+        const current = await viewLines();
+        return Object.values(hot).some((source) => hintOf(current, source)) && (await heatedLines()).length > 0;
+      }, 30_000);
+    });
+
+    await check('the Command Palette lists each Scalene command once, and none of the server\'s command ids', async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill('>Scalene');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene: Restart Server' }).first().waitFor({ timeout: 30_000 });
+      const labels = await page.evaluate(() =>
+        [...document.querySelectorAll('.quick-input-list .monaco-list-row .label-name')].map((el) => (el.textContent ?? '').trim()),
+      );
+      await page.keyboard.press('Escape');
+      const ours = labels.filter((label) => label.startsWith('Scalene:'));
+      log('palette', JSON.stringify(ours));
+      assert(new Set(ours).size === ours.length, `duplicates: ${JSON.stringify(ours)}`);
+      for (const title of ['Profile Current File', 'Profile with Arguments…', 'Profile CPU Only', 'Cancel Profiling', 'Clear Profiles',
+        'Toggle Annotations', 'Load Scalene JSON…', 'Show Output', 'Restart Server', 'Copy MCP Configuration']) {
+        assert(ours.includes(`Scalene: ${title}`), `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
+      }
+      assert(!labels.some((label) => /^scalene\.(profile|cancel|clear|loadProfile|toggle)$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
+    });
+  }
+
+  // ------------------------------------------------------------ MCP
+  if (want('mcp')) {
+    await check('VS Code lists the MCP server the extension registers, starts it with the token, and finds its tools', async () => {
+      await openFile('cpu_bound.py');
+      const rows = await waitFor('the Scalene MCP server in MCP: List Servers', async () => {
+        await runCommand('MCP: List Servers').catch(() => {});
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first();
+        try {
+          await row.waitFor({ state: 'visible', timeout: 5000 });
+          return norm(await page.locator('.quick-input-list').innerText());
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 1000);
+      log('mcp servers', JSON.stringify(rows.slice(0, 300)));
+      await screenshot('mcp-servers');
+      // Start it: VS Code connects over HTTP with the bearer token from the definition.
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first().click();
+      const start = page.locator('.quick-input-list .monaco-list-row', { hasText: /Start Server/ }).first();
+      await start.waitFor({ state: 'visible', timeout: 30_000 });
+      await start.click();
+      const running = await waitFor('the server to run', async () => {
+        await runCommand('MCP: List Servers').catch(() => {});
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first();
+        try {
+          await row.waitFor({ state: 'visible', timeout: 5000 });
+          const text = norm(await row.innerText());
+          await page.keyboard.press('Escape');
+          return /Running/i.test(text) ? text : undefined;
+        } catch {
+          await page.keyboard.press('Escape');
+          return undefined;
+        }
+      }, 60_000, 2000);
+      log('mcp running', JSON.stringify(running));
+      // Its output says how many tools VS Code found.
+      await runCommand('MCP: List Servers');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene profiler' }).first().click();
+      const show = page.locator('.quick-input-list .monaco-list-row', { hasText: /Show Output/ }).first();
+      await show.waitFor({ state: 'visible', timeout: 30_000 });
+      await show.click();
+      const output = await waitFor('the MCP output to list the tools', async () => {
+        const text = norm(await page.locator('.output-view, .panel').first().innerText().catch(() => ''));
+        return /Discovered \d+ tools/i.test(text) ? text : undefined;
+      }, 30_000, 1000);
+      const tools = Number(/Discovered (\d+) tools/i.exec(output)[1]);
+      log('mcp tools', tools);
+      assert(tools >= 8, `the profiler's tools (profile, hotspots, line_profile, ...): ${tools}`);
+      await screenshot('mcp-running');
+      await runCommand('View: Hide Panel').catch(() => {});
+    });
+
+    await check('Copy MCP Configuration updates .mcp.json after asking, keeping the other entries', async () => {
+      const file = path.join(ws, '.mcp.json');
+      fs.writeFileSync(file, JSON.stringify({ mcpServers: { other: { command: 'other-server', args: ['--stdio'] } } }, null, 2));
+      await runCommand('Scalene: Copy MCP Configuration');
+      const button = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Update .mcp.json' }).first();
+      await button.waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot('mcp-json-dialog');
+      await button.click();
+      const written = await waitFor('.mcp.json to have the scalene entry', async () => {
+        const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+        return parsed.mcpServers?.scalene ? parsed : undefined;
+      }, 30_000);
+      assert(JSON.stringify(written.mcpServers.other) === JSON.stringify({ command: 'other-server', args: ['--stdio'] }), 'the other entry is kept');
+      const { command, args } = written.mcpServers.scalene;
+      assert(command.startsWith(extensions) && command.endsWith(path.join('bin', 'scalene-lsp')), `the resolved (bundled) server: ${command}`);
+      assert(JSON.stringify(args) === '["mcp"]', `args: ${JSON.stringify(args)}`);
+      await page.keyboard.press('Escape');
+    });
+
+    await check('the MCP token never reaches the Scalene output (LSP trace on)', async () => {
+      const dir = path.join(env.XDG_RUNTIME_DIR, 'scalene-lsp');
+      const tokens = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).token);
+      assert(tokens.length > 0 && tokens.every((t) => typeof t === 'string' && t.length >= 20), `the discovery file has the token: ${tokens.length}`);
+      const logs = [];
+      const walk = (d) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (e.name === 'Scalene.log') logs.push(fs.readFileSync(p, 'utf8'));
+        }
+      };
+      const text = await waitFor('the trace of scalene/mcpEndpoint in the log', async () => {
+        logs.length = 0;
+        walk(path.join(userData, 'logs'));
+        const all = logs.join('\n');
+        return /scalene\/mcpEndpoint/.test(all) ? all : undefined;
+      }, 30_000, 1000);
+      for (const token of tokens) {
+        assert(!text.includes(token), 'the token is in the Scalene output');
+      }
+      assert(/<redacted>/.test(text), 'the traced notification shows <redacted> instead');
+    });
+  }
+
+  // ------------------------------------------------------------ menus
+  if (want('menus')) {
+    await check("the editor title's run button profiles the file", async () => {
+      await openFile('cpu_bound.py');
+      await watchStatusBar();
+      const button = page.locator('.editor-actions .action-item a[aria-label*="Profile Current File"]').first();
+      await button.waitFor({ state: 'visible', timeout: 30_000 });
+      await button.click();
+      await waitForRun('cpu_bound.py');
+    });
+
+    await check('Ctrl+Alt+P in a Python editor profiles the file', async () => {
+      await openFile('memory_heavy.py');
+      await page.locator('.editor-instance .view-line', { hasText: 'def build_lists' }).first().click();
+      await watchStatusBar();
+      await page.keyboard.press('Control+Alt+KeyP');
+      await waitForRun('memory_heavy.py');
+    });
+
+    /** The labels of a context menu opened by a right click on `target`. */
+    const contextMenu = (target, what) =>
+      waitFor(`the ${what} context menu`, async () => {
+        await page.keyboard.press('Escape');
+        await target.click({ button: 'right', timeout: 10_000 }).catch(() => {});
+        const menu = page.locator('.context-view .monaco-menu');
+        try {
+          await menu.waitFor({ state: 'visible', timeout: 5000 });
+          const items = (await menu.locator('.action-label').allInnerTexts()).map(norm);
+          await page.keyboard.press('Escape');
+          return items.length > 0 ? items : undefined;
+        } catch {
+          return undefined;
+        }
+      }, 60_000, 1000);
+
+    await check('the editor and explorer context menus of a .py file offer the profile commands', async () => {
+      const inEditor = await contextMenu(page.locator('.editor-instance .view-line', { hasText: 'def build_lists' }).first(), 'editor');
+      const inExplorer = await contextMenu(page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'cpu_bound.py' }).first(), 'explorer');
+      log('menus', JSON.stringify({ editor: inEditor.filter((t) => /Profile/.test(t)), explorer: inExplorer.filter((t) => /Profile/.test(t)) }));
+      for (const [where, items] of [['editor', inEditor], ['explorer', inExplorer]]) {
+        assert(items.some((t) => /Profile Current File/.test(t)), `${where}: Profile Current File: ${JSON.stringify(items)}`);
+        assert(items.some((t) => /Profile with Arguments/.test(t)), `${where}: Profile with Arguments…: ${JSON.stringify(items)}`);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ Profile with Arguments…
+  if (want('args')) {
+    await check('Profile with Arguments…: the arguments reach the program intact, and are offered again', async () => {
+      await openFile('show_args.py');
+      await watchStatusBar();
+      // The input box replaces the Command Palette in the same widget: wait for its title.
+      const argsBox = page.locator('.quick-input-widget', { hasText: 'Profile show_args.py with arguments' });
+      const input = argsBox.locator('input');
+      await runCommand('Scalene: Profile with Arguments…');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.fill(`3000000 "two words" --flag=x`);
+      await page.keyboard.press('Enter');
+      await waitForRun('show_args.py');
+      const seen = JSON.parse(fs.readFileSync(path.join(ws, 'show_args.args.json'), 'utf8'));
+      assert(JSON.stringify(seen) === JSON.stringify(['3000000', 'two words', '--flag=x']), `argv: ${JSON.stringify(seen)}`);
+      await runCommand('Scalene: Profile with Arguments…');
+      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      const offered = await waitFor('the input box', async () => {
+        const value = await input.inputValue();
+        return value.startsWith('>') ? undefined : value;
+      }, 30_000);
+      await page.keyboard.press('Escape');
+      assert(offered === `3000000 'two words' --flag=x`, `the last arguments are offered: ${offered}`);
+    });
+  }
+
+  // ------------------------------------------------------------ memory_heavy.py (screenshot for review)
+  if (want('memory')) {
+  await check('memory_heavy.py: hints show peak MB on the allocating lines', async () => {
+      await runCommand('View: Hide Panel').catch(() => {});
+      await openFile('memory_heavy.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      await waitForRun('memory_heavy.py');
+      const memLines = await waitFor('hints', async () => {
+        const current = await viewLines();
+        return hintOf(current, 'big = [float(i) for i in range(6_000_000)]') ? current : undefined;
+      }, 60_000);
+      const hint = hintOf(memLines, 'big = [float(i) for i in range(6_000_000)]');
+      log('memory hint', hint);
+      assert(/\d+\.\d MB$/.test(hint), `the list line shows MB: ${hint}`);
+      await runCommand('View: Focus Problems');
+      await page.waitForTimeout(1000);
+      await screenshot('memory_heavy');
+      log('memory_heavy problems', JSON.stringify(await problems()));
+      await runCommand('View: Hide Panel').catch(() => {});
+    });
+  }
+
+  // ------------------------------------------------------------ Cancel
+  if (want('cancel')) {
+  await check('Cancel (click on the status bar item) stops a long run and shows the partial profile', async () => {
+      await openFile('long_running.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      await waitFor('the program to run under Scalene (its marker file)', async () => fs.existsSync(marker), 180_000);
+      // Let Scalene take samples of the running program, then click the spinner (a wait, not an assertion).
+      const item = page.locator('.part.statusbar .statusbar-item', { hasText: /Scalene: long_running\.py \d+ s/ }).first();
+      await item.waitFor({ state: 'visible', timeout: 30_000 });
+      await page.waitForTimeout(3000);
+      await item.click();
+      const seen = await waitForRun('long_running.py', /Scalene: cancelled in \d+\.\d s/, 120_000);
+      log('status', JSON.stringify(seen.slice(-3)));
+      const partial = await waitFor('hints of the partial profile', async () => {
+        const current = await viewLines();
+        const h = hintOf(current, 'total += i % 7') ?? hintOf(current, 'for i in range(200_000):');
+        return h;
+      }, 60_000);
+      assert(HINT_FORMAT.test(partial), `partial profile hint: ${partial}`);
+      await screenshot('cancelled');
+    });
+  }
+
+  // ------------------------------------------------------------ missing binary
+  if (want('missing')) {
+    if (needsMain) {
+      await stopAll();
+    }
+    await startSession('missing-binary', { 'scalene.path': '/nonexistent/scalene-lsp' });
+    await check('scalene.path pointing nowhere gives one message with the fix, and no restart loop', async () => {
+      await openFile('cpu_bound.py');
+      const first = await waitFor('the error message', async () => {
+        const n = await notifications();
+        const ours = n.filter((t) => /scalene\.path/.test(t));
+        return ours.length > 0 ? ours : undefined;
+      }, 60_000);
+      assert(/"\/nonexistent\/scalene-lsp", which does not exist/.test(first[0]), first[0]);
+      assert(/Fix:/.test(first[0]), `the message says the fix: ${first[0]}`);
+      await screenshot('missing-binary');
+      // Wait a while: nothing more may pile up (no restart loop, no second message).
+      await page.waitForTimeout(8000);
+      const later = (await notifications()).filter((t) => /Scalene|scalene/.test(t));
+      assert(later.length === 1, `exactly one Scalene message: ${JSON.stringify(later)}`);
+      const servers = sandboxProcesses().filter((p) => /scalene-lsp serve/.test(p));
+      assert(servers.length === 0, `no server runs: ${JSON.stringify(servers)}`);
+    });
+
+    await check('clearing scalene.path starts the bundled server without a reload', async () => {
+      const before = sandboxProcesses().filter((p) => /bin\/scalene-lsp serve/.test(p));
+      assert(before.length === 0, `no server before: ${JSON.stringify(before)}`);
+      writeSettings({});
+      const servers = await waitFor('a scalene-lsp serve process', async () => {
+        const found = sandboxProcesses().filter((p) => /bin\/scalene-lsp serve/.test(p));
+        return found.length > 0 ? found : undefined;
+      }, 60_000, 500);
+      assert(servers.length === 1, `one server: ${JSON.stringify(servers)}`);
+    });
+  }
+
+  if (want('missing')) {
+    await check('a scalene.path that is not a working server gives one message saying it does not run', async () => {
+      // A file that exists and is executable but is no scalene-lsp: /bin/false.
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      writeSettings({ 'scalene.path': '/bin/false' });
+      const message = await waitFor('the message', async () => {
+        const ours = (await notifications()).filter((t) => /\/bin\/false/.test(t));
+        return ours.length > 0 ? ours : undefined;
+      }, 60_000);
+      assert(/does not run/.test(message[0]) && /Fix:/.test(message[0]), message[0]);
+      await screenshot('broken-binary');
+      await page.waitForTimeout(8000);
+      const later = (await notifications()).filter((t) => /Scalene|scalene/.test(t));
+      assert(later.length === 1, `exactly one Scalene message: ${JSON.stringify(later)}`);
+      const servers = sandboxProcesses().filter((p) => /scalene-lsp serve/.test(p));
+      assert(servers.length === 0, `the bundled server was stopped: ${JSON.stringify(servers)}`);
+    });
+  }
+
+  // ------------------------------------------------------------ an interpreter without Scalene
+  if (want('noscalene')) {
+    await stopAll();
+    const bare = path.join(sandbox, 'no-scalene');
+    fs.mkdirSync(bare);
+    for (const name of ['cpu_bound.py', 'memory_heavy.py']) {
+      fs.copyFileSync(path.join(root, 'fixtures', 'programs', name), path.join(bare, name));
+    }
+    const made = spawnSync('python3', ['-m', 'venv', '--without-pip', path.join(bare, '.venv')], { env, encoding: 'utf8' });
+    await startSession('no-scalene', {}, bare);
+    await check('an interpreter without Scalene: one message with the exact install command for it', async () => {
+      assert(made.status === 0, `python3 -m venv failed: ${made.stderr}`);
+      await openFile('cpu_bound.py');
+      const python = path.join(bare, '.venv', 'bin', 'python');
+      const first = await waitFor('the message', async () => {
+        const ours = (await notifications()).filter((t) => /Scalene is not installed/.test(t));
+        return ours.length > 0 ? ours : undefined;
+      }, 90_000);
+      log('no-scalene message', JSON.stringify(first[0]));
+      assert(first[0].includes(`"${python}" -m pip install scalene`), `the install command for ${python}: ${first[0]}`);
+      assert(/Copy Install Command/.test(first[0]), `a button copies the command: ${first[0]}`);
+      await screenshot('no-scalene');
+      // Asking the server again (switching editors) does not repeat the message: one entry in the
+      // notification center, which also keeps the toasts that Escape hid.
+      await openFile('memory_heavy.py');
+      await page.waitForTimeout(5000);
+      await runCommand('Notifications: Show Notifications');
+      await page.locator('.notifications-center').waitFor({ state: 'visible', timeout: 30_000 });
+      const all = (await notifications()).filter((t) => /Scalene/.test(t));
+      assert(all.length === 1, `exactly one Scalene message: ${JSON.stringify(all)}`);
+    });
+  }
+
+} catch (err) {
+  failed++;
+  console.log(`not ok - the test run itself: ${String(err?.stack ?? err)}`);
+  await screenshot('error').catch(() => {});
+} finally {
+  await stopAll();
+  // VS Code's logs (the Scalene output channel, the extension host) for a look after a failure.
+  fs.rmSync(path.join(artifacts, 'logs'), { recursive: true, force: true });
+  for (const dir of fs.readdirSync(sandbox).filter((d) => d.startsWith('user-data-'))) {
+    const logs = path.join(sandbox, dir, 'logs');
+    if (fs.existsSync(logs)) {
+      fs.cpSync(logs, path.join(artifacts, 'logs', dir.slice('user-data-'.length)), { recursive: true });
+    }
+  }
+  const left = sandboxProcesses();
+  if (left.length > 0) {
+    failed++;
+    console.log(`not ok - no process is left behind\n    ${left.join('\n    ')}`);
+  } else {
+    passed++;
+    console.log('ok - no process is left behind (code-server, language server, Scalene)');
+  }
+  if (!keep) {
+    fs.rmSync(sandbox, { recursive: true, force: true });
+  }
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s; screenshots in ${artifacts}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}

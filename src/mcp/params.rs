@@ -418,7 +418,7 @@ pub struct CompareParams {
     /// The before side: a profile id in memory ("p3") or a saved name ("baseline"). A `p<N>` that is in
     /// memory is the profile; anything else is a saved name.
     pub before: String,
-    /// The after side (the same kinds). Default: the newest profile in memory of the same program.
+    /// The after side (the same kinds). Default: the newest other profile in memory of the same program.
     #[serde(default)]
     pub after: Option<String>,
     /// How many changed functions and lines to list (each; default 10, at most 100).

@@ -49,9 +49,15 @@ impl ScaleneMcp {
         }
     }
 
-    /// The newest profile in memory of `program` (the default after side).
-    fn newest_of(&self, program: &str) -> Option<Side> {
-        let entry = self.engine().cache().list().into_iter().rev().find(|entry| entry.profile.program == program)?;
+    /// The newest profile in memory of `program` other than `not` (the default after side).
+    fn newest_of(&self, program: &str, not: &str) -> Option<Side> {
+        let entry = self
+            .engine()
+            .cache()
+            .list()
+            .into_iter()
+            .rev()
+            .find(|entry| entry.profile.program == program && entry.id.to_string() != not)?;
         Some(Side { profile: Arc::new(entry.profile.clone()), label: entry.id.to_string() })
     }
 }
@@ -169,9 +175,9 @@ impl ScaleneMcp {
         let before = self.side(&params.before, &roots)?;
         let after = match params.after.as_deref() {
             Some(after) => self.side(after, &roots)?,
-            None => self.newest_of(&before.profile.program).ok_or_else(|| {
+            None => self.newest_of(&before.profile.program, &before.label).ok_or_else(|| {
                 ToolError::refused(format!(
-                    "no profile of {} is in memory to compare {} with. Fix: call profile {{\"path\": \"{}\"}} first, or pass `after`.",
+                    "no other profile of {} is in memory to compare {} with. Fix: call profile {{\"path\": \"{}\"}} first, or pass `after`.",
                     views::program_display(&before.profile, &roots),
                     before.label,
                     views::program_display(&before.profile, &roots)

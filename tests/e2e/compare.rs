@@ -162,12 +162,23 @@ fn a_user_saves_a_baseline_slows_one_function_speeds_up_another_and_ci_fails_on_
     assert_valid(&json);
     assert_eq!(verdict_of(&json, "functions", "name", "slow"), "regressed");
     assert_eq!(verdict_of(&json, "functions", "name", "fast"), "improved");
-    let lines = json["lines"].as_array().unwrap();
-    let at = |needle: &str| lines.iter().find(|line| line["after_line"] == line0(&live_v2(), needle) + 1).unwrap_or_else(|| panic!("{needle}"));
-    let slow = at("total += i * i % 7");
-    assert_eq!(slow["verdict"], "regressed", "{slow}");
-    assert_eq!(slow["before_line"].as_u64(), Some(line0(&live_v1(), "total += i * i % 7") + 1), "matched across the inserted lines");
-    let fast = at("total += i % 3");
-    assert_eq!(fast["verdict"], "improved", "{fast}");
-    assert_eq!(fast["before_line"].as_u64(), Some(line0(&live_v1(), "total += i % 3") + 1));
+    // The lines of each function: Scalene spreads a loop's samples over its lines, so at least one of
+    // them carries the change, none the opposite, each matched to its line in the baseline by content.
+    assert_lines_follow(&json, "slow", "regressed", "improved");
+    assert_lines_follow(&json, "fast", "improved", "regressed");
+}
+
+/// The lines of `function` in a live comparison: at least one `wanted`, none `opposite`, and each
+/// matched to the baseline's line with the same text (numbers shifted by the inserted lines).
+pub fn assert_lines_follow(json: &Value, function: &str, wanted: &str, opposite: &str) {
+    let lines: Vec<&Value> = json["lines"].as_array().unwrap().iter().filter(|line| line["function"] == function).collect();
+    assert!(lines.iter().any(|line| line["verdict"] == wanted), "{function}: {lines:#?}");
+    assert!(lines.iter().all(|line| line["verdict"] != opposite), "{function}: {lines:#?}");
+    let (v1, v2) = (live_v1(), live_v2());
+    for line in lines.iter().filter(|line| line["verdict"] == wanted) {
+        let after = line["after_line"].as_u64().unwrap() as usize;
+        let before = line["before_line"].as_u64().expect("matched") as usize;
+        assert_eq!(v2.lines().nth(after - 1), v1.lines().nth(before - 1), "{line}");
+        assert_ne!(after, before, "the inserted lines moved it");
+    }
 }

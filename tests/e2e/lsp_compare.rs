@@ -168,7 +168,7 @@ fn a_baseline_then_a_slower_and_a_faster_function_then_compare_profiles_now_and_
     let slow_def = line0(&v2, "def slow");
     let fast_def = line0(&v2, "def fast");
     let slow_lines = [line0(&v2, "total += i * i % 7") - 1, line0(&v2, "total += i * i % 7")];
-    let fast_lines = [line0(&v2, "total += i % 3") - 1, line0(&v2, "total += i % 3")];
+    let fast_lines = [line0(&v2, "total += i * i % 3") - 1, line0(&v2, "total += i * i % 3")];
     let diagnostics = client.expect_diagnostics(&uri, |d| has_code(d, "cpu-regression"), TIMEOUT);
     assert!(codes_on(&diagnostics, slow_def).contains(&"cpu-regression".to_string()), "{diagnostics:#?}");
     assert!(codes_on(&diagnostics, fast_def).contains(&"improvement".to_string()), "{diagnostics:#?}");

@@ -21,8 +21,13 @@ use lsp_client::LspClient;
 
 /// A server on `root`, initialized like VS Code and Neovim: progress, and tooltips resolved lazily
 /// (inlayHint/resolve). Notifications the benchmark does not look at are declared as such.
+/// `SCALENE_LSP_BENCH_BIN=path` measures another build (e.g. an older commit's) with the same client.
 fn start(initialization_options: Value, root: &std::path::Path) -> LspClient {
-    let mut client = LspClient::spawn();
+    let binary = std::env::var_os("SCALENE_LSP_BENCH_BIN").map(PathBuf::from);
+    let mut client = match &binary {
+        Some(binary) => LspClient::spawn_binary(binary, &["serve"], &[]),
+        None => LspClient::spawn(),
+    };
     for method in ["textDocument/publishDiagnostics", "window/showMessage", "window/logMessage"] {
         client.ignore(method);
     }

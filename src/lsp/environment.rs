@@ -11,6 +11,9 @@ use super::session::{Session, uri_path};
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentParams {
     pub uri: Option<Uri>,
+    /// The interpreter to check instead of the `python` setting (e.g. the one the editor's Python
+    /// extension chose for this file).
+    pub python: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,7 +49,7 @@ pub async fn handle_environment(session: &Session, params: EnvironmentParams) ->
         .or_else(|| session.roots().into_iter().next())
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_default();
-    let python = session.settings().python.clone();
+    let python = params.python.filter(|python| !python.is_empty()).map(std::path::PathBuf::from).or_else(|| session.settings().python.clone());
     let found = session.engine.environment(python.as_deref(), &start).await;
     let display = |path: &std::path::Path| path.display().to_string();
     match found {

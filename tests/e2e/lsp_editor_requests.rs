@@ -106,6 +106,10 @@ fn environment_names_the_interpreter_and_scalene_or_the_fix() {
     assert_eq!(found["projectRoot"], json!(project.path()));
     // Params may be null (no document: the workspace root).
     assert_eq!(client.request_ok("scalene/environment", Value::Null)["ok"], json!(true));
+    // Another interpreter than the setting's (e.g. the one the editor picked for this file).
+    let bare = project.venv("other-venv", false);
+    let other = client.request_ok("scalene/environment", json!({"uri": uri, "python": bare}));
+    assert_eq!((other["ok"].clone(), other["kind"].clone(), other["python"].clone()), (json!(false), json!("scalene_missing"), json!(bare)));
 
     // A project venv without Scalene: not ok, and the message says how to install it into that venv.
     let bare = TempProject::new();

@@ -103,7 +103,8 @@ fn expected_diagnostics(profile: &Profile, file: &FileProfile) -> Vec<(u64, Stri
         let line0 = u64::from(line.line - 1);
         let cpu = line.cpu_total();
         if cpu >= 10.0 {
-            let severity = if cpu >= 30.0 { 2 } else { 3 };
+            // Information (3) from 30%, Hint (4) below: squiggles only on the hottest lines.
+            let severity = if cpu >= 30.0 { 3 } else { 4 };
             let message = format!(
                 "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
                 line.cpu_python, line.cpu_native, line.cpu_system
@@ -112,7 +113,7 @@ fn expected_diagnostics(profile: &Profile, file: &FileProfile) -> Vec<(u64, Stri
         }
         if profile.memory && line.peak_mb >= 100.0 {
             let message = format!("peak {:.1} MB (allocated {:.1} MB)", line.peak_mb, line.alloc_mb);
-            expected.push((line0, "memory-hotspot".into(), 3, message));
+            expected.push((line0, "memory-hotspot".into(), 4, message));
         }
         if let Some(leak) = file.leak(line.line).filter(|leak| leak.likelihood >= 0.9) {
             let message = format!(
@@ -120,7 +121,7 @@ fn expected_diagnostics(profile: &Profile, file: &FileProfile) -> Vec<(u64, Stri
                 leak.likelihood * 100.0,
                 leak.velocity_mb_s
             );
-            expected.push((line0, "leak".into(), 2, message));
+            expected.push((line0, "leak".into(), 3, message));
         }
     }
     expected.sort();

@@ -32,10 +32,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const uri = editor?.document.languageId === 'python' && editor.document.uri.scheme === 'file' ? editor.document.uri : undefined;
     const request = ++envRequest;
     try {
-      const env = await manager.environment(uri);
+      // The interpreter a profile of this file would get: scalene.python, else the Python extension's
+      // for this very file, else the server's own discovery.
+      const userPython = vscode.workspace.getConfiguration('scalene', uri).get<string>('python');
+      const fileInterpreter = (await interpreter.forResource(uri)) ?? interpreter.workspaceInterpreter;
+      const choice = chooseInterpreter(userPython, fileInterpreter);
+      const env = await manager.environment(uri, choice.python);
       if (request === envRequest && env) {
-        const userPython = vscode.workspace.getConfiguration('scalene', uri).get<string>('python');
-        envStatus.setEnvironment(env, chooseInterpreter(userPython, interpreter.workspaceInterpreter).source);
+        envStatus.setEnvironment(env, choice.source);
       }
     } catch (err) {
       output.warn(`scalene/environment failed: ${(err as Error).message}`);

@@ -182,7 +182,12 @@ impl LspClient {
 
     /// Starts `scalene-lsp` with these arguments and extra environment variables.
     pub fn spawn_with_env(args: &[&str], envs: &[(&str, &str)]) -> LspClient {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+        LspClient::spawn_binary(Path::new(env!("CARGO_BIN_EXE_scalene-lsp")), args, envs)
+    }
+
+    /// Starts another `scalene-lsp` binary (a benchmark compares two builds this way).
+    pub fn spawn_binary(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> LspClient {
+        let mut command = Command::new(binary);
         command.envs(envs.iter().copied());
         command.args(args).env_remove("VIRTUAL_ENV").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         if std::env::var_os("RUST_LOG").is_none() && !envs.iter().any(|(key, _)| *key == "RUST_LOG") {

@@ -27,6 +27,7 @@ export const SERVER_SETTINGS = [
   'mcp.enabled',
   'mcp.port',
   'mcp.allowCode',
+  'maxProfileMb',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTINGS)[number];

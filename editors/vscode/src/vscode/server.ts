@@ -410,11 +410,19 @@ export class ServerManager implements vscode.Disposable {
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: argument === undefined ? [] : [argument] })) as T;
   }
 
-  async environment(uri: vscode.Uri | undefined): Promise<EnvironmentResult | undefined> {
+  /** `scalene/environment` for a file; `python` checks that interpreter instead of the server's setting. */
+  async environment(uri: vscode.Uri | undefined, python?: string): Promise<EnvironmentResult | undefined> {
     const client = this.client;
     if (!client || this.state !== 'running') {
       return undefined;
     }
-    return client.sendRequest<EnvironmentResult>('scalene/environment', uri ? { uri: client.code2ProtocolConverter.asUri(uri) } : {});
+    const params: { uri?: string; python?: string } = {};
+    if (uri) {
+      params.uri = client.code2ProtocolConverter.asUri(uri);
+    }
+    if (python) {
+      params.python = python;
+    }
+    return client.sendRequest<EnvironmentResult>('scalene/environment', params);
   }
 }

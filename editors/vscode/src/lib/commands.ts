@@ -15,4 +15,13 @@ export const COMMANDS = {
 } as const;
 
 /** The server's commands (docs/lsp.md), called with workspace/executeCommand. */
-export const SERVER_COMMANDS = ['scalene.profile', 'scalene.cancel', 'scalene.clear', 'scalene.loadProfile', 'scalene.toggle'] as const;
+export const SERVER_COMMANDS = [
+  'scalene.profile',
+  'scalene.cancel',
+  'scalene.clear',
+  'scalene.loadProfile',
+  'scalene.toggle',
+  'scalene.saveBaseline',
+  'scalene.compare',
+  'scalene.exitCompare',
+] as const;

@@ -28,6 +28,13 @@ export const SERVER_SETTINGS = [
   'mcp.port',
   'mcp.allowCode',
   'maxProfileMb',
+  'store.dir',
+  'store.maxProfiles',
+  'store.maxMb',
+  'compare.minChangePercent',
+  'compare.minCpuPercent',
+  'compare.minMb',
+  'compare.sampleInterval',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTINGS)[number];
@@ -121,7 +128,7 @@ export function serverSettings(explicit: (key: ServerSettingKey) => unknown, con
     if (value === undefined || value === null) {
       continue;
     }
-    if ((key === 'cwd' || key === 'mode') && value === '') {
+    if ((key === 'cwd' || key === 'mode' || key === 'store.dir') && value === '') {
       continue;
     }
     setDotted(settings, key, value);

@@ -200,6 +200,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     let name = match &target {
         Program::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         Program::Module(module) => format!("-m {module}"),
+        Program::Test { name, .. } => name.clone(),
     };
     let request = ProfileRequest {
         program: Some(target),
@@ -326,6 +327,10 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 env: Vec::new(),
                 niceness: 0,
                 io: ProgramIo::Terminal { stdout_to_stderr: false },
+                live: None,
+                paused: false,
+                startup_env: Vec::new(),
+                lifecycle: None,
             }
         } else {
             let request = ProfileRequest { program: Some(target), python: args.python.clone(), ..ProfileRequest::default() };

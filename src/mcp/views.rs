@@ -119,6 +119,7 @@ pub fn failure(profile: &Profile) -> Option<Failure> {
         RunStatus::TooShort => "the program finished before Scalene could take a sample, so there are no numbers. Fix: profile a longer-running workload (loop the code, or use a bigger input).".to_string(),
         RunStatus::Cancelled => "the run was cancelled; the profile covers the run up to the stop.".to_string(),
         RunStatus::TimedOut => "the run hit its time limit; the profile covers the run up to the stop. Fix: pass a larger timeout_s, or a smaller input.".to_string(),
+        RunStatus::Running => "the run is still going: this is a live snapshot of the run so far (partial), replaced as Scalene writes newer ones and by the final profile at the end.".to_string(),
     };
     let stderr_tail = profile
         .stderr_tail

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::interpreter::Preflight;
 use super::model::{Mode, RunStatus};
 use super::runner::{self, Program, ProgramIo, RunHooks, RunPlace, RunSpec};
+pub use super::runner::control::satisfies;
 
 /// How a run starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -28,21 +29,6 @@ pub enum Startup {
     Shortcut,
     /// Always Scalene's own way (it re-launches itself once).
     Normal,
-}
-
-/// Scalene's test (`ScalenePreload.setup_preload`, 2.x): a Scalene process re-launches itself unless
-/// its environment already has every pair of its preload environment, where `LD_LIBRARY_PATH` counts
-/// as present when it contains the directory and `LD_PRELOAD` when `libscalene.so` is one of its
-/// entries; with memory profiling, a `PYTHONMALLOC` other than `default` also makes it re-launch.
-pub fn satisfies(env: &[(String, String)], preload: &[(String, String)], memory: bool) -> bool {
-    let get = |key: &str| env.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value.as_str());
-    let wanted = preload.iter().all(|(key, value)| match (key.as_str(), get(key)) {
-        (_, None) => false,
-        ("LD_LIBRARY_PATH", Some(have)) => have.contains(value.as_str()),
-        ("LD_PRELOAD", Some(have)) => have.split(':').any(|entry| entry == value),
-        (_, Some(have)) => have == value,
-    });
-    wanted && !(memory && get("PYTHONMALLOC").is_some_and(|value| value != "default"))
 }
 
 /// The variables to set on top of `env` (the environment the program would get) so that Scalene does

@@ -4,6 +4,7 @@
 mod architecture;
 mod cli;
 mod faults;
+mod live;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;

@@ -32,14 +32,14 @@ pub(super) type LastSnapshot = Mutex<Option<Vec<u8>>>;
 
 /// Identifies one version of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp {
+pub(super) struct Stamp {
     len: u64,
     modified: i64,
     modified_ns: i64,
     inode: u64,
 }
 
-fn stamp(path: &Path) -> Option<Stamp> {
+pub(super) fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
     Some(Stamp { len: meta.len(), modified: meta.mtime(), modified_ns: meta.mtime_nsec(), inode: meta.ino() })
 }

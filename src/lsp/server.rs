@@ -92,6 +92,7 @@ impl Backend {
             allow_code: settings.mcp.allow_code,
             python: settings.python.clone(),
             roots: self.session.shared_roots(),
+            startup: settings.startup(),
         };
         match starter(request).await {
             Ok(endpoint) => {
@@ -124,8 +125,10 @@ impl Backend {
     }
 }
 
-/// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction)
-/// updates the editor: one path for all of them. Bursts (a clear removing many) give one refresh.
+/// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction, a
+/// live run's snapshot) updates the editor: one path for all of them. Bursts (a clear removing many)
+/// give one refresh, and while the user types faster than a live run's snapshot interval, refreshes
+/// wait until typing pauses for that long (the newest profile is shown then).
 async fn follow_cache(session: Arc<Session>) {
     let mut events = session.engine.cache().subscribe();
     // Expired profiles are only noticed when the cache does its housekeeping: do it regularly.
@@ -140,6 +143,9 @@ async fn follow_cache(session: Arc<Session>) {
         };
         match event {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                while let Some(delay) = session.refresh_delay() {
+                    tokio::time::sleep(delay).await;
+                }
                 while events.try_recv().is_ok() {}
                 progress::after_profile_change(session.clone()).await;
             }

@@ -50,6 +50,8 @@ pub struct Session {
     /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).
     pub heat_sent: dashmap::DashSet<Uri>,
     line_maps: DashMap<Uri, CachedLineMap>,
+    /// When the user last changed a document (refreshes wait until typing pauses).
+    last_edit: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// A document's line map for one version of its text and one profile.
@@ -113,7 +115,15 @@ impl Session {
             published: dashmap::DashSet::new(),
             heat_sent: dashmap::DashSet::new(),
             line_maps: DashMap::new(),
+            last_edit: std::sync::Mutex::new(None),
         }
+    }
+
+    /// How long to wait before refreshing annotations from a new profile: until typing has paused for
+    /// the live snapshot interval (None: refresh now).
+    pub fn refresh_delay(&self) -> Option<std::time::Duration> {
+        let last = (*self.last_edit.lock().unwrap_or_else(|p| p.into_inner()))?;
+        self.settings().live_interval.checked_sub(last.elapsed()).filter(|left| !left.is_zero())
     }
 
     /// Keeps a warning to show once the client is initialized.
@@ -189,6 +199,7 @@ impl Session {
             Some(mut entry) if entry.version < version => {
                 let language_id = entry.language_id.clone();
                 *entry = Arc::new(Document::new(version, language_id, text));
+                *self.last_edit.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 true
             }
             Some(entry) => {

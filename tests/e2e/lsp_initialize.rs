@@ -5,7 +5,16 @@ use serde_json::{Value, json};
 use crate::support::TempProject;
 use crate::support::lsp_client::{LspClient, default_capabilities};
 
-const COMMANDS: [&str; 5] = ["scalene.profile", "scalene.cancel", "scalene.clear", "scalene.loadProfile", "scalene.toggle"];
+const COMMANDS: [&str; 8] = [
+    "scalene.profile",
+    "scalene.cancel",
+    "scalene.clear",
+    "scalene.loadProfile",
+    "scalene.toggle",
+    "scalene.pause",
+    "scalene.resume",
+    "scalene.profileTest",
+];
 const INVALID_PARAMS: i64 = -32602;
 
 /// A provider is offered when it is `true` or an options object.

@@ -255,20 +255,23 @@ fn switching_recording_names_the_run_and_the_fix() {
     });
 }
 
-/// A project with code under test and a test file: a passing test and a failing one, each calling
-/// its own hot function.
+/// The fixture project `fixtures/programs/pytest_project` in a temp folder (its own project root): code
+/// under test (`shapes.py`), a passing and a failing test each calling its own hot function.
 pub fn test_project() -> (TempProject, PathBuf) {
     let project = TempProject::new();
-    project.write(
-        "shapes.py",
-        "def slow_area(n):\n    total = 0\n    for i in range(n):\n        total += (i % 13) * (i % 7)\n    return total\n\n\ndef slow_perimeter(n):\n    total = 0\n    for i in range(n):\n        total += (i % 5) + (i % 3)\n    return total\n",
-    );
-    let tests = project.write(
-        "tests/test_shapes.py",
-        "from shapes import slow_area, slow_perimeter\n\n\ndef test_area():\n    assert slow_area(2_000_000) > 0\n\n\nclass TestPerimeter:\n    def test_perimeter_is_one(self):\n        assert slow_perimeter(2_000_000) == 1\n\n\nasync def test_async_area():\n    assert slow_area(10) > 0\n",
-    );
-    project.write("tests/conftest.py", "import os\nimport sys\n\nsys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))\n");
+    let fixture = support::program("pytest_project");
+    for name in ["pyproject.toml", "shapes.py", "tests/test_shapes.py", "tests/conftest.py"] {
+        project.write(name, &std::fs::read_to_string(fixture.join(name)).unwrap());
+    }
+    let tests = project.path().join("tests/test_shapes.py");
     (project, tests)
+}
+
+/// The lines of `function`'s body in the fixture's shapes.py.
+pub fn body_lines(function: &str) -> std::ops::RangeInclusive<u32> {
+    let text = std::fs::read_to_string(support::program("pytest_project/shapes.py")).unwrap();
+    let def = text.lines().position(|line| line.starts_with(&format!("def {function}("))).unwrap() as u32 + 1;
+    (def + 1)..=(def + 4)
 }
 
 fn active_lines(entry: &CachedProfile, file: &Path) -> Vec<u32> {
@@ -292,9 +295,10 @@ fn one_test_is_profiled_with_the_code_it_calls_and_a_failing_test_keeps_its_prof
         let passing = engine.profile(test("test_area")).await.unwrap();
         assert_eq!(passing.profile.status, RunStatus::Ok, "{:?}", passing.profile.notes);
         assert!(passing.profile.program.ends_with("tests/test_shapes.py::test_area"), "{}", passing.profile.program);
+        let (area, perimeter) = (body_lines("slow_area"), body_lines("slow_perimeter"));
         let hot = active_lines(&passing, &shapes);
-        assert!(hot.iter().any(|line| (3..=4).contains(line)), "slow_area's loop is measured: {hot:?}");
-        assert!(!hot.iter().any(|line| (10..=11).contains(line)), "the other test's code did not run: {hot:?}");
+        assert!(hot.iter().any(|line| area.contains(line)), "slow_area's loop is measured: {hot:?}");
+        assert!(!hot.iter().any(|line| perimeter.contains(line)), "the other test's code did not run: {hot:?}");
         let site = support::python().parent().unwrap().parent().unwrap().to_path_buf();
         for file in &passing.profile.files {
             assert!(file.path.starts_with(project.path().canonicalize().unwrap()), "only project files, not pytest's: {}", file.path.display());
@@ -304,8 +308,8 @@ fn one_test_is_profiled_with_the_code_it_calls_and_a_failing_test_keeps_its_prof
         let failing = engine.profile(test("TestPerimeter::test_perimeter_is_one")).await.unwrap();
         assert_eq!(failing.profile.status, RunStatus::ProgramFailed);
         let hot = active_lines(&failing, &shapes);
-        assert!(hot.iter().any(|line| (10..=11).contains(line)), "slow_perimeter's loop is measured: {hot:?}");
-        assert!(!hot.iter().any(|line| (3..=4).contains(line)), "{hot:?}");
+        assert!(hot.iter().any(|line| perimeter.contains(line)), "slow_perimeter's loop is measured: {hot:?}");
+        assert!(!hot.iter().any(|line| area.contains(line)), "{hot:?}");
         let note = failing.profile.notes.join(" ");
         assert!(note.contains("did not pass") && note.contains("1 failed in"), "pytest's summary is in the note: {note}");
         assert!(note.contains("FAILED") && note.contains("test_perimeter_is_one"), "{note}");

@@ -8,6 +8,7 @@ mod live;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;
+mod lsp_live;
 mod lsp_load;
 mod lsp_profile;
 mod runner;

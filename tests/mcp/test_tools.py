@@ -25,6 +25,8 @@ TOOLS = {
     "load_profile": (False, False, False),
     "clear": (False, True, False),
     "cancel": (False, False, False),
+    "pause": (False, False, False),
+    "resume": (False, False, False),
 }
 
 

@@ -127,12 +127,15 @@ impl Backend {
 
 /// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction, a
 /// live run's snapshot) updates the editor: one path for all of them. Bursts (a clear removing many)
-/// give one refresh, and while the user types faster than a live run's snapshot interval, refreshes
-/// wait until typing pauses for that long (the newest profile is shown then).
+/// give one refresh; a change that leaves every open document with the profile it shows (the removal
+/// of a snapshot that a newer one already replaced, a profile of files nobody has open) gives none, so a
+/// live run refreshes at most once per snapshot; and while the user types faster than a live run's
+/// snapshot interval, refreshes wait until typing pauses for that long (the newest profile is shown then).
 async fn follow_cache(session: Arc<Session>) {
     let mut events = session.engine.cache().subscribe();
     // Expired profiles are only noticed when the cache does its housekeeping: do it regularly.
     let mut housekeeping = tokio::time::interval(Duration::from_secs(30));
+    let mut shown = session.shown_profiles();
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
@@ -143,11 +146,18 @@ async fn follow_cache(session: Arc<Session>) {
         };
         match event {
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                let lagged = event.is_err();
                 while let Some(delay) = session.refresh_delay() {
                     tokio::time::sleep(delay).await;
                 }
                 while events.try_recv().is_ok() {}
-                progress::after_profile_change(session.clone()).await;
+                let now = session.shown_profiles();
+                // A document opened since is not a change (the client asks for its annotations itself).
+                let changed = now.iter().any(|(uri, id)| shown.get(uri).copied().flatten() != *id);
+                if changed || lagged {
+                    shown = now;
+                    progress::after_profile_change(session.clone()).await;
+                }
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         }

@@ -78,16 +78,18 @@ pub(super) async fn watch(
     let mut seen: Option<Stamp> = None;
     loop {
         let changed = control.changed.notified();
-        tokio::select! {
-            () = wait_readable(inotify.as_ref()) => {}
-            () = tokio::time::sleep(period) => {}
-            () = changed => {}
-        }
+        // A close after writing says a new version is there even when its size and mtime (whose clock
+        // ticks every few ms) look the same as the last one's.
+        let closed = tokio::select! {
+            () = wait_readable(inotify.as_ref()) => true,
+            () = tokio::time::sleep(period) => false,
+            () = changed => false,
+        };
         if !control.watches_snapshots() {
             continue;
         }
         let Some(before) = stamp(output) else { continue };
-        if seen == Some(before) {
+        if seen == Some(before) && !closed {
             continue;
         }
         let Ok(bytes) = tokio::fs::read(output).await else { continue };

@@ -19,7 +19,8 @@ use super::endpoint::{EndpointRequest, EndpointStarter, McpEndpointNotification}
 use super::session::{Session, uri_path};
 use super::settings::Settings;
 use super::{actions, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
-use crate::engine::{Engine, panic_message};
+use crate::engine::{CacheEvent, Engine, panic_message};
+use tokio::sync::broadcast::error::RecvError;
 
 pub struct Backend {
     session: Arc<Session>,
@@ -127,15 +128,14 @@ impl Backend {
 
 /// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction, a
 /// live run's snapshot) updates the editor: one path for all of them. Bursts (a clear removing many)
-/// give one refresh; a change that leaves every open document with the profile it shows (the removal
-/// of a snapshot that a newer one already replaced, a profile of files nobody has open) gives none, so a
-/// live run refreshes at most once per snapshot; and while the user types faster than a live run's
-/// snapshot interval, refreshes wait until typing pauses for that long (the newest profile is shown then).
+/// give one refresh; the removal of a profile that a newer one of the same key replaced (a live run's
+/// previous snapshot) gives none, since the newer one is shown already: a live run refreshes once per
+/// snapshot. While the user types faster than a live run's snapshot interval, refreshes wait until typing
+/// pauses for that long (the newest profile is shown then).
 async fn follow_cache(session: Arc<Session>) {
     let mut events = session.engine.cache().subscribe();
     // Expired profiles are only noticed when the cache does its housekeeping: do it regularly.
     let mut housekeeping = tokio::time::interval(Duration::from_secs(30));
-    let mut shown = session.shown_profiles();
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
@@ -144,22 +144,29 @@ async fn follow_cache(session: Arc<Session>) {
                 continue;
             }
         };
+        let cache = session.engine.cache();
+        let matters = |event: &std::result::Result<CacheEvent, RecvError>| match event {
+            Ok(CacheEvent::Removed(id)) => !cache.was_replaced(*id),
+            _ => true,
+        };
         match event {
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                let lagged = event.is_err();
+            Err(RecvError::Closed) => break,
+            first => {
+                let mut changed = matters(&first);
                 while let Some(delay) = session.refresh_delay() {
                     tokio::time::sleep(delay).await;
                 }
-                while events.try_recv().is_ok() {}
-                let now = session.shown_profiles();
-                // A document opened since is not a change (the client asks for its annotations itself).
-                let changed = now.iter().any(|(uri, id)| shown.get(uri).copied().flatten() != *id);
-                if changed || lagged {
-                    shown = now;
+                loop {
+                    match events.try_recv() {
+                        Ok(event) => changed |= matters(&Ok(event)),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => changed = true,
+                        Err(_) => break,
+                    }
+                }
+                if changed {
                     progress::after_profile_change(session.clone()).await;
                 }
             }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         }
     }
 }

@@ -259,17 +259,6 @@ impl Session {
         map
     }
 
-    /// Which profile covers each open document now (what the editor shows).
-    pub fn shown_profiles(&self) -> std::collections::HashMap<String, Option<ProfileId>> {
-        self.documents
-            .iter()
-            .map(|entry| {
-                let covering = uri_path(entry.key()).and_then(|path| self.engine.cache().covering(&path)).map(|covered| covered.entry.id);
-                (entry.key().as_str().to_string(), covering)
-            })
-            .collect()
-    }
-
     /// The run in progress for a document, if any.
     pub fn run_for(&self, uri: &Uri) -> Option<RunId> {
         self.runs.iter().filter(|entry| entry.value().uri == *uri).map(|entry| *entry.key()).max()

@@ -401,14 +401,19 @@ fn heavy(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStat
         .collect()
 }
 
-/// True when `at` has a value in `entry`, or, for a line inside a function, any line of that function
-/// does (Scalene spreads the samples of threads over a function's lines, differently run to run).
+/// True when `at` has a value in `entry`, or another line of the same function does, or of the module
+/// level for a line outside functions: Scalene spreads the samples of threads over a function's lines,
+/// and partly over the main thread's `start`/`join` lines, differently from run to run, whichever way
+/// Scalene started.
 fn active(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStats) -> f64, at: &(PathBuf, u32)) -> bool {
     let Some(file) = entry.profile.files.iter().find(|f| f.path == at.0) else { return false };
     if file.line(at.1).is_some_and(|l| metric(l) > 0.0) {
         return true;
     }
-    file.function_at(at.1).is_some_and(|function| file.lines.iter().any(|l| function.contains(l.line) && metric(l) > 0.0))
+    match file.function_at(at.1) {
+        Some(function) => file.lines.iter().any(|l| function.contains(l.line) && metric(l) > 0.0),
+        None => file.lines.iter().any(|l| file.function_at(l.line).is_none() && metric(l) > 0.0),
+    }
 }
 
 /// Files with at least 10% of the run's CPU time.

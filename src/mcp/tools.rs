@@ -479,6 +479,7 @@ impl ScaleneMcp {
             program_path: Some(dir.path().to_path_buf()),
             timeout: Some(timeout),
             env: vec![("PYTHONPATH".into(), python_path)],
+            startup: self.inner.startup,
             ..ProfileRequest::default()
         };
         let result = self.run_and_summarize(request, "the snippet", limit, &context).await;

@@ -363,7 +363,7 @@ fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
     for marker in ["in_a", "go_b", "in_b", "stop"] {
         std::fs::remove_file(project.path().join(marker)).unwrap();
     }
-    let mut child = bin()
+    let child = bin()
         .args(["profile", "--live", "--mode", "cpu", "--python"])
         .arg(support::python())
         .arg(&program)

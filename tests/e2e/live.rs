@@ -388,16 +388,19 @@ fn the_start_up_shortcut_runs_the_program_in_scalenes_first_process_and_keeps_th
     });
 }
 
-/// Lines (file, line) carrying at least `share` of a metric's total in a profile.
-fn heavy(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStats) -> f64, share: f64) -> Vec<(PathBuf, u32)> {
+/// The line with the most of a metric in each file that has at least 10% of the metric's total, as
+/// (file, line).
+fn top_lines(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStats) -> f64) -> Vec<(PathBuf, u32)> {
     let total: f64 = entry.profile.files.iter().flat_map(|f| &f.lines).map(metric).sum();
     entry
         .profile
         .files
         .iter()
-        .flat_map(|f| f.lines.iter().map(move |l| (f, l)))
-        .filter(|(_, l)| total > 0.0 && metric(l) >= share * total)
-        .map(|(f, l)| (f.path.clone(), l.line))
+        .filter(|f| total > 0.0 && f.lines.iter().map(metric).sum::<f64>() >= 0.1 * total)
+        .filter_map(|f| {
+            let top = f.lines.iter().filter(|l| metric(l) > 0.0).max_by(|a, b| metric(a).total_cmp(&metric(b)))?;
+            Some((f.path.clone(), top.line))
+        })
         .collect()
 }
 
@@ -438,16 +441,18 @@ fn with_and_without_the_shortcut_the_fixtures_have_the_same_kind_of_numbers_on_t
             let (fast, normal) = (&runs[0], &runs[1]);
             assert_eq!(fast.profile.status, normal.profile.status, "{name}");
             assert_eq!((fast.profile.memory, fast.profile.gpu), (normal.profile.memory, normal.profile.gpu), "{name}");
-            // The files and lines that carry a real share of the time or the allocations in one run are
-            // active in the other (sampling decides the rest, in both paths alike).
+            // The files with a real share of the time, and each file's hottest line (CPU and
+            // allocations) in one run are active in the other. Which line of a call chain a sample lands
+            // on varies from run to run in both paths alike (multi_module's `Circle` lines took 8 to 44%
+            // across three runs of the normal path), so lesser lines are not compared.
             for (a, b, which) in [(fast, normal, "shortcut → normal"), (normal, fast, "normal → shortcut")] {
                 for file in heavy_files(a) {
                     assert!(b.profile.files.iter().any(|f| f.path == file), "{name} ({which}): {} measured in one run only", file.display());
                 }
-                for at in heavy(a, cpu, 0.15) {
+                for at in top_lines(a, cpu) {
                     assert!(active(b, cpu, &at), "{name} ({which}): {at:?} has CPU time in one run only");
                 }
-                for at in heavy(a, alloc, 0.15) {
+                for at in top_lines(a, alloc) {
                     assert!(active(b, alloc, &at), "{name} ({which}): {at:?} allocates in one run only");
                 }
             }

@@ -301,10 +301,33 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         }
         engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
-            Ok(entry) => print_profile(&entry.profile, json),
+            Ok(entry) => {
+                let code = print_profile(&entry.profile, json);
+                if live_view {
+                    print_program_output(&entry.profile);
+                }
+                code
+            }
             Err(err) => fail(&err),
         }
     })
+}
+
+/// After a live view (which kept the program's output aside): its last lines, on stderr.
+fn print_program_output(profile: &Profile) {
+    let last = |text: Option<&str>| {
+        let lines: Vec<&str> = text.unwrap_or("").lines().filter(|line| !line.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    };
+    let stdout = last(profile.stdout_tail.as_deref());
+    if !stdout.is_empty() {
+        eprintln!("\nprogram output (last lines):\n{stdout}");
+    }
+    // A failed program's stderr is in the view already.
+    let stderr = last(profile.stderr_tail.as_deref());
+    if !stderr.is_empty() && profile.status != RunStatus::ProgramFailed {
+        eprintln!("\nprogram stderr (last lines):\n{stderr}");
+    }
 }
 
 /// One frame of the live view: the screen cleared, a header, and the snapshot's view cut to the

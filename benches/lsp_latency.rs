@@ -2,7 +2,9 @@
 //! 1. inlay hints for 100-line ranges of a 5,000-line file whose every line has activity (the real
 //!    Scalene profile fixtures/scalene/2.4.0/big_file.json, loaded): p50/p99 round trip, idle and while
 //!    a real Scalene run is going;
-//! 2. from `scalene.loadProfile` of a Scalene JSON to the first publishDiagnostics, per fixture.
+//! 2. from `scalene.loadProfile` of a Scalene JSON to the first publishDiagnostics, per fixture;
+//! 3. live runs: inlay hints while a live run writes a snapshot every second (against idle), and from
+//!    a snapshot written into a live run's output file to `workspace/inlayHint/refresh`, per fixture.
 //!
 //! `cargo bench --bench lsp_latency` measures; under `cargo test` (no `--bench`) it runs a few
 //! iterations only, to check that it works.
@@ -101,6 +103,73 @@ fn main() {
     busy_client.execute_ok("scalene.cancel", json!({"run_id": run["run_id"]}));
     busy_client.expect_notification("$/progress", progress("end"), Duration::from_secs(120));
     drop(busy_client);
+
+    // The same, while a live run of that program refreshes its own editor at every snapshot (1 s).
+    let mut live_client = start(json!({"python": python}), busy_program.path());
+    let run = live_client.execute_ok("scalene.profile", json!({"uri": program_uri, "live": true}));
+    let snapshot_shown = |params: &Value| params["value"]["message"].as_str().is_some_and(|message| message.contains("hottest so far"));
+    live_client.expect_notification("$/progress", snapshot_shown, Duration::from_secs(120));
+    let live = hint_latencies(&mut client, &uri, n_requests);
+    report("inlay hints, 100-line ranges, while a live run snapshots every second", &live);
+    println!(
+        "live / idle: p50 {:.2}x, p99 {:.2}x",
+        percentile(&live, 0.5).as_secs_f64() / percentile(&idle, 0.5).as_secs_f64(),
+        percentile(&live, 0.99).as_secs_f64() / percentile(&idle, 0.99).as_secs_f64()
+    );
+    live_client.execute_ok("scalene.cancel", json!({"run_id": run["run_id"]}));
+    live_client.expect_notification("$/progress", progress("end"), Duration::from_secs(120));
+    drop(live_client);
+    drop(client);
+
+    // 3. A snapshot written into a live run's output → the editor asked to refresh its hints. The run's
+    // own interval is an hour, so only the snapshots written here appear; its run dir is found in a
+    // private TMPDIR.
+    let tmp = tempfile::Builder::new().prefix("scalene-lsp-bench-tmp-").tempdir().unwrap();
+    let mut client = LspClient::spawn_with_env(&["serve"], &[("TMPDIR", tmp.path().to_str().unwrap())]);
+    for method in ["textDocument/publishDiagnostics", "window/showMessage", "window/logMessage"] {
+        client.ignore(method);
+    }
+    client.initialize(Some(busy_program.path()), json!({"window": {"workDoneProgress": true}, "workspace": {"inlayHint": {"refreshSupport": true}}}), json!({"python": python, "live": {"interval": 3600}}));
+    let run = client.execute_ok("scalene.profile", json!({"uri": program_uri, "live": true}));
+    let output = loop {
+        let found = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|entry| entry.path()).find(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("scalene-lsp-run-") && !name.contains("-probe-") && std::fs::read(path.join("scalene-lsp-run.json")).is_ok_and(|record| !String::from_utf8_lossy(&record).contains("\"pgid\":null"))
+        });
+        if let Some(dir) = found {
+            break dir.join("profile.json");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let rounds = if measuring { 20 } else { 2 };
+    for name in ["cpu_bound", "memory_heavy", "multi_module", "leak"] {
+        let bytes = std::fs::read(repo().join(format!("fixtures/scalene/2.4.0/{name}.json"))).unwrap();
+        // The editor shows what a snapshot covers: open its first file, under the path it records.
+        let raw: Value = serde_json::from_slice(&bytes).unwrap();
+        let recorded = PathBuf::from(raw["files"].as_object().unwrap().keys().next().unwrap());
+        let here = scalene_lsp::engine::workspace::rebase(&recorded, &[repo()]).unwrap_or_else(|| recorded.clone());
+        client.open(&recorded, &std::fs::read_to_string(&here).unwrap());
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            // Apart, so every write is a snapshot of its own; timed from the start of the write (the watcher
+            // may take it before the writer closes the file).
+            std::thread::sleep(Duration::from_millis(50));
+            client.forget_unclaimed();
+            let written = Instant::now();
+            std::fs::write(&output, &bytes).unwrap();
+            client.expect_request("workspace/inlayHint/refresh", Duration::from_secs(60));
+            times.push(written.elapsed());
+        }
+        times.sort();
+        println!(
+            "live snapshot written (from the start of the write) -> workspace/inlayHint/refresh, {name}.json ({} KB): median {:.2} ms, max {:.2} ms",
+            bytes.len() / 1024,
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            times.last().unwrap().as_secs_f64() * 1e3
+        );
+    }
+    client.execute_ok("scalene.cancel", json!({"run_id": run["run_id"]}));
+    client.forget_unclaimed();
     drop(client);
 
     // 2. Scalene JSON → first publishDiagnostics.

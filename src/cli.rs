@@ -46,11 +46,25 @@ fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
     /// The Python file to profile.
-    #[arg(required_unless_present = "module", conflicts_with = "module")]
+    #[arg(required_unless_present_any = ["module", "test"], conflicts_with_all = ["module", "test"])]
     pub file: Option<PathBuf>,
     /// Profile a module instead (`python -m MODULE`).
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, conflicts_with = "test")]
     pub module: Option<String>,
+    /// Profile one pytest test instead: FILE::NAME (e.g. tests/test_x.py::TestA::test_b); the project
+    /// root is the code measured, pytest's own code is not.
+    #[arg(long, value_name = "FILE::NAME")]
+    pub test: Option<String>,
+    /// Show the profile while the program runs, redrawn at each snapshot (on a terminal; otherwise the
+    /// final view is printed once). The program's output is kept and its last lines shown at the end.
+    #[arg(long)]
+    pub live: bool,
+    /// Seconds between live snapshots.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::engine::DEFAULT_LIVE_INTERVAL.as_secs_f64(), requires = "live")]
+    pub live_interval: f64,
+    /// Start with Scalene's own start-up (it re-launches itself) instead of the verified shortcut.
+    #[arg(long, env = "SCALENE_LSP_NO_SHORTCUT", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_shortcut: bool,
     #[arg(long, value_parser = mode_parser(), default_value = "memory")]
     pub mode: Mode,
     /// The Python interpreter (default: $VIRTUAL_ENV, then .venv/venv/env in the project, then python3 on PATH).
@@ -114,6 +128,9 @@ pub struct DoctorArgs {
     pub python: Option<PathBuf>,
     /// A program to show the exact Scalene command for (default: a placeholder).
     pub file: Option<PathBuf>,
+    /// Show Scalene's own start-up instead of the verified shortcut.
+    #[arg(long, env = "SCALENE_LSP_NO_SHORTCUT", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_shortcut: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +157,13 @@ pub struct McpArgs {
     /// Refuse to load a profile file larger than this (MB), in `load_profile`.
     #[arg(long, value_name = "MB", default_value_t = 512.0)]
     pub max_profile_mb: f64,
+    /// Start runs with Scalene's own start-up (it re-launches itself) instead of the verified shortcut.
+    #[arg(long, env = "SCALENE_LSP_NO_SHORTCUT", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_shortcut: bool,
+}
+
+fn startup(no_shortcut: bool) -> crate::engine::Startup {
+    if no_shortcut { crate::engine::Startup::Normal } else { crate::engine::Startup::Shortcut }
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -201,11 +225,22 @@ fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 pub fn profile(args: ProfileArgs) -> ExitCode {
-    let target = match (args.file, args.module) {
-        (Some(file), _) => Program::Script(file),
-        (None, Some(module)) => Program::Module(module),
-        (None, None) => unreachable!("clap requires FILE or --module"),
+    let target = match (args.file, args.module, args.test) {
+        (Some(file), _, _) => Program::Script(file),
+        (None, Some(module), _) => Program::Module(module),
+        (None, None, Some(node)) => match node.split_once("::") {
+            Some((file, name)) if !file.is_empty() && !name.is_empty() => Program::Test { file: file.into(), name: name.into() },
+            _ => {
+                eprintln!("error: --test takes FILE::NAME (e.g. tests/test_x.py::test_y or tests/test_x.py::TestA::test_b), got {node:?}");
+                return ExitCode::from(exit::USAGE);
+            }
+        },
+        (None, None, None) => unreachable!("clap requires FILE, --module or --test"),
     };
+    if args.live && !(args.live_interval >= 0.1 && args.live_interval.is_finite()) {
+        eprintln!("error: --live-interval must be at least 0.1 seconds, got {}", args.live_interval);
+        return ExitCode::from(exit::USAGE);
+    }
     if let Some(rate) = args.cpu_sampling_rate
         && !(rate > 0.0 && rate.is_finite())
     {
@@ -219,7 +254,10 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     let name = match &target {
         Program::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         Program::Module(module) => format!("-m {module}"),
+        Program::Test { file, name } => format!("{}::{name}", file.display()),
     };
+    // The live view redraws the terminal: only on one, and then the program's output is kept aside.
+    let live_view = args.live && !args.json && std::io::stdout().is_terminal();
     let request = ProfileRequest {
         program: Some(target),
         args: args.args,
@@ -231,7 +269,9 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         profile_only: args.profile_only,
         program_path: args.program_path,
         cpu_sampling_rate: args.cpu_sampling_rate,
-        io: ProgramIo::Terminal { stdout_to_stderr: args.json },
+        io: if live_view { ProgramIo::Captured } else { ProgramIo::Terminal { stdout_to_stderr: args.json } },
+        live: live_view.then(|| Duration::from_secs_f64(args.live_interval)),
+        startup: startup(args.no_shortcut),
         ..ProfileRequest::default()
     };
     let json = args.json;
@@ -243,33 +283,109 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     let store_settings = args.store.settings();
     block_on(async move {
         let engine = Engine::new(EngineSettings { store: store_settings, ..engine_settings() });
+        let mut snapshots = engine.cache().subscribe();
         let handle = match engine.start_repeated(request, repeat) {
             Ok(handle) => handle,
             Err(err) => return fail(&err),
         };
         // The program writes to this terminal as it runs, so no animation competes with it: one line.
-        if std::io::stderr().is_terminal() {
+        if live_view {
+            print!("{}", live_screen(None, &name));
+            let _ = std::io::stdout().flush();
+        } else if std::io::stderr().is_terminal() {
             eprintln!("scalene-lsp: profiling {name} with Scalene… (Ctrl-C stops it and shows the partial profile)");
         }
         let run_id = handle.run_id;
         let mut wait = std::pin::pin!(handle.wait());
+        let redraw = async {
+            loop {
+                match snapshots.recv().await {
+                    Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
+                        if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == RunStatus::Running) {
+                            print!("{}", live_screen(Some(&entry.profile), &name));
+                            let _ = std::io::stdout().flush();
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                    _ => {}
+                }
+            }
+        };
         let result = tokio::select! {
             result = &mut wait => result,
+            () = redraw => unreachable!("the redraw loop never ends"),
             signal = crate::host::stop_signal() => {
                 tracing::info!(signal, "stopping the run");
                 engine.cancel(Some(run_id));
                 wait.await
             }
         };
+        if live_view {
+            // Leave the redrawn screen: the final view is printed below it as usual.
+            print!("\x1b[H\x1b[2J");
+        }
         engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
             Ok(entry) => {
                 let code = print_profile(&entry.profile, json);
+                if live_view {
+                    print_program_output(&entry.profile);
+                }
                 saved::save_after(&engine.store(), save.as_deref(), &entry.profile).unwrap_or(code)
             }
             Err(err) => fail(&err),
         }
     })
+}
+
+/// After a live view (which kept the program's output aside): its last lines, on stderr.
+fn print_program_output(profile: &Profile) {
+    let last = |text: Option<&str>| {
+        let lines: Vec<&str> = text.unwrap_or("").lines().filter(|line| !line.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    };
+    let stdout = last(profile.stdout_tail.as_deref());
+    if !stdout.is_empty() {
+        eprintln!("\nprogram output (last lines):\n{stdout}");
+    }
+    // A failed program's stderr is in the view already.
+    let stderr = last(profile.stderr_tail.as_deref());
+    if !stderr.is_empty() && profile.status != RunStatus::ProgramFailed {
+        eprintln!("\nprogram stderr (last lines):\n{stderr}");
+    }
+}
+
+/// One frame of the live view: the screen cleared, a header, and the snapshot's view cut to the
+/// terminal's height (None: waiting for the first snapshot).
+fn live_screen(profile: Option<&Profile>, name: &str) -> String {
+    let rows = terminal_rows().unwrap_or(40).max(5);
+    let mut out = String::from("\x1b[H\x1b[2J");
+    let header = format!("scalene-lsp: {name} live · the run so far, redrawn at each snapshot · Ctrl-C stops it and shows the final profile\n");
+    out.push_str(&header);
+    let Some(profile) = profile else {
+        out.push_str("waiting for Scalene's first snapshot…\n");
+        return out;
+    };
+    let view = render::render(profile, &render::RenderOptions { color: use_color(), source_width: 80 });
+    let lines: Vec<&str> = view.lines().collect();
+    let room = rows - 2;
+    for line in lines.iter().take(room) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if lines.len() > room {
+        out.push_str(&format!("… {} more lines (the final view shows all)\n", lines.len() - room));
+    }
+    out
+}
+
+/// The terminal's height in rows, when stdout is one.
+fn terminal_rows() -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut size = nix::libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass, and nothing else.
+    let ok = unsafe { nix::libc::ioctl(std::io::stdout().as_raw_fd(), nix::libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_row > 0).then_some(size.ws_row as usize)
 }
 
 /// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
@@ -288,6 +404,7 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         port: args.port,
         python: args.python,
         allow_code: args.allow_code,
+        startup: startup(args.no_shortcut),
     };
     let settings = EngineSettings {
         max_profile_bytes: (args.max_profile_mb * 1024.0 * 1024.0) as u64,
@@ -364,6 +481,10 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 env: Vec::new(),
                 niceness: 0,
                 io: ProgramIo::Terminal { stdout_to_stderr: false },
+                live: None,
+                paused: false,
+                startup_env: Vec::new(),
+                lifecycle: None,
             }
         } else {
             let request = ProfileRequest { program: Some(target), python: args.python.clone(), ..ProfileRequest::default() };
@@ -372,6 +493,24 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 Err(err) => return fail(&err),
             }
         };
+        let mut spec = spec;
+        if let Ok(environment) = engine.environment(Some(&found.path), &discovery_root).await {
+            let resolved = crate::engine::ResolvedRun {
+                interpreter: environment.interpreter,
+                preflight: environment.preflight,
+                spec: spec.clone(),
+                project_root: project_root.clone(),
+            };
+            spec.startup_env = engine.startup_env(&resolved, startup(args.no_shortcut)).await;
+        }
+        let start_up = if !spec.startup_env.is_empty() {
+            "shortcut: the environment Scalene would re-launch itself with is set up front (verified here; --no-shortcut turns it off)"
+        } else if args.no_shortcut {
+            "Scalene's own (it re-launches itself): --no-shortcut"
+        } else {
+            "Scalene's own (it re-launches itself): the shortcut did not give a complete profile with this interpreter"
+        };
+        println!("start-up:      {start_up}");
         let output = engine.settings().temp_root.join(format!("{}XXXX", crate::engine::runner::RUN_DIR_PREFIX)).join("profile.json");
         println!("working dir:   {}", spec.cwd.display());
         println!("command:       {}", crate::engine::runner::display_command(&spec, &output));

@@ -15,7 +15,9 @@ pub mod redact;
 pub mod remap;
 pub mod repeat;
 pub mod runner;
+pub mod runs;
 pub mod schema;
+pub mod startup;
 pub mod storage;
 pub mod workspace;
 
@@ -35,6 +37,8 @@ pub use error::EngineError;
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
 pub use runner::{Program, ProgramIo, RunSpec};
+pub use runs::RunInfo;
+pub use startup::Startup;
 pub use storage::{Store, StoreSettings};
 
 /// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
@@ -106,6 +110,26 @@ pub struct ProfileRequest {
     /// Where the program's standard streams go (the editor and agents capture them; the CLI passes
     /// the terminal through).
     pub io: runner::ProgramIo,
+    /// A live run: Scalene writes a snapshot this often, and each replaces the run's profile in the
+    /// cache (status `running`) until the final one.
+    pub live: Option<Duration>,
+    /// Start with recording paused; `Engine::set_recording` switches it.
+    pub paused: bool,
+    /// Whether the start-up shortcut may be used (where verified).
+    pub startup: Startup,
+}
+
+/// The snapshot interval of live runs unless the request sets one.
+pub const DEFAULT_LIVE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The result of switching a run's recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordingChange {
+    pub run_id: RunId,
+    /// Whether Scalene records now.
+    pub recording: bool,
+    /// False when recording already was in that state.
+    pub changed: bool,
 }
 
 /// A run in progress (or one shared with an identical request).
@@ -222,6 +246,9 @@ struct Inner {
     slots: Semaphore,
     in_flight: DashMap<ProfileKey, InFlight>,
     cancels: DashMap<RunId, CancellationToken>,
+    /// Runs in progress (queued ones included): recording, snapshots.
+    runs: DashMap<RunId, Arc<runs::RunState>>,
+    ended: runs::EndedRuns,
     /// Notified each time a run ends (for `shutdown`).
     run_ended: tokio::sync::Notify,
     next_run: AtomicU64,
@@ -239,6 +266,8 @@ impl Engine {
                 preflights: interpreter::PreflightCache::with_store(settings.preflight_store.clone()),
                 in_flight: DashMap::new(),
                 cancels: DashMap::new(),
+                runs: DashMap::new(),
+                ended: runs::EndedRuns::default(),
                 run_ended: tokio::sync::Notify::new(),
                 next_run: AtomicU64::new(1),
                 store: RwLock::new(Arc::new(Store::new(settings.store.clone()))),
@@ -283,12 +312,19 @@ impl Engine {
             &self.inner.settings.discovery_env,
         )?;
         let preflight = self.inner.preflights.check(&interpreter.path).await?;
-        if let Program::Script(path) = &program
+        if let Some(path) = program.file()
             && let Some(excluded) = preflight.excluding_path(path)
         {
-            return Err(EngineError::ProgramInLibraryPath { path: path.clone(), excluded: excluded.to_path_buf() });
+            return Err(EngineError::ProgramInLibraryPath { path: path.to_path_buf(), excluded: excluded.to_path_buf() });
         }
         let cwd = request.cwd.clone().unwrap_or_else(|| root_for_discovery.clone());
+        let memory = request.mode != Mode::Cpu;
+        let lifecycle = preflight.startup.as_ref().map(|startup| runner::Lifecycle {
+            start_signal: startup.start_signal,
+            stop_signal: startup.stop_signal,
+            preload: startup.preload(memory).to_vec(),
+            memory,
+        });
         let spec = RunSpec {
             python: interpreter.path.clone(),
             program,
@@ -302,8 +338,50 @@ impl Engine {
             env: request.env.clone(),
             niceness: self.inner.settings.run_niceness,
             io: request.io,
+            live: request.live,
+            paused: request.paused,
+            startup_env: Vec::new(),
+            lifecycle,
         };
         Ok(ResolvedRun { interpreter, preflight, spec, project_root })
+    }
+
+    /// The variables that let this run skip Scalene's re-launch (`engine/startup.rs`), or nothing when
+    /// `startup` is `Normal` or the shortcut is not verified for the interpreter and Scalene install.
+    /// The first call for an interpreter verifies it with a short probe run (about a second), whose
+    /// verdict is remembered with the preflight.
+    pub async fn startup_env(&self, resolved: &ResolvedRun, startup: Startup) -> Vec<(String, String)> {
+        let Some(scalene) = resolved.preflight.startup.as_ref().filter(|_| startup == Startup::Shortcut) else {
+            return Vec::new();
+        };
+        let memory = resolved.spec.mode != Mode::Cpu;
+        let verdict = match resolved.preflight.shortcut.get(memory) {
+            Some(verdict) => verdict,
+            None => {
+                let preflights = &self.inner.preflights;
+                let _verifying = preflights.verifying.lock().await;
+                // Another run may have verified it meanwhile.
+                let current = preflights.check(&resolved.interpreter.path).await.ok();
+                match current.as_ref().and_then(|preflight| preflight.shortcut.get(memory)) {
+                    Some(verdict) => verdict,
+                    None => {
+                        let settings = &self.inner.settings;
+                        let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
+                        match startup::verify(&resolved.preflight, memory, place).await {
+                            Some(verdict) => {
+                                preflights.record_shortcut(&resolved.interpreter.path, memory, verdict);
+                                verdict
+                            }
+                            None => false,
+                        }
+                    }
+                }
+            }
+        };
+        if !verdict {
+            return Vec::new();
+        }
+        startup::shortcut_env(&startup::effective_env(&resolved.spec.env), scalene.preload(memory), memory)
     }
 
     /// The interpreter (explicit, else discovered from `start`'s project) and its cached preflight:
@@ -345,9 +423,11 @@ impl Engine {
         };
         let cancel = CancellationToken::new();
         self.inner.cancels.insert(run_id, cancel.clone());
+        let state = Arc::new(runs::RunState::new(run_id, program.display(), request.live, request.paused));
+        self.inner.runs.insert(run_id, state.clone());
         let engine = self.clone();
         tokio::spawn(async move {
-            let outcome = std::panic::AssertUnwindSafe(engine.execute(request, key.clone(), &cancel))
+            let outcome = std::panic::AssertUnwindSafe(engine.execute(request, key.clone(), &cancel, &state))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|panic| {
@@ -355,6 +435,11 @@ impl Engine {
                     tracing::error!("a profiling run panicked: {message}");
                     Err(EngineError::Internal { message: format!("the profiling run panicked: {message}") })
                 });
+            state.control.end();
+            if let Ok(entry) = &outcome {
+                engine.inner.ended.record(run_id, entry.id);
+            }
+            engine.inner.runs.remove(&run_id);
             engine.inner.in_flight.remove_if(&key, |_, in_flight| in_flight.run_id == run_id);
             engine.inner.cancels.remove(&run_id);
             engine.inner.run_ended.notify_waiters();
@@ -441,8 +526,8 @@ impl Engine {
         self.start(request)?.wait().await
     }
 
-    async fn execute(&self, request: ProfileRequest, key: ProfileKey, cancel: &CancellationToken) -> RunResult {
-        let resolved = self.resolve(&request).await?;
+    async fn execute(&self, request: ProfileRequest, key: ProfileKey, cancel: &CancellationToken, state: &runs::RunState) -> RunResult {
+        let mut resolved = self.resolve(&request).await?;
         let _slot = tokio::select! {
             slot = self.inner.slots.acquire() => slot.expect("the semaphore is never closed"),
             () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
@@ -450,21 +535,100 @@ impl Engine {
         // The project's git state is read while the run goes on (it costs the run nothing).
         let git_dir = resolved.project_root.clone().unwrap_or_else(|| resolved.spec.cwd.clone());
         let git = tokio::spawn(async move { provenance::git_state(&git_dir).await });
+        resolved.spec.startup_env = tokio::select! {
+            env = self.startup_env(&resolved, request.startup) => env,
+            () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
+        };
         let settings = &self.inner.settings;
         let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
-        let result = runner::run(&resolved.spec, &resolved.preflight.scalene_version, place, cancel).await;
+        // Each complete snapshot replaces the run's previous one (the same key): one entry per run.
+        let on_snapshot = |profile: Profile| {
+            let entry = self.inner.cache.insert(key.clone(), profile);
+            state.set_latest(entry.id);
+        };
+        let hooks = runner::RunHooks { control: Some(&state.control), on_snapshot: Some(&on_snapshot) };
+        let result = runner::run(&resolved.spec, &resolved.preflight.scalene_version, place, cancel, hooks).await;
         if matches!(result, Err(EngineError::ScaleneCrashed { .. })) {
             self.inner.preflights.invalidate(&resolved.interpreter.path);
         }
-        let mut profile = result?;
-        profile.context = Some(model::RunContext {
-            interpreter: resolved.interpreter.path.clone(),
-            python_version: resolved.preflight.python_version.clone(),
-            mode: request.mode,
-            project_root: resolved.project_root.clone(),
-            git: git.await.ok().flatten(),
-        });
-        Ok(self.inner.cache.insert(key, profile))
+        match result {
+            Ok(mut profile) => {
+                profile.context = Some(model::RunContext {
+                    interpreter: resolved.interpreter.path.clone(),
+                    python_version: resolved.preflight.python_version.clone(),
+                    mode: request.mode,
+                    project_root: resolved.project_root.clone(),
+                    git: git.await.ok().flatten(),
+                });
+                let entry = self.inner.cache.insert(key, profile);
+                state.set_latest(entry.id);
+                Ok(entry)
+            }
+            Err(err) => {
+                // A failed run leaves no snapshot pretending it still goes on.
+                if let Some(snapshot) = self.inner.cache.get_by_key(&key)
+                    && snapshot.profile.status == RunStatus::Running
+                {
+                    self.inner.cache.remove(snapshot.id);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// A run in progress, as front ends show it (None when it is not running).
+    pub fn run_info(&self, run_id: RunId) -> Option<RunInfo> {
+        self.inner.runs.get(&run_id).map(|state| state.info(&self.inner.cache))
+    }
+
+    /// Every run in progress (queued ones included), oldest first.
+    pub fn runs(&self) -> Vec<RunInfo> {
+        let mut runs: Vec<RunInfo> = self.inner.runs.iter().map(|state| state.info(&self.inner.cache)).collect();
+        runs.sort_by_key(|run| run.run_id);
+        runs
+    }
+
+    /// The profile a run has now: its newest snapshot while it runs, its final profile after it ended.
+    pub fn run_profile(&self, run_id: RunId) -> Result<Arc<CachedProfile>, EngineError> {
+        if let Some(info) = self.run_info(run_id) {
+            return info.snapshot.ok_or(EngineError::NoSnapshotYet { run_id: run_id.to_string() });
+        }
+        let id = self.inner.ended.profile(run_id).ok_or(EngineError::UnknownRun { run_id: run_id.to_string() })?;
+        self.inner.cache.get(id).ok_or(EngineError::UnknownRun { run_id: run_id.to_string() })
+    }
+
+    /// Switches recording on (`on`) or off in a run in progress (the newest one when `run_id` is None):
+    /// Scalene's own signals, sent to the process that runs the program. Waits (a few seconds at most)
+    /// for Scalene to start the program; a paused span is not in the profile (elapsed = recorded time).
+    pub async fn set_recording(&self, run_id: Option<RunId>, on: bool) -> Result<RecordingChange, EngineError> {
+        let run_id = match run_id {
+            Some(run_id) => run_id,
+            None => self.running().last().copied().ok_or(EngineError::NoRunInProgress)?,
+        };
+        let Some(state) = self.inner.runs.get(&run_id).map(|state| state.clone()) else {
+            return Err(match self.inner.ended.profile(run_id) {
+                Some(_) => EngineError::RunEnded { run_id: run_id.to_string() },
+                None => EngineError::UnknownRun { run_id: run_id.to_string() },
+            });
+        };
+        use runner::control::RecordingProblem;
+        match state.control.set_recording(on).await {
+            Ok(switched) => Ok(RecordingChange { run_id, recording: on, changed: switched.pid.is_some() }),
+            Err(RecordingProblem::Ended) => Err(EngineError::RunEnded { run_id: run_id.to_string() }),
+            Err(RecordingProblem::NotStarted) => Err(EngineError::ProgramNotStarted {
+                run_id: run_id.to_string(),
+                waited_s: runner::control::PROGRAM_WAIT.as_secs(),
+            }),
+            Err(RecordingProblem::Unsupported) => {
+                let version = self.running_version(&state).unwrap_or_else(|| "unknown version".into());
+                Err(EngineError::RecordingUnsupported { run_id: run_id.to_string(), version })
+            }
+        }
+    }
+
+    fn running_version(&self, state: &runs::RunState) -> Option<String> {
+        let info = state.info(&self.inner.cache);
+        info.snapshot.and_then(|entry| entry.profile.scalene_version.clone())
     }
 
     /// Cancels a run (the latest one when `run_id` is None). The run still finishes with its partial
@@ -610,6 +774,15 @@ fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), Engin
         Some(Program::Module(module)) => {
             Ok((Program::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
         }
+        Some(Program::Test { file, name }) => {
+            let script = ProfileRequest { program: Some(Program::Script(file.clone())), ..request.clone() };
+            let (Program::Script(canonical), folder) = resolve_program(&script)? else { unreachable!("a script resolves to a script") };
+            let name = name.trim().trim_start_matches("::").to_string();
+            if name.is_empty() {
+                return Err(EngineError::ProgramNotFound { path: PathBuf::from(format!("{}::", file.display())), cwd: current });
+            }
+            Ok((Program::Test { file: canonical, name }, folder))
+        }
         None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
     }
 }
@@ -638,15 +811,19 @@ fn check_utf8(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
 /// The cache and dedup key: the program's canonical path and content plus every option.
 fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
     let (path, content_hash) = match program {
-        Program::Script(path) => {
+        Program::Script(path) | Program::Test { file: path, .. } => {
             let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
             check_utf8(path, &bytes)?;
             (path.clone(), blake3::hash(&bytes).to_hex().to_string())
         }
         Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
     };
+    let test_name = match program {
+        Program::Test { name, .. } => name.as_str(),
+        _ => "",
+    };
     let options = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{test_name}|{:?}|{}|{:?}",
         request.args,
         request.mode,
         request.python,
@@ -656,7 +833,10 @@ fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, En
         request.profile_only,
         request.program_path,
         request.cpu_sampling_rate,
-        request.env
+        request.env,
+        request.live,
+        request.paused,
+        request.startup
     );
     Ok(ProfileKey { origin: ProfileOrigin::Run, path, content_hash, options: blake3::hash(options.as_bytes()).to_hex()[..16].to_string() })
 }

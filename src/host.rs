@@ -39,7 +39,7 @@ pub async fn serve_lsp(engine: Engine) {
     let starter: EndpointStarter = Arc::new(move |request: EndpointRequest| {
         let engine = starter_engine.clone();
         async move {
-            let server = ScaleneMcp::new(engine, request.roots, request.allow_code, request.python, None);
+            let server = ScaleneMcp::new(engine, request.roots, request.allow_code, request.python, None).with_startup(request.startup);
             let running = mcp::start_http(server, request.port, true).await.map_err(|err| err.to_string())?;
             Ok(Box::new(running) as Box<dyn AgentEndpoint>)
         }
@@ -80,6 +80,8 @@ pub struct McpOptions {
     pub port: u16,
     pub python: Option<PathBuf>,
     pub allow_code: bool,
+    /// How runs start (`--no-shortcut`: Scalene's own start-up always).
+    pub startup: crate::engine::Startup,
 }
 
 /// `scalene-lsp mcp`: bridge to a live editor session whose roots contain the current directory, or
@@ -115,7 +117,7 @@ pub async fn serve_mcp(options: McpOptions, engine_settings: EngineSettings) -> 
     }
     let roots: SharedRoots = Arc::new(RwLock::new(vec![cwd.clone()]));
     let engine = Engine::new(engine_settings);
-    let server = ScaleneMcp::new(engine.clone(), roots, options.allow_code, options.python.clone(), note);
+    let server = ScaleneMcp::new(engine.clone(), roots, options.allow_code, options.python.clone(), note).with_startup(options.startup);
     if options.http {
         let running = mcp::start_http(server, options.port, true).await?;
         let line = serde_json::json!({"url": running.url(), "token": running.token()}).to_string();

@@ -45,7 +45,7 @@ impl Paint {
     fn status(&self, status: RunStatus) -> String {
         let color = match status {
             RunStatus::Ok => AnsiColor::Green,
-            RunStatus::TooShort | RunStatus::Cancelled => AnsiColor::Yellow,
+            RunStatus::TooShort | RunStatus::Cancelled | RunStatus::Running => AnsiColor::Yellow,
             RunStatus::ProgramFailed | RunStatus::TimedOut => AnsiColor::Red,
         };
         self.paint(Style::new().fg_color(Some(color.into())).effects(Effects::BOLD), status.as_str())

@@ -126,7 +126,12 @@ pub struct ProfileCache {
     indexes: Arc<Indexes>,
     next_id: AtomicU64,
     events: tokio::sync::broadcast::Sender<CacheEvent>,
+    /// The newest profiles replaced by a newer one of the same key (a live run's snapshots), newest last.
+    replaced: std::sync::Mutex<std::collections::VecDeque<ProfileId>>,
 }
+
+/// How many replaced profile ids `ProfileCache::was_replaced` remembers.
+const REPLACED_KEPT: usize = 1024;
 
 #[derive(Default)]
 struct Indexes {
@@ -174,7 +179,7 @@ impl ProfileCache {
                 let _ = listener_events.send(CacheEvent::Removed(*id));
             })
             .build();
-        ProfileCache { profiles, indexes, next_id: AtomicU64::new(1), events }
+        ProfileCache { profiles, indexes, next_id: AtomicU64::new(1), events, replaced: Default::default() }
     }
 
     /// Stores a profile, replacing any with the same key. Returns the cached entry.
@@ -182,6 +187,12 @@ impl ProfileCache {
         let id = ProfileId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let entry = Arc::new(CachedProfile { id, key: key.clone(), profile });
         if let Some(old) = self.indexes.by_key.insert(key, id) {
+            let mut replaced = self.replaced.lock().unwrap_or_else(|poison| poison.into_inner());
+            replaced.push_back(old);
+            if replaced.len() > REPLACED_KEPT {
+                replaced.pop_front();
+            }
+            drop(replaced);
             self.profiles.invalidate(&old);
         }
         for path in covered_paths(&entry.profile) {
@@ -190,6 +201,13 @@ impl ProfileCache {
         self.profiles.insert(id, entry.clone());
         let _ = self.events.send(CacheEvent::Added(id));
         entry
+    }
+
+    /// True when `id` left the cache because a newer profile with the same key replaced it (a live
+    /// run's next snapshot, or a run of the same program with the same options): whoever showed it shows
+    /// the newer one already.
+    pub fn was_replaced(&self, id: ProfileId) -> bool {
+        self.replaced.lock().unwrap_or_else(|poison| poison.into_inner()).contains(&id)
     }
 
     /// Cache changes from now on. A slow receiver may see `Lagged`: treat it as "something changed".
@@ -360,6 +378,7 @@ mod tests {
         }
         assert!(seen.contains(&CacheEvent::Added(first.id)) && seen.contains(&CacheEvent::Added(second.id)), "{seen:?}");
         assert!(seen.contains(&CacheEvent::Removed(first.id)), "the replaced profile is announced: {seen:?}");
+        assert!(cache.was_replaced(first.id) && !cache.was_replaced(second.id));
     }
 
     #[test]

@@ -97,6 +97,43 @@ pub enum EngineError {
     #[error("the run was cancelled before Scalene started")]
     CancelledBeforeStart,
 
+    #[error(
+        "pytest is not installed for {python:?}, so the test cannot run under Scalene. Fix: \"{python_display}\" -m pip install pytest",
+        python_display = python.display()
+    )]
+    PytestMissing { python: PathBuf },
+
+    #[error("no run is in progress. Fix: start one (profile a file; a live run shows its numbers while it goes on), then switch its recording.")]
+    NoRunInProgress,
+
+    #[error("there is no run {run_id} in progress or recently ended. Fix: use a run id from the profile command's answer or the list of runs (list_profiles), e.g. \"run-3\".")]
+    UnknownRun { run_id: String },
+
+    #[error(
+        "{run_id} has ended, so its recording cannot be switched (its profile is kept). Fix: pause and resume apply to a run in \
+         progress: start a new run (with recording paused to begin with, if you want only a window), then resume it."
+    )]
+    RunEnded { run_id: String },
+
+    #[error(
+        "Scalene has not started the program of {run_id} yet (waited {waited_s} s for it to install its signal handlers). Fix: \
+         try again in a moment; if the program never starts, cancel the run and look at its output."
+    )]
+    ProgramNotStarted { run_id: String, waited_s: u64 },
+
+    #[error(
+        "the recording of {run_id} cannot be switched: the preflight could not read from this Scalene ({version}) how it is \
+         switched. Fix: use Scalene 2.4 in the project's environment (python -m pip install scalene==2.4.0), or profile \
+         without pausing."
+    )]
+    RecordingUnsupported { run_id: String, version: String },
+
+    #[error(
+        "{run_id} has no snapshot yet: a live run's first one comes about a second after the program starts recording (a run \
+         that is not live writes one only when paused and at its end). Fix: ask again in a moment."
+    )]
+    NoSnapshotYet { run_id: String },
+
     #[error("internal error: {message}. This is a bug in scalene-lsp; please report it with the log (RUST_LOG=debug).")]
     Internal { message: String },
 
@@ -154,6 +191,13 @@ impl EngineError {
             EngineError::ScaleneCrashed { .. } => "scalene_crashed",
             EngineError::Spawn { .. } => "spawn_failed",
             EngineError::CancelledBeforeStart => "cancelled",
+            EngineError::PytestMissing { .. } => "pytest_missing",
+            EngineError::NoRunInProgress => "no_run",
+            EngineError::UnknownRun { .. } => "unknown_run",
+            EngineError::RunEnded { .. } => "run_ended",
+            EngineError::ProgramNotStarted { .. } => "not_started",
+            EngineError::RecordingUnsupported { .. } => "recording_unsupported",
+            EngineError::NoSnapshotYet { .. } => "no_snapshot",
             EngineError::Internal { .. } => "internal",
             EngineError::Io { .. } => "io",
             EngineError::Parse { .. } => "bad_profile",
@@ -175,6 +219,7 @@ impl EngineError {
                 | EngineError::ScaleneMissing { .. }
                 | EngineError::ScaleneUnsupported { .. }
                 | EngineError::Spawn { .. }
+                | EngineError::PytestMissing { .. }
         )
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::EngineError;
 
-pub use preflight::{Preflight, PreflightCache, default_preflight_store, preflight};
+pub use preflight::{Preflight, PreflightCache, ScaleneStartup, ShortcutVerdicts, default_preflight_store, preflight};
 
 /// Where an interpreter was found.
 #[derive(Clone, Debug, PartialEq, Eq)]

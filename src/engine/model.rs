@@ -18,6 +18,8 @@ pub enum RunStatus {
     Cancelled,
     /// The run hit its wall-clock limit; whatever Scalene wrote when told to stop is kept.
     TimedOut,
+    /// The run is still going: a live snapshot of the run so far (replaced by the final profile).
+    Running,
 }
 
 impl RunStatus {
@@ -28,12 +30,13 @@ impl RunStatus {
             RunStatus::TooShort => "too_short",
             RunStatus::Cancelled => "cancelled",
             RunStatus::TimedOut => "timed_out",
+            RunStatus::Running => "running",
         }
     }
 
     /// True when the numbers cover only part of the program's run.
     pub fn is_partial(self) -> bool {
-        matches!(self, RunStatus::ProgramFailed | RunStatus::Cancelled | RunStatus::TimedOut)
+        matches!(self, RunStatus::ProgramFailed | RunStatus::Cancelled | RunStatus::TimedOut | RunStatus::Running)
     }
 }
 

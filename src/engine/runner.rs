@@ -6,9 +6,11 @@
 //! `run` returns, whatever the path (success, error, cancel, timeout, or the future being dropped).
 
 mod argv;
+pub mod control;
 mod group;
 mod outcome;
 mod procfs;
+mod snapshots;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use group::GroupGuard;
 use outcome::Ending;
 
 pub use argv::{display_command, scalene_argv};
+pub use control::{Lifecycle, RunControl};
 pub use group::sweep_stale_run_dirs;
 pub use watchdog::{WATCHDOG_COMMAND, watchdog_main};
 
@@ -43,6 +46,9 @@ pub enum Program {
     Script(PathBuf),
     /// `-m module`.
     Module(String),
+    /// One pytest test: `python -m pytest FILE::NAME` (absolute file; `NAME` like `test_x` or
+    /// `TestA::test_b`).
+    Test { file: PathBuf, name: String },
 }
 
 impl Program {
@@ -50,6 +56,15 @@ impl Program {
         match self {
             Program::Script(path) => path.display().to_string(),
             Program::Module(module) => format!("-m {module}"),
+            Program::Test { file, name } => format!("{}::{name}", file.display()),
+        }
+    }
+
+    /// The file on disk this program runs (a script, or a test's file).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            Program::Script(path) | Program::Test { file: path, .. } => Some(path),
+            Program::Module(_) => None,
         }
     }
 }
@@ -70,6 +85,16 @@ pub struct RunSpec {
     /// Added to the program's scheduling niceness (0: unchanged).
     pub niceness: i32,
     pub io: ProgramIo,
+    /// Live: Scalene rewrites its JSON this often (`--profile-interval`), and each complete snapshot is
+    /// handed to `RunHooks::on_snapshot`.
+    pub live: Option<Duration>,
+    /// Start with recording paused (`--off`); `RunControl::set_recording` switches it.
+    pub paused: bool,
+    /// Variables that make Scalene skip its re-launch (the start-up shortcut, `engine/startup.rs`);
+    /// empty: Scalene's own path.
+    pub startup_env: Vec<(String, String)>,
+    /// How to switch recording in this run (None: this Scalene did not tell; no pause or resume).
+    pub lifecycle: Option<Lifecycle>,
 }
 
 /// Where the program's standard streams go.
@@ -92,6 +117,15 @@ pub struct RunPlace<'a> {
     pub watchdog: Option<&'a Path>,
 }
 
+/// What a run shares with its owner while it goes on (all optional).
+#[derive(Clone, Copy, Default)]
+pub struct RunHooks<'a> {
+    /// Pause and resume, and whether snapshots are watched (shared with the engine).
+    pub control: Option<&'a RunControl>,
+    /// Called with each complete live snapshot (status `Running`), in order, never after `run` returns.
+    pub on_snapshot: Option<&'a (dyn Fn(Profile) + Send + Sync)>,
+}
+
 /// Runs Scalene once. Returns a profile for every run that produced one (including failed, cancelled
 /// and timed-out runs); errors only when there is nothing to show.
 pub async fn run(
@@ -99,11 +133,26 @@ pub async fn run(
     scalene_version: &str,
     place: RunPlace<'_>,
     cancel: &CancellationToken,
+    hooks: RunHooks<'_>,
 ) -> Result<Profile, EngineError> {
-    if let Program::Script(path) = &spec.program
+    let result = run_inner(spec, scalene_version, place, cancel, hooks).await;
+    if let Some(control) = hooks.control {
+        control.end();
+    }
+    result
+}
+
+async fn run_inner(
+    spec: &RunSpec,
+    scalene_version: &str,
+    place: RunPlace<'_>,
+    cancel: &CancellationToken,
+    hooks: RunHooks<'_>,
+) -> Result<Profile, EngineError> {
+    if let Some(path) = spec.program.file()
         && !path.is_file()
     {
-        return Err(EngineError::ProgramNotFound { path: path.clone(), cwd: spec.cwd.clone() });
+        return Err(EngineError::ProgramNotFound { path: path.to_path_buf(), cwd: spec.cwd.clone() });
     }
     if cancel.is_cancelled() {
         return Err(EngineError::CancelledBeforeStart);
@@ -125,10 +174,19 @@ pub async fn run(
         .current_dir(&spec.cwd)
         .env("TMPDIR", run_dir.path())
         .envs(spec.env.iter().map(|(key, value)| (key, value)))
+        .envs(spec.startup_env.iter().map(|(key, value)| (key, value)))
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    // A test's output is pytest's report: kept (for its summary line) and passed through to the terminal.
+    let echo_stdout = match spec.io {
+        ProgramIo::Terminal { stdout_to_stderr } if matches!(spec.program, Program::Test { .. }) => {
+            Some(if stdout_to_stderr { outcome::EchoTo::Stderr } else { outcome::EchoTo::Stdout })
+        }
+        _ => None,
+    };
     match spec.io {
+        _ if echo_stdout.is_some() => command.stdin(Stdio::inherit()).stdout(Stdio::piped()),
         ProgramIo::Captured => command.stdin(Stdio::null()).stdout(Stdio::piped()),
         ProgramIo::Terminal { stdout_to_stderr: false } => command.stdin(Stdio::inherit()).stdout(Stdio::inherit()),
         ProgramIo::Terminal { stdout_to_stderr: true } => {
@@ -165,29 +223,54 @@ pub async fn run(
             .ok(),
         _ => None,
     };
-    let echo_stderr = matches!(spec.io, ProgramIo::Terminal { .. });
-    let stdout_task = tokio::spawn(outcome::read_tail(child.stdout.take(), false));
+    let echo_stderr = matches!(spec.io, ProgramIo::Terminal { .. }).then_some(outcome::EchoTo::Stderr);
+    let stdout_task = tokio::spawn(outcome::read_tail(child.stdout.take(), echo_stdout));
     let stderr_task = tokio::spawn(outcome::read_tail(child.stderr.take(), echo_stderr));
+    if let (Some(control), Some(pgid)) = (hooks.control, pgid) {
+        control.attach(pgid, run_dir.path().to_path_buf(), spec.lifecycle.clone());
+    }
 
-    let ending = tokio::select! {
-        status = child.wait() => match status {
-            Ok(status) => Ending::Exited(status),
-            Err(err) => return Err(EngineError::io("waiting for Scalene failed", err)),
-        },
-        () = tokio::time::sleep(spec.timeout) => Ending::TimedOut,
-        () = cancel.cancelled() => Ending::Cancelled,
+    let last_snapshot = snapshots::LastSnapshot::default();
+    let ending = {
+        let watch = async {
+            match (hooks.control, hooks.on_snapshot) {
+                (Some(control), Some(on_snapshot)) => {
+                    snapshots::watch(&output, spec, scalene_version, control, on_snapshot, &last_snapshot).await
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            status = child.wait() => match status {
+                Ok(status) => Ending::Exited(status),
+                Err(err) => return Err(EngineError::io("waiting for Scalene failed", err)),
+            },
+            () = tokio::time::sleep(spec.timeout) => Ending::TimedOut,
+            () = cancel.cancelled() => Ending::Cancelled,
+            () = watch => unreachable!("the snapshot watcher never returns"),
+        }
     };
     let status = match ending {
         Ending::Exited(status) => status,
-        Ending::TimedOut | Ending::Cancelled => group::stop_group(&mut child, &group).await?,
+        Ending::TimedOut | Ending::Cancelled => {
+            // Stopping may pass through recording's handlers: no pause or resume from now on.
+            if let Some(control) = hooks.control {
+                control.detach();
+            }
+            group::stop_group(&mut child, &group).await?
+        }
     };
+    if let Some(control) = hooks.control {
+        control.detach();
+    }
     group.finish().await;
     let stdout = outcome::join_tail(stdout_task).await;
     let stderr = outcome::clean_stderr(&outcome::join_tail(stderr_task).await);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, status = %describe_exit(status), "Scalene exited");
 
     let json = std::fs::read(&output).ok();
-    let result = outcome::interpret(spec, outcome::ending_status(&ending), status, json, stdout, stderr, scalene_version);
+    let fallback = last_snapshot.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    let result = outcome::interpret(spec, outcome::ending_status(&ending), status, json, fallback, stdout, stderr, scalene_version);
     if let Err(err) = run_dir.close() {
         tracing::warn!("could not remove the run directory: {err}");
     }

@@ -19,7 +19,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct ProfileJson {
     /// Always 1 for this layout.
     pub schema: u32,
-    /// ok | program_failed | too_short | cancelled | timed_out
+    /// ok | program_failed | too_short | cancelled | timed_out | running (a live snapshot of a run still going)
     pub status: StatusJson,
     /// The profiled program (absolute path) or `-m module`.
     pub program: String,
@@ -58,6 +58,7 @@ pub enum StatusJson {
     TooShort,
     Cancelled,
     TimedOut,
+    Running,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
@@ -155,6 +156,7 @@ impl From<&Profile> for ProfileJson {
                 super::RunStatus::TooShort => StatusJson::TooShort,
                 super::RunStatus::Cancelled => StatusJson::Cancelled,
                 super::RunStatus::TimedOut => StatusJson::TimedOut,
+                super::RunStatus::Running => StatusJson::Running,
             },
             program: profile.program.clone(),
             args: profile.args.clone(),
@@ -376,6 +378,7 @@ impl ProfileJson {
             StatusJson::TooShort => RunStatus::TooShort,
             StatusJson::Cancelled => RunStatus::Cancelled,
             StatusJson::TimedOut => RunStatus::TimedOut,
+            StatusJson::Running => RunStatus::Running,
         };
         let mut profile = Profile::empty(status, self.program);
         profile.args = self.args;

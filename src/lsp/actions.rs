@@ -1,4 +1,5 @@
-//! textDocument/codeAction: profile (full or CPU only), cancel, clear, save as baseline, compare with the
+//! textDocument/codeAction: profile (full, CPU only, live, live with recording paused); while a run of
+//! the file goes on: cancel, pause or resume recording; clear; save as baseline, compare with the
 //! baseline, exit compare mode.
 
 use serde_json::json;
@@ -23,9 +24,21 @@ pub fn handle_code_action(session: &Session, snapshot: &DocumentSnapshot) -> Vec
     let mut actions = vec![
         action("Profile this file with Scalene", Command::Profile, json!({ "uri": uri })),
         action("Profile this file with Scalene (CPU only)", Command::Profile, json!({ "uri": uri, "mode": "cpu" })),
+        action("Profile this file live with Scalene", Command::Profile, json!({ "uri": uri, "live": true })),
+        action(
+            "Profile this file live with Scalene, recording paused",
+            Command::Profile,
+            json!({ "uri": uri, "live": true, "paused": true }),
+        ),
     ];
     if let Some(run_id) = session.run_for(&snapshot.uri) {
         actions.push(action("Cancel profiling", Command::Cancel, json!({ "run_id": run_id.to_string() })));
+        let recording = session.engine.run_info(run_id).is_none_or(|info| info.recording);
+        if recording {
+            actions.push(action("Pause recording", Command::Pause, json!({ "run_id": run_id.to_string() })));
+        } else {
+            actions.push(action("Resume recording", Command::Resume, json!({ "run_id": run_id.to_string() })));
+        }
     }
     if snapshot.profile.is_some() {
         actions.push(action("Clear profile", Command::Clear, json!({ "uri": uri })));

@@ -13,7 +13,7 @@ use super::compare;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session, uri_path};
-use crate::engine::{Mode, ProfileRequest, RunId, Program};
+use crate::engine::{EngineError, Mode, ProfileRequest, RunId, Program};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -25,6 +25,9 @@ pub enum Command {
     SaveBaseline,
     Compare,
     ExitCompare,
+    Pause,
+    Resume,
+    ProfileTest,
 }
 
 impl Command {
@@ -38,6 +41,9 @@ impl Command {
             Command::SaveBaseline,
             Command::Compare,
             Command::ExitCompare,
+            Command::Pause,
+            Command::Resume,
+            Command::ProfileTest,
         ]
     }
 
@@ -51,13 +57,20 @@ impl Command {
             Command::SaveBaseline => "scalene.saveBaseline",
             Command::Compare => "scalene.compare",
             Command::ExitCompare => "scalene.exitCompare",
+            Command::Pause => "scalene.pause",
+            Command::Resume => "scalene.resume",
+            Command::ProfileTest => "scalene.profileTest",
         }
     }
 
     fn expected(self) -> &'static str {
         match self {
-            Command::Profile => "{uri, args?: [string], mode?: \"cpu\"|\"memory\"|\"gpu\", python?: string}",
+            Command::Profile => {
+                "{uri, args?: [string], mode?: \"cpu\"|\"memory\"|\"gpu\", python?: string, live?: bool, paused?: bool}"
+            }
             Command::Cancel => "{run_id?: string}",
+            Command::Pause | Command::Resume => "{run_id?: string} (alias runId; the newest run when absent)",
+            Command::ProfileTest => "{uri, name: string (\"test_x\" or \"TestA::test_b\"), mode?, python?, live?: bool, paused?: bool}",
             Command::Clear => "{uri?: string}",
             Command::LoadProfile => "{path: string}",
             Command::Toggle => "no arguments",
@@ -79,11 +92,30 @@ struct ProfileArgs {
     args: Option<Vec<String>>,
     mode: Option<Mode>,
     python: Option<String>,
+    #[serde(default)]
+    live: bool,
+    #[serde(default)]
+    paused: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileTestArgs {
+    uri: String,
+    name: String,
+    args: Option<Vec<String>>,
+    mode: Option<Mode>,
+    python: Option<String>,
+    #[serde(default)]
+    live: bool,
+    #[serde(default)]
+    paused: bool,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CancelArgs {
+    #[serde(alias = "runId")]
     run_id: Option<String>,
 }
 
@@ -131,6 +163,59 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     Ok((uri, path))
 }
 
+/// Run options a command may set; the session's settings fill in the rest.
+struct RunOptions {
+    args: Option<Vec<String>>,
+    mode: Option<Mode>,
+    python: Option<String>,
+    live: bool,
+    paused: bool,
+}
+
+/// Starts a run (returns at once) and follows it in a spawned task.
+fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOptions, test: Option<String>) -> Result<Option<Value>> {
+    let settings = session.settings();
+    let request = ProfileRequest {
+        program: Some(program),
+        args: run.args.unwrap_or_else(|| if test.is_some() { Vec::new() } else { settings.args.clone() }),
+        mode: run.mode.unwrap_or(settings.mode),
+        python: run.python.map(Into::into).or_else(|| settings.python.clone()),
+        cwd: settings.cwd.clone(),
+        timeout: Some(settings.timeout),
+        live: run.live.then_some(settings.live_interval),
+        paused: run.paused,
+        startup: settings.startup(),
+        ..ProfileRequest::default()
+    };
+    let live = request.live.is_some();
+    let handle = session.engine.start(request).map_err(|err| engine_error(&err))?;
+    let run_id = handle.run_id;
+    if !handle.joined {
+        let token = format!("scalene-{run_id}");
+        session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
+        let what = progress::RunTitle { test, live };
+        tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what));
+    }
+    Ok(Some(json!({ "run_id": run_id.to_string() })))
+}
+
+fn parse_run_id(command: Command, text: Option<&str>) -> Result<Option<RunId>> {
+    match text {
+        Some(text) => Ok(Some(RunId::parse(text.trim()).ok_or_else(|| {
+            invalid_params(format!("{}: `run_id` must look like \"run-3\", got {text:?}", command.id()))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// A pause or resume that could not happen: the run named (or none) is not there, or not yet.
+fn recording_error(err: &EngineError) -> tower_lsp_server::jsonrpc::Error {
+    match err {
+        EngineError::UnknownRun { .. } => invalid_params(err.to_string()),
+        _ => engine_error(err),
+    }
+}
+
 pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteCommandParams) -> Result<Option<Value>> {
     let Some(command) = Command::from_id(&params.command) else {
         let known: Vec<&str> = Command::all().iter().map(|command| command.id()).collect();
@@ -141,34 +226,33 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: ProfileArgs = arguments(command, &params.arguments)?;
             let (uri, path) = parse_uri(command, &args.uri)?;
             let path = session.confine(&path).map_err(request_failed)?;
-            let settings = session.settings();
-            let request = ProfileRequest {
-                program: Some(Program::Script(path)),
-                args: args.args.unwrap_or_else(|| settings.args.clone()),
-                mode: args.mode.unwrap_or(settings.mode),
-                python: args.python.map(Into::into).or_else(|| settings.python.clone()),
-                cwd: settings.cwd.clone(),
-                timeout: Some(settings.timeout),
-                ..ProfileRequest::default()
-            };
-            let handle = session.engine.start(request).map_err(|err| engine_error(&err))?;
-            let run_id = handle.run_id;
-            if !handle.joined {
-                let token = format!("scalene-{run_id}");
-                session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
-                tokio::spawn(progress::track_run(session.clone(), handle, uri, token));
+            let run = RunOptions { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
+            start_run(session, uri, Program::Script(path), run, None)
+        }
+        Command::ProfileTest => {
+            let args: ProfileTestArgs = arguments(command, &params.arguments)?;
+            let (uri, path) = parse_uri(command, &args.uri)?;
+            let path = session.confine(&path).map_err(request_failed)?;
+            if args.name.trim().trim_start_matches("::").is_empty() {
+                return Err(invalid_params(format!("{}: `name` must name a test (\"test_x\" or \"TestA::test_b\"), got {:?}", command.id(), args.name)));
             }
-            Ok(Some(json!({ "run_id": run_id.to_string() })))
+            let name = args.name.trim().trim_start_matches("::").to_string();
+            let run = RunOptions { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
+            start_run(session, uri, Program::Test { file: path, name: name.clone() }, run, Some(name))
         }
         Command::Cancel => {
             let args: CancelArgs = arguments(command, &params.arguments)?;
-            let run_id = match args.run_id.as_deref() {
-                Some(text) => Some(RunId::parse(text).ok_or_else(|| {
-                    invalid_params(format!("scalene.cancel: `run_id` must look like \"run-3\", got {text:?}"))
-                })?),
-                None => None,
-            };
+            let run_id = parse_run_id(command, args.run_id.as_deref())?;
             Ok(Some(json!({ "cancelled": session.engine.cancel(run_id) })))
+        }
+        Command::Pause | Command::Resume => {
+            let args: CancelArgs = arguments(command, &params.arguments)?;
+            let run_id = parse_run_id(command, args.run_id.as_deref())?;
+            let on = command == Command::Resume;
+            // Waits at most a few seconds (for Scalene to start the program); Scalene itself is not run here.
+            let change = session.engine.set_recording(run_id, on).await.map_err(|err| recording_error(&err))?;
+            tokio::spawn(progress::after_profile_change(session.clone()));
+            Ok(Some(json!({ "run_id": change.run_id.to_string(), "recording": change.recording, "changed": change.changed })))
         }
         Command::Clear => {
             let args: ClearArgs = arguments(command, &params.arguments)?;

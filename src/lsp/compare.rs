@@ -133,7 +133,7 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
         if !joined {
             let token = format!("scalene-{run_id}");
             session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
-            progress::track_run(session.clone(), handle, uri, token).await;
+            progress::track_run(session.clone(), handle, uri, token, progress::RunTitle::default()).await;
         }
         // A failed run was reported by track_run; only a profile is compared.
         if let Ok(entry) = waiter.wait().await {

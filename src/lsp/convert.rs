@@ -200,6 +200,7 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
     }
     let status = match profile.status {
         RunStatus::Ok => "complete".to_string(),
+        RunStatus::Running => "live: the run so far (still going)".to_string(),
         status => format!("partial: {}", status.as_str()),
     };
     let _ = write!(md, "\n_profile {profile_id} · {status} · {} · {:.2} s run_", age(profile.created), profile.elapsed_s);

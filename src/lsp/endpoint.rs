@@ -23,6 +23,8 @@ pub struct EndpointRequest {
     /// The interpreter for runs (the `python` setting).
     pub python: Option<PathBuf>,
     pub roots: SharedRoots,
+    /// How agents' runs start (the `shortcut` setting).
+    pub startup: crate::engine::Startup,
 }
 
 /// A running endpoint.

@@ -10,8 +10,39 @@ use super::client;
 use super::diagnostics;
 use super::heat;
 use super::session::{Session, uri_path};
-use crate::engine::model::RunStatus;
-use crate::engine::{RunHandle, RunResult};
+use crate::engine::model::{Profile, RunStatus};
+use crate::engine::{RunHandle, RunInfo, RunResult};
+
+/// What a run is, for its progress title.
+#[derive(Clone, Debug, Default)]
+pub struct RunTitle {
+    /// The test's name, when the run is one pytest test.
+    pub test: Option<String>,
+    pub live: bool,
+}
+
+/// `file.py:42 (31.2% CPU)` for a profile's hottest line, if any line has CPU time.
+fn hottest(profile: &Profile) -> Option<String> {
+    profile.hottest_line().filter(|(_, line)| line.cpu_total() > 0.0).map(|(file, line)| {
+        let name = file.path.file_name().map_or_else(|| file.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        format!("{name}:{} ({:.1}% CPU)", line.line, line.cpu_total())
+    })
+}
+
+/// A progress report while a run goes on: `12 s`, then what is known so far (recording paused, the
+/// hottest line of the newest live snapshot).
+pub fn report(elapsed_s: u64, info: Option<&RunInfo>) -> String {
+    let mut text = format!("{elapsed_s} s");
+    if let Some(info) = info {
+        if !info.recording {
+            text.push_str(" · recording paused");
+        }
+        if let Some(hot) = info.snapshot.as_ref().and_then(|snapshot| hottest(&snapshot.profile)) {
+            text.push_str(&format!(" · hottest so far: {hot}"));
+        }
+    }
+    text
+}
 
 /// The progress end message: status, elapsed time and the hottest line.
 pub fn summary(result: &RunResult) -> String {
@@ -20,20 +51,27 @@ pub fn summary(result: &RunResult) -> String {
         Ok(entry) => {
             let profile = &entry.profile;
             let mut text = format!("{} in {:.1} s", profile.status.as_str(), profile.elapsed_s);
-            if let Some((file, line)) = profile.hottest_line().filter(|(_, line)| line.cpu_total() > 0.0) {
-                let name = file.path.file_name().map_or_else(|| file.path.display().to_string(), |n| n.to_string_lossy().into_owned());
-                text.push_str(&format!(" · hottest: {name}:{} ({:.1}% CPU)", line.line, line.cpu_total()));
+            if let Some(hot) = hottest(profile) {
+                text.push_str(&format!(" · hottest: {hot}"));
             }
             text
         }
     }
 }
 
-pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token: String) {
+pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token: String, what: RunTitle) {
     let run_id = handle.run_id;
     let path = uri_path(&uri).unwrap_or_default();
-    let name = path.file_name().map_or_else(|| uri.as_str().to_string(), |n| n.to_string_lossy().into_owned());
-    let title = format!("Scalene: profiling {name}");
+    let file_name = path.file_name().map_or_else(|| uri.as_str().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = match &what.test {
+        Some(test) => format!("{file_name}::{test}"),
+        None => file_name,
+    };
+    let live = if what.live { " live" } else { "" };
+    let title = match &what.test {
+        Some(_) => format!("Scalene: profiling test {name}{live}"),
+        None => format!("Scalene: profiling {name}{live}"),
+    };
     let client = session.client.clone();
     let progress = if session.capabilities().work_done_progress
         && client::create_progress(&client, NumberOrString::String(token.clone())).await
@@ -44,14 +82,16 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         None
     };
     let series = handle.series.clone();
+    let engine = session.engine.clone();
     let result = handle
         .wait_with_ticks(|elapsed| {
             let progress = &progress;
             // Repeated runs say which run is going: `run 2/3 · 5 s`.
             let run = series.as_ref().map(|series| format!("run {}/{} · ", series.current(), series.total)).unwrap_or_default();
+            let message = format!("{run}{}", report(elapsed.as_secs(), engine.run_info(run_id).as_ref()));
             async move {
                 if let Some(progress) = progress {
-                    progress.report_with_message(format!("{run}{} s", elapsed.as_secs()), Some(true)).await;
+                    progress.report_with_message(message, Some(true)).await;
                 }
             }
         })

@@ -19,7 +19,8 @@ use super::endpoint::{EndpointRequest, EndpointStarter, McpEndpointNotification}
 use super::session::{Session, uri_path};
 use super::settings::Settings;
 use super::{actions, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
-use crate::engine::{Engine, panic_message};
+use crate::engine::{CacheEvent, Engine, panic_message};
+use tokio::sync::broadcast::error::RecvError;
 
 pub struct Backend {
     session: Arc<Session>,
@@ -92,6 +93,7 @@ impl Backend {
             allow_code: settings.mcp.allow_code,
             python: settings.python.clone(),
             roots: self.session.shared_roots(),
+            startup: settings.startup(),
         };
         match starter(request).await {
             Ok(endpoint) => {
@@ -124,8 +126,12 @@ impl Backend {
     }
 }
 
-/// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction)
-/// updates the editor: one path for all of them. Bursts (a clear removing many) give one refresh.
+/// Every cache change (a run from the editor or an agent, a loaded or cleared profile, an eviction, a
+/// live run's snapshot) updates the editor: one path for all of them. Bursts (a clear removing many)
+/// give one refresh; the removal of a profile that a newer one of the same key replaced (a live run's
+/// previous snapshot) gives none, since the newer one is shown already: a live run refreshes once per
+/// snapshot. While the user types faster than a live run's snapshot interval, refreshes wait until typing
+/// pauses for that long (the newest profile is shown then).
 async fn follow_cache(session: Arc<Session>) {
     let mut events = session.engine.cache().subscribe();
     // Expired profiles are only noticed when the cache does its housekeeping: do it regularly.
@@ -138,12 +144,29 @@ async fn follow_cache(session: Arc<Session>) {
                 continue;
             }
         };
+        let cache = session.engine.cache();
+        let matters = |event: &std::result::Result<CacheEvent, RecvError>| match event {
+            Ok(CacheEvent::Removed(id)) => !cache.was_replaced(*id),
+            _ => true,
+        };
         match event {
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                while events.try_recv().is_ok() {}
-                progress::after_profile_change(session.clone()).await;
+            Err(RecvError::Closed) => break,
+            first => {
+                let mut changed = matters(&first);
+                while let Some(delay) = session.refresh_delay() {
+                    tokio::time::sleep(delay).await;
+                }
+                loop {
+                    match events.try_recv() {
+                        Ok(event) => changed |= matters(&Ok(event)),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => changed = true,
+                        Err(_) => break,
+                    }
+                }
+                if changed {
+                    progress::after_profile_change(session.clone()).await;
+                }
             }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
         }
     }
 }

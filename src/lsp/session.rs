@@ -55,6 +55,8 @@ pub struct Session {
     compare: RwLock<Option<Arc<CompareMode>>>,
     /// Line maps from the compared profile's files to the documents, per version.
     compare_maps: DashMap<Uri, CachedLineMap>,
+    /// When the user last changed a document (refreshes wait until typing pauses).
+    last_edit: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// A document's line map for one version of its text and one profile.
@@ -122,6 +124,7 @@ impl Session {
             line_maps: DashMap::new(),
             compare: RwLock::new(None),
             compare_maps: DashMap::new(),
+            last_edit: std::sync::Mutex::new(None),
         }
     }
 
@@ -145,6 +148,13 @@ impl Session {
         } else {
             sent.remove(uri).is_some()
         }
+    }
+
+    /// How long to wait before refreshing annotations from a new profile: until typing has paused for
+    /// the live snapshot interval (None: refresh now).
+    pub fn refresh_delay(&self) -> Option<std::time::Duration> {
+        let last = (*self.last_edit.lock().unwrap_or_else(|p| p.into_inner()))?;
+        self.settings().live_interval.checked_sub(last.elapsed()).filter(|left| !left.is_zero())
     }
 
     /// Keeps a warning to show once the client is initialized.
@@ -222,6 +232,7 @@ impl Session {
             Some(mut entry) if entry.version < version => {
                 let language_id = entry.language_id.clone();
                 *entry = Arc::new(Document::new(version, language_id, text));
+                *self.last_edit.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
                 true
             }
             Some(entry) => {

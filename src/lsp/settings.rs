@@ -28,6 +28,14 @@ pub struct ClientOptions {
     pub store: StoreOptions,
     pub compare: CompareOptions,
     pub max_profile_mb: Option<f64>,
+    pub live: LiveOptions,
+    pub shortcut: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LiveOptions {
+    pub interval: Option<f64>,
 }
 
 /// Where saved profiles (baselines) go, and how many may stay.
@@ -142,6 +150,18 @@ pub struct Settings {
     pub compare: NoiseRule,
     /// The largest Scalene JSON `scalene.loadProfile` reads.
     pub max_profile_bytes: u64,
+    /// How often a live run's snapshot is taken; also how long typing must pause before annotations
+    /// refresh from a new profile.
+    pub live_interval: Duration,
+    /// The start-up shortcut (where verified); false: Scalene's own start-up always.
+    pub shortcut: bool,
+}
+
+impl Settings {
+    /// How runs of this session start.
+    pub fn startup(&self) -> crate::engine::Startup {
+        if self.shortcut { crate::engine::Startup::Shortcut } else { crate::engine::Startup::Normal }
+    }
 }
 
 impl Default for Settings {
@@ -268,6 +288,15 @@ impl Settings {
                     crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES
                 }
             },
+            live_interval: match options.live.interval {
+                None => crate::engine::DEFAULT_LIVE_INTERVAL,
+                Some(seconds) if seconds.is_finite() && (0.1..=3600.0).contains(&seconds) => Duration::from_secs_f64(seconds),
+                Some(seconds) => {
+                    warnings.push(format!("scalene.live.interval must be between 0.1 and 3600 seconds, not {seconds}; using 1"));
+                    crate::engine::DEFAULT_LIVE_INTERVAL
+                }
+            },
+            shortcut: options.shortcut.unwrap_or(true),
             mcp: McpSettings {
                 enabled: options.mcp.enabled.unwrap_or(true),
                 port: options.mcp.port.unwrap_or(0),

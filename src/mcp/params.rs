@@ -73,6 +73,17 @@ pub struct ProfileParams {
     /// How many hotspot lines and functions to include (default 10, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// A live run: Scalene writes a snapshot of the run so far every second, readable with hotspots /
+    /// line_profile / function_profile {"run_id": ...} while it goes on (for servers, workers, loops).
+    #[serde(default)]
+    pub live: bool,
+    /// Start with recording paused; `resume` / `pause` record only a window.
+    #[serde(default)]
+    pub paused: bool,
+    /// false: return {run_id, status "running"} at once and let the run go on (stop it with cancel);
+    /// default true: wait for the end and return the summary.
+    #[serde(default)]
+    pub wait: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -108,6 +119,9 @@ pub struct HotspotsParams {
     /// How many lines (default 10, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// A run ("run-3"): its newest live snapshot while it goes on, its final profile afterwards.
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -127,6 +141,9 @@ pub struct LineProfileParams {
     /// At most this many lines with activity (default 40, at most 500).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// A run ("run-3"): its newest live snapshot while it goes on, its final profile afterwards.
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -144,6 +161,9 @@ pub struct FunctionProfileParams {
     /// How many functions (default 10, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// A run ("run-3"): its newest live snapshot while it goes on, its final profile afterwards.
+    #[serde(default)]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -180,7 +200,61 @@ pub struct CancelParams {
     pub run_id: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingParams {
+    /// The run ("run-3", from profile with wait false or list_profiles → runs); the newest run when absent.
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
 // ---------------------------------------------------------------- outputs
+
+/// Present when the numbers come from a live snapshot of a run still going on: they are partial.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SnapshotInfo {
+    /// The run the snapshot belongs to (when it is still running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Seconds since Scalene wrote this snapshot.
+    pub age_s: f64,
+    /// Seconds of the run it covers (recorded time).
+    pub elapsed_s: f64,
+    /// False while recording is paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<bool>,
+    pub note: String,
+}
+
+/// A run in progress.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RunListing {
+    pub run_id: String,
+    pub program: String,
+    /// Seconds since the run started.
+    pub elapsed_s: f64,
+    pub live: bool,
+    /// False while recording is paused.
+    pub recording: bool,
+    /// The newest snapshot's profile id (pass run_id to read it), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_profile_id: Option<String>,
+    /// Seconds since that snapshot was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_age_s: Option<f64>,
+    /// "path:line (x% CPU)" of the snapshot's hottest line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hottest: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecordingResult {
+    pub run_id: String,
+    /// Whether Scalene records now.
+    pub recording: bool,
+    /// False when recording already was in that state.
+    pub changed: bool,
+}
 
 /// One ranked line.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -243,9 +317,14 @@ pub struct Failure {
 /// The outcome of `profile`, `profile_code` and `load_profile`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProfileSummary {
-    /// Pass to hotspots / line_profile / function_profile / clear ("p3").
-    pub profile_id: String,
-    /// ok | program_failed | too_short | cancelled | timed_out
+    /// Pass to hotspots / line_profile / function_profile / clear ("p3"). Absent for a run started
+    /// with wait false (use run_id until it ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
+    /// The run that made it ("run-3"), when it ran here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// ok | program_failed | too_short | cancelled | timed_out | running
     pub status: String,
     /// The profiled program, relative to the workspace root.
     pub program: String,
@@ -275,6 +354,9 @@ pub struct ProfileSummary {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HotspotsResult {
     pub profile_id: String,
+    /// Present when the numbers are a live snapshot of a run still going on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotInfo>,
     pub metric: Metric,
     /// Lines with a non-zero value for the metric (the list shows the first `limit`).
     pub total: usize,
@@ -295,6 +377,9 @@ pub struct LineNumbers {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct LineProfileResult {
     pub profile_id: String,
+    /// Present when the numbers are a live snapshot of a run still going on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotInfo>,
     pub path: String,
     /// ok | program_failed | ... of the profile.
     pub status: String,
@@ -312,6 +397,9 @@ pub struct LineProfileResult {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct FunctionProfileResult {
     pub profile_id: String,
+    /// Present when the numbers are a live snapshot of a run still going on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotInfo>,
     pub path: String,
     pub total: usize,
     pub functions: Vec<FunctionRow>,
@@ -346,6 +434,8 @@ pub struct ListProfilesResult {
     pub total: usize,
     /// Runs in progress ("run-3"); pass to `cancel`.
     pub running: Vec<String>,
+    /// The runs in progress with their state and newest live snapshot.
+    pub runs: Vec<RunListing>,
     pub more: String,
 }
 

@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub python: Option<PathBuf>,
     /// A sentence added to the instructions (e.g. "no editor session was found").
     pub note: Option<String>,
+    /// How runs start (the start-up shortcut where verified, unless turned off).
+    pub startup: crate::engine::Startup,
     pub tool_router: ToolRouter<ScaleneMcp>,
     pub prompt_router: PromptRouter<ScaleneMcp>,
 }
@@ -74,11 +76,21 @@ impl ScaleneMcp {
                 allow_code,
                 python,
                 note,
+                startup: crate::engine::Startup::default(),
                 tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router(),
                 prompt_router: ScaleneMcp::prompt_router(),
             }),
             session: Arc::new(SessionState::default()),
         }
+    }
+
+    /// The same server whose runs start this way (call right after `new`).
+    pub fn with_startup(mut self, startup: crate::engine::Startup) -> ScaleneMcp {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.startup = startup,
+            None => tracing::warn!("with_startup called on a shared server: ignored"),
+        }
+        self
     }
 
     /// The same server with fresh per-session state (one per HTTP session).

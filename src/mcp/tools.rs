@@ -49,6 +49,11 @@ fn missing_profile(id: ProfileId) -> ToolError {
     ToolError::refused(format!("profile {id} is not in the cache (it was cleared, replaced by a newer run of the same program, or expired). Fix: call list_profiles for the current ids, or profile again."))
 }
 
+fn parse_run_id(text: &str) -> Result<RunId, ToolError> {
+    RunId::parse(text.trim())
+        .ok_or_else(|| ToolError::invalid(format!("`run_id` must look like \"run-3\" (from profile or list_profiles → runs), got {text:?}")))
+}
+
 fn not_measured(entry: &CachedProfile, display: &str) -> ToolError {
     ToolError::refused(format!(
         "profile {} has no measurements for {display}. Fix: profile the file (profile {{\"path\": \"{display}\"}}), or pick another profile (list_profiles).",
@@ -74,19 +79,36 @@ impl Drop for CancelOnDrop {
 impl ScaleneMcp {
     /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it), with
     /// the file's path as shown to the agent.
-    fn profiled_file(&self, path: &str, profile_id: Option<&str>) -> Result<(CoveredFile, String), ToolError> {
+    fn profiled_file(&self, path: &str, profile_id: Option<&str>, run_id: Option<&str>) -> Result<(CoveredFile, String), ToolError> {
         let roots = self.roots();
         let path = roots.resolve(path).map_err(ToolError::Refused)?;
         let display = roots.display(&path);
-        let covered = match profile_id {
-            Some(text) => {
+        let covered = match (run_id, profile_id) {
+            (Some(run_id), _) => {
+                let entry = self.run_entry(run_id)?;
+                CoveredFile::of(entry.clone(), &path).ok_or_else(|| not_measured(&entry, &display))?
+            }
+            (None, Some(text)) => {
                 let id = parse_profile_id(text)?;
                 let entry = self.engine().cache().get(id).ok_or_else(|| missing_profile(id))?;
                 CoveredFile::of(entry.clone(), &path).ok_or_else(|| not_measured(&entry, &display))?
             }
-            None => self.engine().cache().covering(&path).ok_or_else(|| no_profile_for(&display))?,
+            (None, None) => self.engine().cache().covering(&path).ok_or_else(|| no_profile_for(&display))?,
         };
         Ok((covered, display))
+    }
+
+    /// A run's profile now: its newest live snapshot while it runs, its final profile afterwards.
+    fn run_entry(&self, run_id: &str) -> Result<std::sync::Arc<CachedProfile>, ToolError> {
+        let run_id = parse_run_id(run_id)?;
+        self.engine().run_profile(run_id).map_err(|err| ToolError::refused(err.to_string()))
+    }
+
+    /// `pause` / `resume`.
+    async fn switch_recording(&self, run_id: Option<&str>, on: bool) -> ToolResult<RecordingResult> {
+        let run_id = run_id.map(parse_run_id).transpose()?;
+        let change = self.engine().set_recording(run_id, on).await.map_err(|err| ToolError::refused(err.to_string()))?;
+        Ok(Json(RecordingResult { run_id: change.run_id.to_string(), recording: change.recording, changed: change.changed }))
     }
 
     /// The profile a read tool works on: by id, else the newest covering `path`, else the newest.
@@ -150,7 +172,9 @@ impl ScaleneMcp {
         };
         guard.armed = false;
         let entry = result.map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
-        Ok(Json(views::summary(&entry, &self.roots(), limit)))
+        let mut summary = views::summary(&entry, &self.roots(), limit);
+        summary.run_id = Some(run_id.to_string());
+        Ok(Json(summary))
     }
 }
 
@@ -177,8 +201,23 @@ impl ScaleneMcp {
             mode: params.mode.unwrap_or_default(),
             python: self.inner.python.clone(),
             timeout: Some(timeout),
+            live: params.live.then_some(crate::engine::DEFAULT_LIVE_INTERVAL),
+            paused: params.paused,
+            startup: self.inner.startup,
             ..ProfileRequest::default()
         };
+        if params.wait == Some(false) {
+            let handle = self.engine().start(request).map_err(|err| ToolError::refused(format!("Scalene could not profile {display}: {err}")))?;
+            let run = self.engine().run_info(handle.run_id);
+            return match run {
+                Some(run) => Ok(Json(views::started(&run, &roots))),
+                // It ended at once (an error before Scalene started): its outcome says why.
+                None => {
+                    let entry = handle.wait().await.map_err(|err| ToolError::refused(format!("Scalene could not profile {display}: {err}")))?;
+                    Ok(Json(views::summary(&entry, &roots, limit)))
+                }
+            };
+        }
         self.run_and_summarize(request, &display, limit, &context).await
     }
 
@@ -192,7 +231,10 @@ impl ScaleneMcp {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
         let roots = self.roots();
         let path = params.path.as_deref().map(|path| roots.resolve(path)).transpose().map_err(ToolError::Refused)?;
-        let entry = self.pick_profile(params.profile_id.as_deref(), path.as_deref(), &roots)?;
+        let entry = match params.run_id.as_deref() {
+            Some(run_id) => self.run_entry(run_id)?,
+            None => self.pick_profile(params.profile_id.as_deref(), path.as_deref(), &roots)?,
+        };
         let profile = &entry.profile;
         if params.metric == Metric::Memory && !profile.memory {
             return Err(ToolError::refused(format!(
@@ -217,7 +259,8 @@ impl ScaleneMcp {
         } else {
             "This is every line with a value for this metric. line_profile {\"path\": ...} gives all numbers of a range.".into()
         };
-        Ok(Json(HotspotsResult { profile_id: entry.id.to_string(), metric: params.metric, total, lines, more }))
+        let snapshot = views::snapshot_info(&entry, self.engine());
+        Ok(Json(HotspotsResult { profile_id: entry.id.to_string(), snapshot, metric: params.metric, total, lines, more }))
     }
 
     /// Every measured line of a file range with Scalene's numbers.
@@ -233,7 +276,7 @@ impl ScaleneMcp {
             return Err(ToolError::invalid(format!("`end_line` ({end}) is before `start_line` ({start})")));
         }
         let limit = clamp_limit(params.limit, DEFAULT_LINE_LIMIT, MAX_LINE_LIMIT);
-        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref())?;
+        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref(), params.run_id.as_deref())?;
         let (entry, file) = (&covered.entry, covered.file());
         let in_range = file.lines_in(start..=end);
         let total = in_range.len();
@@ -250,6 +293,7 @@ impl ScaleneMcp {
         };
         Ok(Json(LineProfileResult {
             profile_id: entry.id.to_string(),
+            snapshot: views::snapshot_info(entry, self.engine()),
             path: display,
             status: entry.profile.status.as_str().into(),
             start_line: start,
@@ -269,7 +313,7 @@ impl ScaleneMcp {
     )]
     pub async fn function_profile(&self, Parameters(params): Parameters<FunctionProfileParams>) -> ToolResult<FunctionProfileResult> {
         let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
-        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref())?;
+        let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref(), params.run_id.as_deref())?;
         let (entry, file) = (&covered.entry, covered.file());
         let roots = self.roots();
         let mut functions: Vec<_> = file
@@ -308,7 +352,8 @@ impl ScaleneMcp {
         } else {
             format!("line_profile {{\"path\": \"{display}\", \"start_line\": <def line>, \"end_line\": <end_line>}} gives a function's lines.")
         };
-        Ok(Json(FunctionProfileResult { profile_id: entry.id.to_string(), path: display, total, functions, lines, more }))
+        let snapshot = views::snapshot_info(entry, self.engine());
+        Ok(Json(FunctionProfileResult { profile_id: entry.id.to_string(), snapshot, path: display, total, functions, lines, more }))
     }
 
     /// The profiles in memory and the runs in progress.
@@ -376,6 +421,26 @@ impl ScaleneMcp {
         Ok(Json(CancelResult { cancelled, run_id: run_id.map(|id| id.to_string()) }))
     }
 
+    /// Switch recording on in a run.
+    #[tool(
+        description = "Switch recording on in a run in progress (run_id like \"run-3\"; the newest run when absent): Scalene measures from now on. With a run started with paused true, resume then pause records only that window (the profile's elapsed_s is the recorded time). Fails with the reason when the run has ended or Scalene has not started the program yet.",
+        annotations(title = "Resume recording", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = output_schema::<RecordingResult>()
+    )]
+    pub async fn resume(&self, Parameters(params): Parameters<RecordingParams>) -> ToolResult<RecordingResult> {
+        self.switch_recording(params.run_id.as_deref(), true).await
+    }
+
+    /// Switch recording off in a run.
+    #[tool(
+        description = "Switch recording off in a run in progress (run_id like \"run-3\"; the newest run when absent): the program goes on unmeasured until resume. Scalene writes the profile so far, which becomes the run's snapshot (hotspots {\"run_id\": ...} reads it). Fails with the reason when the run has ended.",
+        annotations(title = "Pause recording", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = output_schema::<RecordingResult>()
+    )]
+    pub async fn pause(&self, Parameters(params): Parameters<RecordingParams>) -> ToolResult<RecordingResult> {
+        self.switch_recording(params.run_id.as_deref(), false).await
+    }
+
     /// Run a code snippet under Scalene (off unless allowed).
     #[tool(
         description = "Run a Python snippet under Scalene and return the same summary as profile (working directory: the workspace root, which is also on PYTHONPATH so workspace modules import). Turned off unless the server was started with code execution allowed (editor setting mcp.allowCode); prefer profile on a workspace file.",
@@ -414,6 +479,7 @@ impl ScaleneMcp {
             program_path: Some(dir.path().to_path_buf()),
             timeout: Some(timeout),
             env: vec![("PYTHONPATH".into(), python_path)],
+            startup: self.inner.startup,
             ..ProfileRequest::default()
         };
         let result = self.run_and_summarize(request, "the snippet", limit, &context).await;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::params::*;
 use crate::engine::workspace::Roots;
-use crate::engine::Engine;
+use crate::engine::{Engine, RunInfo};
 use crate::engine::cache::CachedProfile;
 use crate::engine::schema::LineJson;
 use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
@@ -119,6 +119,7 @@ pub fn failure(profile: &Profile) -> Option<Failure> {
         RunStatus::TooShort => "the program finished before Scalene could take a sample, so there are no numbers. Fix: profile a longer-running workload (loop the code, or use a bigger input).".to_string(),
         RunStatus::Cancelled => "the run was cancelled; the profile covers the run up to the stop.".to_string(),
         RunStatus::TimedOut => "the run hit its time limit; the profile covers the run up to the stop. Fix: pass a larger timeout_s, or a smaller input.".to_string(),
+        RunStatus::Running => "the run is still going: this is a live snapshot of the run so far (partial), replaced as Scalene writes newer ones and by the final profile at the end.".to_string(),
     };
     let stderr_tail = profile
         .stderr_tail
@@ -168,7 +169,8 @@ pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSum
         "Numbers are percent of the run's CPU time and MB. More: hotspots {{\"profile_id\": \"{id}\", \"metric\": \"memory\"|\"cpu\"|\"leaks\", \"limit\": 30}}; every measured line of a file: line_profile {{\"path\": \"{first_file}\"}}; functions: function_profile {{\"path\": \"{first_file}\"}}."
     );
     ProfileSummary {
-        profile_id: id,
+        profile_id: Some(id),
+        run_id: None,
         status: profile.status.as_str().to_string(),
         program: program_display(profile, roots),
         elapsed_s: round2(profile.elapsed_s),
@@ -198,7 +200,90 @@ pub fn profile_listing(engine: &Engine, roots: &Roots, limit: usize) -> ListProf
     } else {
         "hotspots {\"profile_id\": ...} ranks a profile's lines.".into()
     };
-    ListProfilesResult { profiles, total, running: engine.running().into_iter().map(|id| id.to_string()).collect(), more }
+    let runs = engine.runs().iter().map(|run| run_listing(run, roots)).collect();
+    ListProfilesResult { profiles, total, running: engine.running().into_iter().map(|id| id.to_string()).collect(), runs, more }
+}
+
+fn hottest(profile: &Profile, roots: &Roots) -> Option<String> {
+    profile
+        .hottest_line()
+        .filter(|(_, line)| line.cpu_total() > 0.0)
+        .map(|(file, line)| format!("{}:{} ({:.1}% CPU)", roots.display(&file.path), line.line, line.cpu_total()))
+}
+
+fn age_s(created: SystemTime) -> f64 {
+    round2(SystemTime::now().duration_since(created).map(|age| age.as_secs_f64()).unwrap_or(0.0))
+}
+
+fn display_program(program: &str, roots: &Roots) -> String {
+    let path = Path::new(program.split("::").next().unwrap_or(program));
+    if path.is_absolute() {
+        let rest = &program[path.as_os_str().len()..];
+        format!("{}{rest}", roots.display(path))
+    } else {
+        program.to_string()
+    }
+}
+
+/// A run in progress, for `list_profiles`.
+pub fn run_listing(run: &RunInfo, roots: &Roots) -> RunListing {
+    RunListing {
+        run_id: run.run_id.to_string(),
+        program: display_program(&run.program, roots),
+        elapsed_s: round2(run.elapsed.as_secs_f64()),
+        live: run.live.is_some(),
+        recording: run.recording,
+        snapshot_profile_id: run.snapshot.as_ref().map(|entry| entry.id.to_string()),
+        snapshot_age_s: run.snapshot.as_ref().map(|entry| age_s(entry.profile.created)),
+        hottest: run.snapshot.as_ref().and_then(|entry| hottest(&entry.profile, roots)),
+    }
+}
+
+/// What a tool says about numbers from a live snapshot (None for any other profile).
+pub fn snapshot_info(entry: &CachedProfile, engine: &Engine) -> Option<SnapshotInfo> {
+    if entry.profile.status != RunStatus::Running {
+        return None;
+    }
+    let run = engine.runs().into_iter().find(|run| run.snapshot.as_ref().is_some_and(|snapshot| snapshot.id == entry.id));
+    let age = age_s(entry.profile.created);
+    Some(SnapshotInfo {
+        run_id: run.as_ref().map(|run| run.run_id.to_string()),
+        age_s: age,
+        elapsed_s: round2(entry.profile.elapsed_s),
+        recording: run.as_ref().map(|run| run.recording),
+        note: format!(
+            "partial: a live snapshot of a run still going on, written {age:.1} s ago and covering {:.1} s of recorded run; newer snapshots replace it, and the final profile when the run ends",
+            entry.profile.elapsed_s
+        ),
+    })
+}
+
+/// The answer of `profile` with wait false: the run started; its numbers come with its snapshots.
+pub fn started(run: &RunInfo, roots: &Roots) -> ProfileSummary {
+    let id = run.run_id.to_string();
+    let what = if run.live.is_some() {
+        "Scalene writes a snapshot of the run so far about every second"
+    } else {
+        "a run that is not live has numbers only when paused and when it ends"
+    };
+    ProfileSummary {
+        profile_id: None,
+        run_id: Some(id.clone()),
+        status: "running".into(),
+        program: display_program(&run.program, roots),
+        elapsed_s: 0.0,
+        peak_mb: 0.0,
+        memory: false,
+        files: Vec::new(),
+        hotspots: Vec::new(),
+        functions: Vec::new(),
+        leaks: Vec::new(),
+        notes: vec![format!("the run goes on in the background{}", if run.recording { "" } else { " with recording paused" })],
+        failure: None,
+        more: format!(
+            "The run goes on ({what}). Read it with hotspots / line_profile / function_profile {{\"run_id\": \"{id}\"}}; list_profiles → runs shows its state; pause / resume {{\"run_id\": \"{id}\"}} switch recording; cancel {{\"run_id\": \"{id}\"}} stops it and keeps the final profile."
+        ),
+    }
 }
 
 pub fn listing(entry: &Arc<CachedProfile>, roots: &Roots) -> ProfileListing {

@@ -303,3 +303,112 @@ fn ctrl_c_stops_the_run_and_prints_the_partial_profile() {
     assert!(!json["files"][0]["lines"].as_array().unwrap().is_empty(), "the partial profile: {json}");
     assert!(support::processes_mentioning(program.to_str().unwrap()).is_empty(), "a process of the run survived");
 }
+
+/// Waits until `done` holds (the program and Scalene need seconds to start on a busy machine).
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
+    let project = TempProject::new();
+    let text = crate::live::phased_program(project.path(), &["a", "b"]);
+    let program = project.write("phases.py", &text);
+    // On a terminal (a pseudo-terminal from util-linux's `script`, output flushed to a file as written).
+    let screen = project.path().join("screen.txt");
+    let command = format!(
+        "{} profile --live --live-interval 0.5 --mode cpu --python {} {}",
+        env!("CARGO_BIN_EXE_scalene-lsp"),
+        support::python().display(),
+        program.display()
+    );
+    let child = Command::new("script")
+        .args(["-qfec", &command])
+        .arg(&screen)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Whatever happens, the terminal goes away at the end (scalene-lsp stops its run on the hang-up).
+    struct Terminal(std::process::Child);
+    impl Drop for Terminal {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Terminal(child);
+    let shown = || std::fs::read_to_string(&screen).unwrap_or_default();
+    let frames = |text: &str| text.matches("status running").count();
+    assert!(wait_until(|| frames(&shown()) >= 1), "no live frame: {}", shown());
+    crate::live::touch(project.path(), "go_b");
+    let seen = frames(&shown());
+    assert!(wait_until(|| frames(&shown()) > seen), "the view is redrawn at the next snapshot: {}", shown());
+    crate::live::touch(project.path(), "stop");
+    assert!(child.0.wait().unwrap().success());
+    let screen = shown();
+    assert!(screen.contains("live · the run so far") && screen.contains("\x1b[H\x1b[2J"), "redrawn in place: {screen}");
+    assert!(screen.contains("status ok"), "the final view follows: {screen}");
+
+    // Not a terminal: no redraw, the final view once.
+    for marker in ["in_a", "go_b", "in_b", "stop"] {
+        std::fs::remove_file(project.path().join(marker)).unwrap();
+    }
+    let child = bin()
+        .args(["profile", "--live", "--mode", "cpu", "--python"])
+        .arg(support::python())
+        .arg(&program)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(|| project.path().join("in_a").exists()));
+    crate::live::touch(project.path(), "go_b");
+    assert!(wait_until(|| project.path().join("in_b").exists()));
+    crate::live::touch(project.path(), "stop");
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.matches("Scalene profile of").count(), 1, "{stdout}");
+    assert!(!stdout.contains('\x1b') && stdout.contains("status ok"), "{stdout}");
+}
+
+#[test]
+fn profile_test_runs_one_pytest_test_and_keeps_a_failing_tests_profile() {
+    let (project, _) = crate::live::test_project();
+    let (output, stdout, stderr) = run(bin()
+        .current_dir(project.path())
+        .args(["profile", "--mode", "cpu", "--python"])
+        .arg(support::python())
+        .args(["--test", "tests/test_shapes.py::TestPerimeter::test_perimeter_is_one"]));
+    assert_eq!(code(&output), 1, "a failing test is a partial profile: {stderr}");
+    assert!(stdout.contains("1 failed in"), "pytest's report passes through: {stdout}");
+    assert!(stdout.contains("status program_failed") && stdout.contains("shapes.py"), "{stdout}");
+    assert!(stdout.contains("did not pass"), "{stdout}");
+    let (output, _, stderr) = run(bin().args(["profile", "--test", "tests/test_shapes.py"]));
+    assert_eq!(code(&output), 2);
+    assert!(stderr.contains("--test takes FILE::NAME"), "{stderr}");
+}
+
+#[test]
+fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
+    let program = support::program("cpu_bound.py");
+    let (output, stdout, stderr) = run(bin().arg("doctor").arg("--python").arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout.contains("start-up:      shortcut"), "{stdout}");
+    assert!(stdout.contains("LD_PRELOAD=libscalene.so SCALENE_ALLOCATION_SAMPLING_WINDOW=1048576 "), "{stdout}");
+    let (output, stdout, _) = run(bin().args(["doctor", "--no-shortcut", "--python"]).arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0);
+    assert!(stdout.contains("start-up:      Scalene's own") && !stdout.contains("SCALENE_ALLOCATION_SAMPLING_WINDOW"), "{stdout}");
+    let (_, stdout, _) = run(bin().args(["doctor", "--python"]).arg(support::python()).arg(&program).env("SCALENE_LSP_NO_SHORTCUT", "1"));
+    assert!(stdout.contains("start-up:      Scalene's own"), "the environment variable does the same: {stdout}");
+}

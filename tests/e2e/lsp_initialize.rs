@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::support::TempProject;
 use crate::support::lsp_client::{LspClient, default_capabilities};
 
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 11] = [
     "scalene.profile",
     "scalene.cancel",
     "scalene.clear",
@@ -14,6 +14,9 @@ const COMMANDS: [&str; 8] = [
     "scalene.saveBaseline",
     "scalene.compare",
     "scalene.exitCompare",
+    "scalene.pause",
+    "scalene.resume",
+    "scalene.profileTest",
 ];
 const INVALID_PARAMS: i64 = -32602;
 

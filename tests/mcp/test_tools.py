@@ -30,6 +30,8 @@ TOOLS = {
     "delete_saved": (False, True, False),
     "cleanup_saved": (False, True, False),
     "compare": (True, False, False),
+    "pause": (False, False, False),
+    "resume": (False, False, False),
 }
 
 

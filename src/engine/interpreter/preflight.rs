@@ -23,6 +23,53 @@ pub struct Preflight {
     /// Every `sysconfig` path of every scheme, resolved: Scalene skips any file whose resolved path
     /// contains one of these.
     pub library_paths: Vec<PathBuf>,
+    /// What Scalene itself says about starting a run: the environment it re-launches itself with, and
+    /// the signals that switch recording on and off. None when this Scalene does not tell (another
+    /// version's internals): then runs take the normal path and cannot be paused.
+    #[serde(default)]
+    pub startup: Option<ScaleneStartup>,
+    /// Start-up shortcut verdicts for this interpreter and Scalene install (see `engine/startup.rs`).
+    #[serde(default)]
+    pub shortcut: ShortcutVerdicts,
+}
+
+/// Scalene's start-up facts, read from Scalene's own code by the preflight.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct ScaleneStartup {
+    /// `ScalenePreload.get_preload_environ` for CPU-only runs (`cpu`) and runs with memory profiling
+    /// (`memory`), computed without any inherited LD_PRELOAD, LD_LIBRARY_PATH or PYTHONMALLOC: a process
+    /// whose environment already has these does not re-launch itself.
+    pub preload_cpu: Vec<(String, String)>,
+    pub preload_memory: Vec<(String, String)>,
+    /// `ScaleneSignals().start_profiling_signal` / `stop_profiling_signal` (what `python -m
+    /// scalene.profile --on|--off --pid PID` sends).
+    pub start_signal: i32,
+    pub stop_signal: i32,
+}
+
+impl ScaleneStartup {
+    /// The preload environment for runs that do (`memory`) or do not profile memory.
+    pub fn preload(&self, memory: bool) -> &[(String, String)] {
+        if memory { &self.preload_memory } else { &self.preload_cpu }
+    }
+}
+
+/// Whether the start-up shortcut gave a complete profile with this interpreter and Scalene install,
+/// per kind of run (None: not checked yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ShortcutVerdicts {
+    pub cpu: Option<bool>,
+    pub memory: Option<bool>,
+}
+
+impl ShortcutVerdicts {
+    pub fn get(&self, memory: bool) -> Option<bool> {
+        if memory { self.memory } else { self.cpu }
+    }
+
+    pub fn set(&mut self, memory: bool, verdict: bool) {
+        if memory { self.memory = Some(verdict) } else { self.cpu = Some(verdict) }
+    }
 }
 
 impl Preflight {
@@ -58,6 +105,27 @@ try:
     out["scalene_dir"] = str(pathlib.Path(scalene.__file__).resolve().parent)
 except Exception as error:
     out["scalene_error"] = "%s: %s" % (type(error).__name__, error)
+if "scalene" in out:
+    try:
+        import argparse, os
+        from scalene.scalene_arguments import ScaleneArguments
+        from scalene.scalene_preload import ScalenePreload
+        from scalene.scalene_signals import ScaleneSignals
+        window = ScaleneArguments().allocation_sampling_window
+        for key in ("LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONMALLOC"):
+            os.environ.pop(key, None)
+        def preload(memory):
+            args = argparse.Namespace(memory=memory, allocation_sampling_window=window, disable_jit=False)
+            return sorted(ScalenePreload.get_preload_environ(args).items())
+        signals = ScaleneSignals()
+        out["startup"] = {
+            "preload_cpu": preload(False),
+            "preload_memory": preload(True),
+            "start_signal": int(signals.start_profiling_signal),
+            "stop_signal": int(signals.stop_profiling_signal),
+        }
+    except Exception as error:
+        out["startup_error"] = "%s: %s" % (type(error).__name__, error)
 print("SCALENE_LSP_PREFLIGHT:" + json.dumps(out))
 "#;
 
@@ -69,6 +137,8 @@ struct PreflightOutput {
     scalene: Option<String>,
     scalene_dir: Option<PathBuf>,
     scalene_error: Option<String>,
+    startup: Option<ScaleneStartup>,
+    startup_error: Option<String>,
 }
 
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -117,12 +187,17 @@ pub async fn preflight(python: &Path) -> Result<Preflight, EngineError> {
     if !version.starts_with("2.") {
         return Err(EngineError::ScaleneUnsupported { python: python.to_path_buf(), version });
     }
+    if let Some(error) = &parsed.startup_error {
+        tracing::info!(python = %python.display(), "Scalene's start-up facts are unknown ({error}): runs take the normal path and cannot be paused");
+    }
     Ok(Preflight {
         python: python.to_path_buf(),
         python_version: parsed.python,
         scalene_version: version,
         scalene_dir: parsed.scalene_dir.unwrap_or_default(),
         library_paths: parsed.library_paths,
+        startup: parsed.startup,
+        shortcut: ShortcutVerdicts::default(),
     })
 }
 
@@ -185,16 +260,19 @@ impl StoredPreflights {
 pub struct PreflightCache {
     entries: DashMap<PathBuf, StampedPreflight>,
     store: Option<PathBuf>,
+    /// Held while the start-up shortcut is being verified, so concurrent runs verify once.
+    pub(crate) verifying: tokio::sync::Mutex<()>,
 }
 
-/// The default store: `$XDG_CACHE_HOME/scalene-lsp/preflight-v2.json` (or `~/.cache/...`).
+/// The default store: `$XDG_CACHE_HOME/scalene-lsp/preflight-v3.json` (or `~/.cache/...`). (v3: with
+/// Scalene's start-up facts and the start-up shortcut's verdicts.)
 pub fn default_preflight_store() -> Option<PathBuf> {
-    Some(crate::engine::dirs::cache_dir()?.join("preflight-v2.json"))
+    Some(crate::engine::dirs::cache_dir()?.join("preflight-v3.json"))
 }
 
 impl PreflightCache {
     pub fn with_store(store: Option<PathBuf>) -> PreflightCache {
-        PreflightCache { entries: DashMap::new(), store }
+        PreflightCache { entries: DashMap::new(), store, verifying: tokio::sync::Mutex::new(()) }
     }
 
     fn stored(&self, python: &Path) -> Option<StampedPreflight> {
@@ -241,6 +319,20 @@ impl PreflightCache {
         Ok(preflight)
     }
 
+    /// Records a start-up shortcut verdict for `python` (while its preflight is current), in memory and
+    /// in the store. Returns the preflight with the verdict.
+    pub fn record_shortcut(&self, python: &Path, memory: bool, verdict: bool) -> Option<Arc<Preflight>> {
+        let updated = {
+            let mut entry = self.entries.get_mut(python)?;
+            let mut preflight = (*entry.preflight).clone();
+            preflight.shortcut.set(memory, verdict);
+            entry.preflight = Arc::new(preflight);
+            entry.clone()
+        };
+        self.update_store(python, Some(&updated));
+        Some(updated.preflight)
+    }
+
     /// Forgets an interpreter (after a run showed that Scalene no longer works there).
     pub fn invalidate(&self, python: &Path) {
         self.entries.remove(python);
@@ -260,6 +352,8 @@ mod tests {
             scalene_version: "2.4.0".into(),
             scalene_dir: "/opt/venv/lib/python3.11/site-packages/scalene".into(),
             library_paths: vec!["/opt/venv".into(), "/usr/lib/python3.11".into()],
+            startup: None,
+            shortcut: ShortcutVerdicts::default(),
         };
         assert_eq!(preflight.excluding_path(Path::new("/opt/venv/tool.py")), Some(Path::new("/opt/venv")));
         assert_eq!(preflight.excluding_path(Path::new("/home/u/project/main.py")), None);

@@ -30,18 +30,37 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
         argv.push("--cpu-sampling-rate".into());
         argv.push(rate.to_string().into());
     }
+    if let Some(interval) = spec.live {
+        argv.push("--profile-interval".into());
+        argv.push(interval.as_secs_f64().to_string().into());
+    }
+    if spec.paused {
+        argv.push("--off".into());
+    }
     match &spec.program {
         Program::Script(path) => argv.push(path.into()),
         Program::Module(module) => argv.extend(["-m".into(), module.into()]),
+        Program::Test { .. } => argv.extend(["-m".into(), "pytest".into()]),
     }
     argv.push("---".into());
+    if let Program::Test { file, name } = &spec.program {
+        let mut node = file.as_os_str().to_owned();
+        node.push("::");
+        node.push(name);
+        // Only this test, quietly, without writing pytest's cache into the project.
+        argv.extend([node, "-q".into(), "-p".into(), "no:cacheprovider".into()]);
+    }
     argv.extend(spec.args.iter().map(OsString::from));
     argv
 }
 
-/// The command a user could paste into a shell to run the same profile (for `doctor` and errors).
+/// The command a user could paste into a shell to run the same profile (for `doctor` and errors),
+/// with the start-up shortcut's variables in front when it is used.
 pub fn display_command(spec: &RunSpec, output: &Path) -> String {
-    std::iter::once(spec.python.as_os_str().to_owned())
+    spec.startup_env
+        .iter()
+        .map(|(key, value)| OsString::from(format!("{key}={value}")))
+        .chain(std::iter::once(spec.python.as_os_str().to_owned()))
         .chain(scalene_argv(spec, output))
         .map(|arg| shell_quote(&arg.to_string_lossy()))
         .collect::<Vec<_>>()
@@ -74,6 +93,10 @@ mod tests {
             env: Vec::new(),
             niceness: 0,
             io: super::super::ProgramIo::Captured,
+            live: None,
+            paused: false,
+            startup_env: Vec::new(),
+            lifecycle: None,
         }
     }
 
@@ -120,5 +143,23 @@ mod tests {
     fn display_command_quotes_for_a_shell() {
         let text = display_command(&spec(), Path::new("/run/profile.json"));
         assert!(text.ends_with("/proj/main.py --- --flag 'two words'"), "{text}");
+        let mut spec = spec();
+        spec.startup_env = vec![("SCALENE_ALLOCATION_SAMPLING_WINDOW".into(), "1048576".into())];
+        let text = display_command(&spec, Path::new("/run/profile.json"));
+        assert!(text.starts_with("SCALENE_ALLOCATION_SAMPLING_WINDOW=1048576 /venv/bin/python -m scalene run"), "{text}");
+    }
+
+    #[test]
+    fn live_paused_and_test_runs() {
+        let mut spec = spec();
+        spec.args.clear();
+        spec.live = Some(std::time::Duration::from_millis(1500));
+        spec.paused = true;
+        spec.program = Program::Test { file: "/proj/tests/test_a.py".into(), name: "TestA::test_b".into() };
+        assert_eq!(
+            argv(&spec),
+            ["-m", "scalene", "run", "--no-stacks", "-o", "/run/profile.json", "--memory", "--profile-interval", "1.5",
+             "--off", "-m", "pytest", "---", "/proj/tests/test_a.py::TestA::test_b", "-q", "-p", "no:cacheprovider"]
+        );
     }
 }

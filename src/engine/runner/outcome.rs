@@ -30,16 +30,32 @@ pub(super) fn ending_status(ending: &Ending) -> Option<RunStatus> {
 }
 
 /// Decides the outcome from how the run ended, the exit status and the JSON Scalene left (if any).
+/// `fallback` is the last complete live snapshot, used when the final JSON is missing or unreadable.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn interpret(
     spec: &RunSpec,
     stopped: Option<RunStatus>,
     status: ExitStatus,
     json: Option<Vec<u8>>,
+    fallback: Option<Vec<u8>>,
     stdout: String,
     stderr: String,
     scalene_version: &str,
 ) -> Result<Profile, EngineError> {
-    let parsed = json.as_deref().map(parse_profile);
+    let mut parsed = json.as_deref().map(parse_profile);
+    let mut from_snapshot = false;
+    if !matches!(parsed, Some(Ok(_)))
+        && let Some(Ok(snapshot)) = fallback.as_deref().map(parse_profile)
+    {
+        parsed = Some(Ok(snapshot));
+        from_snapshot = true;
+    }
+    if let Program::Test { .. } = &spec.program
+        && !matches!(parsed, Some(Ok(_)))
+        && stderr.contains("No module named pytest")
+    {
+        return Err(EngineError::PytestMissing { python: spec.python.clone() });
+    }
     let mut profile = match (stopped, parsed) {
         (Some(stopped), parsed) => {
             // A stopped run keeps whatever complete profile Scalene managed to write.
@@ -92,7 +108,14 @@ pub(super) fn interpret(
             return Err(EngineError::Parse { path: PathBuf::from("Scalene's output"), source: err });
         }
         (None, Some(Ok(mut profile))) => {
-            if !status.success() {
+            if let Program::Test { name, .. } = &spec.program
+                && !status.success()
+            {
+                profile.status = RunStatus::ProgramFailed;
+                let summary = pytest_summary(&stdout);
+                let said = if summary.is_empty() { format!("pytest ended with {}", describe_exit(status)) } else { summary };
+                profile.notes.push(format!("the test {name} did not pass ({said}); the profile covers the test's run"));
+            } else if !status.success() {
                 profile.status = RunStatus::ProgramFailed;
                 let how = match (status.code(), status.signal()) {
                     (Some(code), _) => format!("exited with code {code}"),
@@ -110,7 +133,10 @@ pub(super) fn interpret(
             profile
         }
     };
-    if profile.program.is_empty() {
+    if from_snapshot {
+        profile.notes.push("Scalene's final profile was missing or incomplete: this is the last complete live snapshot".into());
+    }
+    if profile.program.is_empty() || matches!(spec.program, Program::Test { .. }) {
         profile.program = spec.program.display();
     }
     if profile.files.is_empty() {
@@ -130,13 +156,31 @@ pub(super) fn interpret(
     Ok(profile)
 }
 
+/// pytest's own summary of a run: its `FAILED ...`/`ERROR ...` lines and its last line (`1 failed in
+/// 0.53s`), joined with `; `. Empty when stdout has none.
+pub(super) fn pytest_summary(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    let mut parts: Vec<&str> = lines.iter().copied().filter(|line| line.starts_with("FAILED ") || line.starts_with("ERROR ")).take(3).collect();
+    if let Some(last) = lines.last().filter(|line| line.contains(" in ") && !parts.contains(line)) {
+        parts.push(last);
+    }
+    parts.join("; ")
+}
+
+/// Where a passed-through stream goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum EchoTo {
+    Stdout,
+    Stderr,
+}
+
 /// Reads a pipe to its end, keeping the last `TAIL_BYTES` bytes.
-/// With `echo`, each line is also written to this process's stderr as it arrives (the terminal sees the
-/// program's stderr live), Scalene's own trailer excepted (`Echo`).
-pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, echo: bool) -> Vec<u8> {
+/// With `echo`, each line is also written to this process's stdout or stderr as it arrives (the
+/// terminal sees the program's output live), Scalene's own trailer excepted (`Echo`).
+pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, echo: Option<EchoTo>) -> Vec<u8> {
     let Some(mut pipe) = pipe else { return Vec::new() };
     let mut kept = Vec::new();
-    let mut echo = echo.then(Echo::default);
+    let mut echo = echo.map(|to| Echo { to, pending: Vec::new(), held_blank_lines: Vec::new() });
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match pipe.read(&mut chunk).await {
@@ -164,8 +208,8 @@ pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, 
 /// Passes the program's stderr through to this process's stderr line by line (a line ends at `\n` or
 /// `\r`, so progress bars move), leaving out Scalene's trailer and the blank line before it: they name
 /// a file that is deleted with the run dir. Blank lines wait for the next line to know which they are.
-#[derive(Default)]
 struct Echo {
+    to: EchoTo,
     pending: Vec<u8>,
     held_blank_lines: Vec<Vec<u8>>,
 }
@@ -188,7 +232,10 @@ impl Echo {
         if bytes.is_empty() {
             return;
         }
-        let mut stderr = std::io::stderr().lock();
+        let mut out: Box<dyn Write> = match self.to {
+            EchoTo::Stdout => Box::new(std::io::stdout().lock()),
+            EchoTo::Stderr => Box::new(std::io::stderr().lock()),
+        };
         for line in bytes.split_inclusive(|b| *b == b'\n' || *b == b'\r') {
             let text = String::from_utf8_lossy(line);
             if text.trim().is_empty() {
@@ -197,12 +244,12 @@ impl Echo {
                 self.held_blank_lines.clear();
             } else {
                 for blank in self.held_blank_lines.drain(..) {
-                    let _ = stderr.write_all(&blank);
+                    let _ = out.write_all(&blank);
                 }
-                let _ = stderr.write_all(line);
+                let _ = out.write_all(line);
             }
         }
-        let _ = stderr.flush();
+        let _ = out.flush();
     }
 }
 
@@ -251,6 +298,14 @@ fn last_lines(text: &str, n_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pytest_summary_keeps_the_failures_and_the_last_line() {
+        let stdout = "F                                                                        [100%]\n=== FAILURES ===\n___ TestP.test_p ___\n\n>       assert 9 == 1\nE       assert 9 == 1\n=========================== short test summary info ============================\nFAILED tests/test_shapes.py::TestP::test_p - assert 9 == 1\n1 failed in 0.36s\n";
+        assert_eq!(pytest_summary(stdout), "FAILED tests/test_shapes.py::TestP::test_p - assert 9 == 1; 1 failed in 0.36s");
+        assert_eq!(pytest_summary(".  [100%]\n1 passed in 0.20s\n"), "1 passed in 0.20s");
+        assert_eq!(pytest_summary(""), "");
+    }
 
     #[test]
     fn scalenes_own_trailer_is_dropped_from_stderr() {

@@ -8,6 +8,7 @@ use std::path::Path;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProcStat {
     pub state: char,
+    pub ppid: i32,
     pub pgrp: i32,
     /// Clock ticks after boot when the process started: with the pid, it names one process for good.
     pub start_time: u64,
@@ -27,6 +28,7 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
     // After the name: state(0) ppid(1) pgrp(2) ... starttime is field 22 of the line, 19 here.
     Some(ProcStat {
         state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
     })
@@ -51,6 +53,31 @@ pub fn has_env(pid: i32, key: &str, value: &Path) -> bool {
     wanted.push(b'=');
     wanted.extend_from_slice(value.as_os_str().as_encoded_bytes());
     environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_slice())
+}
+
+/// The environment process `pid` was started with (what `exec` gave it; later changes inside the
+/// process do not show), as `(key, value)` pairs. None when it cannot be read.
+pub fn environ(pid: i32) -> Option<Vec<(String, String)>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    Some(
+        bytes
+            .split(|byte| *byte == 0)
+            .filter_map(|entry| {
+                let text = String::from_utf8_lossy(entry);
+                let (key, value) = text.split_once('=')?;
+                Some((key.to_string(), value.to_string()))
+            })
+            .collect(),
+    )
+}
+
+/// True when process `pid` has a handler installed for `signal` (its `SigCgt` mask in /proc): sending
+/// it then runs the handler instead of the default action (for SIGILL or SIGBUS: a core dump).
+pub fn catches_signal(pid: i32, signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
+    let Some(mask) = status.lines().find_map(|line| line.strip_prefix("SigCgt:")) else { return false };
+    let Ok(mask) = u64::from_str_radix(mask.trim(), 16) else { return false };
+    (1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0
 }
 
 /// This process as an owner record names it: pid, start time, and its pid namespace (a pid means
@@ -92,5 +119,8 @@ mod tests {
         assert!(live_members(own_group).unwrap().contains(&me.pid));
         assert!(has_env(me.pid, "PATH", Path::new(&std::env::var("PATH").unwrap())));
         assert!(!has_env(me.pid, "PATH", Path::new("/nowhere")));
+        assert!(environ(me.pid).unwrap().iter().any(|(key, _)| key == "PATH"));
+        assert_eq!(stat(me.pid).unwrap().ppid, nix::unistd::getppid().as_raw());
+        assert!(!catches_signal(me.pid, 0) && !catches_signal(me.pid, 65));
     }
 }

@@ -100,6 +100,31 @@ fs.symlinkSync(venv, path.join(ws, '.venv'));
 for (const name of ['cpu_bound.py', 'memory_heavy.py']) {
   fs.copyFileSync(path.join(root, 'fixtures', 'programs', name), path.join(ws, name));
 }
+// Compare mode: compare_me.py starts as compare_v1.py and becomes compare_v2.py (grow() 3x slower).
+fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'compare_v1.py'), path.join(ws, 'compare_me.py'));
+fs.writeFileSync(
+  path.join(ws, 'live_demo.py'),
+  `"""Works for about 12 seconds in one hot loop (the live run test watches it, pauses and resumes it)."""
+import time
+
+
+def spin():
+    total = 0
+    for i in range(100_000):
+        total += i % 7
+    return total
+
+
+def main():
+    end = time.time() + 12
+    while time.time() < end:
+        spin()
+
+
+if __name__ == "__main__":
+    main()
+`,
+);
 const marker = path.join(ws, 'long_running.started');
 fs.writeFileSync(
   path.join(ws, 'long_running.py'),
@@ -385,7 +410,7 @@ const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * matching `outcome` (a summary left from an earlier run does not count). Returns the texts seen.
  */
 async function waitForRun(file, outcome = /Scalene: ok in \d+\.\d s/, timeoutMs = 240_000) {
-  const running = new RegExp(`Scalene: ${escapeRe(file)} \\d+ s`);
+  const running = new RegExp(`Scalene: ${escapeRe(file)}( \\(live\\))?( run \\d+/\\d+)? \\d+ s`);
   return waitFor(`a run of ${file} to end with ${outcome}`, async () => {
     const texts = await statusSeen();
     const start = texts.findIndex((t) => running.test(t));
@@ -493,7 +518,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'menus', 'args', 'memory', 'cancel'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -669,10 +694,13 @@ try {
       log('palette', JSON.stringify(ours));
       assert(new Set(ours).size === ours.length, `duplicates: ${JSON.stringify(ours)}`);
       for (const title of ['Profile Current File', 'Profile with Arguments…', 'Profile CPU Only', 'Cancel Profiling', 'Clear Profiles',
-        'Toggle Annotations', 'Load Scalene JSON…', 'Show Output', 'Restart Server', 'Copy MCP Configuration']) {
+        'Toggle Annotations', 'Load Scalene JSON…', 'Show Output', 'Restart Server', 'Copy MCP Configuration', 'Profile Current File Live',
+        'Profile Live, Recording Paused', 'Save Profile as Baseline', 'Compare with Baseline', 'Exit Compare Mode']) {
         assert(ours.includes(`Scalene: ${title}`), `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
       }
-      assert(!labels.some((label) => /^scalene\.(profile|cancel|clear|loadProfile|toggle)$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
+      assert(!labels.some((label) => /^scalene\.\w+$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
+      // Pause and Resume Recording only while a run goes on.
+      assert(!ours.some((label) => /Recording$/.test(label)), `no run, yet: ${JSON.stringify(ours)}`);
     });
   }
 
@@ -842,6 +870,101 @@ try {
       }, 30_000);
       await page.keyboard.press('Escape');
       assert(offered === `3000000 'two words' --flag=x`, `the last arguments are offered: ${offered}`);
+    });
+  }
+
+  // ------------------------------------------------------------ compare mode
+  if (want('compare')) {
+    const store = path.join(env.XDG_DATA_HOME, 'scalene-lsp', 'profiles');
+    await check('Save Profile as Baseline keeps the profile in the private store and says what to do next', async () => {
+      await runCommand('View: Hide Panel').catch(() => {});
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      await openFile('compare_me.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      await waitForRun('compare_me.py');
+      await runCommand('Scalene: Save Profile as Baseline');
+      const message = await waitFor('the saved message', async () => {
+        const ours = (await notifications()).filter((t) => /saved the profile of compare_me\.py/.test(t));
+        return ours.length > 0 ? ours[0] : undefined;
+      }, 30_000);
+      assert(/as `?baseline`?/.test(message) && /Compare with Baseline/.test(message), message);
+      const saved = fs.readdirSync(store).filter((f) => f.startsWith('baseline'));
+      assert(saved.length === 1, `one saved profile named baseline in ${store}: ${fs.readdirSync(store)}`);
+      assert((fs.statSync(store).mode & 0o777) === 0o700, `the store is 0700: ${(fs.statSync(store).mode & 0o777).toString(8)}`);
+      assert((fs.statSync(path.join(store, saved[0])).mode & 0o777) === 0o600, 'the saved profile is 0600');
+    });
+
+    await check('Compare with Baseline after a change: regressions on the right lines, in Problems, hints and a message', async () => {
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      // The change lands on disk (as from git or another tool); VS Code reloads the unmodified editor.
+      fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'compare_v2.py'), path.join(ws, 'compare_me.py'));
+      await waitFor('the editor to show version 2', async () => (await viewLines()).some((l) => norm(l.text).includes('GROW_N = 1_200_000')), 30_000);
+      await watchStatusBar();
+      await runCommand('Scalene: Compare with Baseline');
+      await waitForRun('compare_me.py');
+      const message = await waitFor('the comparison message', async () => {
+        const ours = (await notifications()).filter((t) => /compare_me\.py compared with baseline/.test(t));
+        return ours.length > 0 ? ours[0] : undefined;
+      }, 60_000);
+      log('compare message', JSON.stringify(message));
+      assert(/regress/i.test(message), `the summary names the regression: ${message}`);
+      await runCommand('View: Focus Problems');
+      const rows = await waitFor('cpu-regression problems', async () => {
+        const r = await problemRows();
+        return r.some((row) => /slower than baseline/.test(row.text)) ? r : undefined;
+      }, 30_000);
+      log('compare problems', JSON.stringify(rows.map((r) => r.text)));
+      const slower = rows.filter((row) => /slower than baseline/.test(row.text));
+      // grow() (line 16 `for value in data:` / 17 `total += value * value % 7` in version 2) got slower.
+      assert(slower.some((row) => /\[Ln 1[2-7], Col \d+\]/.test(row.text)), `a regression inside grow() (lines 12-17): ${JSON.stringify(slower.map((r) => r.text))}`);
+      assert(slower.every((row) => row.severity === 'warning'), `regressions are warnings: ${JSON.stringify(slower)}`);
+      assert(!slower.some((row) => /\[Ln (2[6-9]|3[01]), Col/.test(row.text)), `nothing in shrink() (lines 26-31) got slower: ${JSON.stringify(slower.map((r) => r.text))}`);
+      await runCommand('View: Hide Panel').catch(() => {});
+      const hint = await waitFor('a change hint on the hottest line of grow()', async () => hintOf(await viewLines(), 'total += value * value % 7'), 30_000);
+      log('compare hint', hint);
+      assert(/^\+\d+\.\d+ s CPU \(\+\d+%\)/.test(hint), `the hint shows the change: ${hint}`);
+      await screenshot('compare');
+    });
+
+    await check('Exit Compare Mode goes back to the plain numbers', async () => {
+      await runCommand('Scalene: Exit Compare Mode');
+      const hint = await waitFor('the plain hint again', async () => {
+        const h = hintOf(await viewLines(), 'total += value * value % 7');
+        return h && HINT_FORMAT.test(h) ? h : undefined;
+      }, 30_000);
+      log('plain hint', hint);
+      await runCommand('View: Focus Problems');
+      await waitFor('the regressions to leave Problems', async () => !(await problems()).some((t) => /slower than baseline/.test(t)), 30_000);
+      await runCommand('View: Hide Panel').catch(() => {});
+    });
+  }
+
+  // ------------------------------------------------------------ live run, pause and resume
+  if (want('live')) {
+    await check('Profile Current File Live: numbers while it runs, Pause and Resume Recording in the status bar', async () => {
+      await openFile('live_demo.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File Live');
+      await waitFor('the live run in the status bar', async () => (await statusSeen()).some((t) => /Scalene: live_demo\.py \(live\) \d+ s/.test(t)), 120_000);
+      // A snapshot arrives while the run goes on: the hint shows before the status bar's summary.
+      const early = await waitFor('a hint from a live snapshot', async () => hintOf(await viewLines(), 'total += i % 7'), 60_000, 200);
+      const texts = await statusSeen();
+      const liveFrom = texts.findIndex((t) => /Scalene: live_demo\.py \(live\) \d+ s/.test(t));
+      const endedEarly = texts.slice(liveFrom + 1).some((t) => /Scalene: \w+ in \d+\.\d s/.test(t));
+      log('live hint', early);
+      assert(HINT_FORMAT.test(early), `a live hint: ${early}`);
+      assert(!endedEarly, 'the hint came from a snapshot, before the run ended');
+      await runCommand('Scalene: Pause Recording');
+      await waitFor('the status bar to say paused', async () => (await statusSeen()).some((t) => /Scalene: live_demo\.py \(live\) \d+ s · paused/.test(t)), 30_000);
+      await screenshot('live-paused');
+      await runCommand('Scalene: Resume Recording');
+      await waitFor('recording again', async () => {
+        const texts = await statusSeen();
+        const pausedAt = texts.findIndex((t) => /· paused/.test(t));
+        return texts.slice(pausedAt + 1).some((t) => /Scalene: live_demo\.py \(live\) \d+ s$/.test(t));
+      }, 30_000);
+      await waitForRun('live_demo.py', /Scalene: ok in \d+\.\d s/, 120_000);
     });
   }
 

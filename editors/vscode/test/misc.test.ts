@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { formatArgs, parseArgs } from '../src/lib/args';
 import { fixCommand, languageStatus, problemKey } from '../src/lib/environment';
-import { endedView, fileFromTitle, outcomeOf, runIdFromToken, runningView } from '../src/lib/progress';
+import { endedView, fileFromTitle, outcomeOf, parseReport, parseTitle, runIdFromToken, runningView } from '../src/lib/progress';
 
 test('arguments split like a shell, with quotes and escapes', () => {
   assert.deepEqual(parseArgs(`--input "my data.csv" -v 'it''s' a\\ b`), { ok: true, args: ['--input', 'my data.csv', '-v', 'its', 'a b'] });
@@ -31,6 +31,27 @@ test('progress tokens map to run ids; other tokens are not ours', () => {
   assert.equal(runIdFromToken('other-1'), undefined);
   assert.equal(runIdFromToken(7), undefined);
   assert.equal(fileFromTitle('Scalene: profiling cpu_bound.py'), 'cpu_bound.py');
+  assert.deepEqual(parseTitle('Scalene: profiling server.py live'), { file: 'server.py', live: true });
+  assert.deepEqual(parseTitle('Scalene: profiling test test_app.py::TestA::test_b'), { file: 'test_app.py::TestA::test_b', live: false });
+  assert.deepEqual(parseTitle('something else'), { file: undefined, live: false });
+});
+
+test('live and repeated runs: the status bar keeps the elapsed seconds and says when recording is paused', () => {
+  assert.equal(
+    runningView('server.py', '7 s · hottest so far: server.py:42 (31.0% CPU)', true).text,
+    '$(sync~spin) Scalene: server.py (live) 7 s',
+  );
+  assert.match(runningView('server.py', '7 s · hottest so far: server.py:42 (31.0% CPU)', true).tooltip, /Hottest so far: server\.py:42 \(31\.0% CPU\)/);
+  const paused = runningView('server.py', '3 s · recording paused', true);
+  assert.equal(paused.text, '$(debug-pause) Scalene: server.py (live) 3 s · paused');
+  assert.match(paused.tooltip, /Resume Recording/);
+  assert.equal(runningView('app.py', 'run 2/3 · 5 s').text, '$(sync~spin) Scalene: app.py run 2/3 5 s');
+  assert.deepEqual(parseReport('12 s · recording paused · hottest so far: a.py:3 (9.0% CPU)'), {
+    elapsed: '12 s',
+    series: undefined,
+    paused: true,
+    hottest: 'a.py:3 (9.0% CPU)',
+  });
 });
 
 test('status bar texts: spinner with elapsed seconds, then the summary by outcome', () => {

@@ -12,12 +12,22 @@ export const COMMANDS = {
   output: 'scalene.showOutput',
   restart: 'scalene.restartServer',
   mcpConfig: 'scalene.copyMcpConfiguration',
+  profileLive: 'scalene.profileFileLive',
+  profileLivePaused: 'scalene.profileFileLivePaused',
+  pauseRecording: 'scalene.pauseRecording',
+  resumeRecording: 'scalene.resumeRecording',
+  saveBaseline: 'scalene.saveProfileAsBaseline',
+  compareBaseline: 'scalene.compareWithBaseline',
+  exitCompare: 'scalene.exitCompareMode',
 } as const;
 
 /** The server's commands (docs/lsp.md), called with workspace/executeCommand. */
 export const SERVER_COMMANDS = [
   'scalene.profile',
+  'scalene.profileTest',
   'scalene.cancel',
+  'scalene.pause',
+  'scalene.resume',
   'scalene.clear',
   'scalene.loadProfile',
   'scalene.toggle',

@@ -1,5 +1,6 @@
 // A run as the status bar shows it, from the server's work-done progress (token `scalene-run-N`: begin
-// with title `Scalene: profiling <file>`, report `<N> s`, end with a one-line summary). No `vscode` import.
+// with title `Scalene: profiling <file>[ live]`, reports `<N> s[ · recording paused][ · hottest so far:
+// …]`, end with a one-line summary). No `vscode` import.
 
 export const RUN_TOKEN_PREFIX = 'scalene-run-';
 
@@ -12,10 +13,48 @@ export function runIdFromToken(token: string | number): string | undefined {
   return /^\d+$/.test(n) ? `run-${n}` : undefined;
 }
 
+/** What the begin title names: `Scalene: profiling app.py`, `… app.py live`, `… test t.py::test_x live`. */
+export interface RunTitle {
+  /** The file name, or `file::test` for one test. */
+  file: string | undefined;
+  live: boolean;
+}
+
+export function parseTitle(title: string | undefined): RunTitle {
+  const match = /profiling (?:test )?(.+?)( live)?$/.exec((title ?? '').trim());
+  return match ? { file: match[1].trim(), live: match[2] !== undefined } : { file: undefined, live: false };
+}
+
 /** The file name from the begin title. */
 export function fileFromTitle(title: string | undefined): string | undefined {
-  const match = /profiling (.+)$/.exec(title ?? '');
-  return match ? match[1].trim() : undefined;
+  return parseTitle(title).file;
+}
+
+/** A progress report: `12 s`, with `run 2/3 · ` before it and ` · recording paused`, ` · hottest so far:
+ * app.py:42 (31.0% CPU)` after it when they apply (docs/lsp.md, Progress). */
+export interface RunReport {
+  elapsed: string;
+  series: string | undefined;
+  paused: boolean;
+  hottest: string | undefined;
+}
+
+export function parseReport(message: string | undefined): RunReport {
+  const match = /^(?:run (\d+\/\d+) · )?(\d+(?:\.\d+)?) ?s((?: · .*)?)$/.exec((message ?? '').trim());
+  if (!match) {
+    return { elapsed: '0 s', series: undefined, paused: false, hottest: undefined };
+  }
+  const extras = match[3]
+    .split(' · ')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  const hottest = extras.find((part) => part.startsWith('hottest so far: '));
+  return {
+    elapsed: `${match[2]} s`,
+    series: match[1],
+    paused: extras.includes('recording paused'),
+    hottest: hottest?.slice('hottest so far: '.length),
+  };
 }
 
 export interface RunView {
@@ -23,11 +62,24 @@ export interface RunView {
   tooltip: string;
 }
 
-export function runningView(file: string | undefined, message: string | undefined): RunView {
-  const elapsed = message && /^\d+(\.\d+)? ?s$/.test(message.trim()) ? message.trim() : '0 s';
+export function runningView(file: string | undefined, message: string | undefined, live = false): RunView {
+  const report = parseReport(message);
+  const icon = report.paused ? '$(debug-pause)' : '$(sync~spin)';
+  const series = report.series ? ` run ${report.series}` : '';
+  const paused = report.paused ? ' · paused' : '';
+  const lines = [
+    `Profiling${file ? ` ${file}` : ''} with Scalene${live ? ', live' : ''} (${report.elapsed}${report.series ? `, run ${report.series}` : ''}).`,
+  ];
+  if (report.paused) {
+    lines.push('Recording is paused: "Scalene: Resume Recording" switches it on.');
+  }
+  if (report.hottest) {
+    lines.push(`Hottest so far: ${report.hottest}.`);
+  }
+  lines.push('Click to cancel: the partial profile is kept.');
   return {
-    text: `$(sync~spin) Scalene: ${file ?? 'profiling'} ${elapsed}`,
-    tooltip: `Profiling${file ? ` ${file}` : ''} with Scalene (${elapsed}). Click to cancel: the partial profile is kept.`,
+    text: `${icon} Scalene: ${file ?? 'profiling'}${live ? ' (live)' : ''}${series} ${report.elapsed}${paused}`,
+    tooltip: lines.join('\n'),
   };
 }
 

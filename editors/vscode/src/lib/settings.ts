@@ -35,6 +35,8 @@ export const SERVER_SETTINGS = [
   'compare.minCpuPercent',
   'compare.minMb',
   'compare.sampleInterval',
+  'live.interval',
+  'shortcut',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTINGS)[number];

@@ -39,7 +39,7 @@ export function registerCommands(
     return uri;
   }
 
-  async function profile(arg: unknown, options: { mode?: string; args?: string[] }): Promise<void> {
+  async function profile(arg: unknown, options: { mode?: string; args?: string[]; live?: boolean; paused?: boolean }): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Scalene: profiling runs the program, so it is off in an untrusted workspace. Trust the workspace to profile.');
       return;
@@ -55,6 +55,12 @@ export function registerCommands(
     if (options.args) {
       request.args = options.args;
     }
+    if (options.live) {
+      request.live = true;
+    }
+    if (options.paused) {
+      request.paused = true;
+    }
     const userPython = vscode.workspace.getConfiguration('scalene', uri).get<string>('python');
     if (!userPython) {
       const python = await interpreter.forResource(uri);
@@ -65,7 +71,10 @@ export function registerCommands(
     try {
       const result = await server.execute<{ run_id?: string }>('scalene.profile', request);
       if (result?.run_id) {
-        server.output.info(`${result.run_id}: profiling ${uri.fsPath}${options.args ? ` with arguments ${formatArgs(options.args)}` : ''}`);
+        const how = [options.live ? 'live' : '', options.paused ? 'recording paused' : ''].filter((s) => s).join(', ');
+        server.output.info(
+          `${result.run_id}: profiling ${uri.fsPath}${how ? ` (${how})` : ''}${options.args ? ` with arguments ${formatArgs(options.args)}` : ''}`,
+        );
       }
     } catch (err) {
       void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
@@ -74,9 +83,84 @@ export function registerCommands(
 
   const argsKey = (uri: vscode.Uri) => `scalene.args:${uri.toString()}`;
 
+  /** Pause or resume recording of the newest run (docs/lsp.md: scalene.pause / scalene.resume). */
+  async function setRecording(on: boolean): Promise<void> {
+    try {
+      const result = await server.execute<{ run_id: string; recording: boolean; changed: boolean }>(on ? 'scalene.resume' : 'scalene.pause', {});
+      if (result) {
+        const state = result.recording ? 'recording' : 'recording paused';
+        vscode.window.setStatusBarMessage(`Scalene: ${result.run_id} ${result.changed ? state : `was already ${result.recording ? 'recording' : 'paused'}`}`, 5000);
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+    }
+  }
+
+  /** The file of the active Python editor, for the compare commands (they act on open documents). */
+  function activeFile(): vscode.Uri | undefined {
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    if (!uri || uri.scheme !== 'file') {
+      void vscode.window.showWarningMessage('Scalene: open the profiled Python file first.');
+      return undefined;
+    }
+    return uri;
+  }
+
   return [
     vscode.commands.registerCommand(COMMANDS.profile, (arg?: unknown) => profile(arg, {})),
     vscode.commands.registerCommand(COMMANDS.profileCpu, (arg?: unknown) => profile(arg, { mode: 'cpu' })),
+    vscode.commands.registerCommand(COMMANDS.profileLive, (arg?: unknown) => profile(arg, { live: true })),
+    vscode.commands.registerCommand(COMMANDS.profileLivePaused, (arg?: unknown) => profile(arg, { live: true, paused: true })),
+    vscode.commands.registerCommand(COMMANDS.pauseRecording, () => setRecording(false)),
+    vscode.commands.registerCommand(COMMANDS.resumeRecording, () => setRecording(true)),
+    vscode.commands.registerCommand(COMMANDS.saveBaseline, async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : activeFile();
+      if (!uri) {
+        return;
+      }
+      try {
+        const result = await server.execute<{ name: string; path: string; evicted?: string[] }>('scalene.saveBaseline', { uri: uri.toString() });
+        if (result) {
+          const evicted = result.evicted?.length ? ` (the store's limits removed ${result.evicted.join(', ')})` : '';
+          void vscode.window.showInformationMessage(
+            `Scalene: saved the profile of ${path.basename(uri.fsPath)} as \`${result.name}\`${evicted}. Change the code, then run "Scalene: Compare with Baseline".`,
+          );
+          server.output.info(`saved baseline ${result.name}: ${result.path}`);
+        }
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.compareBaseline, async (arg?: unknown) => {
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Scalene: comparing profiles the program again, so it is off in an untrusted workspace. Trust the workspace to compare.');
+        return;
+      }
+      const uri = arg instanceof vscode.Uri ? arg : activeFile();
+      if (!uri) {
+        return;
+      }
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      if (open?.isDirty) {
+        await open.save();
+      }
+      try {
+        const result = await server.execute<{ run_id?: string; verdict?: string; summary?: string }>('scalene.compare', { uri: uri.toString() });
+        if (result?.run_id) {
+          server.output.info(`${result.run_id}: profiling ${uri.fsPath} to compare it with the baseline`);
+        }
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.exitCompare, async () => {
+      try {
+        const result = await server.execute<{ exited: boolean }>('scalene.exitCompare');
+        vscode.window.setStatusBarMessage(result?.exited ? 'Scalene: compare mode off' : 'Scalene: not in compare mode', 5000);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      }
+    }),
     vscode.commands.registerCommand(COMMANDS.profileWithArgs, async (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
       if (!uri) {

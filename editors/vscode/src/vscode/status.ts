@@ -2,7 +2,7 @@
 // Python language status item (server state, interpreter, Scalene version).
 import * as vscode from 'vscode';
 import { fixCommand, languageStatus, problemKey, type EnvironmentResult, type ServerState } from '../lib/environment';
-import { endedView, fileFromTitle, runningView } from '../lib/progress';
+import { endedView, parseTitle, runningView, type RunTitle } from '../lib/progress';
 import { COMMANDS } from '../lib/commands';
 import type { RunProgress } from './server';
 
@@ -10,7 +10,7 @@ const SUMMARY_SECONDS = 20;
 
 export class RunStatus implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('scalene.run', vscode.StatusBarAlignment.Left, 10);
-  private readonly files = new Map<string, string | undefined>();
+  private readonly files = new Map<string, RunTitle>();
   private active: string | undefined;
   private hideTimer: NodeJS.Timeout | undefined;
 
@@ -24,12 +24,15 @@ export class RunStatus implements vscode.Disposable {
       this.hideTimer = undefined;
     }
     if (progress.kind === 'begin') {
-      this.files.set(progress.token, fileFromTitle(progress.title));
+      this.files.set(progress.token, parseTitle(progress.title));
       this.active = progress.token;
+      this.setRunning();
     }
-    const file = this.files.get(progress.token);
+    const title = this.files.get(progress.token);
+    const file = title?.file;
     if (progress.kind === 'end') {
       this.files.delete(progress.token);
+      this.setRunning();
       if (this.active !== progress.token && this.active !== undefined && this.files.has(this.active)) {
         return; // another run is still going: keep showing it
       }
@@ -46,16 +49,22 @@ export class RunStatus implements vscode.Disposable {
     if (this.active !== progress.token) {
       return;
     }
-    const view = runningView(file, progress.kind === 'report' ? progress.message : undefined);
+    const view = runningView(file, progress.kind === 'report' ? progress.message : undefined, title?.live ?? false);
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
     this.item.command = { title: 'Cancel', command: COMMANDS.cancel, arguments: [progress.runId] };
     this.item.show();
   }
 
+  /** The context key `scalene.running` (menus show Cancel, Pause and Resume Recording while it is true). */
+  private setRunning(): void {
+    void vscode.commands.executeCommand('setContext', 'scalene.running', this.files.size > 0);
+  }
+
   /** The server went away: no run is going. */
   reset(): void {
     this.files.clear();
+    this.setRunning();
     this.active = undefined;
     this.item.hide();
   }

@@ -4,9 +4,8 @@
 
 use std::fmt::Write as _;
 
-use tower_lsp_server::ls_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position, Range, Uri};
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Uri};
 
-use super::SOURCE;
 use crate::engine::compare::{Comparison, Delta, FunctionChange, LineChange, Metrics, Verdict};
 
 /// The parts of a line or function change the views need.
@@ -104,15 +103,7 @@ fn baseline_text(baseline: &str, before_line: Option<u32>, change: &Change<'_>) 
 }
 
 fn diagnostic(range: Range, severity: DiagnosticSeverity, code: &str, message: String, related: Option<DiagnosticRelatedInformation>) -> Diagnostic {
-    Diagnostic {
-        range,
-        severity: Some(severity),
-        code: Some(NumberOrString::String(code.into())),
-        source: Some(SOURCE.into()),
-        message,
-        related_information: related.map(|related| vec![related]),
-        ..Diagnostic::default()
-    }
+    Diagnostic { related_information: related.map(|related| vec![related]), ..super::diagnostic(range, severity, code, message) }
 }
 
 /// Where the baseline's line was: `before_uri` at 0-based `before_line - 1`.

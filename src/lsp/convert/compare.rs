@@ -251,6 +251,7 @@ pub fn lens_title(function: &FunctionChange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower_lsp_server::ls_types::NumberOrString;
 
     fn metrics(cpu_s: f64, peak_mb: f64) -> Metrics {
         Metrics { cpu_percent: cpu_s * 10.0, cpu_s, peak_mb, alloc_mb: peak_mb, range: None }

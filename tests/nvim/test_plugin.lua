@@ -78,8 +78,9 @@ write_file(
 
 local loop_marker = H.write_loop_program(project)
 
--- Compare mode: app.py, then the same program with slow() doing three times the work (lines inserted
--- above it); baselines go to a store inside the project (the `store.dir` setting), not the user's.
+-- Compare mode: app.py, then the same program with slow() doing six times the work (lines inserted
+-- above it; over a second more CPU, so that each of its loop lines regresses beyond the noise rule, not
+-- only the function); baselines go to a store inside the project (the `store.dir` setting), not the user's.
 local store = project .. '/store'
 local APP_BODY = table.concat({
   '',
@@ -103,8 +104,8 @@ local APP_BODY = table.concat({
   '    print(same(5_000_000))',
   '',
 }, '\n')
-local APP_V1 = 'SLOW_N = 3_000_000\n' .. APP_BODY
-local APP_V2 = '"""Version 2: slow() does three times the work."""\nimport sys\n\nSLOW_N = 9_000_000\n' .. APP_BODY
+local APP_V1 = 'SLOW_N = 2_000_000\n' .. APP_BODY
+local APP_V2 = '"""Version 2: slow() does six times the work."""\nimport sys\n\nSLOW_N = 12_000_000\n' .. APP_BODY
 write_file(project .. '/app.py', APP_V1)
 
 -- Live runs: spin.py keeps the CPU busy until the test creates spin.stop (at most 30 s).
@@ -777,7 +778,7 @@ end
 
 local compared -- test 16 reached compare mode
 
-test('16. :ScaleneSaveBaseline, a slower slow(), :ScaleneCompare: a run, then regression diagnostics and hints; :ScaleneExitCompare: plain again', function()
+test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then regression diagnostics and hints; :ScaleneExitCompare: plain again', function()
   check(app_buf, 'no app.py buffer (test 15 failed)')
   vim.api.nvim_set_current_buf(app_buf)
   local done = run_and_wait('ScaleneProfileCpu', 'app.py')
@@ -840,7 +841,17 @@ test('16. :ScaleneSaveBaseline, a slower slow(), :ScaleneCompare: a run, then re
       end
     end
   end)
-  check(delta_hint, 'no "+N s CPU (+N%%)" hint in slow() (lines %d-%d): %s', first + 1, last + 1, describe_lines(hints))
+  check(
+    delta_hint,
+    'no "+N s CPU (+N%%)" hint in slow() (lines %d-%d): %s; diagnostics %s; %q',
+    first + 1,
+    last + 1,
+    describe_lines(hints),
+    inspect1(vim.tbl_map(function(d)
+      return { d.lnum + 1, d.code }
+    end, scalene_diagnostics(app_buf))),
+    message.message
+  )
   compared = true
   out(('# 16: %q; %q; hints %s'):format(message.message, regressions[1].message, describe_lines(hints)))
 

@@ -1,6 +1,8 @@
 -- Headless Neovim (0.11+) test of the editors/nvim plugin through require('scalene').setup(): the
--- :Scalene* commands, inlay hints, diagnostics, the heat map, :ScaleneHottest, status() and
--- :checkhealth scalene, against the real server and real Scalene.
+-- :Scalene* commands, inlay hints, diagnostics, the heat map, :ScaleneHottest, status(),
+-- :checkhealth scalene, compare mode (:ScaleneSaveBaseline, :ScaleneCompare, :ScaleneExitCompare) and
+-- live runs (:ScaleneProfileLive[!], :ScalenePause, :ScaleneResume), against the real server and real
+-- Scalene.
 -- Run by tests/nvim/run.sh, which passes (environment):
 --   SCALENE_NVIM_BIN     absolute path of the scalene-lsp binary
 --   SCALENE_NVIM_ROOT    the repo root
@@ -25,6 +27,20 @@ local T_SETTLE = 20000
 
 local HOT_LINES = { [7] = true, [8] = true, [13] = true, [15] = true } -- cpu_bound.py, 1-based
 local LEVELS = 6 -- setup({ heat = { levels = LEVELS } })
+local COMMANDS = {
+  'ScaleneProfile',
+  'ScaleneProfileCpu',
+  'ScaleneProfileLive',
+  'ScalenePause',
+  'ScaleneResume',
+  'ScaleneCancel',
+  'ScaleneClear',
+  'ScaleneLoad',
+  'ScaleneHottest',
+  'ScaleneSaveBaseline',
+  'ScaleneCompare',
+  'ScaleneExitCompare',
+}
 
 -- ---------------------------------------------------------------------------------------------------
 -- Project: a temp dir with a pyproject.toml, a .venv (a link to the venv with Scalene: the server finds
@@ -62,11 +78,89 @@ write_file(
 
 local loop_marker = H.write_loop_program(project)
 
+-- Compare mode: app.py, then the same program with slow() doing six times the work (lines inserted
+-- above it; over a second more CPU, so that each of its loop lines regresses beyond the noise rule, not
+-- only the function); baselines go to a store inside the project (the `store.dir` setting), not the user's.
+local store = project .. '/store'
+local APP_BODY = table.concat({
+  '',
+  '',
+  'def slow(n):',
+  '    total = 0',
+  '    for i in range(n):',
+  '        total += i * i % 7',
+  '    return total',
+  '',
+  '',
+  'def same(n):',
+  '    total = 0',
+  '    for i in range(n):',
+  '        total ^= i',
+  '    return total',
+  '',
+  '',
+  'if __name__ == "__main__":',
+  '    print(slow(SLOW_N))',
+  '    print(same(5_000_000))',
+  '',
+}, '\n')
+local APP_V1 = 'SLOW_N = 2_000_000\n' .. APP_BODY
+local APP_V2 = '"""Version 2: slow() does six times the work."""\nimport sys\n\nSLOW_N = 12_000_000\n' .. APP_BODY
+write_file(project .. '/app.py', APP_V1)
+
+-- Live runs: spin.py keeps the CPU busy until the test creates spin.stop (at most 30 s).
+local spin_stop = project .. '/spin.stop'
+write_file(
+  project .. '/spin.py',
+  table.concat({
+    'import os',
+    'import time',
+    '',
+    '',
+    'def work():',
+    '    total = 0',
+    '    for i in range(100_000):',
+    '        total += i * i % 7',
+    '    return total',
+    '',
+    '',
+    'def main():',
+    '    end = time.time() + 30',
+    '    rounds = 0',
+    '    while time.time() < end and not os.path.exists(' .. vim.json.encode(spin_stop) .. '):',
+    '        work()',
+    '        rounds += 1',
+    '    return rounds',
+    '',
+    '',
+    'if __name__ == "__main__":',
+    '    print(main())',
+    '',
+  }, '\n')
+)
+
 -- ---------------------------------------------------------------------------------------------------
 -- Editor: a UI is attached, so that Neovim redraws and draws inlay hints as in a terminal (headless
 -- Neovim still writes messages to stderr itself: the UI only needs to exist); the plugin is loaded as a
 -- plugin manager does (runtimepath + plugin/), then setup().
 vim.ui_attach(vim.api.nvim_create_namespace('scalene.test.ui'), { ext_messages = true }, function() end)
+
+-- The server's window/showMessage notifications (Neovim's own handler echoes them), kept in order.
+local messages = {} --- @type {type: integer, message: string}[]
+local original_show_message = vim.lsp.handlers['window/showMessage']
+vim.lsp.handlers['window/showMessage'] = function(err, params, ctx)
+  if type(params) == 'table' then
+    messages[#messages + 1] = { type = params.type, message = tostring(params.message) }
+  end
+  return original_show_message(err, params, ctx)
+end
+local function find_message(pattern, from)
+  for i = (from or 0) + 1, #messages do
+    if messages[i].message:find(pattern) then
+      return messages[i]
+    end
+  end
+end
 
 if os.getenv('SCALENE_NVIM_LOG') then
   vim.lsp.log.set_level('debug')
@@ -222,7 +316,7 @@ end)
 
 require('scalene').setup({
   cmd = { BIN, 'serve' },
-  settings = { timeout = 300 },
+  settings = { timeout = 300, store = { dir = store } },
   heat = { levels = LEVELS },
   keymaps = { hottest = '<Space>sh' },
 })
@@ -241,7 +335,7 @@ test('2. setup(): the server attaches with the settings; hints on; commands and 
   check(vim.tbl_get(client.capabilities, 'experimental', 'scaleneLineHeat') == true, 'the client did not ask for scalene/lineHeat')
   check(vim.lsp.inlay_hint.is_enabled({ bufnr = cpu_buf }), 'inlay hints are not enabled in cpu_bound.py')
   local commands = vim.api.nvim_get_commands({})
-  for _, name in ipairs({ 'ScaleneProfile', 'ScaleneProfileCpu', 'ScaleneCancel', 'ScaleneClear', 'ScaleneLoad', 'ScaleneHottest' }) do
+  for _, name in ipairs(COMMANDS) do
     check(commands[name], 'no :%s command', name)
   end
   local map = vim.fn.maparg('<Space>sh', 'n', false, true)
@@ -617,12 +711,306 @@ test('14. :help scalene: the help file has valid tags for every command', functi
   local ok, err = pcall(vim.cmd, 'helptags ' .. vim.fn.fnameescape(docroot .. '/doc'))
   check(ok, ':helptags failed: %s', tostring(err))
   vim.opt.runtimepath:append(docroot)
-  for _, name in ipairs({ 'ScaleneProfile', 'ScaleneProfileCpu', 'ScaleneCancel', 'ScaleneClear', 'ScaleneLoad', 'ScaleneHottest' }) do
+  -- Every :Scalene* command the plugin defines, and at least the known ones.
+  local names = vim.tbl_filter(function(name)
+    return name:match('^Scalene')
+  end, vim.tbl_keys(vim.api.nvim_get_commands({})))
+  table.sort(names)
+  for _, name in ipairs(COMMANDS) do
+    check(vim.list_contains(names, name), 'no :%s command', name)
+  end
+  for _, name in ipairs(names) do
     ok, err = pcall(vim.cmd, 'help :' .. name)
     check(ok, ':help :%s failed: %s', name, tostring(err))
     check(vim.bo.buftype == 'help' and vim.api.nvim_buf_get_name(0):match('scalene%.txt$'), ':help :%s opened %s', name, vim.api.nvim_buf_get_name(0))
     vim.cmd('helpclose')
   end
+end)
+
+
+local app_buf
+
+test('15. :ScaleneSaveBaseline before a profile, :ScaleneCompare before a baseline: errors with the fix', function()
+  app_buf = open(project .. '/app.py')
+  attached_client(app_buf)
+  local from = #notes
+  vim.cmd('ScaleneSaveBaseline')
+  local no_profile = wait_for('the error of :ScaleneSaveBaseline without a profile', T_REQUEST, function()
+    return find_note('^Scalene: no profile covers app%.py', from)
+  end)
+  check(no_profile.level == vim.log.levels.ERROR, 'shown at level %s: %q', tostring(no_profile.level), no_profile.msg)
+  check(no_profile.msg:find('Fix: profile it first', 1, true), 'the message has no fix: %q', no_profile.msg)
+
+  from = #notes
+  local from_progress = #progress
+  vim.cmd('ScaleneCompare')
+  local no_baseline = wait_for('the error of :ScaleneCompare without a baseline', T_REQUEST, function()
+    return find_note('^Scalene: no saved profile is named "baseline"', from)
+  end)
+  check(no_baseline.level == vim.log.levels.ERROR, 'shown at level %s: %q', tostring(no_baseline.level), no_baseline.msg)
+  check(no_baseline.msg:find('(saved: none)', 1, true), 'the message does not list the saved profiles: %q', no_baseline.msg)
+  check(no_baseline.msg:find(':ScaleneSaveBaseline', 1, true), 'the message does not name :ScaleneSaveBaseline: %q', no_baseline.msg)
+  check(not find_begin('Scalene: profiling app.py', from_progress), 'a run started without a baseline')
+  check(not vim.uv.fs_stat(store .. '/baseline.json'), 'a baseline was saved')
+  out(('# 15: %q'):format(no_baseline.msg))
+end)
+
+--- The scalene diagnostics of a buffer with one of these codes.
+local function with_code(buf, codes)
+  return vim.tbl_filter(function(d)
+    return vim.list_contains(codes, d.code)
+  end, scalene_diagnostics(buf))
+end
+
+--- The 0-based lines of slow() in app.py's current text: `def` to `return`.
+local function slow_lines(buf)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  local first
+  for i, line in ipairs(lines) do
+    if line == 'def slow(n):' then
+      first = i - 1
+    elseif first and line == '    return total' then
+      return first, i - 1
+    end
+  end
+  H.fail('no slow() in app.py: %s', inspect1(lines))
+end
+
+local compared -- test 16 reached compare mode
+
+test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then regression diagnostics and hints; :ScaleneExitCompare: plain again', function()
+  check(app_buf, 'no app.py buffer (test 15 failed)')
+  vim.api.nvim_set_current_buf(app_buf)
+  local done = run_and_wait('ScaleneProfileCpu', 'app.py')
+  check((done.value.message or ''):match('^ok '), 'the first run of app.py ended with %q', done.value.message or '')
+  wait_for('cpu-hotspot diagnostics on app.py', T_SETTLE, function()
+    return #with_code(app_buf, { 'cpu-hotspot' }) > 0
+  end)
+
+  local from = #notes
+  vim.cmd('ScaleneSaveBaseline')
+  local saved = wait_for('the "saved" message', T_REQUEST, function()
+    return find_note('^Scalene: saved ', from)
+  end)
+  local saved_path = vim.fn.fnamemodify(store .. '/baseline.json', ':~')
+  check(saved.msg == ('Scalene: saved baseline (%s)'):format(saved_path), 'the message is %q', saved.msg)
+  check(vim.uv.fs_stat(store .. '/baseline.json'), 'no %s', store .. '/baseline.json')
+
+  -- The user changes the program (not written yet: :ScaleneCompare writes it, like :ScaleneProfile).
+  vim.api.nvim_buf_set_lines(app_buf, 0, -1, false, vim.split(APP_V2:gsub('\n$', ''), '\n', { plain = true }))
+  from = #notes
+  local from_progress, from_messages = #progress, #messages
+  vim.cmd('ScaleneCompare')
+  local started = wait_for('the "profiling ... to compare" message', T_REQUEST, function()
+    return find_note('^Scalene: profiling app%.py to compare it with baseline `baseline` %(run%-%d+%)$', from)
+  end)
+  check(not vim.bo[app_buf].modified and read_file(project .. '/app.py') == APP_V2, ':ScaleneCompare did not write app.py first')
+  local begin = wait_for('$/progress begin of the compare run', T_REQUEST, function()
+    return find_begin('Scalene: profiling app.py', from_progress)
+  end)
+  done = wait_for('the end of the compare run', T_RUN, function()
+    return find_end(begin.token)
+  end)
+  check((done.value.message or ''):match('^ok '), 'the compare run ended with %q', done.value.message or '')
+  local message = wait_for("the server's comparison message", T_SETTLE, function()
+    return find_message('Scalene: app%.py compared with baseline `baseline`: ', from_messages)
+  end)
+  check(message.type == vim.lsp.protocol.MessageType.Warning, 'a regression shown as type %s', tostring(message.type))
+  check(message.message:find('slow (app.py:', 1, true), 'the comparison does not name slow(): %q', message.message)
+
+  local first, last = slow_lines(app_buf)
+  local regressions = wait_for('a cpu-regression diagnostic in slow()', T_SETTLE, function()
+    local found = vim.tbl_filter(function(d)
+      return d.lnum >= first and d.lnum <= last
+    end, with_code(app_buf, { 'cpu-regression' }))
+    return #found > 0 and found
+  end)
+  check(regressions[1].severity == vim.diagnostic.severity.WARN, 'severity %s', tostring(regressions[1].severity))
+  check(
+    regressions[1].message:find('slower than baseline `baseline`: ', 1, true),
+    'the diagnostic says %q',
+    regressions[1].message
+  )
+  check(#with_code(app_buf, { 'cpu-hotspot' }) == 0, 'plain cpu-hotspot diagnostics in compare mode')
+  local hints = {}
+  local delta_hint = poll(T_SETTLE, 100, function()
+    hints = shown_hints(app_buf)
+    for line, label in pairs(hints) do
+      if line >= first and line <= last and label:match('^%+%d+%.%d+ s CPU %(%+') then
+        return true
+      end
+    end
+  end)
+  check(
+    delta_hint,
+    'no "+N s CPU (+N%%)" hint in slow() (lines %d-%d): %s; diagnostics %s; %q',
+    first + 1,
+    last + 1,
+    describe_lines(hints),
+    inspect1(vim.tbl_map(function(d)
+      return { d.lnum + 1, d.code }
+    end, scalene_diagnostics(app_buf))),
+    message.message
+  )
+  compared = true
+  out(('# 16: %q; %q; hints %s'):format(message.message, regressions[1].message, describe_lines(hints)))
+
+  from = #notes
+  vim.cmd('ScaleneExitCompare')
+  wait_for('the "left compare mode" message', T_REQUEST, function()
+    return find_note('^Scalene: left compare mode$', from)
+  end)
+  local ok = poll(T_SETTLE, 100, function()
+    hints = shown_hints(app_buf)
+    local plain = next(hints) ~= nil
+    for _, label in pairs(hints) do
+      plain = plain and H.label_ok(label)
+    end
+    return plain
+      and #with_code(app_buf, { 'cpu-regression', 'memory-regression', 'improvement' }) == 0
+      and #with_code(app_buf, { 'cpu-hotspot' }) > 0
+  end)
+  check(
+    ok,
+    'not plain after :ScaleneExitCompare: hints %s, diagnostics %s',
+    describe_lines(hints),
+    inspect1(vim.tbl_map(function(d)
+      return d.code
+    end, scalene_diagnostics(app_buf)))
+  )
+end)
+
+test('17. :ScaleneCompare on an unchanged file compares at once (a warning naming the regression); exit twice', function()
+  check(compared, 'no comparison (test 16 failed)')
+  local from, from_progress = #notes, #progress
+  vim.cmd('ScaleneCompare baseline')
+  local note = wait_for('the comparison message', T_REQUEST, function()
+    return find_note('^Scalene: app%.py compared with baseline `baseline`: ', from)
+  end)
+  check(note.level == vim.log.levels.WARN, 'a regression shown at level %s: %q', tostring(note.level), note.msg)
+  check(note.msg:find('slow (app.py:', 1, true), 'the message does not name slow(): %q', note.msg)
+  check(not find_begin('Scalene: profiling app.py', from_progress), 'it profiled again')
+  wait_for('cpu-regression diagnostics again', T_SETTLE, function()
+    return #with_code(app_buf, { 'cpu-regression' }) > 0
+  end)
+  from = #notes
+  vim.cmd('ScaleneExitCompare')
+  wait_for('the "left compare mode" message', T_REQUEST, function()
+    return find_note('^Scalene: left compare mode$', from)
+  end)
+  vim.cmd('ScaleneExitCompare')
+  wait_for('the "not in compare mode" message', T_REQUEST, function()
+    return find_note('^Scalene: not in compare mode$', from)
+  end)
+  out(('# 17: %q'):format(note.msg))
+end)
+
+--- Runs fn(), which sets spin_begin to its run's progress begin; whatever happens, spin.py is then told
+--- to stop, and after a failure its end is awaited (so that no run outlives a failed test).
+local spin_begin
+local function stopping_spin(fn)
+  os.remove(spin_stop)
+  spin_begin = nil
+  local ok, err = pcall(fn)
+  write_file(spin_stop, '')
+  if not ok then
+    local begin = spin_begin
+    if begin then
+      vim.wait(T_RUN, function()
+        return find_end(begin.token) ~= nil
+      end, 50)
+    end
+    error(err, 0)
+  end
+end
+
+test('18. :ScaleneProfileLive: hints while the run goes on; :ScalenePause/:ScaleneResume say the recording state', function()
+  local spin_buf = open(project .. '/spin.py')
+  attached_client(spin_buf)
+  local begin, hints
+  stopping_spin(function()
+    local from_progress = #progress
+    vim.cmd('ScaleneProfileLive')
+    begin = wait_for('$/progress begin of the live run', T_REQUEST, function()
+      return find_begin('Scalene: profiling spin.py', from_progress)
+    end)
+    spin_begin = begin
+    check(begin.value.title == 'Scalene: profiling spin.py live', 'the title is %q', begin.value.title or '')
+    hints = {}
+    poll(T_RUN, 100, function()
+      hints = shown_hints(spin_buf)
+      return next(hints) ~= nil or find_end(begin.token) ~= nil
+    end)
+    check(not find_end(begin.token), 'the run ended before a hint was shown: %s', inspect1(find_end(begin.token)))
+    check(next(hints), 'no hint while the run goes on')
+    for line, label in pairs(hints) do
+      check(H.label_ok(label), 'hint on line %d has label %q', line + 1, label)
+    end
+    wait_for('"hottest so far" in status()', T_SETTLE, function()
+      return require('scalene').status():find(' · hottest so far: spin.py:', 1, true)
+    end)
+
+    local from = #notes
+    vim.cmd('ScalenePause')
+    local paused = wait_for('the "recording paused" message', T_REQUEST, function()
+      return find_note('^Scalene: run%-%d+ recording paused$', from)
+    end)
+    from = #notes
+    vim.cmd('ScalenePause')
+    wait_for('the "already paused" message', T_REQUEST, function()
+      return find_note('^Scalene: run%-%d+ already paused$', from)
+    end)
+    wait_for('"recording paused" in status()', T_SETTLE, function()
+      return require('scalene').status():find(' · recording paused', 1, true)
+    end)
+    from = #notes
+    vim.cmd('ScaleneResume')
+    local resumed = wait_for('the "recording resumed" message', T_REQUEST, function()
+      return find_note('^Scalene: run%-%d+ recording resumed$', from)
+    end)
+    check(resumed.level == vim.log.levels.INFO, 'shown at level %s', tostring(resumed.level))
+    check(paused.msg:match('run%-%d+') == resumed.msg:match('run%-%d+'), '%q and %q name other runs', paused.msg, resumed.msg)
+    out(('# 18: hints %s; %q; %q'):format(describe_lines(hints), paused.msg, resumed.msg))
+  end)
+  local done = wait_for('the end of the live run', T_RUN, function()
+    return find_end(begin.token)
+  end)
+  check((done.value.message or ''):match('^ok in .* · hottest: spin%.py:'), 'the live run ended with %q', done.value.message or '')
+  check(require('scalene').status() == '', 'status() after the run: %q', require('scalene').status())
+end)
+
+test('19. :ScaleneProfileLive! starts with recording paused; :ScaleneResume records', function()
+  local spin_buf = open(project .. '/spin.py')
+  attached_client(spin_buf)
+  local begin
+  stopping_spin(function()
+    local from_progress = #progress
+    vim.cmd('ScaleneProfileLive!')
+    begin = wait_for('$/progress begin of the live run', T_REQUEST, function()
+      return find_begin('Scalene: profiling spin.py live', from_progress)
+    end)
+    spin_begin = begin
+    wait_for('"recording paused" in status()', T_SETTLE, function()
+      return require('scalene').status():find(' · recording paused', 1, true) or find_end(begin.token)
+    end)
+    check(not find_end(begin.token), 'the run ended: %s', inspect1(find_end(begin.token)))
+    local from = #notes
+    vim.cmd('ScaleneResume')
+    local resumed = wait_for('the "recording resumed" message', T_REQUEST, function()
+      return find_note('^Scalene: run%-%d+ recording resumed$', from)
+    end)
+    -- What the resumed recording saw, in the statusline (from a new live snapshot).
+    local status = wait_for('status() with "hottest so far" and no "recording paused"', T_SETTLE, function()
+      local text = require('scalene').status()
+      return not text:find('recording paused', 1, true) and text:find(' · hottest so far: spin.py:', 1, true) and text
+    end)
+    out(('# 19: %q; status %q'):format(resumed.msg, status))
+  end)
+  local done = wait_for('the end of the live run', T_RUN, function()
+    return find_end(begin.token)
+  end)
+  check((done.value.message or ''):match('^ok in .* · hottest: spin%.py:'), 'the live run ended with %q', done.value.message or '')
+  vim.api.nvim_set_current_buf(cpu_buf)
 end)
 
 H.finish()

@@ -22,6 +22,20 @@ function M.create()
     complete = 'file',
     desc = 'Scalene: profile this file, CPU only (faster); arguments go to the program',
   })
+  create('ScaleneProfileLive', function(cmd)
+    scalene().profile({ args = cmd.fargs, live = true, paused = cmd.bang })
+  end, {
+    nargs = '*',
+    bang = true,
+    complete = 'file',
+    desc = 'Scalene: profile this file live (annotations follow the run); with !, recording starts paused',
+  })
+  create('ScalenePause', function()
+    scalene().pause()
+  end, { nargs = 0, desc = 'Scalene: pause the recording of the newest run (the program goes on)' })
+  create('ScaleneResume', function()
+    scalene().resume()
+  end, { nargs = 0, desc = 'Scalene: resume the recording of the newest run' })
   create('ScaleneCancel', function()
     scalene().cancel()
   end, { nargs = 0, desc = 'Scalene: stop the newest run (its partial profile is kept)' })
@@ -34,6 +48,15 @@ function M.create()
   create('ScaleneHottest', function()
     scalene().hottest()
   end, { nargs = 0, desc = 'Scalene: pick one of the hottest lines and jump to it' })
+  create('ScaleneSaveBaseline', function(cmd)
+    scalene().save_baseline({ name = cmd.fargs[1] })
+  end, { nargs = '?', desc = 'Scalene: save the newest profile of this file as a baseline (default name: baseline)' })
+  create('ScaleneCompare', function(cmd)
+    scalene().compare({ baseline = cmd.fargs[1] })
+  end, { nargs = '?', desc = 'Scalene: compare this file with a saved baseline (default: baseline)' })
+  create('ScaleneExitCompare', function()
+    scalene().exit_compare()
+  end, { nargs = 0, desc = 'Scalene: leave compare mode (plain numbers again)' })
 end
 
 return M

@@ -27,7 +27,7 @@ local M = {}
 ---@field inlay_hints? boolean   switch inlay hints on in buffers the server attaches to; default true
 ---@field notify? boolean        vim.notify the one-line summary when a run ends well; default true
 ---   (failures and cancelled runs are always shown: the server sends those as messages)
----@field autosave? boolean      :update a modified buffer before :ScaleneProfile (Scalene runs the file on disk); default true
+---@field autosave? boolean      :update a modified buffer before :ScaleneProfile or :ScaleneCompare (Scalene runs the file on disk); default true
 ---@field keymaps? false|scalene.Keymaps  buffer-local mappings; default false (none)
 
 ---@type scalene.Opts

@@ -119,8 +119,31 @@ function M.status()
   return require('scalene.progress').status()
 end
 
---- Profiles the current buffer's file.
----@param opts? {args?: string[], mode?: 'cpu'|'memory'|'gpu', bufnr?: integer}
+local function notify(message, level)
+  vim.notify(message, level or vim.log.levels.INFO, { title = 'Scalene' })
+end
+
+--- With `autosave`, :update a modified buffer (Scalene runs the file on disk). False (and the error
+--- shown) when that failed.
+---@param bufnr integer
+---@param doing string e.g. "profiling"
+---@return boolean
+local function autosave(bufnr, doing)
+  if cfg().autosave and vim.bo[bufnr].modified then
+    local ok, err = pcall(vim.api.nvim_buf_call, bufnr, function()
+      vim.cmd('silent update')
+    end)
+    if not ok then
+      lsp.error(('Scalene: could not write the buffer before %s: %s'):format(doing, err))
+      return false
+    end
+  end
+  return true
+end
+
+--- Profiles the current buffer's file. `live`: hints and diagnostics follow the run as it goes (a
+--- snapshot every `live.interval` s); `paused`: Scalene starts with its recording off (see M.resume).
+---@param opts? {args?: string[], mode?: 'cpu'|'memory'|'gpu', live?: boolean, paused?: boolean, bufnr?: integer}
 function M.profile(opts)
   opts = opts or {}
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
@@ -128,20 +151,123 @@ function M.profile(opts)
   if not client then
     return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
   end
-  if cfg().autosave and vim.bo[bufnr].modified then
-    local ok, err = pcall(vim.api.nvim_buf_call, bufnr, function()
-      vim.cmd('silent update')
-    end)
-    if not ok then
-      return lsp.error(('Scalene: could not write the buffer before profiling: %s'):format(err))
-    end
+  if not autosave(bufnr, 'profiling') then
+    return
   end
   local args = { uri = vim.uri_from_bufnr(bufnr) }
   if opts.args and #opts.args > 0 then
     args.args = opts.args
   end
   args.mode = opts.mode
+  args.live = opts.live or nil
+  args.paused = opts.paused or nil
   lsp.execute(client, 'scalene.profile', args, bufnr)
+end
+
+--- Switches the recording of the newest run off or on.
+---@param on boolean
+local function set_recording(on)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, true)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  local command = on and 'scalene.resume' or 'scalene.pause'
+  lsp.execute(client, command, vim.empty_dict(), bufnr, function(result)
+    result = type(result) == 'table' and result or {}
+    local run = result.run_id or 'the run'
+    local text
+    if result.changed then
+      text = result.recording and 'recording resumed' or 'recording paused'
+    else
+      text = result.recording and 'already recording' or 'already paused'
+    end
+    notify(('Scalene: %s %s'):format(run, text))
+  end)
+end
+
+--- Pauses the recording of the newest run (the program goes on; Scalene writes the profile so far).
+function M.pause()
+  set_recording(false)
+end
+
+--- Resumes the recording of the newest run.
+function M.resume()
+  set_recording(true)
+end
+
+--- Saves the newest profile covering the current buffer's file in the store, as `name` (default
+--- `baseline`), for M.compare.
+---@param opts? {name?: string, bufnr?: integer}
+function M.save_baseline(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  local args = { uri = vim.uri_from_bufnr(bufnr), name = opts.name }
+  lsp.execute(client, 'scalene.saveBaseline', args, bufnr, function(result)
+    result = type(result) == 'table' and result or {}
+    local text = ('Scalene: saved %s (%s)'):format(
+      result.name or opts.name or 'baseline',
+      vim.fn.fnamemodify(tostring(result.path or '?'), ':~')
+    )
+    local evicted = type(result.evicted) == 'table' and result.evicted or {}
+    if #evicted > 0 then
+      text = text .. ('; the store was full, so it removed %s'):format(table.concat(evicted, ', '))
+    end
+    notify(text)
+  end)
+end
+
+--- Compares the current buffer's file with a saved baseline (default `baseline`): at once when its
+--- newest profile is of the text as it is, else after profiling it now (the server then shows the
+--- outcome). Hints, diagnostics and lenses show the changes until M.exit_compare.
+---@param opts? {baseline?: string, bufnr?: integer}
+function M.compare(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  if not autosave(bufnr, 'comparing') then
+    return
+  end
+  local file = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':t')
+  local args = { uri = vim.uri_from_bufnr(bufnr), baseline = opts.baseline }
+  lsp.execute(client, 'scalene.compare', args, bufnr, function(result)
+    result = type(result) == 'table' and result or {}
+    local baseline = result.baseline or opts.baseline or 'baseline'
+    if result.run_id then
+      return notify(('Scalene: profiling %s to compare it with baseline `%s` (%s)'):format(file, baseline, result.run_id))
+    end
+    notify(
+      ('Scalene: %s compared with baseline `%s`: %s'):format(file, baseline, result.summary or result.verdict or '?'),
+      result.verdict == 'regressed' and vim.log.levels.WARN or vim.log.levels.INFO
+    )
+  end, function(err)
+    if vim.tbl_get(err, 'data', 'kind') == 'saved_not_found' then
+      return 'In Neovim: :ScaleneSaveBaseline [name] saves the newest profile of the current file.'
+    end
+  end)
+end
+
+--- Leaves compare mode: plain numbers again.
+function M.exit_compare()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, true)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  lsp.execute(client, 'scalene.exitCompare', vim.empty_dict(), bufnr, function(result)
+    if type(result) == 'table' and result.exited then
+      notify('Scalene: left compare mode')
+    else
+      notify('Scalene: not in compare mode')
+    end
+  end)
 end
 
 --- Cancels the newest run (its partial profile is kept).

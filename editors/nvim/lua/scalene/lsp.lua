@@ -109,17 +109,23 @@ function M.error(message)
 end
 
 --- workspace/executeCommand with one argument object; `on_result(result)` runs on success, errors are
---- shown (the server's message says what to do).
+--- shown (the server's message says what to do), with `fix(err)` appended when it returns a string.
 ---@param client vim.lsp.Client
 ---@param command string
 ---@param args table
 ---@param bufnr integer
 ---@param on_result? fun(result: any)
-function M.execute(client, command, args, bufnr, on_result)
+---@param fix? fun(err: lsp.ResponseError): string?
+function M.execute(client, command, args, bufnr, on_result, fix)
   local params = { command = command, arguments = { args } }
   client:request('workspace/executeCommand', params, function(err, result)
     if err then
-      M.error(('Scalene: %s'):format(err.message or vim.inspect(err)))
+      local message = err.message or vim.inspect(err)
+      local extra = fix and fix(err)
+      if extra then
+        message = message .. (message:match('[.!?]$') and ' ' or '. ') .. extra
+      end
+      M.error(('Scalene: %s'):format(message))
     elseif on_result then
       on_result(result)
     end

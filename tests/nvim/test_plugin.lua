@@ -928,6 +928,7 @@ test('18. :ScaleneProfileLive: hints while the run goes on; :ScalenePause/:Scale
   local spin_buf = open(project .. '/spin.py')
   attached_client(spin_buf)
   local begin, hints
+  local from_note = #notes
   stopping_spin(function()
     local from_progress = #progress
     vim.cmd('ScaleneProfileLive')
@@ -977,6 +978,10 @@ test('18. :ScaleneProfileLive: hints while the run goes on; :ScalenePause/:Scale
   end)
   check((done.value.message or ''):match('^ok in .* · hottest: spin%.py:'), 'the live run ended with %q', done.value.message or '')
   check(require('scalene').status() == '', 'status() after the run: %q', require('scalene').status())
+  -- The summary names the file, not "spin.py live".
+  wait_for('the summary notification of the live run', T_SETTLE, function()
+    return find_note('^Scalene: spin%.py: ok in ', from_note)
+  end)
 end)
 
 test('19. :ScaleneProfileLive! starts with recording paused; :ScaleneResume records', function()

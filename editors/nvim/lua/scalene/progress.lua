@@ -33,13 +33,25 @@ function M.on_progress(ev)
     local summary = value.message or ''
     -- A run that did not end well is shown by the server itself (window/showMessage).
     if run and summary:match('^ok ') and require('scalene.config').get().notify then
-      local file = run.title:match('^Scalene: profiling (.+)$') or ''
-      vim.notify(('Scalene: %s: %s'):format(file, summary), vim.log.levels.INFO, { title = 'Scalene' })
+      vim.notify(('Scalene: %s: %s'):format(M.file_of(run.title), summary), vim.log.levels.INFO, { title = 'Scalene' })
     end
   else
     return
   end
   vim.cmd('redrawstatus')
+end
+
+--- The file (or `file::test`) a begin title names: "Scalene: profiling [test ]<name>[ live]" (docs/lsp.md,
+--- Progress); "" for another title.
+---@param title string
+---@return string
+function M.file_of(title)
+  local name = title:match('^Scalene: profiling (.+)$')
+  if not name then
+    return ''
+  end
+  name = name:gsub('^test ', '', 1):gsub(' live$', '', 1)
+  return name
 end
 
 --- Forgets the runs of a client that stopped.

@@ -333,7 +333,7 @@ async function runCommand(title) {
   // Prefer the row whose label is exactly the title: "Profile Current File" must not pick a recently used
   // "Profile Current File Live" (the palette lists recently used commands first). Some built-in labels
   // are longer than the title given here ("View: Focus Problems (…)"): then the first row.
-  const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  const exact = new RegExp(`^\\s*${escapeRe(title)}\\s*$`);
   const exactRows = rows.filter({ has: page.locator('.label-name', { hasText: exact }) });
   await ((await exactRows.count()) > 0 ? exactRows.first() : rows.first()).click();
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { formatArgs, parseArgs } from '../src/lib/args';
 import { fixCommand, languageStatus, problemKey } from '../src/lib/environment';
-import { endedView, fileFromTitle, outcomeOf, parseReport, parseTitle, runIdFromToken, runningView } from '../src/lib/progress';
+import { endedView, outcomeOf, parseReport, parseTitle, runIdFromToken, runningView } from '../src/lib/progress';
 
 test('arguments split like a shell, with quotes and escapes', () => {
   assert.deepEqual(parseArgs(`--input "my data.csv" -v 'it''s' a\\ b`), { ok: true, args: ['--input', 'my data.csv', '-v', 'its', 'a b'] });
@@ -30,7 +30,7 @@ test('progress tokens map to run ids; other tokens are not ours', () => {
   assert.equal(runIdFromToken('scalene-run-x'), undefined);
   assert.equal(runIdFromToken('other-1'), undefined);
   assert.equal(runIdFromToken(7), undefined);
-  assert.equal(fileFromTitle('Scalene: profiling cpu_bound.py'), 'cpu_bound.py');
+  assert.equal(parseTitle('Scalene: profiling cpu_bound.py').file, 'cpu_bound.py');
   assert.deepEqual(parseTitle('Scalene: profiling server.py live'), { file: 'server.py', live: true });
   assert.deepEqual(parseTitle('Scalene: profiling test test_app.py::TestA::test_b'), { file: 'test_app.py::TestA::test_b', live: false });
   assert.deepEqual(parseTitle('something else'), { file: undefined, live: false });

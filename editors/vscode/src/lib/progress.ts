@@ -25,11 +25,6 @@ export function parseTitle(title: string | undefined): RunTitle {
   return match ? { file: match[1].trim(), live: match[2] !== undefined } : { file: undefined, live: false };
 }
 
-/** The file name from the begin title. */
-export function fileFromTitle(title: string | undefined): string | undefined {
-  return parseTitle(title).file;
-}
-
 /** A progress report: `12 s`, with `run 2/3 · ` before it and ` · recording paused`, ` · hottest so far:
  * app.py:42 (31.0% CPU)` after it when they apply (docs/lsp.md, Progress). */
 export interface RunReport {

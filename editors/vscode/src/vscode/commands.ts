@@ -39,6 +39,16 @@ export function registerCommands(
     return uri;
   }
 
+  /** A server command (docs/lsp.md); its failure is shown as an error message, and gives `undefined`. */
+  async function call<T>(command: string, argument?: unknown): Promise<T | undefined> {
+    try {
+      return await server.execute<T>(command, argument);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      return undefined;
+    }
+  }
+
   async function profile(arg: unknown, options: { mode?: string; args?: string[]; live?: boolean; paused?: boolean }): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Scalene: profiling runs the program, so it is off in an untrusted workspace. Trust the workspace to profile.');
@@ -68,16 +78,12 @@ export function registerCommands(
         request.python = python;
       }
     }
-    try {
-      const result = await server.execute<{ run_id?: string }>('scalene.profile', request);
-      if (result?.run_id) {
-        const how = [options.live ? 'live' : '', options.paused ? 'recording paused' : ''].filter((s) => s).join(', ');
-        server.output.info(
-          `${result.run_id}: profiling ${uri.fsPath}${how ? ` (${how})` : ''}${options.args ? ` with arguments ${formatArgs(options.args)}` : ''}`,
-        );
-      }
-    } catch (err) {
-      void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+    const result = await call<{ run_id?: string }>('scalene.profile', request);
+    if (result?.run_id) {
+      const how = [options.live ? 'live' : '', options.paused ? 'recording paused' : ''].filter((s) => s).join(', ');
+      server.output.info(
+        `${result.run_id}: profiling ${uri.fsPath}${how ? ` (${how})` : ''}${options.args ? ` with arguments ${formatArgs(options.args)}` : ''}`,
+      );
     }
   }
 
@@ -85,18 +91,14 @@ export function registerCommands(
 
   /** Pause or resume recording of the newest run (docs/lsp.md: scalene.pause / scalene.resume). */
   async function setRecording(on: boolean): Promise<void> {
-    try {
-      const result = await server.execute<{ run_id: string; recording: boolean; changed: boolean }>(on ? 'scalene.resume' : 'scalene.pause', {});
-      if (result) {
-        const state = result.recording ? 'recording' : 'recording paused';
-        vscode.window.setStatusBarMessage(`Scalene: ${result.run_id} ${result.changed ? state : `was already ${result.recording ? 'recording' : 'paused'}`}`, 5000);
-      }
-    } catch (err) {
-      void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+    const result = await call<{ run_id: string; recording: boolean; changed: boolean }>(on ? 'scalene.resume' : 'scalene.pause', {});
+    if (result) {
+      const state = result.recording ? 'recording' : 'recording paused';
+      vscode.window.setStatusBarMessage(`Scalene: ${result.run_id} ${result.changed ? state : `was already ${result.recording ? 'recording' : 'paused'}`}`, 5000);
     }
   }
 
-  /** The file of the active Python editor, for the compare commands (they act on open documents). */
+  /** The file of the active Python editor, for Save Profile as Baseline (it saves the newest profile). */
   function activeFile(): vscode.Uri | undefined {
     const uri = vscode.window.activeTextEditor?.document.uri;
     if (!uri || uri.scheme !== 'file') {
@@ -118,17 +120,13 @@ export function registerCommands(
       if (!uri) {
         return;
       }
-      try {
-        const result = await server.execute<{ name: string; path: string; evicted?: string[] }>('scalene.saveBaseline', { uri: uri.toString() });
-        if (result) {
-          const evicted = result.evicted?.length ? ` (the store's limits removed ${result.evicted.join(', ')})` : '';
-          void vscode.window.showInformationMessage(
-            `Scalene: saved the profile of ${path.basename(uri.fsPath)} as \`${result.name}\`${evicted}. Change the code, then run "Scalene: Compare with Baseline".`,
-          );
-          server.output.info(`saved baseline ${result.name}: ${result.path}`);
-        }
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ name: string; path: string; evicted?: string[] }>('scalene.saveBaseline', { uri: uri.toString() });
+      if (result) {
+        const evicted = result.evicted?.length ? ` (the store's limits removed ${result.evicted.join(', ')})` : '';
+        void vscode.window.showInformationMessage(
+          `Scalene: saved the profile of ${path.basename(uri.fsPath)} as \`${result.name}\`${evicted}. Change the code, then run "Scalene: Compare with Baseline".`,
+        );
+        server.output.info(`saved baseline ${result.name}: ${result.path}`);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.compareBaseline, async (arg?: unknown) => {
@@ -136,29 +134,19 @@ export function registerCommands(
         void vscode.window.showWarningMessage('Scalene: comparing profiles the program again, so it is off in an untrusted workspace. Trust the workspace to compare.');
         return;
       }
-      const uri = arg instanceof vscode.Uri ? arg : activeFile();
+      const uri = await targetFile(arg);
       if (!uri) {
         return;
       }
-      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-      if (open?.isDirty) {
-        await open.save();
-      }
-      try {
-        const result = await server.execute<{ run_id?: string; verdict?: string; summary?: string }>('scalene.compare', { uri: uri.toString() });
-        if (result?.run_id) {
-          server.output.info(`${result.run_id}: profiling ${uri.fsPath} to compare it with the baseline`);
-        }
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ run_id?: string }>('scalene.compare', { uri: uri.toString() });
+      if (result?.run_id) {
+        server.output.info(`${result.run_id}: profiling ${uri.fsPath} to compare it with the baseline`);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.exitCompare, async () => {
-      try {
-        const result = await server.execute<{ exited: boolean }>('scalene.exitCompare');
-        vscode.window.setStatusBarMessage(result?.exited ? 'Scalene: compare mode off' : 'Scalene: not in compare mode', 5000);
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ exited: boolean }>('scalene.exitCompare');
+      if (result) {
+        vscode.window.setStatusBarMessage(result.exited ? 'Scalene: compare mode off' : 'Scalene: not in compare mode', 5000);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.profileWithArgs, async (arg?: unknown) => {
@@ -188,31 +176,21 @@ export function registerCommands(
       await profile(uri, { args: parsed.args });
     }),
     vscode.commands.registerCommand(COMMANDS.cancel, async (runId?: unknown) => {
-      try {
-        const result = await server.execute<{ cancelled: boolean }>('scalene.cancel', typeof runId === 'string' ? { run_id: runId } : {});
-        if (result && !result.cancelled) {
-          vscode.window.setStatusBarMessage('Scalene: no run to cancel', 5000);
-        }
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ cancelled: boolean }>('scalene.cancel', typeof runId === 'string' ? { run_id: runId } : {});
+      if (result && !result.cancelled) {
+        vscode.window.setStatusBarMessage('Scalene: no run to cancel', 5000);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.clear, async () => {
-      try {
-        const result = await server.execute<{ cleared: number }>('scalene.clear', {});
-        vscode.window.setStatusBarMessage(`Scalene: cleared ${result?.cleared ?? 0} profile(s)`, 5000);
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ cleared: number }>('scalene.clear', {});
+      if (result) {
+        vscode.window.setStatusBarMessage(`Scalene: cleared ${result.cleared} profile(s)`, 5000);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.toggle, async () => {
-      try {
-        const result = await server.execute<{ visible: boolean }>('scalene.toggle');
-        if (result) {
-          vscode.window.setStatusBarMessage(`Scalene: annotations ${result.visible ? 'shown' : 'hidden'}`, 5000);
-        }
-      } catch (err) {
-        void vscode.window.showErrorMessage(`Scalene: ${errorText(err)}`);
+      const result = await call<{ visible: boolean }>('scalene.toggle');
+      if (result) {
+        vscode.window.setStatusBarMessage(`Scalene: annotations ${result.visible ? 'shown' : 'hidden'}`, 5000);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.load, async (arg?: unknown) => {

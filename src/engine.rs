@@ -333,7 +333,7 @@ impl Engine {
             cwd,
             program_path: request.program_path.clone().or_else(|| project_root.clone()),
             profile_only: request.profile_only.clone(),
-            cpu_sampling_rate: request.cpu_sampling_rate,
+            cpu_sampling_rate: Some(request.cpu_sampling_rate.unwrap_or(runner::DEFAULT_CPU_SAMPLING_S)),
             timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
             env: request.env.clone(),
             niceness: self.inner.settings.run_niceness,
@@ -553,6 +553,7 @@ impl Engine {
         }
         match result {
             Ok(mut profile) => {
+                profile.cpu_sampling_s = resolved.spec.cpu_sampling_rate;
                 profile.context = Some(model::RunContext {
                     interpreter: resolved.interpreter.path.clone(),
                     python_version: resolved.preflight.python_version.clone(),

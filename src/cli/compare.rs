@@ -17,18 +17,18 @@ use crate::engine::{EngineError, Profile};
 /// The noise rule's knobs (docs/schema.md, "Noise rule").
 #[derive(Debug, Clone, clap::Args)]
 pub struct NoiseArgs {
-    /// A change must be at least this percent of the before value (single runs).
+    /// A change must be at least this percent of the before value.
     #[arg(long, value_name = "PERCENT", default_value_t = NoiseRule::default().min_change_percent)]
     pub min_change: f64,
     /// A CPU change must be at least this percent of the longer run's elapsed time.
     #[arg(long, value_name = "PERCENT", default_value_t = NoiseRule::default().min_cpu_percent)]
     pub min_cpu: f64,
-    /// A memory (peak) change must be at least this many MB.
+    /// A memory change (MB allocated, or the peak) must be at least this many MB.
     #[arg(long, value_name = "MB", default_value_t = NoiseRule::default().min_mb)]
     pub min_mb: f64,
-    /// Scalene's CPU sampling interval, for the sampling-error test (0 turns it off).
-    #[arg(long, value_name = "SECONDS", default_value_t = NoiseRule::default().sample_interval_s)]
-    pub sample_interval: f64,
+    /// The comparison's error budget: the chance, percent, that unchanged code gets anything named.
+    #[arg(long, value_name = "PERCENT", default_value_t = NoiseRule::default().error_rate_percent)]
+    pub error_rate: f64,
 }
 
 impl NoiseArgs {
@@ -37,9 +37,9 @@ impl NoiseArgs {
             min_change_percent: self.min_change,
             min_cpu_percent: self.min_cpu,
             min_mb: self.min_mb,
-            sample_interval_s: self.sample_interval,
+            error_rate_percent: self.error_rate,
         };
-        rule.check().map_err(|problem| problem.replace("min_change_percent", "--min-change").replace("min_cpu_percent", "--min-cpu").replace("min_mb", "--min-mb").replace("sample_interval_s", "--sample-interval"))?;
+        rule.check().map_err(|problem| problem.replace("min_change_percent", "--min-change").replace("min_cpu_percent", "--min-cpu").replace("min_mb", "--min-mb").replace("error_rate_percent", "--error-rate"))?;
         Ok(rule)
     }
 }
@@ -71,6 +71,9 @@ pub struct CompareArgs {
     /// Also list unchanged functions and lines.
     #[arg(long)]
     pub all: bool,
+    /// Compare even when the two profiles look like different programs (a renamed or rewritten one).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub noise: NoiseArgs,
     #[command(flatten)]
@@ -106,6 +109,9 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         Ok(sides) => sides,
         Err(err) => return fail(&err),
     };
+    if let Err(err) = compare::check((&before_label, &before), (&after_label, &after), args.force) {
+        return fail(&err);
+    }
     let comparison = compare::compare(&before, &before_label, &after, &after_label, &rule);
     let text = if args.json {
         serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n"
@@ -236,7 +242,8 @@ fn side_line(paint: &Paint, word: &str, summary: &compare::RunSummary) -> String
 fn overall_text(name: &str, change: &compare::OverallChange, unit: &str) -> String {
     let percent = change.change_percent.map(|p| format!(" ({p:+.0}%)")).unwrap_or_default();
     let digits = if unit == "s" { 2 } else { 1 };
-    format!("{name} {:.digits$} → {:.digits$} {unit}{percent} {}", change.before, change.after, change.verdict.as_str())
+    let verdict = if change.judged { change.verdict.as_str() } else { "(not judged: single runs)" };
+    format!("{name} {:.digits$} → {:.digits$} {unit}{percent} {verdict}", change.before, change.after)
 }
 
 /// The terminal view: header, overall, changed functions, changed lines, counts. Pure.
@@ -254,20 +261,7 @@ pub fn render(comparison: &Comparison, options: &RenderOptions) -> String {
         overall_line.push_str(&paint.verdict(overall.peak_mb.verdict, &overall_text("peak", &overall.peak_mb, "MB")));
     }
     let _ = writeln!(out, "{overall_line}");
-    let rule = &comparison.rule;
-    let test = if rule.ranges {
-        "and the runs' ranges must not overlap".to_string()
-    } else {
-        format!("{}% of before, and three times the sampling error", rule.min_change_percent)
-    };
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!(
-            "  a change counts from {:.2} s CPU ({}% of the longer run) or {} MB, {test}",
-            rule.min_cpu_s, rule.min_cpu_percent, rule.min_mb
-        ))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("  {}", compare::rule_sentence(&comparison.rule))));
 
     let mut functions: Vec<&compare::FunctionChange> =
         comparison.functions.iter().filter(|f| options.all || f.verdict != Verdict::Unchanged).collect();

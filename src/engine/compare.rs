@@ -1,347 +1,71 @@
 //! Run-to-run comparison: two profiles (before, after) → per-line, per-function, per-file and overall
-//! deltas with a verdict each (`regressed`, `improved`, `unchanged`, `new`, `removed`), under a
-//! documented noise rule. The result is the comparison JSON of docs/schema.md (shared by the CLI and
-//! MCP; the editor reads the same structure).
+//! deltas with a verdict each (`regressed`, `improved`, `unchanged`, `new`, `removed`), under the noise
+//! model of `noise` (its module documentation says what is judged and why). The result is the
+//! comparison JSON of docs/schema.md (`report`).
 //!
-//! Matching: files by path (else the profiled programs with each other, else a unique longest common
-//! path tail); lines by a diff of the two profiled source texts (`remap::align_lines`: unchanged lines,
-//! and lines edited in place), never by number alone; functions by qualified name (in order when a
-//! name repeats).
-//!
-//! The noise rule (`NoiseRule`): CPU is compared in seconds (share of the run × the run's elapsed time),
-//! memory by peak MB. A change counts only when it is at least the absolute floor (CPU: 2% of the
-//! longer run's elapsed time; memory: 10 MB, about Scalene's allocation sampling interval) and, for
-//! single runs, at least 10% of the before value and at least three times its sampling error (Scalene's
-//! CPU numbers are counts of samples taken every 0.01 s, so a difference of `d` seconds between lines of
-//! `b` and `a` seconds is noise unless `d >= 3 * sqrt(0.01 * (b + a))`); when a side has repeated runs,
-//! instead of those two, its range (min..max over the runs) must not overlap the other side's range
-//! (or value).
+//! This file puts the pieces together: `matching` pairs files, lines and functions; the profiles'
+//! lines are grouped into the regions Scalene measures as one (a loop, a line outside loops) and into
+//! functions; `noise::judge` judges them all at once; each line takes its region's verdict.
+
+mod matching;
+mod noise;
+mod report;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use schemars::JsonSchema;
-use serde::Serialize;
+pub use noise::{JITTER, NoiseRule};
+pub use report::*;
 
-use super::model::{FileProfile, FunctionStats, LineStats, MetricSpread, Profile};
-use super::remap::{Aligned, align_lines};
+use super::error::EngineError;
+use super::model::{FileProfile, FunctionStats, LineStats, MetricSpread, Profile, RunStatus};
+use matching::Lines;
+use noise::{Amount, Direction, SideInfo, Unit};
 
-/// Version of the comparison JSON layout.
-pub const COMPARISON_SCHEMA: u32 = 1;
+/// Scalene's default CPU sampling interval: what a profile that does not record its own was made with.
+const SCALENE_DEFAULT_SAMPLING_S: f64 = 0.01;
 
-/// When a difference counts as a change. See the module documentation and docs/schema.md.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NoiseRule {
-    /// A single-run change must be at least this percent of the before value.
-    pub min_change_percent: f64,
-    /// A CPU change must be at least this percent of the longer run's elapsed time (in seconds).
-    pub min_cpu_percent: f64,
-    /// A memory change must be at least this many MB.
-    pub min_mb: f64,
-    /// Scalene's CPU sampling interval in seconds: a single-run CPU change must be at least three times
-    /// its sampling error, `3 * sqrt(interval * (before + after))` seconds. 0 turns this test off.
-    pub sample_interval_s: f64,
-}
-
-/// How many sampling errors a single-run CPU change must exceed (three: a steady line is flagged by
-/// chance about 3 times in 1,000).
-pub const SAMPLING_ERRORS: f64 = 3.0;
-
-/// Scalene's default CPU sampling interval (`--cpu-sampling-rate`).
-pub const SCALENE_SAMPLE_INTERVAL_S: f64 = 0.01;
-
-impl Default for NoiseRule {
-    fn default() -> NoiseRule {
-        NoiseRule { min_change_percent: 10.0, min_cpu_percent: 2.0, min_mb: 10.0, sample_interval_s: SCALENE_SAMPLE_INTERVAL_S }
-    }
-}
-
-impl NoiseRule {
-    /// Checks the values (each a finite number >= 0); the error names the field.
-    pub fn check(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("min_change_percent", self.min_change_percent),
-            ("min_cpu_percent", self.min_cpu_percent),
-            ("min_mb", self.min_mb),
-            ("sample_interval_s", self.sample_interval_s),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(format!("{name} must be a number >= 0, not {value}"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What a comparison says about one thing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Slower (CPU seconds) or bigger (peak MB), beyond the noise rule.
-    Regressed,
-    /// Faster or smaller, beyond the noise rule (and nothing regressed).
-    Improved,
-    /// Within the noise rule.
-    Unchanged,
-    /// Only in the after profile (a line or function that did not exist, with a cost above the floors).
-    New,
-    /// Only in the before profile.
-    Removed,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Regressed => "regressed",
-            Verdict::Improved => "improved",
-            Verdict::Unchanged => "unchanged",
-            Verdict::New => "new",
-            Verdict::Removed => "removed",
+/// The guard rails: refuses what cannot be compared at all (a side without samples; two different
+/// programs, unless `force`). Everything else is compared, with notes for what is not comparable.
+pub fn check(before: (&str, &Profile), after: (&str, &Profile), force: bool) -> Result<(), EngineError> {
+    for (label, profile) in [before, after] {
+        if profile.status == RunStatus::TooShort || profile.files.is_empty() || profile.elapsed_s.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return Err(EngineError::CannotCompare {
+                reason: format!("{label} has no samples (its run was {} s long, too short for Scalene to measure)", round2(profile.elapsed_s)),
+                fix: "profile it again with more work (at least about a second), then compare".into(),
+            });
         }
     }
-
-    pub const ALL: [Verdict; 5] = [Verdict::Regressed, Verdict::Improved, Verdict::Unchanged, Verdict::New, Verdict::Removed];
-
-    pub fn parse(text: &str) -> Option<Verdict> {
-        Verdict::ALL.into_iter().find(|verdict| verdict.as_str() == text)
+    if force {
+        return Ok(());
     }
-
-    /// Regressed beats improved beats unchanged.
-    fn combine(self, other: Verdict) -> Verdict {
-        match (self, other) {
-            (Verdict::Regressed, _) | (_, Verdict::Regressed) => Verdict::Regressed,
-            (Verdict::Improved, _) | (_, Verdict::Improved) => Verdict::Improved,
-            _ => Verdict::Unchanged,
+    let name = |profile: &Profile| Path::new(&profile.program).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| profile.program.clone());
+    let (b_name, a_name) = (name(before.1), name(after.1));
+    fn program_file(profile: &Profile) -> Option<&FileProfile> {
+        profile.files.iter().find(|file| file.path == Path::new(&profile.program)).filter(|file| !file.source.is_empty())
+    }
+    // The programs' texts decide when both are known (a renamed program is the same program); else
+    // their names.
+    let different = match (program_file(before.1), program_file(after.1)) {
+        (Some(b), Some(a)) => {
+            let lines = matching::align(b, a);
+            let paired = lines.new_to_old.iter().filter(|line| line.is_some_and(|line| !line.edited)).count();
+            let size = lines.new_to_old.len().max(lines.old_to_new.len()).max(1);
+            (paired * 3 < size).then(|| format!("{b_name} and {a_name} have only {paired} of {size} lines in common"))
         }
+        _ => (b_name != a_name).then(|| format!("{} profiles {b_name} and {} profiles {a_name}", before.0, after.0)),
+    };
+    match different {
+        Some(reason) => Err(EngineError::CannotCompare {
+            reason: format!("they look like different programs: {reason}"),
+            fix: "compare two profiles of the same program; if it was renamed or rewritten, compare anyway with --force (MCP: force: true)".into(),
+        }),
+        None => Ok(()),
     }
 }
 
-/// The min and max over repeated runs of each metric.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
-pub struct Ranges {
-    /// How many runs.
-    pub runs: u32,
-    pub cpu_percent: [f64; 2],
-    pub cpu_s: [f64; 2],
-    pub peak_mb: [f64; 2],
-    pub alloc_mb: [f64; 2],
-}
-
-/// One side's numbers for a line, function or file.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
-pub struct Metrics {
-    /// Share of the run's CPU time, percent (python + native + system).
-    pub cpu_percent: f64,
-    /// CPU seconds: the share times the run's elapsed time (the mean over runs for repeated runs).
-    pub cpu_s: f64,
-    /// Peak memory, MB (0 when memory was not profiled).
-    pub peak_mb: f64,
-    /// MB allocated, cumulative.
-    pub alloc_mb: f64,
-    /// Present when the profile is the mean of repeated runs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<Ranges>,
-}
-
-/// after − before.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
-pub struct Delta {
-    pub cpu_s: f64,
-    /// Percentage points of the run's CPU time.
-    pub cpu_percent: f64,
-    pub peak_mb: f64,
-    pub alloc_mb: f64,
-    /// The CPU seconds' change relative to before, percent; null when before is 0.
-    pub cpu_change_percent: Option<f64>,
-    /// The peak's change relative to before, percent; null when before is 0.
-    pub peak_change_percent: Option<f64>,
-}
-
-/// A line of the after version (or of the before version, when removed).
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct LineChange {
-    /// The file (the after path; the before path for a removed file).
-    pub path: String,
-    /// Set when the before file had another path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_path: Option<String>,
-    pub before_line: Option<u32>,
-    pub after_line: Option<u32>,
-    /// The line's text (after; before when removed), trimmed.
-    pub source: String,
-    /// The before text, when the line was edited in place.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_source: Option<String>,
-    /// The innermost function around the line, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub function: Option<String>,
-    pub before: Option<Metrics>,
-    pub after: Option<Metrics>,
-    pub delta: Delta,
-    pub verdict: Verdict,
-    /// The CPU part of the verdict (regressed, improved, unchanged; new/removed as the verdict).
-    pub cpu: Verdict,
-    /// The memory part (unchanged when either side did not profile memory).
-    pub memory: Verdict,
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct FunctionChange {
-    /// Qualified name (`Class.method`).
-    pub name: String,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_path: Option<String>,
-    /// The `def` line in each version.
-    pub before_line: Option<u32>,
-    pub after_line: Option<u32>,
-    pub before: Option<Metrics>,
-    pub after: Option<Metrics>,
-    pub delta: Delta,
-    pub verdict: Verdict,
-    pub cpu: Verdict,
-    pub memory: Verdict,
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct FileChange {
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_path: Option<String>,
-    pub before: Option<Metrics>,
-    pub after: Option<Metrics>,
-    pub delta: Delta,
-    pub verdict: Verdict,
-    pub cpu: Verdict,
-    pub memory: Verdict,
-}
-
-/// A whole-run number before and after.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct OverallChange {
-    pub before: f64,
-    pub after: f64,
-    pub delta: f64,
-    /// Relative to before, percent; null when before is 0.
-    pub change_percent: Option<f64>,
-    /// [min, max] over repeated runs, per side, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before_range: Option<[f64; 2]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub after_range: Option<[f64; 2]>,
-    pub verdict: Verdict,
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct Overall {
-    /// Wall-clock seconds.
-    pub elapsed_s: OverallChange,
-    /// Peak memory footprint, MB (unchanged when either side did not profile memory).
-    pub peak_mb: OverallChange,
-}
-
-/// One side as a whole.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct RunSummary {
-    /// What it is: a saved name (`baseline`), a profile id (`p3`) or a file.
-    pub label: String,
-    pub program: String,
-    /// ok | program_failed | too_short | cancelled | timed_out
-    pub status: String,
-    pub elapsed_s: f64,
-    pub peak_mb: f64,
-    pub memory: bool,
-    /// How many runs the numbers are the mean of.
-    pub runs: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scalene_version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub git_dirty: Option<bool>,
-}
-
-/// The noise rule as applied.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct RuleJson {
-    pub min_change_percent: f64,
-    pub min_cpu_percent: f64,
-    /// The CPU floor in seconds for this comparison (min_cpu_percent of the longer elapsed time).
-    pub min_cpu_s: f64,
-    pub min_mb: f64,
-    /// The CPU sampling interval the sampling-error test assumed (0: test off).
-    pub sample_interval_s: f64,
-    /// True when ranges of repeated runs replaced the relative and sampling-error tests.
-    pub ranges: bool,
-}
-
-/// How many of each verdict.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
-pub struct Counts {
-    pub regressed: usize,
-    pub improved: usize,
-    pub unchanged: usize,
-    pub new: usize,
-    pub removed: usize,
-}
-
-impl Counts {
-    fn add(&mut self, verdict: Verdict) {
-        match verdict {
-            Verdict::Regressed => self.regressed += 1,
-            Verdict::Improved => self.improved += 1,
-            Verdict::Unchanged => self.unchanged += 1,
-            Verdict::New => self.new += 1,
-            Verdict::Removed => self.removed += 1,
-        }
-    }
-
-    pub fn get(&self, verdict: Verdict) -> usize {
-        match verdict {
-            Verdict::Regressed => self.regressed,
-            Verdict::Improved => self.improved,
-            Verdict::Unchanged => self.unchanged,
-            Verdict::New => self.new,
-            Verdict::Removed => self.removed,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct Summary {
-    /// regressed when anything regressed (a line, function, file, elapsed time or peak); else improved
-    /// when anything improved; else unchanged.
-    pub verdict: Verdict,
-    pub lines: Counts,
-    pub functions: Counts,
-    pub files: Counts,
-    /// A few sentences naming the biggest changes (bounded, for people and agents).
-    pub text: String,
-}
-
-/// The comparison JSON (docs/schema.md). Numbers are unrounded.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-pub struct Comparison {
-    /// Always 1 for this layout.
-    pub schema: u32,
-    pub before: RunSummary,
-    pub after: RunSummary,
-    pub rule: RuleJson,
-    pub overall: Overall,
-    pub files: Vec<FileChange>,
-    /// Every function measured on either side (matched by name).
-    pub functions: Vec<FunctionChange>,
-    /// Every line with activity on either side (matched by content), by path and after line; removed
-    /// lines after the others of their file.
-    pub lines: Vec<LineChange>,
-    /// Things a reader should know (partial runs, files whose lines could not be matched, ...).
-    pub notes: Vec<String>,
-    pub summary: Summary,
-}
-
-/// The JSON Schema of `Comparison` (embedded in docs/schema.md; a test keeps the two equal).
-pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Comparison)).expect("a schema always serializes")
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
 }
 
 /// Per-side context for computing metrics.
@@ -350,6 +74,14 @@ struct Side<'a> {
 }
 
 impl Side<'_> {
+    fn runs(&self) -> u32 {
+        self.profile.spread.as_ref().map_or(1, |spread| spread.runs.max(1))
+    }
+
+    fn info(&self) -> SideInfo {
+        SideInfo { runs: self.runs(), sampling_s: self.profile.cpu_sampling_s.unwrap_or(SCALENE_DEFAULT_SAMPLING_S) }
+    }
+
     fn cpu_seconds(&self, share: f64, spread: Option<&MetricSpread>) -> f64 {
         spread.map_or(share / 100.0 * self.profile.elapsed_s, |spread| spread.cpu_s.mean)
     }
@@ -361,7 +93,7 @@ impl Side<'_> {
             peak_mb: if self.profile.memory { peak_mb } else { 0.0 },
             alloc_mb,
             range: spread.map(|spread| Ranges {
-                runs: self.profile.spread.as_ref().map_or(1, |s| s.runs),
+                runs: self.runs(),
                 cpu_percent: [spread.cpu_percent.min, spread.cpu_percent.max],
                 cpu_s: [spread.cpu_s.min, spread.cpu_s.max],
                 peak_mb: [spread.peak_mb.min, spread.peak_mb.max],
@@ -379,7 +111,7 @@ impl Side<'_> {
         self.metrics(line.cpu_total(), line.peak_mb, line.alloc_mb, spread)
     }
 
-    /// A matched line without activity on this side: zeros (with zero ranges when repeated).
+    /// A matched line or function without activity on this side: zeros (with zero ranges when repeated).
     fn quiet(&self) -> Metrics {
         let spread = self.profile.spread.as_ref().map(|_| MetricSpread::default());
         self.metrics(0.0, 0.0, 0.0, spread.as_ref())
@@ -396,80 +128,526 @@ impl Side<'_> {
         let alloc = file.lines.iter().map(|line| line.alloc_mb).sum();
         self.metrics(file.cpu_percent, peak, alloc, spread)
     }
-}
 
-/// The noise rule applied to one comparison.
-struct Judge {
-    rule: NoiseRule,
-    min_cpu_s: f64,
-    memory: bool,
-}
-
-/// Up, down, or no change beyond the rule: `floor` always; then either the ranges (when known) or the
-/// relative test and the sampling error (`sample_interval` > 0: a CPU value in seconds).
-fn judge_value(
-    (before, after): (f64, f64),
-    (before_range, after_range): (Option<[f64; 2]>, Option<[f64; 2]>),
-    floor: f64,
-    relative: f64,
-    sample_interval: f64,
-) -> Verdict {
-    let delta = after - before;
-    if delta.abs() < floor || delta == 0.0 {
-        return Verdict::Unchanged;
+    /// CPU samples (all runs) behind `lines`: lines with identical numbers share their samples (Scalene
+    /// spreads a loop's samples evenly over its lines), so they count once.
+    fn samples(&self, file: &FileProfile, lines: &[&LineStats]) -> f64 {
+        let runs = f64::from(self.runs());
+        let sampling = self.info().sampling_s;
+        let mut seen: Vec<[u64; 4]> = Vec::new();
+        let mut total = 0.0;
+        for line in lines {
+            let count = match line.cpu_samples {
+                Some(count) => count,
+                None => self.line(file, line).cpu_s / sampling,
+            };
+            let key = [line.cpu_python.to_bits(), line.cpu_native.to_bits(), line.cpu_system.to_bits(), count.to_bits()];
+            if line.cpu_samples.is_some() && seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            total += count * runs;
+        }
+        total
     }
-    let within = |value: f64, range: [f64; 2]| value >= range[0] && value <= range[1];
-    let noise = match (before_range, after_range) {
-        (Some(b), Some(a)) => a[0] <= b[1] && b[0] <= a[1],
-        (Some(b), None) => within(after, b),
-        (None, Some(a)) => within(before, a),
-        (None, None) => {
-            let too_small = before > 0.0 && delta.abs() / before * 100.0 < relative;
-            let sampling_error = (sample_interval * (before + after).max(0.0)).sqrt();
-            too_small || delta.abs() < SAMPLING_ERRORS * sampling_error
+}
+
+/// A region of one side: lines judged as one.
+struct Region<'a> {
+    lines: Vec<&'a LineStats>,
+    /// Index into `functions` of the comparison.
+    function: Option<usize>,
+    amount: Amount,
+}
+
+/// One side of a file: its regions and which region each line is in.
+fn regions<'a>(side: &Side<'_>, file: &'a FileProfile, function_of: &dyn Fn(usize) -> Option<usize>) -> (Vec<Region<'a>>, HashMap<u32, usize>) {
+    let mut regions: Vec<Region<'a>> = Vec::new();
+    let mut by_key: HashMap<(Option<usize>, u32), usize> = HashMap::new();
+    let mut of_line = HashMap::new();
+    for line in file.lines.iter().filter(|line| line.cpu_total() > 0.0) {
+        let own = file.functions.iter().enumerate().filter(|(_, f)| f.contains(line.line)).min_by_key(|(_, f)| f.end_line - f.line);
+        let start = own.map_or(0, |(_, f)| f.line);
+        let key = match &line.outer_loop {
+            Some(range) if *range.start() > start => *range.start(),
+            _ => line.line,
+        };
+        let function = own.and_then(|(index, _)| function_of(index));
+        let index = *by_key.entry((function, key)).or_insert_with(|| {
+            regions.push(Region { lines: Vec::new(), function, amount: Amount::default() });
+            regions.len() - 1
+        });
+        regions[index].lines.push(line);
+        of_line.insert(line.line, index);
+    }
+    for region in &mut regions {
+        region.amount = Amount {
+            seconds: region.lines.iter().map(|line| side.line(file, line).cpu_s).sum(),
+            samples: side.samples(file, &region.lines),
+        };
+    }
+    (regions, of_line)
+}
+
+/// One function of the comparison (a pair, or one side).
+struct FunctionPair {
+    file: usize,
+    before: Option<FunctionStats>,
+    after: Option<FunctionStats>,
+    unit: usize,
+}
+
+/// One file pair of the comparison.
+struct FilePair<'a> {
+    before: Option<&'a FileProfile>,
+    after: Option<&'a FileProfile>,
+    path: String,
+    before_path: Option<String>,
+    lines: Option<Lines>,
+    /// Line → unit, per side.
+    before_units: HashMap<u32, usize>,
+    after_units: HashMap<u32, usize>,
+    /// Unit → its lines' `[first, last]`, per side.
+    before_extent: HashMap<usize, [u32; 2]>,
+    after_extent: HashMap<usize, [u32; 2]>,
+}
+
+/// Each unit's `[first, last]` line.
+fn extents(lines: &HashMap<u32, usize>) -> HashMap<usize, [u32; 2]> {
+    let mut out: HashMap<usize, [u32; 2]> = HashMap::new();
+    for (line, unit) in lines {
+        let extent = out.entry(*unit).or_insert([*line, *line]);
+        *extent = [extent[0].min(*line), extent[1].max(*line)];
+    }
+    out
+}
+
+/// Compares `before` with `after` under `rule`. The labels say what each side is (`baseline`, `p3`, a
+/// path). Call `check` first: this compares whatever it is given.
+pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_label: &str, rule: &NoiseRule) -> Comparison {
+    let (b_side, a_side) = (Side { profile: before }, Side { profile: after });
+    let min_cpu_s = rule.min_cpu_percent / 100.0 * before.elapsed_s.max(after.elapsed_s);
+    let memory = before.memory && after.memory;
+    let cpu_compared = before.memory == after.memory;
+    let mut notes = Vec::new();
+    for (label, profile) in [(before_label, before), (after_label, after)] {
+        if profile.status != RunStatus::Ok {
+            notes.push(format!("{label} is {}: its numbers cover only part of the run", profile.status.as_str()));
+        }
+    }
+    if !cpu_compared {
+        notes.push(
+            "one side profiled memory and the other did not: memory profiling slows a program unevenly, so nothing is judged \
+             (profile both in the same mode to compare)"
+                .into(),
+        );
+    }
+
+    // Files, functions and units.
+    let mut files: Vec<FilePair<'_>> = Vec::new();
+    let mut functions: Vec<FunctionPair> = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
+    for (b, a) in matching::match_files(before, after) {
+        let (b_file, a_file) = (b.map(|i| &before.files[i]), a.map(|i| &after.files[i]));
+        let path = a_file.or(b_file).expect("a pair has a side").path.display().to_string();
+        let before_path = match (b_file, a_file) {
+            (Some(b_file), Some(a_file)) if b_file.path != a_file.path => Some(b_file.path.display().to_string()),
+            _ => None,
+        };
+        let lines = match (b_file, a_file) {
+            (Some(b_file), Some(a_file)) => {
+                let lines = matching::align(b_file, a_file);
+                if !lines.by_text {
+                    notes.push(format!("{path}: the profiled source text is missing on one side, so its lines are matched only where number and text agree"));
+                }
+                Some(lines)
+            }
+            _ => None,
+        };
+        let file_index = files.len();
+        let (mut b_of, mut a_of) = (HashMap::new(), HashMap::new());
+        let pairs = match (b_file, a_file) {
+            (Some(b_file), Some(a_file)) => matching::pair_functions(b_file, a_file, lines.as_ref()),
+            (Some(b_file), None) => (0..b_file.functions.len()).map(|i| (Some(i), None)).collect(),
+            (None, Some(a_file)) => (0..a_file.functions.len()).map(|i| (None, Some(i))).collect(),
+            (None, None) => Vec::new(),
+        };
+        for (b, a) in pairs {
+            let resolve = |side: Option<usize>, file: Option<&FileProfile>, other: Option<&FunctionStats>, map: &dyn Fn(u32) -> Option<u32>| match side {
+                Some(usize::MAX) => other.and_then(|other| Some(matching::quiet_def(other, map(other.line)?))),
+                Some(index) => file.map(|file| file.functions[index].clone()),
+                None => None,
+            };
+            let a_real = a.filter(|a| *a != usize::MAX).and_then(|a| a_file.map(|file| &file.functions[a]));
+            let b_real = b.filter(|b| *b != usize::MAX).and_then(|b| b_file.map(|file| &file.functions[b]));
+            let lines_ref = lines.as_ref();
+            let before_stats = resolve(b, b_file, a_real, &|line| lines_ref.and_then(|l| l.new_to_old(line)).map(|x| x.line));
+            let after_stats = resolve(a, a_file, b_real, &|line| lines_ref.and_then(|l| l.old_to_new(line)).map(|x| x.line));
+            let index = functions.len();
+            if let Some(b) = b.filter(|b| *b != usize::MAX) {
+                b_of.insert(b, index);
+            }
+            if let Some(a) = a.filter(|a| *a != usize::MAX) {
+                a_of.insert(a, index);
+            }
+            units.push(Unit { before: Amount::default(), after: Amount::default(), parent: None, function: Some(index) });
+            functions.push(FunctionPair { file: file_index, before: before_stats, after: after_stats, unit: units.len() - 1 });
+        }
+        // Regions, paired by where their lines went.
+        let (b_regions, b_lines) = b_file.map(|file| regions(&b_side, file, &|i| b_of.get(&i).copied())).unwrap_or_default();
+        let (a_regions, _) = a_file.map(|file| regions(&a_side, file, &|i| a_of.get(&i).copied())).unwrap_or_default();
+        let mut b_paired = vec![None; b_regions.len()];
+        let mut before_units = HashMap::new();
+        let mut after_units = HashMap::new();
+        for region in &a_regions {
+            let mut votes: HashMap<usize, usize> = HashMap::new();
+            for line in &region.lines {
+                if let Some(old) = lines.as_ref().and_then(|lines| lines.new_to_old(line.line))
+                    && let Some(b) = b_lines.get(&old.line)
+                {
+                    *votes.entry(*b).or_default() += 1;
+                }
+            }
+            let partner = votes.into_iter().filter(|(b, _)| b_paired[*b].is_none()).max_by_key(|(b, n)| (*n, usize::MAX - b)).map(|(b, _)| b);
+            let unit = units.len();
+            let before_amount = partner.map_or(Amount::default(), |b| b_regions[b].amount);
+            if let Some(b) = partner {
+                b_paired[b] = Some(unit);
+            }
+            units.push(Unit { before: before_amount, after: region.amount, parent: region.function, function: None });
+            for line in &region.lines {
+                after_units.insert(line.line, unit);
+            }
+        }
+        for (b, region) in b_regions.iter().enumerate() {
+            let unit = match b_paired[b] {
+                Some(unit) => unit,
+                None => {
+                    units.push(Unit { before: region.amount, after: Amount::default(), parent: region.function, function: None });
+                    units.len() - 1
+                }
+            };
+            for line in &region.lines {
+                before_units.insert(line.line, unit);
+            }
+        }
+        let (before_extent, after_extent) = (extents(&before_units), extents(&after_units));
+        files.push(FilePair { before: b_file, after: a_file, path, before_path, lines, before_units, after_units, before_extent, after_extent });
+    }
+    // A function's amount: its CPU seconds, and the samples of its regions.
+    for function in &functions {
+        let file = &files[function.file];
+        let side_amount = |side: &Side<'_>, stats: Option<&FunctionStats>, profile_file: Option<&FileProfile>, pick: fn(&Unit) -> Amount| {
+            let (Some(stats), Some(profile_file)) = (stats, profile_file) else { return Amount::default() };
+            let listed = profile_file.functions.iter().any(|f| f.line == stats.line && f.name == stats.name);
+            let seconds = if listed { side.function(profile_file, stats).cpu_s } else { 0.0 };
+            let samples = units.iter().filter(|unit| unit.parent == units[function.unit].function).map(|unit| pick(unit).samples).sum();
+            Amount { seconds, samples }
+        };
+        let before_amount = side_amount(&b_side, function.before.as_ref(), file.before, |unit| unit.before);
+        let after_amount = side_amount(&a_side, function.after.as_ref(), file.after, |unit| unit.after);
+        units[function.unit].before = before_amount;
+        units[function.unit].after = after_amount;
+    }
+
+    let judgement = noise::judge(&units, b_side.info(), a_side.info(), rule, min_cpu_s);
+    let cpu_test = |unit: usize, region: [u32; 2]| {
+        let test = &judgement.tests[unit];
+        cpu_compared.then(|| CpuTest {
+            region,
+            ratio: test.ratio,
+            interval: test.interval,
+            p_value: test.p_value,
+            detectable_percent: test.detectable_percent,
+            samples: [units[unit].before.samples, units[unit].after.samples],
+        })
+    };
+    let cpu_verdict = |unit: usize, own_delta: f64| match judgement.tests[unit].change {
+        Some(Direction::Up) if cpu_compared && own_delta >= 0.0 => Verdict::Regressed,
+        Some(Direction::Down) if cpu_compared && own_delta <= 0.0 => Verdict::Improved,
+        _ => Verdict::Unchanged,
+    };
+    let alloc_verdict = |before: f64, after: f64| match memory.then(|| noise::judge_alloc(before, after, rule)).flatten() {
+        Some(Direction::Up) => Verdict::Regressed,
+        Some(Direction::Down) => Verdict::Improved,
+        None => Verdict::Unchanged,
+    };
+    let notable = |metrics: &Metrics| metrics.cpu_s >= min_cpu_s.max(f64::MIN_POSITIVE) || (memory && metrics.alloc_mb >= rule.min_mb.max(f64::MIN_POSITIVE));
+    let mut n_quiet = 0;
+
+    // Functions.
+    let mut function_changes = Vec::new();
+    for function in &functions {
+        let file = &files[function.file];
+        let metrics = |side: &Side<'_>, stats: Option<&FunctionStats>, profile_file: Option<&FileProfile>| {
+            let (stats, profile_file) = (stats?, profile_file?);
+            let listed = profile_file.functions.iter().any(|f| f.line == stats.line && f.name == stats.name);
+            Some(if listed { side.function(profile_file, stats) } else { side.quiet() })
+        };
+        let bm = metrics(&b_side, function.before.as_ref(), file.before);
+        let am = metrics(&a_side, function.after.as_ref(), file.after);
+        let (verdict, cpu, memory_verdict) = match (&bm, &am) {
+            (Some(bm), Some(am)) => {
+                let cpu = cpu_verdict(function.unit, am.cpu_s - bm.cpu_s);
+                let memory_verdict = alloc_verdict(bm.alloc_mb, am.alloc_mb);
+                (cpu.combine(memory_verdict), cpu, memory_verdict)
+            }
+            (None, Some(am)) if notable(am) => (Verdict::New, Verdict::New, Verdict::New),
+            (Some(bm), None) if notable(bm) => (Verdict::Removed, Verdict::Removed, Verdict::Removed),
+            _ => {
+                n_quiet += 1;
+                continue;
+            }
+        };
+        let stats = function.after.as_ref().or(function.before.as_ref()).expect("a function has a side");
+        let region = [stats.line, stats.end_line];
+        function_changes.push(FunctionChange {
+            name: stats.name.clone(),
+            path: file.path.clone(),
+            before_path: file.before_path.clone(),
+            before_line: function.before.as_ref().map(|f| f.line),
+            after_line: function.after.as_ref().map(|f| f.line),
+            delta: delta(bm.as_ref(), am.as_ref()),
+            before: bm,
+            after: am,
+            verdict,
+            cpu,
+            memory: memory_verdict,
+            cpu_test: (function.before.is_some() && function.after.is_some()).then(|| cpu_test(function.unit, region)).flatten(),
+        });
+    }
+
+    // Lines, and files.
+    let mut line_changes = Vec::new();
+    let mut file_changes = Vec::new();
+    for file in &files {
+        let first = line_changes.len();
+        compare_lines(file, (&b_side, &a_side), &mut line_changes, &mut n_quiet, &|unit, own, region| (cpu_verdict(unit, own), cpu_test(unit, region)), &alloc_verdict, &notable);
+        let (bm, am) = (file.before.map(|f| b_side.file(f)), file.after.map(|f| a_side.file(f)));
+        let (verdict, cpu, memory_verdict) = match (&bm, &am) {
+            (Some(_), Some(_)) => {
+                // A file changed when something in it did: its functions, and its lines outside functions.
+                let inside = function_changes.iter().filter(|f| f.path == file.path).map(|f| (f.cpu, f.memory));
+                let outside = line_changes[first..].iter().filter(|l| l.function.is_none()).map(|l| (l.cpu, l.memory));
+                let both = inside.chain(outside).filter(|(c, m)| !matches!(c, Verdict::New | Verdict::Removed) && !matches!(m, Verdict::New | Verdict::Removed));
+                let (cpu, memory_verdict) = both.fold((Verdict::Unchanged, Verdict::Unchanged), |(c, m), (c2, m2)| (c.combine(c2), m.combine(m2)));
+                (cpu.combine(memory_verdict), cpu, memory_verdict)
+            }
+            (None, _) => (Verdict::New, Verdict::New, Verdict::New),
+            (_, None) => (Verdict::Removed, Verdict::Removed, Verdict::Removed),
+        };
+        file_changes.push(FileChange { path: file.path.clone(), before_path: file.before_path.clone(), delta: delta(bm.as_ref(), am.as_ref()), before: bm, after: am, verdict, cpu, memory: memory_verdict });
+    }
+    if n_quiet > 0 {
+        notes.push(format!("{n_quiet} new or removed lines and functions cost less than the noise floors and are left out"));
+    }
+
+    let elapsed_runs = |profile: &Profile| profile.spread.as_ref().map(|spread| spread.elapsed_runs.clone()).unwrap_or_else(|| vec![profile.elapsed_s]);
+    let (judged, p_value, direction) = if cpu_compared { noise::judge_elapsed(&elapsed_runs(before), &elapsed_runs(after), rule) } else { (false, None, None) };
+    let range = |profile: &Profile, pick: fn(&super::model::Spread) -> super::model::Stat| profile.spread.as_deref().map(|s| [pick(s).min, pick(s).max]);
+    let overall = Overall {
+        elapsed_s: OverallChange {
+            before: before.elapsed_s,
+            after: after.elapsed_s,
+            delta: after.elapsed_s - before.elapsed_s,
+            change_percent: change_percent(before.elapsed_s, after.elapsed_s),
+            before_range: range(before, |s| s.elapsed_s),
+            after_range: range(after, |s| s.elapsed_s),
+            judged,
+            p_value,
+            verdict: match direction {
+                Some(Direction::Up) => Verdict::Regressed,
+                Some(Direction::Down) => Verdict::Improved,
+                None => Verdict::Unchanged,
+            },
+        },
+        peak_mb: peak_change(before, after, memory, rule),
+    };
+    if memory
+        && overall.peak_mb.verdict != Verdict::Unchanged
+        && let Some(at) = &after.peak_at
+    {
+        let function = after.file(&at.file).and_then(|file| file.function_at(at.line)).map(|f| format!(" in {}", f.name)).unwrap_or_default();
+        notes.push(format!("the peak ({:.1} → {:.1} MB) was reached at {}:{}{function}", before.peak_mb, after.peak_mb, file_name(&at.file.display().to_string()), at.line));
+    }
+    let mut summary = summarize(&overall, &file_changes, &function_changes, &line_changes);
+    if cpu_compared && let Some(seen) = visibility(&function_changes, b_side.runs().min(a_side.runs())) {
+        summary.text.push(' ');
+        summary.text.push_str(&seen);
+    }
+    let method = if cpu_compared {
+        "CPU: per loop region and function, sample counts for the sampling error plus measured run-to-run jitter, the machine factor taken out, Benjamini-Hochberg over everything judged; memory: MB allocated per line and function against the floors and Scalene's allocation sampling"
+    } else {
+        "nothing judged: the sides were profiled in different modes"
+    };
+    Comparison {
+        schema: COMPARISON_SCHEMA,
+        before: summary_of(before_label, before),
+        after: summary_of(after_label, after),
+        rule: RuleJson {
+            method: method.into(),
+            error_rate_percent: rule.error_rate_percent,
+            min_change_percent: rule.min_change_percent,
+            min_cpu_percent: rule.min_cpu_percent,
+            min_cpu_s,
+            min_mb: rule.min_mb,
+            machine_factor: judgement.machine_factor,
+            jitter_percent: JITTER * 100.0,
+            judged: if cpu_compared { units.len() } else { 0 },
+            cpu_compared,
+            runs: [b_side.runs(), a_side.runs()],
+        },
+        overall,
+        files: file_changes,
+        functions: function_changes,
+        lines: line_changes,
+        notes,
+        summary,
+    }
+}
+
+/// "Changes under ±35% in crunch (0.12 s CPU) cannot be seen": the hottest functions' detectable change.
+fn visibility(functions: &[FunctionChange], runs: u32) -> Option<String> {
+    let mut hot: Vec<&FunctionChange> = functions.iter().filter(|f| f.cpu_test.is_some() && f.after.is_some()).collect();
+    hot.sort_by(|a, b| b.after.as_ref().map_or(0.0, |m| m.cpu_s).total_cmp(&a.after.as_ref().map_or(0.0, |m| m.cpu_s)));
+    let parts: Vec<String> = hot
+        .iter()
+        .take(3)
+        .map(|f| format!("±{:.0}% in {} ({:.2} s CPU)", f.cpu_test.as_ref().map_or(0.0, |t| t.detectable_percent), f.name, f.after.as_ref().map_or(0.0, |m| m.cpu_s)))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let advice = if runs < 3 { ": use --repeat 3 on both sides to see smaller ones" } else { "" };
+    Some(format!("Changes under {} cannot be seen{advice}.", parts.join(", ")))
+}
+
+fn peak_change(before: &Profile, after: &Profile, memory: bool, rule: &NoiseRule) -> OverallChange {
+    let (b, a) = (before.peak_mb, after.peak_mb);
+    let delta = a - b;
+    let changed = memory && delta.abs() >= rule.min_mb && change_percent(b, a).is_none_or(|p| p.abs() >= rule.min_change_percent);
+    let range = |profile: &Profile| profile.spread.as_deref().map(|s| [s.peak_mb.min, s.peak_mb.max]);
+    OverallChange {
+        before: b,
+        after: a,
+        delta,
+        change_percent: change_percent(b, a),
+        before_range: range(before),
+        after_range: range(after),
+        judged: memory,
+        p_value: None,
+        verdict: match (changed, delta > 0.0) {
+            (false, _) => Verdict::Unchanged,
+            (true, true) => Verdict::Regressed,
+            (true, false) => Verdict::Improved,
+        },
+    }
+}
+
+type CpuJudge<'a> = dyn Fn(usize, f64, [u32; 2]) -> (Verdict, Option<CpuTest>) + 'a;
+
+/// Every line with activity on either side, matched by content; each takes its region's CPU verdict and
+/// its own allocation verdict.
+fn compare_lines(
+    file: &FilePair<'_>,
+    (b_side, a_side): (&Side<'_>, &Side<'_>),
+    out: &mut Vec<LineChange>,
+    n_quiet: &mut usize,
+    cpu: &CpuJudge<'_>,
+    alloc: &dyn Fn(f64, f64) -> Verdict,
+    notable: &dyn Fn(&Metrics) -> bool,
+) {
+    let make = |before: Option<(&FileProfile, u32, Option<&LineStats>)>, after: Option<(&FileProfile, u32, Option<&LineStats>)>, edited: bool| {
+        let bm = before.map(|(f, _, stats)| stats.map_or_else(|| b_side.quiet(), |stats| b_side.line(f, stats)));
+        let am = after.map(|(f, _, stats)| stats.map_or_else(|| a_side.quiet(), |stats| a_side.line(f, stats)));
+        let (verdict, cpu_part, memory_part, test) = match (&bm, &am) {
+            (Some(bm), Some(am)) => {
+                let unit = after.and_then(|(_, line, _)| file.after_units.get(&line)).or_else(|| before.and_then(|(_, line, _)| file.before_units.get(&line))).copied();
+                let (cpu_part, test) = match unit {
+                    Some(unit) => {
+                        let region = file.after_extent.get(&unit).or_else(|| file.before_extent.get(&unit)).copied().unwrap_or([0, 0]);
+                        cpu(unit, am.cpu_s - bm.cpu_s, region)
+                    }
+                    None => (Verdict::Unchanged, None),
+                };
+                let memory_part = alloc(bm.alloc_mb, am.alloc_mb);
+                (cpu_part.combine(memory_part), cpu_part, memory_part, test)
+            }
+            (None, _) => (Verdict::New, Verdict::New, Verdict::New, None),
+            (_, None) => (Verdict::Removed, Verdict::Removed, Verdict::Removed, None),
+        };
+        let shown = after.or(before).expect("a line has a side");
+        LineChange {
+            path: file.path.clone(),
+            before_path: file.before_path.clone(),
+            before_line: before.map(|(_, line, _)| line),
+            after_line: after.map(|(_, line, _)| line),
+            source: line_text(shown.0, shown.1, shown.2),
+            before_source: before.filter(|_| edited).map(|(f, line, stats)| line_text(f, line, stats)),
+            function: shown.0.function_at(shown.1).map(|function| function.name.clone()),
+            delta: delta(bm.as_ref(), am.as_ref()),
+            before: bm,
+            after: am,
+            verdict,
+            cpu: cpu_part,
+            memory: memory_part,
+            cpu_test: test,
         }
     };
-    if noise {
-        Verdict::Unchanged
-    } else if delta > 0.0 {
-        Verdict::Regressed
-    } else {
-        Verdict::Improved
+    let mut changes = Vec::new();
+    let mut removed = Vec::new();
+    match (file.before, file.after, &file.lines) {
+        (Some(b_file), Some(a_file), Some(lines)) => {
+            let mut paired_before = std::collections::HashSet::new();
+            for line in &a_file.lines {
+                match lines.new_to_old(line.line) {
+                    Some(aligned) => {
+                        paired_before.insert(aligned.line);
+                        changes.push(make(Some((b_file, aligned.line, b_file.line(aligned.line))), Some((a_file, line.line, Some(line))), aligned.edited));
+                    }
+                    None => {
+                        let change = make(None, Some((a_file, line.line, Some(line))), false);
+                        if notable(change.after.as_ref().expect("after side")) {
+                            changes.push(change);
+                        } else {
+                            *n_quiet += 1;
+                        }
+                    }
+                }
+            }
+            for line in b_file.lines.iter().filter(|line| !paired_before.contains(&line.line)) {
+                match lines.old_to_new(line.line) {
+                    Some(aligned) => changes.push(make(Some((b_file, line.line, Some(line))), Some((a_file, aligned.line, None)), aligned.edited)),
+                    None => {
+                        let change = make(Some((b_file, line.line, Some(line))), None, false);
+                        if notable(change.before.as_ref().expect("before side")) {
+                            removed.push(change);
+                        } else {
+                            *n_quiet += 1;
+                        }
+                    }
+                }
+            }
+            changes.sort_by_key(|change| change.after_line);
+        }
+        (None, Some(a_file), _) => changes.extend(a_file.lines.iter().map(|line| make(None, Some((a_file, line.line, Some(line))), false))),
+        (Some(b_file), None, _) => removed.extend(b_file.lines.iter().map(|line| make(Some((b_file, line.line, Some(line))), None, false))),
+        _ => {}
     }
+    out.extend(changes);
+    out.extend(removed);
+}
+
+fn line_text(file: &FileProfile, line: u32, stats: Option<&LineStats>) -> String {
+    stats
+        .map(|stats| stats.text.trim().to_string())
+        .filter(|text| !text.is_empty())
+        .or_else(|| file.source.lines().nth((line as usize).wrapping_sub(1)).map(|text| text.trim().to_string()))
+        .unwrap_or_default()
 }
 
 fn change_percent(before: f64, after: f64) -> Option<f64> {
     (before > 0.0).then(|| (after - before) / before * 100.0)
-}
-
-impl Judge {
-    /// (verdict, cpu verdict, memory verdict, delta) of a matched pair.
-    fn pair(&self, before: &Metrics, after: &Metrics) -> (Verdict, Verdict, Verdict, Delta) {
-        let cpu = judge_value(
-            (before.cpu_s, after.cpu_s),
-            (before.range.as_ref().map(|r| r.cpu_s), after.range.as_ref().map(|r| r.cpu_s)),
-            self.min_cpu_s,
-            self.rule.min_change_percent,
-            self.rule.sample_interval_s,
-        );
-        let memory = if self.memory {
-            judge_value(
-                (before.peak_mb, after.peak_mb),
-                (before.range.as_ref().map(|r| r.peak_mb), after.range.as_ref().map(|r| r.peak_mb)),
-                self.rule.min_mb,
-                self.rule.min_change_percent,
-                0.0,
-            )
-        } else {
-            Verdict::Unchanged
-        };
-        (cpu.combine(memory), cpu, memory, delta(Some(before), Some(after)))
-    }
-
-    /// True when a one-sided thing costs enough to be worth a `new`/`removed` verdict.
-    fn notable(&self, metrics: &Metrics) -> bool {
-        metrics.cpu_s >= self.min_cpu_s.max(f64::MIN_POSITIVE) || (self.memory && metrics.peak_mb >= self.rule.min_mb.max(f64::MIN_POSITIVE))
-    }
 }
 
 fn delta(before: Option<&Metrics>, after: Option<&Metrics>) -> Delta {
@@ -499,440 +677,6 @@ fn summary_of(label: &str, profile: &Profile) -> RunSummary {
         git_commit: git.map(|git| git.commit.clone()),
         git_dirty: git.map(|git| git.dirty),
     }
-}
-
-/// Pairs the files of the two profiles: (before index, after index).
-fn match_files(before: &Profile, after: &Profile) -> Vec<(Option<usize>, Option<usize>)> {
-    let mut pairs = Vec::new();
-    let mut after_used = vec![false; after.files.len()];
-    let mut before_used = vec![false; before.files.len()];
-    for (b, file) in before.files.iter().enumerate() {
-        if let Ok(a) = after.files.binary_search_by(|other| other.path.cmp(&file.path)) {
-            pairs.push((Some(b), Some(a)));
-            before_used[b] = true;
-            after_used[a] = true;
-        }
-    }
-    // The profiled programs are the same program, wherever each was.
-    let program_index = |profile: &Profile, used: &[bool]| {
-        profile.files.iter().position(|file| file.path == Path::new(&profile.program)).filter(|index| !used[*index])
-    };
-    if let (Some(b), Some(a)) = (program_index(before, &before_used), program_index(after, &after_used)) {
-        pairs.push((Some(b), Some(a)));
-        before_used[b] = true;
-        after_used[a] = true;
-    }
-    // Else the unique longest common tail of the paths (a checkout elsewhere, a profile from CI).
-    let tail = |x: &Path, y: &Path| x.components().rev().zip(y.components().rev()).take_while(|(p, q)| p == q).count();
-    let best = |path: &Path, candidates: &[&FileProfile], used: &[bool]| -> Option<usize> {
-        let scored: Vec<(usize, usize)> =
-            candidates.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(i, file)| (i, tail(path, &file.path))).filter(|(_, n)| *n > 0).collect();
-        let top = scored.iter().map(|(_, n)| *n).max()?;
-        let winners: Vec<usize> = scored.iter().filter(|(_, n)| *n == top).map(|(i, _)| *i).collect();
-        (winners.len() == 1).then(|| winners[0])
-    };
-    let before_files: Vec<&FileProfile> = before.files.iter().collect();
-    let after_files: Vec<&FileProfile> = after.files.iter().collect();
-    for b in 0..before.files.len() {
-        if before_used[b] {
-            continue;
-        }
-        if let Some(a) = best(&before.files[b].path, &after_files, &after_used)
-            && best(&after.files[a].path, &before_files, &before_used) == Some(b)
-        {
-            pairs.push((Some(b), Some(a)));
-            before_used[b] = true;
-            after_used[a] = true;
-        }
-    }
-    pairs.extend((0..before.files.len()).filter(|b| !before_used[*b]).map(|b| (Some(b), None)));
-    pairs.extend((0..after.files.len()).filter(|a| !after_used[*a]).map(|a| (None, Some(a))));
-    pairs
-}
-
-fn line_text(file: &FileProfile, line: u32, stats: Option<&LineStats>) -> String {
-    stats
-        .map(|stats| stats.text.trim().to_string())
-        .filter(|text| !text.is_empty())
-        .or_else(|| file.source.lines().nth((line as usize).wrapping_sub(1)).map(|text| text.trim().to_string()))
-        .unwrap_or_default()
-}
-
-/// Compares `before` with `after` under `rule`. The labels say what each side is (`baseline`, `p3`, a path).
-pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_label: &str, rule: &NoiseRule) -> Comparison {
-    let (b_side, a_side) = (Side { profile: before }, Side { profile: after });
-    let longer = before.elapsed_s.max(after.elapsed_s);
-    let judge = Judge { rule: rule.clone(), min_cpu_s: rule.min_cpu_percent / 100.0 * longer, memory: before.memory && after.memory };
-    let ranges = before.spread.is_some() || after.spread.is_some();
-    let mut notes = Vec::new();
-    for (label, profile) in [(before_label, before), (after_label, after)] {
-        if profile.status != super::RunStatus::Ok {
-            notes.push(format!("{label} is {}: its numbers cover only part of the run", profile.status.as_str()));
-        }
-    }
-    if before.memory != after.memory {
-        notes.push("only one side profiled memory: memory is not compared (profile both in the same mode)".into());
-    }
-    let mut files = Vec::new();
-    let mut functions = Vec::new();
-    let mut lines = Vec::new();
-    let mut n_quiet = 0;
-    for (b, a) in match_files(before, after) {
-        let (b_file, a_file) = (b.map(|i| &before.files[i]), a.map(|i| &after.files[i]));
-        let path = a_file.or(b_file).expect("a pair has a side").path.display().to_string();
-        let before_path = match (b_file, a_file) {
-            (Some(b_file), Some(a_file)) if b_file.path != a_file.path => Some(b_file.path.display().to_string()),
-            _ => None,
-        };
-        // The file.
-        let (b_metrics, a_metrics) = (b_file.map(|f| b_side.file(f)), a_file.map(|f| a_side.file(f)));
-        let (verdict, cpu, memory, file_delta) = match (&b_metrics, &a_metrics) {
-            (Some(bm), Some(am)) => judge.pair(bm, am),
-            (None, _) => (Verdict::New, Verdict::New, Verdict::New, delta(None, a_metrics.as_ref())),
-            (_, None) => (Verdict::Removed, Verdict::Removed, Verdict::Removed, delta(b_metrics.as_ref(), None)),
-        };
-        files.push(FileChange { path: path.clone(), before_path: before_path.clone(), before: b_metrics, after: a_metrics, delta: file_delta, verdict, cpu, memory });
-
-        // Functions, by name (the k-th of a name with the k-th).
-        let mut by_name: HashMap<&str, Vec<&FunctionStats>> = HashMap::new();
-        if let Some(b_file) = b_file {
-            for function in &b_file.functions {
-                by_name.entry(function.name.as_str()).or_default().push(function);
-            }
-        }
-        for list in by_name.values_mut() {
-            list.reverse();
-        }
-        let mut file_functions = Vec::new();
-        if let Some(a_file) = a_file {
-            for function in &a_file.functions {
-                let matched = by_name.get_mut(function.name.as_str()).and_then(Vec::pop);
-                let am = a_side.function(a_file, function);
-                let (bm, verdict, cpu, memory, function_delta) = match (matched, b_file) {
-                    (Some(old), Some(b_file)) => {
-                        let bm = b_side.function(b_file, old);
-                        let (verdict, cpu, memory, d) = judge.pair(&bm, &am);
-                        (Some((bm, old.line)), verdict, cpu, memory, d)
-                    }
-                    _ => {
-                        if !judge.notable(&am) {
-                            continue;
-                        }
-                        (None, Verdict::New, Verdict::New, Verdict::New, delta(None, Some(&am)))
-                    }
-                };
-                file_functions.push(FunctionChange {
-                    name: function.name.clone(),
-                    path: path.clone(),
-                    before_path: before_path.clone(),
-                    before_line: bm.as_ref().map(|(_, line)| *line),
-                    after_line: Some(function.line),
-                    before: bm.map(|(metrics, _)| metrics),
-                    after: Some(am),
-                    delta: function_delta,
-                    verdict,
-                    cpu,
-                    memory,
-                });
-            }
-        }
-        if let Some(b_file) = b_file {
-            let mut removed: Vec<&FunctionStats> = by_name.into_values().flatten().collect();
-            removed.sort_by_key(|function| function.line);
-            for function in removed {
-                let bm = b_side.function(b_file, function);
-                if !judge.notable(&bm) {
-                    continue;
-                }
-                let function_delta = delta(Some(&bm), None);
-                file_functions.push(FunctionChange {
-                    name: function.name.clone(),
-                    path: path.clone(),
-                    before_path: before_path.clone(),
-                    before_line: Some(function.line),
-                    after_line: None,
-                    before: Some(bm),
-                    after: None,
-                    delta: function_delta,
-                    verdict: Verdict::Removed,
-                    cpu: Verdict::Removed,
-                    memory: Verdict::Removed,
-                });
-            }
-        }
-        functions.extend(file_functions);
-
-        // Lines, by content.
-        let line_changes = compare_lines(&judge, (&b_side, b_file), (&a_side, a_file), &path, before_path.as_deref(), &mut notes, &mut n_quiet);
-        lines.extend(line_changes);
-    }
-    if n_quiet > 0 {
-        notes.push(format!("{n_quiet} new or removed lines and functions cost less than the noise floors and are left out"));
-    }
-    let overall = Overall {
-        elapsed_s: overall_change(
-            before.elapsed_s,
-            after.elapsed_s,
-            before.spread.as_ref().map(|s| [s.elapsed_s.min, s.elapsed_s.max]),
-            after.spread.as_ref().map(|s| [s.elapsed_s.min, s.elapsed_s.max]),
-            judge.min_cpu_s,
-            rule.min_change_percent,
-            true,
-        ),
-        peak_mb: overall_change(
-            before.peak_mb,
-            after.peak_mb,
-            before.spread.as_ref().map(|s| [s.peak_mb.min, s.peak_mb.max]),
-            after.spread.as_ref().map(|s| [s.peak_mb.min, s.peak_mb.max]),
-            rule.min_mb,
-            rule.min_change_percent,
-            judge.memory,
-        ),
-    };
-    let summary = summarize(&overall, &files, &functions, &lines);
-    Comparison {
-        schema: COMPARISON_SCHEMA,
-        before: summary_of(before_label, before),
-        after: summary_of(after_label, after),
-        rule: RuleJson {
-            min_change_percent: rule.min_change_percent,
-            min_cpu_percent: rule.min_cpu_percent,
-            min_cpu_s: judge.min_cpu_s,
-            min_mb: rule.min_mb,
-            sample_interval_s: rule.sample_interval_s,
-            ranges,
-        },
-        overall,
-        files,
-        functions,
-        lines,
-        notes,
-        summary,
-    }
-}
-
-fn overall_change(before: f64, after: f64, b_range: Option<[f64; 2]>, a_range: Option<[f64; 2]>, floor: f64, relative: f64, compared: bool) -> OverallChange {
-    let verdict = if compared { judge_value((before, after), (b_range, a_range), floor, relative, 0.0) } else { Verdict::Unchanged };
-    OverallChange {
-        before,
-        after,
-        delta: after - before,
-        change_percent: change_percent(before, after),
-        before_range: b_range,
-        after_range: a_range,
-        verdict,
-    }
-}
-
-fn compare_lines(
-    judge: &Judge,
-    (b_side, b_file): (&Side<'_>, Option<&FileProfile>),
-    (a_side, a_file): (&Side<'_>, Option<&FileProfile>),
-    path: &str,
-    before_path: Option<&str>,
-    notes: &mut Vec<String>,
-    n_quiet: &mut usize,
-) -> Vec<LineChange> {
-    let function_name = |file: &FileProfile, line: u32| file.function_at(line).map(|function| function.name.clone());
-    let make = |before: Option<(&FileProfile, u32, Option<&LineStats>)>, after: Option<(&FileProfile, u32, Option<&LineStats>)>, edited: bool| {
-        let bm = before.map(|(file, _, stats)| stats.map_or_else(|| b_side.quiet(), |stats| b_side.line(file, stats)));
-        let am = after.map(|(file, _, stats)| stats.map_or_else(|| a_side.quiet(), |stats| a_side.line(file, stats)));
-        let (verdict, cpu, memory, line_delta) = match (&bm, &am) {
-            (Some(bm), Some(am)) => judge.pair(bm, am),
-            (None, _) => (Verdict::New, Verdict::New, Verdict::New, delta(None, am.as_ref())),
-            (_, None) => (Verdict::Removed, Verdict::Removed, Verdict::Removed, delta(bm.as_ref(), None)),
-        };
-        let shown = after.or(before).expect("a line has a side");
-        LineChange {
-            path: path.to_string(),
-            before_path: before_path.map(str::to_string),
-            before_line: before.map(|(_, line, _)| line),
-            after_line: after.map(|(_, line, _)| line),
-            source: line_text(shown.0, shown.1, shown.2),
-            before_source: before.filter(|_| edited).map(|(file, line, stats)| line_text(file, line, stats)),
-            function: function_name(shown.0, shown.1),
-            before: bm,
-            after: am,
-            delta: line_delta,
-            verdict,
-            cpu,
-            memory,
-        }
-    };
-    let mut out = Vec::new();
-    let mut removed = Vec::new();
-    match (b_file, a_file) {
-        (Some(b_file), Some(a_file)) => {
-            let (old_to_new, new_to_old) = if b_file.source.is_empty() || a_file.source.is_empty() {
-                notes.push(format!(
-                    "{path}: the profiled source text is missing on one side, so its lines are matched only where number and text agree"
-                ));
-                by_number_and_text(b_file, a_file)
-            } else {
-                let alignment = align_lines(&b_file.source, &a_file.source);
-                (alignment.old_to_new, alignment.new_to_old)
-            };
-            let lookup = |map: &[Option<Aligned>], line: u32| map.get((line as usize).wrapping_sub(1)).copied().flatten();
-            // Every after line with activity, with its before line when it has one.
-            let mut paired_before = std::collections::HashSet::new();
-            for line in &a_file.lines {
-                match lookup(&new_to_old, line.line) {
-                    Some(aligned) => {
-                        paired_before.insert(aligned.line);
-                        let before = b_file.line(aligned.line);
-                        out.push(make(Some((b_file, aligned.line, before)), Some((a_file, line.line, Some(line))), aligned.edited));
-                    }
-                    None => {
-                        let change = make(None, Some((a_file, line.line, Some(line))), false);
-                        if judge.notable(change.after.as_ref().expect("after side")) {
-                            out.push(change);
-                        } else {
-                            *n_quiet += 1;
-                        }
-                    }
-                }
-            }
-            // Before lines with activity whose after line has none (quiet now), or that are gone.
-            for line in &b_file.lines {
-                if paired_before.contains(&line.line) {
-                    continue;
-                }
-                match lookup(&old_to_new, line.line) {
-                    Some(aligned) => out.push(make(Some((b_file, line.line, Some(line))), Some((a_file, aligned.line, None)), aligned.edited)),
-                    None => {
-                        let change = make(Some((b_file, line.line, Some(line))), None, false);
-                        if judge.notable(change.before.as_ref().expect("before side")) {
-                            removed.push(change);
-                        } else {
-                            *n_quiet += 1;
-                        }
-                    }
-                }
-            }
-            out.sort_by_key(|change| change.after_line);
-        }
-        (None, Some(a_file)) => {
-            out.extend(a_file.lines.iter().map(|line| make(None, Some((a_file, line.line, Some(line))), false)));
-        }
-        (Some(b_file), None) => {
-            removed.extend(b_file.lines.iter().map(|line| make(Some((b_file, line.line, Some(line))), None, false)));
-        }
-        (None, None) => {}
-    }
-    out.extend(removed);
-    out
-}
-
-/// Fallback when a source text is unknown: lines pair only where the number and the text agree.
-fn by_number_and_text(before: &FileProfile, after: &FileProfile) -> (Vec<Option<Aligned>>, Vec<Option<Aligned>>) {
-    let size = |file: &FileProfile| file.lines.last().map_or(0, |line| line.line as usize);
-    let mut old_to_new = vec![None; size(before)];
-    let mut new_to_old = vec![None; size(after)];
-    for line in &before.lines {
-        if let Some(other) = after.line(line.line)
-            && !line.text.trim().is_empty()
-            && line.text == other.text
-        {
-            old_to_new[line.line as usize - 1] = Some(Aligned { line: line.line, edited: false });
-            new_to_old[line.line as usize - 1] = Some(Aligned { line: line.line, edited: false });
-        }
-    }
-    (old_to_new, new_to_old)
-}
-
-fn summarize(overall: &Overall, files: &[FileChange], functions: &[FunctionChange], lines: &[LineChange]) -> Summary {
-    let mut line_counts = Counts::default();
-    lines.iter().for_each(|line| line_counts.add(line.verdict));
-    let mut function_counts = Counts::default();
-    functions.iter().for_each(|function| function_counts.add(function.verdict));
-    let mut file_counts = Counts::default();
-    files.iter().for_each(|file| file_counts.add(file.verdict));
-    let all = [overall.elapsed_s.verdict, overall.peak_mb.verdict]
-        .into_iter()
-        .chain(files.iter().map(|f| f.verdict))
-        .chain(functions.iter().map(|f| f.verdict))
-        .chain(lines.iter().map(|l| l.verdict));
-    let verdict = all.fold(Verdict::Unchanged, Verdict::combine);
-    let text = summary_text(overall, functions, lines, &line_counts, &function_counts, verdict);
-    Summary { verdict, lines: line_counts, functions: function_counts, files: file_counts, text }
-}
-
-fn file_name(path: &str) -> &str {
-    Path::new(path).file_name().and_then(|name| name.to_str()).unwrap_or(path)
-}
-
-/// `0.31 s → 0.95 s CPU (+206%)`, `12.0 → 52.0 MB peak (+333%)`.
-pub fn describe_cpu(before: Option<&Metrics>, after: Option<&Metrics>, delta: &Delta) -> String {
-    let value = |metrics: Option<&Metrics>| metrics.map_or("–".to_string(), |m| format!("{:.2} s", m.cpu_s));
-    let change = delta.cpu_change_percent.map(|percent| format!(" ({percent:+.0}%)")).unwrap_or_default();
-    format!("{} → {} CPU{change}", value(before), value(after))
-}
-
-pub fn describe_memory(before: Option<&Metrics>, after: Option<&Metrics>, delta: &Delta) -> String {
-    let value = |metrics: Option<&Metrics>| metrics.map_or("–".to_string(), |m| format!("{:.1}", m.peak_mb));
-    let change = delta.peak_change_percent.map(|percent| format!(" ({percent:+.0}%)")).unwrap_or_default();
-    format!("{} → {} MB peak{change}", value(before), value(after))
-}
-
-fn describe(cpu: Verdict, memory: Verdict, before: Option<&Metrics>, after: Option<&Metrics>, delta: &Delta) -> String {
-    let mut parts = Vec::new();
-    if cpu != Verdict::Unchanged || memory == Verdict::Unchanged {
-        parts.push(describe_cpu(before, after, delta));
-    }
-    if memory != Verdict::Unchanged {
-        parts.push(describe_memory(before, after, delta));
-    }
-    parts.join(", ")
-}
-
-fn summary_text(overall: &Overall, functions: &[FunctionChange], lines: &[LineChange], line_counts: &Counts, function_counts: &Counts, verdict: Verdict) -> String {
-    const NAMED: usize = 3;
-    let mut text = format!(
-        "{}: {} functions and {} lines regressed, {} functions and {} lines improved, {} new and {} removed lines; elapsed {:.2} s → {:.2} s",
-        verdict.as_str(),
-        function_counts.regressed,
-        line_counts.regressed,
-        function_counts.improved,
-        line_counts.improved,
-        line_counts.new,
-        line_counts.removed,
-        overall.elapsed_s.before,
-        overall.elapsed_s.after,
-    );
-    if let Some(percent) = overall.elapsed_s.change_percent {
-        text.push_str(&format!(" ({percent:+.0}%, {})", overall.elapsed_s.verdict.as_str()));
-    }
-    text.push('.');
-    for (wanted, word) in [(Verdict::Regressed, "Slower or bigger"), (Verdict::Improved, "Faster or smaller")] {
-        let mut named: Vec<String> = Vec::new();
-        let mut picked: Vec<&FunctionChange> = functions.iter().filter(|f| f.verdict == wanted).collect();
-        picked.sort_by(|a, b| b.delta.cpu_s.abs().total_cmp(&a.delta.cpu_s.abs()));
-        for function in picked.iter().take(NAMED) {
-            named.push(format!(
-                "{} ({}:{}) {}",
-                function.name,
-                file_name(&function.path),
-                function.after_line.unwrap_or(0),
-                describe(function.cpu, function.memory, function.before.as_ref(), function.after.as_ref(), &function.delta)
-            ));
-        }
-        if named.is_empty() {
-            let mut picked: Vec<&LineChange> = lines.iter().filter(|l| l.verdict == wanted).collect();
-            picked.sort_by(|a, b| b.delta.cpu_s.abs().total_cmp(&a.delta.cpu_s.abs()));
-            for line in picked.iter().take(NAMED) {
-                named.push(format!(
-                    "{}:{} {}",
-                    file_name(&line.path),
-                    line.after_line.or(line.before_line).unwrap_or(0),
-                    describe(line.cpu, line.memory, line.before.as_ref(), line.after.as_ref(), &line.delta)
-                ));
-            }
-        }
-        if !named.is_empty() {
-            text.push_str(&format!(" {word}: {}.", named.join("; ")));
-        }
-    }
-    text
 }
 
 #[cfg(test)]

@@ -120,6 +120,8 @@ pub struct Profile {
     /// Per-line and per-function ranges over repeated runs (`--repeat N`); None for a single run.
     /// The profile's own numbers are then the means over the runs.
     pub spread: Option<std::sync::Arc<Spread>>,
+    /// Scalene's CPU sampling interval for this run (`--cpu-sampling-rate`), when known.
+    pub cpu_sampling_s: Option<f64>,
 }
 
 /// Where and how a profile was made here: what a saved profile records next to the numbers.
@@ -180,6 +182,8 @@ pub struct Spread {
     pub runs: u32,
     pub elapsed_s: Stat,
     pub peak_mb: Stat,
+    /// Each run's elapsed seconds, in run order (empty for a spread saved before they were kept).
+    pub elapsed_runs: Vec<f64>,
     /// Sorted by path, like `Profile::files`.
     pub files: Vec<FileSpread>,
 }
@@ -267,7 +271,15 @@ pub struct LineStats {
     pub outer_loop: Option<RangeInclusive<u32>>,
     /// Memory footprint samples for this line, `(seconds since start, MB)`, downsampled.
     pub memory_timeline: Vec<(f64, f64)>,
+    /// How many CPU samples Scalene charged to the line (the length of its `cpu_samples_list`, a
+    /// reservoir of at most `CPU_SAMPLES_RESERVOIR` entries); the mean per run for repeated runs. None when
+    /// unknown (a profile normalized before this was recorded): comparisons then estimate it.
+    pub cpu_samples: Option<f64>,
 }
+
+/// Scalene keeps at most this many CPU sample times per line (`CPU_SAMPLES_RESERVOIR_SIZE`), so a
+/// line's `cpu_samples` is a lower bound of the samples it got once it reaches this number.
+pub const CPU_SAMPLES_RESERVOIR: f64 = 500.0;
 
 impl LineStats {
     pub fn cpu_total(&self) -> f64 {
@@ -353,6 +365,7 @@ impl Profile {
             created: SystemTime::now(),
             context: None,
             spread: None,
+            cpu_sampling_s: None,
         }
     }
 

@@ -195,6 +195,37 @@ struct RawLine<'a> {
     end_region_line: Option<u32>,
     start_outermost_loop: Option<u32>,
     end_outermost_loop: Option<u32>,
+    /// Only its length is kept (the sample times are not used).
+    #[serde(default, deserialize_with = "count_items")]
+    cpu_samples_list: Option<u64>,
+}
+
+/// The number of items of a JSON array (null: None), without keeping them.
+fn count_items<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    struct Count;
+    impl<'de> serde::de::Visitor<'de> for Count {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of sample times")
+        }
+        fn visit_unit<E>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Option<u64>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Option<u64>, D::Error> {
+            deserializer.deserialize_seq(Count)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u64>, A::Error> {
+            let mut count = 0;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                count += 1;
+            }
+            Ok(Some(count))
+        }
+    }
+    deserializer.deserialize_option(Count)
 }
 
 #[derive(Deserialize)]
@@ -263,6 +294,7 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         created: SystemTime::now(),
         context: None,
         spread: None,
+        cpu_sampling_s: None,
     })
 }
 
@@ -342,6 +374,7 @@ fn line_stats(raw: RawLine<'_>) -> LineStats {
             raw.memory_samples.unwrap_or_default().into_iter().map(|(ns, mb)| (ns / 1e9, num(mb))).collect(),
             LINE_TIMELINE_POINTS,
         ),
+        cpu_samples: raw.cpu_samples_list.map(|count| count as f64),
     }
 }
 

@@ -80,6 +80,7 @@ pub fn combine(runs: &[Profile]) -> Result<Profile, EngineError> {
         runs: n_runs as u32,
         elapsed_s: Stat::of(&runs.iter().map(|run| run.elapsed_s).collect::<Vec<_>>()),
         peak_mb: Stat::of(&runs.iter().map(|run| run.peak_mb).collect::<Vec<_>>()),
+        elapsed_runs: runs.iter().map(|run| run.elapsed_s).collect(),
         files: file_spreads,
     }));
     Ok(combined)
@@ -131,6 +132,13 @@ fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>],
             async_await_percent: average(|l| l.async_await_percent),
             outer_loop: last_seen.outer_loop.clone(),
             memory_timeline: last_seen.memory_timeline.clone(),
+            // Known only when every run that has the line counted its samples (a run without the line
+            // had none).
+            cpu_samples: present
+                .iter()
+                .map(|line| line.cpu_samples)
+                .sum::<Option<f64>>()
+                .map(|total| total / n_runs as f64),
         });
         line_spreads.push((number, spread_of(&samples)));
     }

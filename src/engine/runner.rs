@@ -69,6 +69,11 @@ impl Program {
     }
 }
 
+/// The CPU sampling interval scalene-lsp asks Scalene for (`--cpu-sampling-rate`, Scalene's default is
+/// 0.01 s): 2 ms gives about 4x the samples, so comparisons can see changes half as big, at no overhead
+/// we could measure (benches/compare_quality.py; docs/performance.md). Finer (1 ms) was noisier.
+pub const DEFAULT_CPU_SAMPLING_S: f64 = 0.002;
+
 /// Everything one run needs, resolved.
 #[derive(Clone, Debug)]
 pub struct RunSpec {

@@ -48,6 +48,9 @@ pub struct ProfileJson {
     /// max over the runs. The numbers above are then the means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread: Option<SpreadJson>,
+    /// Scalene's CPU sampling interval in seconds (`--cpu-sampling-rate`), when the run happened here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_sampling_s: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]
@@ -118,6 +121,14 @@ pub struct LineJson {
     pub gpu_percent: f64,
     /// n_gpu_peak_memory_mb
     pub gpu_peak_mb: f64,
+    /// How many CPU samples were charged to the line (the length of Scalene's `cpu_samples_list`, at most
+    /// 500; the mean per run for repeated runs): the sampling error of comparisons. Absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_samples: Option<f64>,
+    /// The outermost loop around the line, `[first, last]` (Scalene's `start/end_outermost_loop`):
+    /// Scalene spreads a loop's samples over its lines, so comparisons judge the loop as one.
+    #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub outer_loop: Option<[u32; 2]>,
 }
 
 /// A function's totals: CPU summed over its lines (start_function_line..end_function_line), peak the
@@ -174,6 +185,7 @@ impl From<&Profile> for ProfileJson {
             stderr_tail: profile.stderr_tail.clone(),
             files: profile.files.iter().map(FileJson::from).collect(),
             spread: profile.spread.as_deref().map(SpreadJson::from),
+            cpu_sampling_s: profile.cpu_sampling_s,
         }
     }
 }
@@ -212,6 +224,8 @@ impl From<&LineStats> for LineJson {
             copy_mb_s: line.copy_mb_s,
             gpu_percent: line.gpu_percent,
             gpu_peak_mb: line.gpu_peak_mb,
+            cpu_samples: line.cpu_samples,
+            outer_loop: line.outer_loop.as_ref().map(|range| [*range.start(), *range.end()]),
         }
     }
 }
@@ -248,6 +262,9 @@ pub struct SpreadJson {
     pub runs: u32,
     pub elapsed_s: StatJson,
     pub peak_mb: StatJson,
+    /// Each run's elapsed seconds, in run order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elapsed_runs: Vec<f64>,
     pub files: Vec<FileSpreadJson>,
 }
 
@@ -327,6 +344,7 @@ impl From<&Spread> for SpreadJson {
             runs: spread.runs,
             elapsed_s: spread.elapsed_s.into(),
             peak_mb: spread.peak_mb.into(),
+            elapsed_runs: spread.elapsed_runs.clone(),
             files: spread
                 .files
                 .iter()
@@ -363,7 +381,7 @@ impl From<SpreadJson> for Spread {
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        Spread { runs: spread.runs, elapsed_s: spread.elapsed_s.into(), peak_mb: spread.peak_mb.into(), files }
+        Spread { runs: spread.runs, elapsed_s: spread.elapsed_s.into(), peak_mb: spread.peak_mb.into(), elapsed_runs: spread.elapsed_runs, files }
     }
 }
 
@@ -394,6 +412,7 @@ impl ProfileJson {
         profile.files = self.files.into_iter().map(FileJson::into_file).collect();
         profile.files.sort_by(|a, b| a.path.cmp(&b.path));
         profile.spread = self.spread.map(|spread| Arc::new(spread.into()));
+        profile.cpu_sampling_s = self.cpu_sampling_s;
         profile
     }
 }
@@ -421,6 +440,8 @@ impl FileJson {
                 copy_mb_s: line.copy_mb_s,
                 gpu_percent: line.gpu_percent,
                 gpu_peak_mb: line.gpu_peak_mb,
+                cpu_samples: line.cpu_samples,
+                outer_loop: line.outer_loop.filter(|[start, end]| *start > 0 && end > start).map(|[start, end]| start..=end),
                 ..LineStats::default()
             })
             .collect();

@@ -104,7 +104,7 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
     if args.runs.is_none()
         && let Some(entry) = fresh_profile(session, &uri, &path)
     {
-        let summary = enter(session, &baseline, entry.clone());
+        let summary = enter(session, &baseline, entry.clone()).map_err(|err| engine_error(&err))?;
         tokio::spawn(progress::after_profile_change(session.clone()));
         return Ok(json!({
             "profile_id": entry.id.to_string(),
@@ -122,6 +122,7 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
         python: settings.python.clone(),
         cwd: settings.cwd.clone(),
         timeout: Some(settings.timeout),
+        startup: settings.startup(),
         ..ProfileRequest::default()
     };
     let handle = session.engine.start_repeated(request, args.runs.unwrap_or(1)).map_err(|err| engine_error(&err))?;
@@ -137,7 +138,13 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
         }
         // A failed run was reported by track_run; only a profile is compared.
         if let Ok(entry) = waiter.wait().await {
-            let summary = enter(&session, &baseline, entry);
+            let summary = match enter(&session, &baseline, entry) {
+                Ok(summary) => summary,
+                Err(err) => {
+                    session.client.show_message(MessageType::ERROR, format!("Scalene: cannot compare {} with baseline `{}`: {err}", file_name(&path), baseline.meta.name)).await;
+                    return;
+                }
+            };
             let level = if summary.verdict == Verdict::Regressed { MessageType::WARNING } else { MessageType::INFO };
             session
                 .client
@@ -150,13 +157,15 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
 }
 
 /// Compares `entry` with the baseline and enters compare mode. Returns the comparison's summary.
-fn enter(session: &Session, baseline: &SavedProfile, entry: Arc<CachedProfile>) -> compare::Summary {
+fn enter(session: &Session, baseline: &SavedProfile, entry: Arc<CachedProfile>) -> std::result::Result<compare::Summary, crate::engine::EngineError> {
     let rule = session.settings().compare.clone();
+    let now = entry.id.to_string();
+    compare::check((&baseline.meta.name, &baseline.profile), (&now, &entry.profile), false)?;
     let comparison = compare::compare(&baseline.profile, &baseline.meta.name, &entry.profile, &entry.id.to_string(), &rule);
     let summary = comparison.summary.clone();
     let mode = CompareMode::new(baseline.meta.name.clone(), baseline.meta.created.clone(), entry, comparison);
     session.set_compare(Some(Arc::new(mode)));
-    summary
+    Ok(summary)
 }
 
 /// `scalene.exitCompare`: back to plain numbers.

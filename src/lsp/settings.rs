@@ -54,7 +54,7 @@ pub struct CompareOptions {
     pub min_change_percent: Option<f64>,
     pub min_cpu_percent: Option<f64>,
     pub min_mb: Option<f64>,
-    pub sample_interval: Option<f64>,
+    pub error_rate_percent: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,7 +254,7 @@ impl Settings {
             min_change_percent: non_negative(options.compare.min_change_percent, rule.min_change_percent, "compare.minChangePercent", &mut warnings),
             min_cpu_percent: non_negative(options.compare.min_cpu_percent, rule.min_cpu_percent, "compare.minCpuPercent", &mut warnings),
             min_mb: non_negative(options.compare.min_mb, rule.min_mb, "compare.minMb", &mut warnings),
-            sample_interval_s: non_negative(options.compare.sample_interval, rule.sample_interval_s, "compare.sampleInterval", &mut warnings),
+            error_rate_percent: non_negative(options.compare.error_rate_percent, rule.error_rate_percent, "compare.errorRatePercent", &mut warnings),
         };
         let settings = Settings {
             python: options.python.filter(|python| !python.is_empty()).map(PathBuf::from),
@@ -331,12 +331,12 @@ mod tests {
     fn store_and_compare_settings() {
         let (settings, warnings) = Settings::from_value(&json!({
             "store": {"dir": "/tmp/baselines", "maxProfiles": 5, "maxMb": 2},
-            "compare": {"minChangePercent": 20, "minCpuPercent": 1, "minMb": 5, "sampleInterval": 0}
+            "compare": {"minChangePercent": 20, "minCpuPercent": 1, "minMb": 5, "errorRatePercent": 5}
         }));
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(settings.store.dir.as_deref(), Some(std::path::Path::new("/tmp/baselines")));
         assert_eq!((settings.store.max_profiles, settings.store.max_bytes), (5, 2 * 1024 * 1024));
-        assert_eq!(settings.compare, NoiseRule { min_change_percent: 20.0, min_cpu_percent: 1.0, min_mb: 5.0, sample_interval_s: 0.0 });
+        assert_eq!(settings.compare, NoiseRule { min_change_percent: 20.0, min_cpu_percent: 1.0, min_mb: 5.0, error_rate_percent: 5.0 });
         let (settings, warnings) = Settings::from_value(&json!({"compare": {"minMb": -3}}));
         assert_eq!(settings.compare.min_mb, NoiseRule::default().min_mb);
         assert!(warnings[0].contains("scalene.compare.minMb"), "{warnings:?}");

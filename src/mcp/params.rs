@@ -514,13 +514,20 @@ pub struct CompareParams {
     /// How many changed functions and lines to list (each; default 10, at most 100).
     #[serde(default)]
     pub limit: Option<usize>,
-    /// Noise rule: a single-run change must be at least this percent of the before value (default 10).
+    /// Noise rule: a change must be at least this percent of the before value (default 10).
     #[serde(default)]
     pub min_change_percent: Option<f64>,
+    /// Noise rule: the comparison's error budget, the chance in percent that unchanged code gets anything
+    /// named (default 1).
+    #[serde(default)]
+    pub error_rate_percent: Option<f64>,
+    /// Compare even when the two profiles look like different programs (default false: refused).
+    #[serde(default)]
+    pub force: Option<bool>,
     /// Noise rule: a CPU change must be at least this percent of the longer run's elapsed time (default 2).
     #[serde(default)]
     pub min_cpu_percent: Option<f64>,
-    /// Noise rule: a memory change must be at least this many MB (default 10).
+    /// Noise rule: a memory change (MB allocated, or the peak) must be at least this many MB (default 10).
     #[serde(default)]
     pub min_mb: Option<f64>,
 }

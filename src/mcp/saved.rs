@@ -68,7 +68,7 @@ fn rule(params: &CompareParams) -> Result<NoiseRule, ToolError> {
         min_change_percent: params.min_change_percent.unwrap_or(defaults.min_change_percent),
         min_cpu_percent: params.min_cpu_percent.unwrap_or(defaults.min_cpu_percent),
         min_mb: params.min_mb.unwrap_or(defaults.min_mb),
-        sample_interval_s: defaults.sample_interval_s,
+        error_rate_percent: params.error_rate_percent.unwrap_or(defaults.error_rate_percent),
     };
     rule.check().map_err(ToolError::invalid)?;
     Ok(rule)
@@ -164,7 +164,7 @@ impl ScaleneMcp {
 
     /// Compare two profiles.
     #[tool(
-        description = "Compare two profiles: before and after are profile ids in memory (\"p3\") or saved names (\"baseline\"); after defaults to the newest profile in memory of before's program. Lines are matched by content (so edits above them do not matter), functions by name; CPU is compared in seconds (share x elapsed), memory by peak MB. Each changed function and line gets a verdict (regressed, improved, new, removed) under a noise rule (changes must exceed 10% and 2% of the run's elapsed time / 10 MB, and three sampling errors; ranges of repeated runs must not overlap). Returns the changed functions and lines (biggest first, paths relative), overall elapsed and peak, counts and a short summary. Typical use: profile, save_profile {\"name\": \"baseline\"}, change the code, profile, compare {\"before\": \"baseline\"}.",
+        description = "Compare two profiles: before and after are profile ids in memory (\"p3\") or saved names (\"baseline\"); after defaults to the newest profile in memory of before's program. Lines are matched by content (so edits above them do not matter), functions by name; CPU is judged per loop region and function from Scalene's sample counts, with the machine's overall slowdown taken out and a 1% error budget for the whole comparison (an unchanged program gets nothing named 99 times in 100); memory by MB allocated per line and function, and the peak. Each changed function and line gets a verdict (regressed, improved, new, removed) and a cpu_test (ratio, interval, p-value, detectable_percent: the smallest change that could be seen there; profile with repeat 3 to see smaller ones). Elapsed time is judged only when both sides are repeated runs. Profiles of different programs are refused unless force is true. Returns the changed functions and lines (biggest first, paths relative), overall elapsed and peak, counts and a short summary. Typical use: profile, save_profile {\"name\": \"baseline\"}, change the code, profile, compare {\"before\": \"baseline\"}.",
         annotations(title = "Compare profiles", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = output_schema::<CompareResult>()
     )]
@@ -184,6 +184,8 @@ impl ScaleneMcp {
                 ))
             })?,
         };
+        compare::check((&before.label, &before.profile), (&after.label, &after.profile), params.force.unwrap_or(false))
+            .map_err(|err| ToolError::refused(err.to_string()))?;
         let comparison = compare::compare(&before.profile, &before.label, &after.profile, &after.label, &rule);
         Ok(Json(views::compare_view(&comparison, &roots, limit)))
     }

@@ -247,6 +247,7 @@ fn repeated_runs_keep_their_spread_in_the_output_and_the_saved_profile() {
     let (output, compared, stderr) = run(bin(&store).args(["compare", "twice", "twice", "--json", "--fail-on", "regressed,improved"]));
     assert_eq!(code(&output), 0, "{stderr}");
     let compared: serde_json::Value = serde_json::from_str(&compared).unwrap();
-    assert_eq!(compared["rule"]["ranges"], true);
+    assert_eq!(compared["rule"]["runs"], serde_json::json!([2, 2]), "both sides pool their two runs");
+    assert_eq!(compared["overall"]["elapsed_s"]["judged"], true, "repeated runs on both sides judge the elapsed time");
     assert_eq!(compared["summary"]["verdict"], "unchanged");
 }

@@ -174,8 +174,8 @@ fn new_and_removed_lines_count_only_above_the_floors() {
 
 #[test]
 fn an_edited_line_is_compared_with_its_old_text() {
-    let before = synthetic(&[(1, "for i in range(1_000):", 10.0, 0.0), (2, "    work(i)", 10.0, 0.0)], 10.0);
-    let after = synthetic(&[(1, "for i in range(3_000):", 30.0, 0.0), (2, "    work(i)", 30.0, 0.0)], 10.0);
+    let before = synthetic(&[(1, "for i in range(1_000):", 10.0, 0.0), (2, "    work(i)", 10.0, 0.0), (3, "steady()", 30.0, 0.0)], 10.0);
+    let after = synthetic(&[(1, "for i in range(3_000):", 30.0, 0.0), (2, "    work(i)", 30.0, 0.0), (3, "steady()", 30.0, 0.0)], 10.0);
     let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
     let edited = line(&comparison, 1);
     assert_eq!(edited.before_line, Some(1));
@@ -185,49 +185,50 @@ fn an_edited_line_is_compared_with_its_old_text() {
 }
 
 #[test]
-fn the_noise_rule_floors_relative_change_sampling_error_and_ranges() {
-    let judge = |b: f64, a: f64, ranges: (Option<[f64; 2]>, Option<[f64; 2]>)| judge_value((b, a), ranges, 0.1, 10.0, 0.01);
-    assert_eq!(judge(1.0, 1.05, (None, None)), Verdict::Unchanged, "below the absolute floor");
-    assert_eq!(judge(10.0, 10.5, (None, None)), Verdict::Unchanged, "5% is below the relative floor");
-    // 1.0 → 1.3 s: above 10% and 0.1 s, but within 3 sampling errors (3 × sqrt(0.01 × 2.3) = 0.45 s).
-    assert_eq!(judge(1.0, 1.3, (None, None)), Verdict::Unchanged, "within the sampling error");
-    assert_eq!(judge(1.0, 1.6, (None, None)), Verdict::Regressed);
-    assert_eq!(judge(1.6, 1.0, (None, None)), Verdict::Improved);
-    assert_eq!(judge(0.0, 0.5, (None, None)), Verdict::Regressed, "from nothing: the floors decide");
-    // Repeated runs: the ranges replace the relative and sampling tests.
-    assert_eq!(judge(1.0, 1.2, (Some([0.95, 1.05]), Some([1.15, 1.25]))), Verdict::Regressed, "ranges apart");
-    assert_eq!(judge(1.0, 1.6, (Some([0.8, 1.3]), Some([1.2, 2.0]))), Verdict::Unchanged, "ranges overlap");
-    assert_eq!(judge(1.0, 1.2, (Some([0.95, 1.05]), None)), Verdict::Regressed, "a value outside the other's range");
-    assert_eq!(judge(1.0, 1.04, (Some([0.95, 1.05]), Some([1.0, 1.1]))), Verdict::Unchanged, "below the floor even so");
+fn the_rule_names_a_bad_value() {
     let rule = NoiseRule { min_mb: -1.0, ..NoiseRule::default() };
     assert!(rule.check().unwrap_err().contains("min_mb"));
+    let rule = NoiseRule { error_rate_percent: 0.0, ..NoiseRule::default() };
+    assert!(rule.check().unwrap_err().contains("error_rate_percent"));
 }
 
 #[test]
-fn repeated_runs_use_their_ranges() {
-    let mut before = synthetic(&[(1, "work()", 50.0, 0.0)], 2.0);
-    let mut after = synthetic(&[(1, "work()", 55.0, 0.0)], 2.0);
-    let spread = |min: f64, max: f64, mean: f64| {
-        let stat = Stat { mean, min, max };
-        let metrics = MetricSpread { cpu_s: stat, ..MetricSpread::default() };
-        Arc::new(Spread {
+fn repeated_runs_pool_their_samples_and_judge_elapsed_time() {
+    // work() 1.0 → 1.5 s, steady() 1.0 s on both sides; 10 s runs sampled every 0.01 s.
+    let lines = |work: f64| vec![(1, "work()", work, 0.0), (2, "steady()", 10.0, 0.0)];
+    let single = (synthetic(&lines(10.0), 10.0), synthetic(&lines(15.0), 10.0));
+    let comparison = compare(&single.0, "a", &single.1, "b", &NoiseRule::default());
+    assert_eq!(line(&comparison, 1).verdict, Verdict::Unchanged, "+50% on 100 samples is within the noise of one run each: {:#?}", line(&comparison, 1));
+    assert!(!comparison.overall.elapsed_s.judged);
+    let repeated = |profile: &Profile, elapsed: [f64; 5]| {
+        let mut profile = profile.clone();
+        let metrics = |seconds: f64| MetricSpread { cpu_s: Stat::point(seconds), ..MetricSpread::default() };
+        let file = &profile.files[0];
+        profile.spread = Some(Arc::new(Spread {
             runs: 5,
-            elapsed_s: Stat::point(2.0),
+            elapsed_s: Stat::of(&elapsed),
             peak_mb: Stat::default(),
-            files: vec![FileSpread { path: "/p/app.py".into(), total: metrics, lines: vec![(1, metrics)], functions: Vec::new() }],
-        })
+            elapsed_runs: elapsed.to_vec(),
+            files: vec![FileSpread {
+                path: file.path.clone(),
+                total: metrics(file.cpu_percent / 10.0),
+                lines: file.lines.iter().map(|l| (l.line, metrics(l.cpu_total() / 10.0))).collect(),
+                functions: Vec::new(),
+            }],
+        }));
+        profile
     };
-    // 1.0 s → 1.1 s: 10% but within the sampling error for single runs; tight ranges apart over 5 runs.
-    before.spread = Some(spread(0.98, 1.02, 1.0));
-    after.spread = Some(spread(1.08, 1.12, 1.1));
-    let comparison = compare(&before, "a", &after, "b", &NoiseRule { min_cpu_percent: 1.0, ..NoiseRule::default() });
-    let only = &comparison.lines[0];
-    assert_eq!(only.verdict, Verdict::Regressed, "{only:#?}");
-    assert_eq!(only.after.as_ref().unwrap().range.as_ref().unwrap().cpu_s, [1.08, 1.12]);
-    assert!(comparison.rule.ranges);
-    after.spread = Some(spread(1.01, 1.2, 1.1));
-    let comparison = compare(&before, "a", &after, "b", &NoiseRule { min_cpu_percent: 1.0, ..NoiseRule::default() });
-    assert_eq!(comparison.lines[0].verdict, Verdict::Unchanged, "overlapping ranges are noise");
+    let before = repeated(&single.0, [10.0, 10.1, 9.9, 10.05, 9.95]);
+    let after = repeated(&single.1, [10.5, 10.6, 10.4, 10.55, 10.45]);
+    let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
+    let work = line(&comparison, 1);
+    assert_eq!(work.verdict, Verdict::Regressed, "five runs a side pool 500 samples: {work:#?}");
+    let test = work.cpu_test.as_ref().unwrap();
+    assert!(test.interval[0] > 1.0 && test.ratio > 1.3, "{test:?}");
+    assert_eq!(line(&comparison, 2).verdict, Verdict::Unchanged);
+    assert!(comparison.overall.elapsed_s.judged);
+    assert_eq!(comparison.overall.elapsed_s.verdict, Verdict::Unchanged, "+5% is below the 10% floor");
+    assert_eq!(comparison.rule.runs, [5, 5]);
 }
 
 #[test]

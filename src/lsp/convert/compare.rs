@@ -212,10 +212,8 @@ pub fn hover_markdown(comparison: &Comparison, baseline: &str, saved_at: &str, l
     let rule = &comparison.rule;
     let _ = write!(
         md,
-        "\n_baseline `{baseline}` saved {saved_at} · now: profile {profile_id} · a change counts from {:.2} s CPU or {} MB{}_",
-        rule.min_cpu_s,
-        rule.min_mb,
-        if rule.ranges { " with the runs' ranges apart" } else { ", 10% and three sampling errors" }.replace("10%", &format!("{}%", rule.min_change_percent))
+        "\n_baseline `{baseline}` saved {saved_at} · now: profile {profile_id} · {}_",
+        crate::engine::compare::rule_sentence(rule)
     );
     md
 }
@@ -281,6 +279,7 @@ mod tests {
             verdict,
             cpu,
             memory,
+            cpu_test: None,
         }
     }
 

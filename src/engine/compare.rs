@@ -7,9 +7,11 @@
 //! lines are grouped into the regions Scalene measures as one (a loop, a line outside loops) and into
 //! functions; `noise::judge` judges them all at once; each line takes its region's verdict.
 
+mod lines;
 mod matching;
 mod noise;
 mod report;
+mod sides;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,12 +20,10 @@ pub use noise::{JITTER, NoiseRule};
 pub use report::*;
 
 use super::error::EngineError;
-use super::model::{FileProfile, FunctionStats, LineStats, MetricSpread, Profile, RunStatus};
+use super::model::{FileProfile, FunctionStats, Profile, RunStatus};
 use matching::Lines;
-use noise::{Amount, Direction, SideInfo, Unit};
-
-/// Scalene's default CPU sampling interval: what a profile that does not record its own was made with.
-const SCALENE_DEFAULT_SAMPLING_S: f64 = 0.01;
+use noise::{Amount, Direction, Unit};
+use sides::{Side, regions};
 
 /// The guard rails: refuses what cannot be compared at all (a side without samples; two different
 /// programs, unless `force`). Everything else is compared, with notes for what is not comparable.
@@ -66,127 +66,6 @@ pub fn check(before: (&str, &Profile), after: (&str, &Profile), force: bool) -> 
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
-}
-
-/// Per-side context for computing metrics.
-struct Side<'a> {
-    profile: &'a Profile,
-}
-
-impl Side<'_> {
-    fn runs(&self) -> u32 {
-        self.profile.spread.as_ref().map_or(1, |spread| spread.runs.max(1))
-    }
-
-    fn info(&self) -> SideInfo {
-        SideInfo { runs: self.runs(), sampling_s: self.profile.cpu_sampling_s.unwrap_or(SCALENE_DEFAULT_SAMPLING_S) }
-    }
-
-    fn cpu_seconds(&self, share: f64, spread: Option<&MetricSpread>) -> f64 {
-        spread.map_or(share / 100.0 * self.profile.elapsed_s, |spread| spread.cpu_s.mean)
-    }
-
-    fn metrics(&self, cpu_percent: f64, peak_mb: f64, alloc_mb: f64, spread: Option<&MetricSpread>) -> Metrics {
-        Metrics {
-            cpu_percent,
-            cpu_s: self.cpu_seconds(cpu_percent, spread),
-            peak_mb: if self.profile.memory { peak_mb } else { 0.0 },
-            alloc_mb,
-            range: spread.map(|spread| Ranges {
-                runs: self.runs(),
-                cpu_percent: [spread.cpu_percent.min, spread.cpu_percent.max],
-                cpu_s: [spread.cpu_s.min, spread.cpu_s.max],
-                peak_mb: [spread.peak_mb.min, spread.peak_mb.max],
-                alloc_mb: [spread.alloc_mb.min, spread.alloc_mb.max],
-            }),
-        }
-    }
-
-    fn file_spread(&self, path: &Path) -> Option<&super::model::FileSpread> {
-        self.profile.spread.as_ref()?.file(path)
-    }
-
-    fn line(&self, file: &FileProfile, line: &LineStats) -> Metrics {
-        let spread = self.file_spread(&file.path).and_then(|spread| spread.line(line.line));
-        self.metrics(line.cpu_total(), line.peak_mb, line.alloc_mb, spread)
-    }
-
-    /// A matched line or function without activity on this side: zeros (with zero ranges when repeated).
-    fn quiet(&self) -> Metrics {
-        let spread = self.profile.spread.as_ref().map(|_| MetricSpread::default());
-        self.metrics(0.0, 0.0, 0.0, spread.as_ref())
-    }
-
-    fn function(&self, file: &FileProfile, function: &FunctionStats) -> Metrics {
-        let spread = self.file_spread(&file.path).and_then(|spread| spread.function(&function.name, function.line));
-        self.metrics(function.cpu_total(), function.peak_mb, function.alloc_mb, spread)
-    }
-
-    fn file(&self, file: &FileProfile) -> Metrics {
-        let spread = self.file_spread(&file.path).map(|spread| &spread.total);
-        let peak = file.lines.iter().map(|line| line.peak_mb).fold(0.0, f64::max);
-        let alloc = file.lines.iter().map(|line| line.alloc_mb).sum();
-        self.metrics(file.cpu_percent, peak, alloc, spread)
-    }
-
-    /// CPU samples (all runs) behind `lines`: lines with identical numbers share their samples (Scalene
-    /// spreads a loop's samples evenly over its lines), so they count once.
-    fn samples(&self, file: &FileProfile, lines: &[&LineStats]) -> f64 {
-        let runs = f64::from(self.runs());
-        let sampling = self.info().sampling_s;
-        let mut seen: Vec<[u64; 4]> = Vec::new();
-        let mut total = 0.0;
-        for line in lines {
-            let count = match line.cpu_samples {
-                Some(count) => count,
-                None => self.line(file, line).cpu_s / sampling,
-            };
-            let key = [line.cpu_python.to_bits(), line.cpu_native.to_bits(), line.cpu_system.to_bits(), count.to_bits()];
-            if line.cpu_samples.is_some() && seen.contains(&key) {
-                continue;
-            }
-            seen.push(key);
-            total += count * runs;
-        }
-        total
-    }
-}
-
-/// A region of one side: lines judged as one.
-struct Region<'a> {
-    lines: Vec<&'a LineStats>,
-    /// Index into `functions` of the comparison.
-    function: Option<usize>,
-    amount: Amount,
-}
-
-/// One side of a file: its regions and which region each line is in.
-fn regions<'a>(side: &Side<'_>, file: &'a FileProfile, function_of: &dyn Fn(usize) -> Option<usize>) -> (Vec<Region<'a>>, HashMap<u32, usize>) {
-    let mut regions: Vec<Region<'a>> = Vec::new();
-    let mut by_key: HashMap<(Option<usize>, u32), usize> = HashMap::new();
-    let mut of_line = HashMap::new();
-    for line in file.lines.iter().filter(|line| line.cpu_total() > 0.0) {
-        let own = file.functions.iter().enumerate().filter(|(_, f)| f.contains(line.line)).min_by_key(|(_, f)| f.end_line - f.line);
-        let start = own.map_or(0, |(_, f)| f.line);
-        let key = match &line.outer_loop {
-            Some(range) if *range.start() > start => *range.start(),
-            _ => line.line,
-        };
-        let function = own.and_then(|(index, _)| function_of(index));
-        let index = *by_key.entry((function, key)).or_insert_with(|| {
-            regions.push(Region { lines: Vec::new(), function, amount: Amount::default() });
-            regions.len() - 1
-        });
-        regions[index].lines.push(line);
-        of_line.insert(line.line, index);
-    }
-    for region in &mut regions {
-        region.amount = Amount {
-            seconds: region.lines.iter().map(|line| side.line(file, line).cpu_s).sum(),
-            samples: side.samples(file, &region.lines),
-        };
-    }
-    (regions, of_line)
 }
 
 /// One function of the comparison (a pair, or one side).
@@ -422,7 +301,7 @@ pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_labe
     let mut file_changes = Vec::new();
     for file in &files {
         let first = line_changes.len();
-        compare_lines(file, (&b_side, &a_side), &mut line_changes, &mut n_quiet, &|unit, own, region| (cpu_verdict(unit, own), cpu_test(unit, region)), &alloc_verdict, &notable);
+        lines::compare_lines(file, (&b_side, &a_side), &mut line_changes, &mut n_quiet, &|unit, own, region| (cpu_verdict(unit, own), cpu_test(unit, region)), &alloc_verdict, &notable);
         let (bm, am) = (file.before.map(|f| b_side.file(f)), file.after.map(|f| a_side.file(f)));
         let (verdict, cpu, memory_verdict) = match (&bm, &am) {
             (Some(_), Some(_)) => {
@@ -542,108 +421,6 @@ fn peak_change(before: &Profile, after: &Profile, memory: bool, rule: &NoiseRule
             (true, false) => Verdict::Improved,
         },
     }
-}
-
-type CpuJudge<'a> = dyn Fn(usize, f64, [u32; 2]) -> (Verdict, Option<CpuTest>) + 'a;
-
-/// Every line with activity on either side, matched by content; each takes its region's CPU verdict and
-/// its own allocation verdict.
-fn compare_lines(
-    file: &FilePair<'_>,
-    (b_side, a_side): (&Side<'_>, &Side<'_>),
-    out: &mut Vec<LineChange>,
-    n_quiet: &mut usize,
-    cpu: &CpuJudge<'_>,
-    alloc: &dyn Fn(f64, f64) -> Verdict,
-    notable: &dyn Fn(&Metrics) -> bool,
-) {
-    let make = |before: Option<(&FileProfile, u32, Option<&LineStats>)>, after: Option<(&FileProfile, u32, Option<&LineStats>)>, edited: bool| {
-        let bm = before.map(|(f, _, stats)| stats.map_or_else(|| b_side.quiet(), |stats| b_side.line(f, stats)));
-        let am = after.map(|(f, _, stats)| stats.map_or_else(|| a_side.quiet(), |stats| a_side.line(f, stats)));
-        let (verdict, cpu_part, memory_part, test) = match (&bm, &am) {
-            (Some(bm), Some(am)) => {
-                let unit = after.and_then(|(_, line, _)| file.after_units.get(&line)).or_else(|| before.and_then(|(_, line, _)| file.before_units.get(&line))).copied();
-                let (cpu_part, test) = match unit {
-                    Some(unit) => {
-                        let region = file.after_extent.get(&unit).or_else(|| file.before_extent.get(&unit)).copied().unwrap_or([0, 0]);
-                        cpu(unit, am.cpu_s - bm.cpu_s, region)
-                    }
-                    None => (Verdict::Unchanged, None),
-                };
-                let memory_part = alloc(bm.alloc_mb, am.alloc_mb);
-                (cpu_part.combine(memory_part), cpu_part, memory_part, test)
-            }
-            (None, _) => (Verdict::New, Verdict::New, Verdict::New, None),
-            (_, None) => (Verdict::Removed, Verdict::Removed, Verdict::Removed, None),
-        };
-        let shown = after.or(before).expect("a line has a side");
-        LineChange {
-            path: file.path.clone(),
-            before_path: file.before_path.clone(),
-            before_line: before.map(|(_, line, _)| line),
-            after_line: after.map(|(_, line, _)| line),
-            source: line_text(shown.0, shown.1, shown.2),
-            before_source: before.filter(|_| edited).map(|(f, line, stats)| line_text(f, line, stats)),
-            function: shown.0.function_at(shown.1).map(|function| function.name.clone()),
-            delta: delta(bm.as_ref(), am.as_ref()),
-            before: bm,
-            after: am,
-            verdict,
-            cpu: cpu_part,
-            memory: memory_part,
-            cpu_test: test,
-        }
-    };
-    let mut changes = Vec::new();
-    let mut removed = Vec::new();
-    match (file.before, file.after, &file.lines) {
-        (Some(b_file), Some(a_file), Some(lines)) => {
-            let mut paired_before = std::collections::HashSet::new();
-            for line in &a_file.lines {
-                match lines.new_to_old(line.line) {
-                    Some(aligned) => {
-                        paired_before.insert(aligned.line);
-                        changes.push(make(Some((b_file, aligned.line, b_file.line(aligned.line))), Some((a_file, line.line, Some(line))), aligned.edited));
-                    }
-                    None => {
-                        let change = make(None, Some((a_file, line.line, Some(line))), false);
-                        if notable(change.after.as_ref().expect("after side")) {
-                            changes.push(change);
-                        } else {
-                            *n_quiet += 1;
-                        }
-                    }
-                }
-            }
-            for line in b_file.lines.iter().filter(|line| !paired_before.contains(&line.line)) {
-                match lines.old_to_new(line.line) {
-                    Some(aligned) => changes.push(make(Some((b_file, line.line, Some(line))), Some((a_file, aligned.line, None)), aligned.edited)),
-                    None => {
-                        let change = make(Some((b_file, line.line, Some(line))), None, false);
-                        if notable(change.before.as_ref().expect("before side")) {
-                            removed.push(change);
-                        } else {
-                            *n_quiet += 1;
-                        }
-                    }
-                }
-            }
-            changes.sort_by_key(|change| change.after_line);
-        }
-        (None, Some(a_file), _) => changes.extend(a_file.lines.iter().map(|line| make(None, Some((a_file, line.line, Some(line))), false))),
-        (Some(b_file), None, _) => removed.extend(b_file.lines.iter().map(|line| make(Some((b_file, line.line, Some(line))), None, false))),
-        _ => {}
-    }
-    out.extend(changes);
-    out.extend(removed);
-}
-
-fn line_text(file: &FileProfile, line: u32, stats: Option<&LineStats>) -> String {
-    stats
-        .map(|stats| stats.text.trim().to_string())
-        .filter(|text| !text.is_empty())
-        .or_else(|| file.source.lines().nth((line as usize).wrapping_sub(1)).map(|text| text.trim().to_string()))
-        .unwrap_or_default()
 }
 
 fn change_percent(before: f64, after: f64) -> Option<f64> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::engine::model::{FileSpread, RunStatus, Spread, Stat};
+use crate::engine::model::{FileSpread, LineStats, MetricSpread, RunStatus, Spread, Stat};
 
 fn fixture(name: &str) -> Profile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/scalene/2.4.0/{name}.json"));
@@ -269,4 +269,74 @@ fn the_json_has_the_documented_fields() {
     assert!(value["summary"]["text"].as_str().is_some_and(|text| !text.is_empty()));
     let validator = jsonschema::validator_for(&json_schema()).unwrap();
     assert!(validator.is_valid(&value), "{:?}", validator.iter_errors(&value).map(|e| e.to_string()).collect::<Vec<_>>());
+}
+
+/// `profile` with functions over its lines: (name, def line, last line), totals summed like the parser.
+fn with_functions(mut profile: Profile, functions: &[(&str, u32, u32)]) -> Profile {
+    let file = &mut profile.files[0];
+    file.functions = functions
+        .iter()
+        .map(|(name, line, end_line)| {
+            let inside = file.lines.iter().filter(|l| (*line..=*end_line).contains(&l.line));
+            let (cpu, alloc) = inside.fold((0.0, 0.0), |(c, a), l| (c + l.cpu_python, a + l.alloc_mb));
+            FunctionStats { name: name.to_string(), line: *line, end_line: *end_line, cpu_python: cpu, alloc_mb: alloc, ..FunctionStats::default() }
+        })
+        .filter(|f| f.cpu_python > 0.0 || f.alloc_mb > 0.0)
+        .collect();
+    profile
+}
+
+#[test]
+fn a_function_without_samples_on_one_side_is_below_what_can_be_seen_not_new() {
+    let text = |tiny: f64| {
+        vec![(1, "def tiny():", 0.0, 0.0), (2, "    return 1", tiny, 0.0), (3, "def work():", 0.0, 0.0), (4, "    crunch()", 60.0, 0.0), (5, "steady()", 38.0, 0.0)]
+    };
+    let before = with_functions(synthetic(&text(0.0), 10.0), &[("tiny", 1, 2), ("work", 3, 4)]);
+    let after = with_functions(synthetic(&text(0.3), 10.0), &[("tiny", 1, 2), ("work", 3, 4)]);
+    assert!(before.files[0].functions.iter().all(|f| f.name != "tiny"), "Scalene lists no function without samples");
+    for (b, a) in [(&before, &after), (&after, &before)] {
+        let comparison = compare(b, "a", a, "b", &NoiseRule { min_cpu_percent: 0.0, ..NoiseRule::default() });
+        let tiny = function(&comparison, "tiny");
+        assert_eq!((tiny.before_line, tiny.after_line, tiny.verdict), (Some(1), Some(1), Verdict::Unchanged), "{tiny:#?}");
+        assert_eq!(comparison.summary.functions.new + comparison.summary.functions.removed, 0);
+    }
+}
+
+#[test]
+fn a_moved_function_pairs_its_lines_by_content() {
+    let a = [(1, "def first():", 0.0, 0.0), (2, "    total = sum(range(10))", 30.0, 0.0), (3, "    return total", 1.0, 0.0), (4, "def second():", 0.0, 0.0), (5, "    return [0] * 100", 40.0, 0.0), (6, "first()", 29.0, 0.0)];
+    let b = [(1, "def second():", 0.0, 0.0), (2, "    return [0] * 100", 40.0, 0.0), (3, "def first():", 0.0, 0.0), (4, "    total = sum(range(10))", 30.0, 0.0), (5, "    return total", 1.0, 0.0), (6, "first()", 29.0, 0.0)];
+    let before = with_functions(synthetic(&a, 10.0), &[("first", 1, 3), ("second", 4, 5)]);
+    let after = with_functions(synthetic(&b, 10.0), &[("second", 1, 2), ("first", 3, 5)]);
+    let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
+    let pairs: Vec<(Option<u32>, Option<u32>, Verdict)> = comparison.lines.iter().map(|l| (l.before_line, l.after_line, l.verdict)).collect();
+    assert!(pairs.iter().all(|(_, _, verdict)| *verdict == Verdict::Unchanged), "{pairs:?}");
+    assert!(pairs.contains(&(Some(2), Some(4), Verdict::Unchanged)) && pairs.contains(&(Some(5), Some(2), Verdict::Unchanged)), "{pairs:?}");
+    assert_eq!(comparison.summary.verdict, Verdict::Unchanged);
+}
+
+#[test]
+fn guard_rails_refuse_what_cannot_be_compared() {
+    let program = synthetic(&[(1, "work()", 50.0, 0.0), (2, "more()", 50.0, 0.0), (3, "done()", 1.0, 0.0)], 2.0);
+    assert!(check(("a", &program), ("b", &program), false).is_ok());
+    let mut other = synthetic(&[(1, "import json", 50.0, 0.0), (2, "print(json.dumps({}))", 50.0, 0.0), (3, "exit()", 1.0, 0.0)], 2.0);
+    let err = check(("a", &program), ("b", &other), false).unwrap_err().to_string();
+    assert!(err.contains("different programs") && err.contains("--force"), "{err}");
+    assert!(check(("a", &program), ("b", &other), true).is_ok(), "--force compares anyway");
+    other.elapsed_s = 0.0;
+    other.files.clear();
+    other.status = RunStatus::TooShort;
+    let err = check(("a", &program), ("short", &other), true).unwrap_err().to_string();
+    assert!(err.contains("short has no samples") && err.contains("profile it again"), "{err}");
+}
+
+#[test]
+fn profiles_of_different_modes_judge_nothing_and_say_so_once() {
+    let before = synthetic(&[(1, "work()", 50.0, 20.0), (2, "more()", 50.0, 0.0)], 2.0);
+    let mut after = synthetic(&[(1, "work()", 80.0, 0.0), (2, "more()", 20.0, 0.0)], 3.4);
+    after.memory = false;
+    let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
+    assert_eq!(comparison.summary.verdict, Verdict::Unchanged, "{:#?}", comparison.summary);
+    assert!(!comparison.rule.cpu_compared);
+    assert_eq!(comparison.notes.iter().filter(|n| n.contains("one side profiled memory")).count(), 1, "{:?}", comparison.notes);
 }

@@ -328,5 +328,8 @@ pub fn render(comparison: &Comparison, options: &RenderOptions) -> String {
         counts(&summary.functions),
         counts(&summary.lines)
     );
+    if let Some(limits) = &summary.limits {
+        let _ = writeln!(out, "{}", paint.dim(limits));
+    }
     out
 }

@@ -353,6 +353,7 @@ pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_labe
     if cpu_compared && let Some(seen) = visibility(&function_changes, b_side.runs().min(a_side.runs())) {
         summary.text.push(' ');
         summary.text.push_str(&seen);
+        summary.limits = Some(seen);
     }
     let method = if cpu_compared {
         "CPU: per loop region and function, sample counts for the sampling error plus measured run-to-run jitter, the machine factor taken out, Benjamini-Hochberg over everything judged; memory: MB allocated per line and function against the floors and Scalene's allocation sampling"

@@ -299,6 +299,10 @@ pub struct Summary {
     pub files: Counts,
     /// A few sentences naming the biggest changes (bounded, for people and agents).
     pub text: String,
+    /// What this comparison could not have seen in the hottest functions ("Changes under ±35% in crunch
+    /// (0.12 s CPU) cannot be seen: ..."); also the end of `text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<String>,
 }
 
 /// The comparison JSON (docs/schema.md). Numbers are unrounded.
@@ -340,7 +344,7 @@ pub fn summarize(overall: &Overall, files: &[FileChange], functions: &[FunctionC
         .chain(lines.iter().map(|l| l.verdict));
     let verdict = all.fold(Verdict::Unchanged, Verdict::combine);
     let text = summary_text(overall, functions, lines, &line_counts, &function_counts, verdict);
-    Summary { verdict, lines: line_counts, functions: function_counts, files: file_counts, text }
+    Summary { verdict, lines: line_counts, functions: function_counts, files: file_counts, text, limits: None }
 }
 
 pub(super) fn file_name(path: &str) -> &str {

@@ -206,6 +206,20 @@ pub fn hover_markdown(comparison: &Comparison, baseline: &str, saved_at: &str, l
     if let Some(before_source) = &line.before_source {
         let _ = writeln!(md, "\nThe baseline's line read `{}`.", before_source.replace('`', "'"));
     }
+    if let Some(test) = &line.cpu_test {
+        let region = if test.region[0] == test.region[1] { format!("line {}", test.region[0]) } else { format!("lines {}–{}, judged together (Scalene measures a loop as one)", test.region[0], test.region[1]) };
+        let _ = writeln!(
+            md,
+            "\nCPU of {region}: ×{:.2} ({:.2}–{:.2}), {:.0} → {:.0} samples; changes under ±{:.0}% cannot be seen here{}.",
+            test.ratio,
+            test.interval[0],
+            test.interval[1],
+            test.samples[0],
+            test.samples[1],
+            test.detectable_percent,
+            if comparison.rule.runs.iter().any(|runs| *runs < 3) { " (compare with 3 runs to see smaller ones)" } else { "" }
+        );
+    }
     if let Some(function) = function {
         let _ = writeln!(md, "\n**{}**: {}", function.name, function_summary(function));
     }

@@ -34,7 +34,7 @@ export const SERVER_SETTINGS = [
   'compare.minChangePercent',
   'compare.minCpuPercent',
   'compare.minMb',
-  'compare.sampleInterval',
+  'compare.errorRatePercent',
   'live.interval',
   'shortcut',
 ] as const;

@@ -359,6 +359,17 @@ fn round_delta(delta: &mut crate::engine::compare::Delta) {
     delta.peak_change_percent = delta.peak_change_percent.map(round2);
 }
 
+fn round_test(test: &mut Option<crate::engine::compare::CpuTest>) {
+    if let Some(test) = test {
+        test.ratio = round2(test.ratio);
+        test.interval = [round2(test.interval[0]), round2(test.interval[1])];
+        test.detectable_percent = round2(test.detectable_percent);
+        // A p-value is read on a log scale: keep three significant digits, not two decimals.
+        test.p_value = format!("{:.3e}", test.p_value).parse().unwrap_or(test.p_value);
+        test.samples = [test.samples[0].round(), test.samples[1].round()];
+    }
+}
+
 fn relative(path: &str, roots: &Roots) -> String {
     roots.display(Path::new(path))
 }
@@ -382,6 +393,7 @@ pub fn compare_view(comparison: &crate::engine::compare::Comparison, roots: &Roo
         round_metrics(&mut function.before);
         round_metrics(&mut function.after);
         round_delta(&mut function.delta);
+        round_test(&mut function.cpu_test);
     }
     for line in &mut lines {
         line.path = relative(&line.path, roots);
@@ -391,6 +403,7 @@ pub fn compare_view(comparison: &crate::engine::compare::Comparison, roots: &Roo
         round_metrics(&mut line.before);
         round_metrics(&mut line.after);
         round_delta(&mut line.delta);
+        round_test(&mut line.cpu_test);
     }
     let mut before = comparison.before.clone();
     let mut after = comparison.after.clone();

@@ -207,3 +207,23 @@ async def test_an_agent_saves_a_baseline_changes_two_functions_and_compare_names
                 assert line["path"] == "app.py"
                 assert v2.splitlines()[line["after_line"] - 1] == v1.splitlines()[line["before_line"] - 1], line
         assert "slow (app.py:" in comparison["summary"]["text"]
+
+
+async def test_compare_refuses_different_programs_unless_forced_and_says_what_it_could_not_see(connect, workspace):
+    copy_version(workspace, "compare_v1")
+    copy_version(workspace, "cpu_bound")
+    async with connect() as client:
+        v1 = (await client.call_tool("load_profile", {"path": "compare_v1.json"})).structured_content["profile_id"]
+        other = (await client.call_tool("load_profile", {"path": "cpu_bound.json"})).structured_content["profile_id"]
+        refused = await client.call_tool("compare", {"before": v1, "after": other})
+        assert refused.is_error and "different programs" in text_of(refused) and "force" in text_of(refused), text_of(refused)
+        forced = await client.call_tool("compare", {"before": v1, "after": other, "force": True})
+        assert not forced.is_error, text_of(forced)
+        copy_version(workspace, "compare_v2")
+        v2 = (await client.call_tool("load_profile", {"path": "compare_v2.json"})).structured_content["profile_id"]
+        result = (await client.call_tool("compare", {"before": v1, "after": v2})).structured_content
+        assert "cannot be seen" in result["summary"]["limits"]
+        grow = next(f for f in result["functions"] if f["name"] == "grow")
+        test = grow["cpu_test"]
+        assert test["ratio"] > 1.5 and test["interval"][0] > 1 and test["detectable_percent"] >= 10, test
+        assert result["rule"]["error_rate_percent"] == 1 and result["rule"]["runs"] == [1, 1]

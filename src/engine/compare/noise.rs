@@ -211,34 +211,48 @@ pub fn judge(units: &[Unit], before: SideInfo, after: SideInfo, rule: &NoiseRule
     let regions: Vec<usize> = (0..units.len()).filter(|i| units[*i].function.is_none()).collect();
 
     // The machine factor seen by unit `i`: the rest of the program's regions (without `i`, or without a
-    // function's own regions, and without `excluded`), shrunk toward 1 by the prior.
-    let machine = |i: usize, excluded: &[bool]| -> (f64, f64) {
-        let (mut tb, mut ta, mut vb, mut va) = (0.0, 0.0, 0.0, 0.0);
-        let own = units.get(i).and_then(|unit| unit.function);
-        for &r in &regions {
-            if r == i || excluded[r] || (own.is_some() && units[r].parent == own) {
-                continue;
-            }
-            let p = &prepared[r];
-            tb += p.seconds.0;
-            ta += p.seconds.1;
-            vb += p.seconds.0 * p.seconds.0 * p.variances.0.unwrap_or(0.0);
-            va += p.seconds.1 * p.seconds.1 * p.variances.1.unwrap_or(0.0);
-        }
-        if tb <= 0.0 || ta <= 0.0 {
+    // function's own regions, and without `excluded`), shrunk toward 1 by the prior. Sums over all
+    // regions minus the unit's own part: linear in the number of units.
+    let contribution = |r: usize| {
+        let p = &prepared[r];
+        [p.seconds.0, p.seconds.1, p.seconds.0 * p.seconds.0 * p.variances.0.unwrap_or(0.0), p.seconds.1 * p.seconds.1 * p.variances.1.unwrap_or(0.0)]
+    };
+    let add = |a: [f64; 4], b: [f64; 4], sign: f64| [a[0] + sign * b[0], a[1] + sign * b[1], a[2] + sign * b[2], a[3] + sign * b[3]];
+    let shrink = |[tb, ta, vb, va]: [f64; 4]| -> (f64, f64) {
+        if tb <= 1e-12 || ta <= 1e-12 {
             return (0.0, prior);
         }
         let estimate = (ta / tb).ln();
-        let variance = vb / (tb * tb) + va / (ta * ta);
+        let variance = (vb / (tb * tb) + va / (ta * ta)).max(0.0);
         if variance <= 0.0 {
             return (estimate, 0.0);
         }
         (estimate * prior / (prior + variance), 1.0 / (1.0 / prior + 1.0 / variance))
     };
+    let machine_all = |excluded: &[bool]| -> (Vec<(f64, f64)>, (f64, f64)) {
+        let mut total = [0.0; 4];
+        let mut per_function: std::collections::HashMap<usize, [f64; 4]> = std::collections::HashMap::new();
+        for &r in regions.iter().filter(|r| !excluded[**r]) {
+            total = add(total, contribution(r), 1.0);
+            if let Some(parent) = units[r].parent {
+                let entry = per_function.entry(parent).or_insert([0.0; 4]);
+                *entry = add(*entry, contribution(r), 1.0);
+            }
+        }
+        let each = (0..units.len())
+            .map(|i| match units[i].function {
+                Some(function) => shrink(add(total, per_function.get(&function).copied().unwrap_or([0.0; 4]), -1.0)),
+                None if excluded[i] => shrink(total),
+                None => shrink(add(total, contribution(i), -1.0)),
+            })
+            .collect();
+        (each, shrink(total))
+    };
     let z_scores = |excluded: &[bool]| -> Vec<(f64, f64)> {
+        let (machine, _) = machine_all(excluded);
         (0..units.len())
             .map(|i| {
-                let (delta, v_delta) = machine(i, excluded);
+                let (delta, v_delta) = machine[i];
                 let se = (prepared[i].variance + v_delta).sqrt();
                 ((prepared[i].log_ratio - delta) / se, se)
             })
@@ -283,7 +297,7 @@ pub fn judge(units: &[Unit], before: SideInfo, after: SideInfo, rule: &NoiseRule
         }
     }
 
-    let machine_factor = machine(usize::MAX, &excluded).0.exp();
+    let machine_factor = machine_all(&excluded).1.0.exp();
     let interval_z = normal().inverse_cdf(1.0 - alpha / 2.0);
     let min_ratio = rule.min_change_percent / 100.0;
     let tests = (0..units.len())

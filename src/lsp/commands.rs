@@ -13,7 +13,8 @@ use super::compare;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session, uri_path};
-use crate::engine::{EngineError, Mode, ProfileRequest, RunId, Program};
+use super::settings::RunOverrides;
+use crate::engine::{EngineError, Mode, RunId, Program};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -163,30 +164,10 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     Ok((uri, path))
 }
 
-/// Run options a command may set; the session's settings fill in the rest.
-struct RunOptions {
-    args: Option<Vec<String>>,
-    mode: Option<Mode>,
-    python: Option<String>,
-    live: bool,
-    paused: bool,
-}
-
 /// Starts a run (returns at once) and follows it in a spawned task.
-fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOptions, test: Option<String>) -> Result<Option<Value>> {
+fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrides, test: Option<String>) -> Result<Option<Value>> {
     let settings = session.settings();
-    let request = ProfileRequest {
-        program: Some(program),
-        args: run.args.unwrap_or_else(|| if test.is_some() { Vec::new() } else { settings.args.clone() }),
-        mode: run.mode.unwrap_or(settings.mode),
-        python: run.python.map(Into::into).or_else(|| settings.python.clone()),
-        cwd: settings.cwd.clone(),
-        timeout: Some(settings.timeout),
-        live: run.live.then_some(settings.live_interval),
-        paused: run.paused,
-        startup: settings.startup(),
-        ..ProfileRequest::default()
-    };
+    let request = settings.run_request(program, run);
     let live = request.live.is_some();
     let handle = session.engine.start(request).map_err(|err| engine_error(&err))?;
     let run_id = handle.run_id;
@@ -226,7 +207,7 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: ProfileArgs = arguments(command, &params.arguments)?;
             let (uri, path) = parse_uri(command, &args.uri)?;
             let path = session.confine(&path).map_err(request_failed)?;
-            let run = RunOptions { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
+            let run = RunOverrides { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
             start_run(session, uri, Program::Script(path), run, None)
         }
         Command::ProfileTest => {
@@ -237,7 +218,7 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
                 return Err(invalid_params(format!("{}: `name` must name a test (\"test_x\" or \"TestA::test_b\"), got {:?}", command.id(), args.name)));
             }
             let name = args.name.trim().trim_start_matches("::").to_string();
-            let run = RunOptions { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
+            let run = RunOverrides { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
             start_run(session, uri, Program::Test { file: path, name: name.clone() }, run, Some(name))
         }
         Command::Cancel => {

@@ -15,10 +15,11 @@ use super::baseline::CompareMode;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session};
+use super::settings::RunOverrides;
 use crate::engine::cache::CachedProfile;
 use crate::engine::compare::{self, Verdict};
 use crate::engine::storage::{self, SavedProfile};
-use crate::engine::{EngineError, ProfileRequest, Program};
+use crate::engine::{EngineError, Program};
 
 /// The most runs one `scalene.compare` may ask for.
 pub const MAX_RUNS: u32 = 20;
@@ -115,16 +116,8 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
     }
     let path = session.confine(&path).map_err(request_failed)?;
     let settings = session.settings();
-    let request = ProfileRequest {
-        program: Some(Program::Script(path.clone())),
-        args: baseline.meta.args.clone(),
-        mode: baseline.meta.mode,
-        python: settings.python.clone(),
-        cwd: settings.cwd.clone(),
-        timeout: Some(settings.timeout),
-        startup: settings.startup(),
-        ..ProfileRequest::default()
-    };
+    let overrides = RunOverrides { args: Some(baseline.meta.args.clone()), mode: Some(baseline.meta.mode), ..RunOverrides::default() };
+    let request = settings.run_request(Program::Script(path.clone()), overrides);
     let handle = session.engine.start_repeated(request, args.runs.unwrap_or(1)).map_err(|err| engine_error(&err))?;
     let run_id = handle.run_id;
     let waiter = handle.clone();

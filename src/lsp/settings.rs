@@ -162,6 +162,34 @@ impl Settings {
     pub fn startup(&self) -> crate::engine::Startup {
         if self.shortcut { crate::engine::Startup::Shortcut } else { crate::engine::Startup::Normal }
     }
+
+    /// The one place the editor's runs are asked for (`scalene.profile`, `scalene.profileTest`,
+    /// `scalene.compare`, live runs): the settings, with what the command itself says on top.
+    pub fn run_request(&self, program: crate::engine::Program, overrides: RunOverrides) -> crate::engine::ProfileRequest {
+        let is_test = matches!(program, crate::engine::Program::Test { .. });
+        crate::engine::ProfileRequest {
+            program: Some(program),
+            args: overrides.args.unwrap_or_else(|| if is_test { Vec::new() } else { self.args.clone() }),
+            mode: overrides.mode.unwrap_or(self.mode),
+            python: overrides.python.map(Into::into).or_else(|| self.python.clone()),
+            cwd: self.cwd.clone(),
+            timeout: Some(self.timeout),
+            live: overrides.live.then_some(self.live_interval),
+            paused: overrides.paused,
+            startup: self.startup(),
+            ..crate::engine::ProfileRequest::default()
+        }
+    }
+}
+
+/// What one command may set for its run; the settings fill in the rest (`Settings::run_request`).
+#[derive(Debug, Default)]
+pub struct RunOverrides {
+    pub args: Option<Vec<String>>,
+    pub mode: Option<crate::engine::Mode>,
+    pub python: Option<String>,
+    pub live: bool,
+    pub paused: bool,
 }
 
 impl Default for Settings {

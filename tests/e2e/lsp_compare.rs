@@ -187,3 +187,43 @@ fn a_baseline_then_a_slower_and_a_faster_function_then_compare_profiles_now_and_
     // The plain diagnostics of the new profile (published before compare mode began) are not looked at.
     client.forget_unclaimed();
 }
+
+/// `scalene.compare` asks for its run like `scalene.profile` does (one request builder): with
+/// `shortcut: false` the program runs under Scalene's own re-launch (its parent is Scalene's first
+/// Python, not the server); with the shortcut it runs in Scalene's first process (its parent is the
+/// server). The program writes its parent's pid where the test reads it.
+#[test]
+fn compare_runs_follow_the_editors_start_up_setting() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let text = "import os\nopen(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ppid.txt'), 'w').write(str(os.getppid()))\ntotal = 0\nfor i in range(3_000_000):\n    total += i % 7\nprint(total)\n";
+    let program = project.write("app.py", text);
+    let mut client = LspClient::spawn();
+    let settings = |shortcut: bool| json!({"python": support::python(), "mode": "cpu", "store": {"dir": store}, "shortcut": shortcut});
+    client.set_settings(settings(false));
+    client.initialize(Some(project.path()), default_capabilities(), settings(false));
+    // Only where the program ran is looked at here.
+    client.ignore("window/showMessage");
+    client.ignore("textDocument/publishDiagnostics");
+    let uri = client.open(&program, text);
+    let (_, end) = profile_and_wait(&mut client, &uri, json!({}));
+    assert!(end.starts_with("ok"), "{end}");
+    client.execute_ok("scalene.saveBaseline", json!({"uri": uri}));
+    let server = client.pid().to_string();
+    let parent_after_compare = |client: &mut LspClient| {
+        std::fs::remove_file(project.path().join("ppid.txt")).unwrap();
+        let started = client.execute_ok("scalene.compare", json!({"uri": uri, "runs": 1}));
+        let run_id = started["run_id"].as_str().unwrap_or_else(|| panic!("{started}")).to_string();
+        let token = format!("scalene-{run_id}");
+        client.expect_notification("$/progress", |p| p["token"] == token && p["value"]["kind"] == "begin", TIMEOUT);
+        let run = follow(client, run_id);
+        assert!(run.end.starts_with("ok"), "{}", run.end);
+        std::fs::read_to_string(project.path().join("ppid.txt")).unwrap()
+    };
+    assert_ne!(parent_after_compare(&mut client), server, "shortcut: false: Scalene's own start-up (a re-launched Python runs the program)");
+    client.set_settings(settings(true));
+    client.forget_unclaimed();
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"scalene": settings(true)}}));
+    client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
+    assert_eq!(parent_after_compare(&mut client), server, "the shortcut: the program runs in Scalene's first process, the server's child");
+}

@@ -1,6 +1,5 @@
 //! `scalene-lsp saved list|show|delete|cleanup|clear`, and saving after `profile --save` / `show --save`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -85,9 +84,9 @@ pub enum SavedCommand {
     },
 }
 
+/// Prints to stdout; a closed stdout (`| head -1`) ends the command quietly.
 fn print(text: &str) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::out(text);
     ExitCode::SUCCESS
 }
 

@@ -412,3 +412,66 @@ fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
     let (_, stdout, _) = run(bin().args(["doctor", "--python"]).arg(support::python()).arg(&program).env("SCALENE_LSP_NO_SHORTCUT", "1"));
     assert!(stdout.contains("start-up:      Scalene's own"), "the environment variable does the same: {stdout}");
 }
+
+/// Runs `command` with stdout a pipe that is closed early: before the command starts when `read_first`
+/// is false (then its very first write fails with EPIPE), else after its first line was read. Returns
+/// the exit code and stderr.
+fn run_with_closed_stdout(command: &mut Command, read_first: bool) -> (i32, String) {
+    // Close-on-exec: the child must not hold a read end itself.
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let reader = if read_first {
+        Some(std::fs::File::from(reader))
+    } else {
+        drop(reader);
+        None
+    };
+    let mut child = command.stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    if let Some(reader) = reader {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(reader), &mut first).unwrap();
+        assert!(!first.is_empty(), "{command:?} printed a first line");
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn every_command_that_prints_ends_quietly_when_stdout_is_closed() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let (v1, v2) = (support::scalene_fixture("2.4.0", "compare_v1"), support::scalene_fixture("2.4.0", "compare_v2"));
+    let big = support::scalene_fixture("2.4.0", "big_file");
+    let (output, _, stderr) = run(crate::saved::bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(std::process::Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let program = project.write("quick.py", "total = 0\nfor i in range(300_000):\n    total += i % 7\nprint(total)\n");
+    let python = support::python().display().to_string();
+    let (v1, v2, big, program) = (v1.display().to_string(), v2.display().to_string(), big.display().to_string(), program.display().to_string());
+    // `| head -1` on outputs larger than a pipe holds: the write after the first line fails.
+    let long: &[&[&str]] = &[&["show", "--json", &big], &["show", &big], &["saved", "show", "big", "--json"]];
+    // Small outputs: the pipe is closed before the first write, so that write fails.
+    let short: &[&[&str]] = &[
+        &["doctor", "--python", &python],
+        &["show", "--json", &v1],
+        &["saved", "list"],
+        &["saved", "list", "--json"],
+        &["compare", &v1, &v2],
+        &["compare", &v1, &v2, "--json"],
+        &["profile", "--json", "--mode", "cpu", "--python", &python, &program],
+    ];
+    for (args, read_first) in long.iter().map(|args| (args, true)).chain(short.iter().map(|args| (args, false))) {
+        let (code, stderr) = run_with_closed_stdout(crate::saved::bin(&store).args(*args), read_first);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(code, 0, "{args:?} ends quietly: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: a closed stdout is no error: {stderr}");
+    }
+    // The same through a shell, as a user types it.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' show {big} | head -1; exit ${{PIPESTATUS[0]}}", env!("CARGO_BIN_EXE_scalene-lsp")))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && !stderr.contains("panicked"), "{:?}: {stderr}", output.status);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("Scalene profile of "));
+}

@@ -106,7 +106,8 @@ pub struct ProfileArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`).
+    /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`), the output of `profile --json`
+    /// or `show --json`, or a saved profile's file.
     pub profile: PathBuf,
     /// Refuse a file larger than this (MB).
     #[arg(long, value_name = "MB", default_value_t = 512.0)]
@@ -439,8 +440,8 @@ pub fn show(args: ShowArgs) -> ExitCode {
         return code;
     }
     let max_bytes = (args.max_size_mb * 1024.0 * 1024.0) as u64;
-    match crate::engine::load_json_file(&args.profile, max_bytes) {
-        Ok((_, profile)) => {
+    match crate::engine::load_profile_file(&args.profile, max_bytes) {
+        Ok(profile) => {
             let code = print_profile(&profile, args.json);
             saved::save_after(&args.store.store(), args.save.as_deref(), &profile).unwrap_or(code)
         }

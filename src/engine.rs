@@ -723,8 +723,8 @@ pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profil
     Ok((key, profile))
 }
 
-/// A profile from a file given to `compare` (read like `load_json_file`: a regular file of at most
-/// `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
+/// A profile from a file given to `compare` or `show` (read like `load_json_file`: a regular file of at
+/// most `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
 pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineError> {
     let bytes = profile_file::read_bounded(path, max_bytes)?;
     if storage::is_saved_profile(&bytes) {

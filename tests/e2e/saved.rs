@@ -250,3 +250,42 @@ fn repeated_runs_keep_their_spread_in_the_output_and_the_saved_profile() {
     assert_eq!(compared["rule"]["ranges"], true);
     assert_eq!(compared["summary"]["verdict"], "unchanged");
 }
+
+/// A short CPU-bound program profiled for real (`profile --json`, cpu mode): the normalized JSON's text.
+pub fn real_profile_json(project: &TempProject) -> String {
+    let program = project.write(
+        "work.py",
+        "def work():\n    total = 0\n    for i in range(1_500_000):\n        total += i % 7\n    return total\n\nif __name__ == \"__main__\":\n    print(work())\n",
+    );
+    let (output, stdout, stderr) = run(bin(&project.path().join("unused-store")).args(["profile", "--json", "--mode", "cpu", "--python"]).arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    stdout
+}
+
+#[test]
+fn show_reads_and_saves_the_normalized_json_and_a_saved_profiles_file_as_compare_does() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let json_text = real_profile_json(&project);
+    let normalized = project.write("after.json", &json_text);
+    let original: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    // Shown as any profile, and saved.
+    let (output, view, stderr) = run(bin(&store).arg("show").arg(&normalized));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(view.contains("total += i % 7") && view.contains("work"), "{view}");
+    let (output, shown, stderr) = run(bin(&store).args(["show", "--json", "--save", "fromjson"]).arg(&normalized));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("saved as fromjson"), "{stderr}");
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["files"], original["files"], "the same numbers, lines and source");
+    let (_, saved_json, _) = run(bin(&store).args(["saved", "show", "fromjson", "--json"]));
+    let saved_json: serde_json::Value = serde_json::from_str(&saved_json).unwrap();
+    assert_eq!(saved_json["files"], original["files"]);
+    assert_eq!((saved_json["program"].as_str(), saved_json["elapsed_s"].as_f64()), (original["program"].as_str(), original["elapsed_s"].as_f64()));
+    // A saved profile's file is accepted the same way.
+    let (output, _, stderr) = run(bin(&store).args(["show", "--save", "copy"]).arg(store.join("fromjson.json")).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let (output, compared, stderr) = run(bin(&store).args(["compare", "copy"]).arg(&normalized).args(["--json", "--fail-on", "regressed,improved,new,removed"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&compared).unwrap()["summary"]["verdict"], "unchanged");
+}

@@ -108,8 +108,8 @@ struct Header {
     meta: SavedMeta,
 }
 
+/// The second line. Like the normalized profile in it, a v1 reader accepts keys it does not know.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Body {
     profile: ProfileJson,
 }
@@ -448,8 +448,8 @@ pub fn is_saved_profile(bytes: &[u8]) -> bool {
 pub fn parse_saved(bytes: &[u8]) -> Result<SavedProfile, String> {
     let split = bytes.iter().position(|byte| *byte == b'\n').ok_or("it has no header line")?;
     let header = parse_header(&bytes[..split])?;
-    let body: Body = serde_json::from_slice(&bytes[split + 1..]).map_err(|err| match err.classify() {
-        serde_json::error::Category::Eof => "it ends early (truncated)".to_string(),
+    let body: Body = super::schema::read_json(&bytes[split + 1..]).map_err(|err| match err.as_str() {
+        "it ends early (truncated)" => err,
         _ => format!("its profile is damaged: {err}"),
     })?;
     let meta = header.meta;

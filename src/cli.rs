@@ -106,7 +106,8 @@ pub struct ProfileArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`).
+    /// A Scalene JSON file (e.g. written by `scalene run -o FILE.json`), the output of `profile --json`
+    /// or `show --json`, or a saved profile's file.
     pub profile: PathBuf,
     /// Refuse a file larger than this (MB).
     #[arg(long, value_name = "MB", default_value_t = 512.0)]
@@ -183,6 +184,23 @@ fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
+/// Writes `text` to stdout. False when that failed: stdout was closed (`| head -1`: EPIPE), and the
+/// caller ends quietly, as Unix tools do. Every command prints through this (never `println!`, which
+/// panics on a closed stdout).
+pub(crate) fn out(text: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_ok()
+}
+
+/// `println!` for `doctor`: a closed stdout ends the command at once, quietly (exit 0).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if !out(&format!("{}\n", format_args!($($arg)*))) {
+            return ExitCode::SUCCESS;
+        }
+    };
+}
+
 fn print_profile(profile: &Profile, json: bool) -> ExitCode {
     let text = if json {
         let mut text = serde_json::to_string_pretty(&ProfileJson::from(profile)).expect("the schema always serializes");
@@ -191,8 +209,7 @@ fn print_profile(profile: &Profile, json: bool) -> ExitCode {
     } else {
         render::render(profile, &render::RenderOptions { color: use_color(), source_width: 80 })
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if !out(&text) {
         // A closed pipe (e.g. `| head`) is not an error worth a message.
         return ExitCode::SUCCESS;
     }
@@ -290,8 +307,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         };
         // The program writes to this terminal as it runs, so no animation competes with it: one line.
         if live_view {
-            print!("{}", live_screen(None, &name));
-            let _ = std::io::stdout().flush();
+            out(&live_screen(None, &name));
         } else if std::io::stderr().is_terminal() {
             eprintln!("scalene-lsp: profiling {name} with Scalene… (Ctrl-C stops it and shows the partial profile)");
         }
@@ -302,8 +318,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
                 match snapshots.recv().await {
                     Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
                         if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == RunStatus::Running) {
-                            print!("{}", live_screen(Some(&entry.profile), &name));
-                            let _ = std::io::stdout().flush();
+                            out(&live_screen(Some(&entry.profile), &name));
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
@@ -322,7 +337,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         };
         if live_view {
             // Leave the redrawn screen: the final view is printed below it as usual.
-            print!("\x1b[H\x1b[2J");
+            out("\x1b[H\x1b[2J");
         }
         engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
@@ -425,8 +440,8 @@ pub fn show(args: ShowArgs) -> ExitCode {
         return code;
     }
     let max_bytes = (args.max_size_mb * 1024.0 * 1024.0) as u64;
-    match crate::engine::load_json_file(&args.profile, max_bytes) {
-        Ok((_, profile)) => {
+    match crate::engine::load_profile_file(&args.profile, max_bytes) {
+        Ok(profile) => {
             let code = print_profile(&profile, args.json);
             saved::save_after(&args.store.store(), args.save.as_deref(), &profile).unwrap_or(code)
         }
@@ -446,8 +461,8 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
             .unwrap_or_else(|| current.clone());
         let project_root = workspace::find_project_root(&start);
         match &project_root {
-            Some(root) => println!("project root:  {}", root.display()),
-            None => println!("project root:  none found (no pyproject.toml, setup.py, .git, ... above {})", start.display()),
+            Some(root) => say!("project root:  {}", root.display()),
+            None => say!("project root:  none found (no pyproject.toml, setup.py, .git, ... above {})", start.display()),
         }
         let discovery_root = project_root.clone().unwrap_or(start);
         let found = interpreter::discover(args.python.as_deref(), &discovery_root, &engine.settings().discovery_env);
@@ -455,14 +470,14 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
             Ok(found) => found,
             Err(err) => return fail(&err),
         };
-        println!("interpreter:   {} ({})", found.path.display(), found.source);
+        say!("interpreter:   {} ({})", found.path.display(), found.source);
         let preflight = match interpreter::preflight(&found.path).await {
             Ok(preflight) => preflight,
             Err(err) => return fail(&err),
         };
-        println!("python:        {}", preflight.python_version);
-        println!("scalene:       {}", preflight.scalene_version);
-        println!("temp dir:      {} (each run gets its own {}* folder there)", engine.settings().temp_root.display(), crate::engine::runner::RUN_DIR_PREFIX);
+        say!("python:        {}", preflight.python_version);
+        say!("scalene:       {}", preflight.scalene_version);
+        say!("temp dir:      {} (each run gets its own {}* folder there)", engine.settings().temp_root.display(), crate::engine::runner::RUN_DIR_PREFIX);
         let (target, placeholder) = match &args.file {
             Some(file) => (Program::Script(file.clone()), false),
             None => (Program::Script(PathBuf::from("PROGRAM.py")), true),
@@ -510,11 +525,11 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
         } else {
             "Scalene's own (it re-launches itself): the shortcut did not give a complete profile with this interpreter"
         };
-        println!("start-up:      {start_up}");
+        say!("start-up:      {start_up}");
         let output = engine.settings().temp_root.join(format!("{}XXXX", crate::engine::runner::RUN_DIR_PREFIX)).join("profile.json");
-        println!("working dir:   {}", spec.cwd.display());
-        println!("command:       {}", crate::engine::runner::display_command(&spec, &output));
-        println!("ok: this interpreter can profile with Scalene {}", preflight.scalene_version);
+        say!("working dir:   {}", spec.cwd.display());
+        say!("command:       {}", crate::engine::runner::display_command(&spec, &output));
+        say!("ok: this interpreter can profile with Scalene {}", preflight.scalene_version);
         ExitCode::SUCCESS
     })
 }

@@ -724,8 +724,8 @@ pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profil
     Ok((key, profile))
 }
 
-/// A profile from a file given to `compare` (read like `load_json_file`: a regular file of at most
-/// `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
+/// A profile from a file given to `compare` or `show` (read like `load_json_file`: a regular file of at
+/// most `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
 pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineError> {
     let bytes = profile_file::read_bounded(path, max_bytes)?;
     if storage::is_saved_profile(&bytes) {
@@ -739,8 +739,8 @@ pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineE
     }
     let normalized = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|probe| probe.schema.is_some());
     if normalized {
-        let json: schema::ProfileJson = serde_json::from_slice(&bytes).map_err(|err| EngineError::CannotCompare {
-            reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON: {err}", path.display()),
+        let json: schema::ProfileJson = schema::read_json(&bytes).map_err(|err| EngineError::CannotCompare {
+            reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON (docs/schema.md): {err}", path.display()),
             fix: "pass a Scalene JSON (`scalene run -o FILE.json`), the output of `scalene-lsp profile --json`, or a saved profile name".into(),
         })?;
         return Ok(json.into_profile());

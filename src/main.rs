@@ -23,7 +23,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
     Profile(cli::ProfileArgs),
-    /// Show an existing Scalene JSON profile (e.g. from `scalene run -o FILE.json`).
+    /// Show an existing profile: a Scalene JSON (e.g. from `scalene run -o FILE.json`), the output of
+    /// `profile --json`, or a saved profile's file.
     Show(cli::ShowArgs),
     /// Show which Python and Scalene would be used, and the exact command a profile runs.
     Doctor(cli::DoctorArgs),

@@ -1,6 +1,5 @@
 //! `scalene-lsp saved list|show|delete|cleanup|clear`, and saving after `profile --save` / `show --save`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,19 +12,24 @@ use crate::engine::{EngineError, Profile};
 /// `--store DIR` (or $SCALENE_LSP_STORE): where saved profiles live.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct StoreArgs {
-    /// The folder of saved profiles (default: $XDG_DATA_HOME/scalene-lsp/profiles, else
-    /// ~/.local/share/scalene-lsp/profiles). Created 0700 on the first save.
-    #[arg(long, value_name = "DIR", env = "SCALENE_LSP_STORE", global = true)]
+    /// The folder of saved profiles (default: $SCALENE_LSP_STORE, else $XDG_DATA_HOME/scalene-lsp/profiles,
+    /// else ~/.local/share/scalene-lsp/profiles). Created 0700 on the first save.
+    // Not clap's `env`: an empty $SCALENE_LSP_STORE means "not set" (`storage::default_dir`), as for
+    // `serve`, where clap would refuse it as a missing value.
+    #[arg(long, value_name = "DIR", global = true)]
     pub store: Option<PathBuf>,
 }
 
 impl StoreArgs {
+    /// `--store DIR`, else the default store (`storage::default_dir`); a relative folder is taken from
+    /// the current directory.
     pub fn settings(&self) -> StoreSettings {
         let mut settings = StoreSettings::default();
         if let Some(dir) = &self.store {
-            let current = std::env::current_dir().unwrap_or_default();
-            settings.dir = Some(current.join(dir));
+            settings.dir = Some(dir.clone());
         }
+        let current = std::env::current_dir().unwrap_or_default();
+        settings.dir = settings.dir.map(|dir| current.join(dir));
         settings
     }
 
@@ -85,9 +89,9 @@ pub enum SavedCommand {
     },
 }
 
+/// Prints to stdout; a closed stdout (`| head -1`) ends the command quietly.
 fn print(text: &str) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::out(text);
     ExitCode::SUCCESS
 }
 

@@ -25,7 +25,7 @@ use super::model::{Mode, Profile};
 use group::GroupGuard;
 use outcome::Ending;
 
-pub use argv::{display_command, scalene_argv};
+pub use argv::{display_command, scalene_argv, shell_quote};
 pub use control::{Lifecycle, RunControl};
 pub use group::sweep_stale_run_dirs;
 pub use watchdog::{WATCHDOG_COMMAND, watchdog_main};

@@ -1,5 +1,6 @@
 //! The normalized JSON, version 1 (docs/schema.md): what `--json` prints and what MCP returns. The only
 //! serialized form of a profile: saved profiles store it, and `compare` reads it back (`into_profile`).
+//! Readers accept unknown keys (fields added within version 1), never a wrong type or a missing field.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +16,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// A Scalene profile, normalized. Numbers are Scalene's own, unrounded.
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ProfileJson {
     /// Always 1 for this layout.
     pub schema: u32,
@@ -65,14 +65,12 @@ pub enum StatusJson {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct LocationJson {
     pub file: String,
     pub line: u32,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FileJson {
     /// Absolute path.
     pub path: String,
@@ -91,7 +89,6 @@ pub struct FileJson {
 
 /// One line's numbers. CPU values are percent of the whole run's CPU time.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct LineJson {
     /// 1-based line number.
     pub line: u32,
@@ -134,7 +131,6 @@ pub struct LineJson {
 /// A function's totals: CPU summed over its lines (start_function_line..end_function_line), peak the
 /// largest line peak, allocations summed.
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FunctionJson {
     /// Qualified name (`Class.method`).
     pub name: String,
@@ -149,7 +145,6 @@ pub struct FunctionJson {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct LeakJson {
     pub line: u32,
     /// 0..1
@@ -247,7 +242,6 @@ impl From<&FunctionStats> for FunctionJson {
 
 /// Mean, smallest and largest value over the runs.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct StatJson {
     pub mean: f64,
     pub min: f64,
@@ -256,7 +250,6 @@ pub struct StatJson {
 
 /// Ranges over repeated runs.
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SpreadJson {
     /// How many runs the means are over.
     pub runs: u32,
@@ -271,7 +264,6 @@ pub struct SpreadJson {
 /// One metric set over the runs: CPU share (percent of each run), CPU seconds (share × that run's
 /// elapsed time), peak MB and allocated MB.
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MetricSpreadJson {
     pub cpu_percent: StatJson,
     pub cpu_s: StatJson,
@@ -280,7 +272,6 @@ pub struct MetricSpreadJson {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FileSpreadJson {
     pub path: String,
     pub total: MetricSpreadJson,
@@ -289,14 +280,12 @@ pub struct FileSpreadJson {
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct LineSpreadJson {
     pub line: u32,
     pub metrics: MetricSpreadJson,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FunctionSpreadJson {
     pub name: String,
     /// The `def` line.
@@ -469,6 +458,21 @@ impl FileJson {
         leaks.sort_by_key(|leak| leak.line);
         FileProfile { path: PathBuf::from(self.path), cpu_percent: self.cpu_percent, lines, functions, leaks, source: source.into() }
     }
+}
+
+/// Reads normalized JSON (a `ProfileJson`, or a document holding one) as a v1 reader: unknown keys are
+/// ignored; a wrong type or a missing field is an error that names its path
+/// (`at \`files[0].lines[2].cpu_python\`: invalid type: string "x", expected f64`).
+pub fn read_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let truncated = |err: &serde_json::Error| err.classify() == serde_json::error::Category::Eof;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|err| match err.path().to_string().as_str() {
+        _ if truncated(err.inner()) => "it ends early (truncated)".to_string(),
+        "." => err.inner().to_string(),
+        path => format!("at `{path}`: {}", err.inner()),
+    })?;
+    deserializer.end().map_err(|err| err.to_string())?;
+    Ok(value)
 }
 
 /// The JSON Schema of `ProfileJson` (embedded in docs/schema.md; a test keeps the two equal).

@@ -108,8 +108,8 @@ struct Header {
     meta: SavedMeta,
 }
 
+/// The second line. Like the normalized profile in it, a v1 reader accepts keys it does not know.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Body {
     profile: ProfileJson,
 }
@@ -202,18 +202,52 @@ impl Store {
         }
     }
 
-    /// The canonical store directory when it exists (checked: a real directory of this user); None
-    /// when nothing was ever saved.
+    /// The canonical store directory when it exists (checked by `check_trusted`, and so is the default
+    /// store's parent folder); None when nothing was ever saved.
     fn existing_dir(&self) -> Result<Option<PathBuf>, EngineError> {
         let dir = self.dir()?;
+        if let Some(parent) = default_parent(dir) {
+            match fs::symlink_metadata(&parent) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(err) => return Err(self.unusable(&parent, err)),
+                Ok(meta) => self.check_trusted(&parent, &meta)?,
+            }
+        }
         match fs::symlink_metadata(dir) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(self.unusable(dir, err)),
-            Ok(meta) if meta.is_symlink() => Err(self.unusable(dir, "it is a symbolic link")),
-            Ok(meta) if !meta.is_dir() => Err(self.unusable(dir, "it is not a directory")),
-            Ok(meta) if meta.uid() != nix::unistd::getuid().as_raw() => Err(self.unusable(dir, "it belongs to another user")),
-            Ok(_) => dir.canonicalize().map(Some).map_err(|err| self.unusable(dir, err)),
+            Ok(meta) => {
+                self.check_trusted(dir, &meta)?;
+                dir.canonicalize().map(Some).map_err(|err| self.unusable(dir, err))
+            }
         }
+    }
+
+    /// A folder of the store is trusted when it is a real directory (not a link) of this user that no
+    /// one else can write to: otherwise a profile in it may have been put there by another user, to be
+    /// compared against as a baseline. Refused for reading and saving alike, with the fix.
+    fn check_trusted(&self, dir: &Path, meta: &fs::Metadata) -> Result<(), EngineError> {
+        let another_folder = "use a folder of your own with --store DIR (editor setting store.dir)";
+        let refuse = |reason: String, fix: String| Err(EngineError::StoreUnusable { dir: dir.to_path_buf(), reason, fix });
+        if meta.is_symlink() {
+            return refuse("it is a symbolic link".into(), format!("name the real folder, or {another_folder}"));
+        }
+        if !meta.is_dir() {
+            return Err(self.unusable(dir, "it is not a directory"));
+        }
+        let untrusted = "so a profile in it may have been put there by someone else";
+        if meta.uid() != nix::unistd::getuid().as_raw() {
+            return refuse(format!("it belongs to another user (uid {}), {untrusted}", meta.uid()), another_folder.into());
+        }
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            let who = if mode & 0o002 != 0 { "every user" } else { "its group" };
+            return refuse(
+                format!("{who} can write to it (mode {mode:04o}), {untrusted}"),
+                format!("`chmod 700 {}` once its profiles are checked to be yours, or {another_folder}", super::runner::shell_quote(&dir.to_string_lossy())),
+            );
+        }
+        Ok(())
     }
 
     /// `<canonical dir>/<name>.json`, after checking the name, and that the result lies directly in `dir`.
@@ -237,6 +271,9 @@ impl Store {
             });
         }
         let dir = self.dir()?.to_path_buf();
+        // An existing store that others can write to is refused (`check_trusted`), not tightened: its
+        // profiles may not be the user's. One that others can only read is tightened to 0700.
+        self.existing_dir()?;
         super::dirs::create_private_dir(&dir).map_err(|err| self.unusable(&dir, err))?;
         let canonical = self.existing_dir()?.ok_or_else(|| self.unusable(&dir, "it vanished while saving"))?;
         let path = Store::file_in(&canonical, name)?;
@@ -267,7 +304,7 @@ impl Store {
             Ok(meta) if !meta.file_type().is_file() => {
                 return Err(EngineError::SavedUnreadable { path, reason: "it is not a regular file (a link or a folder)".into() });
             }
-            Ok(_) => {}
+            Ok(meta) => foreign(&meta).map_err(|reason| EngineError::SavedUnreadable { path: path.clone(), reason })?,
         }
         let bytes = super::profile_file::read_bounded(&path, super::profile_file::DEFAULT_MAX_PROFILE_BYTES)
             .map_err(|err| EngineError::SavedUnreadable { path: path.clone(), reason: err.to_string() })?;
@@ -402,12 +439,30 @@ impl Store {
     }
 }
 
+/// The default store's parent (`$XDG_DATA_HOME/scalene-lsp`), which this code creates and so checks
+/// like the store; None for a store named elsewhere (`--store`, `$SCALENE_LSP_STORE`), whose parents
+/// are the user's business.
+fn default_parent(dir: &Path) -> Option<PathBuf> {
+    let data = super::dirs::data_dir()?;
+    (dir == data.join("profiles")).then_some(data)
+}
+
+/// Err when a file in the store belongs to another user: put there by someone else (while the folder
+/// was open to them), it is not read.
+fn foreign(meta: &fs::Metadata) -> Result<(), String> {
+    match meta.uid() {
+        uid if uid == nix::unistd::getuid().as_raw() => Ok(()),
+        uid => Err(format!("it belongs to another user (uid {uid}), so it may have been put there by someone else")),
+    }
+}
+
 /// The header line of a saved profile file, its size and modification time.
 fn read_entry(path: &Path) -> Result<(SavedMeta, u64, SystemTime), String> {
     let meta = fs::symlink_metadata(path).map_err(|err| err.to_string())?;
     if !meta.file_type().is_file() {
         return Err("not a regular file".into());
     }
+    foreign(&meta)?;
     let file = fs::File::open(path).map_err(|err| err.to_string())?;
     let mut line = Vec::new();
     BufReader::new(file.take(MAX_HEADER_BYTES)).read_until(b'\n', &mut line).map_err(|err| err.to_string())?;
@@ -448,8 +503,8 @@ pub fn is_saved_profile(bytes: &[u8]) -> bool {
 pub fn parse_saved(bytes: &[u8]) -> Result<SavedProfile, String> {
     let split = bytes.iter().position(|byte| *byte == b'\n').ok_or("it has no header line")?;
     let header = parse_header(&bytes[..split])?;
-    let body: Body = serde_json::from_slice(&bytes[split + 1..]).map_err(|err| match err.classify() {
-        serde_json::error::Category::Eof => "it ends early (truncated)".to_string(),
+    let body: Body = super::schema::read_json(&bytes[split + 1..]).map_err(|err| match err.as_str() {
+        "it ends early (truncated)" => err,
         _ => format!("its profile is damaged: {err}"),
     })?;
     let meta = header.meta;

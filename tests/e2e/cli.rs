@@ -412,3 +412,136 @@ fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
     let (_, stdout, _) = run(bin().args(["doctor", "--python"]).arg(support::python()).arg(&program).env("SCALENE_LSP_NO_SHORTCUT", "1"));
     assert!(stdout.contains("start-up:      Scalene's own"), "the environment variable does the same: {stdout}");
 }
+
+/// Runs `command` with stdout a pipe that is closed early: before the command starts when `read_first`
+/// is false (then its very first write fails with EPIPE), else after its first line was read. Returns
+/// the exit code and stderr.
+fn run_with_closed_stdout(command: &mut Command, read_first: bool) -> (i32, String) {
+    // Close-on-exec: the child must not hold a read end itself.
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let reader = if read_first {
+        Some(std::fs::File::from(reader))
+    } else {
+        drop(reader);
+        None
+    };
+    let mut child = command.stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    if let Some(reader) = reader {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(reader), &mut first).unwrap();
+        assert!(!first.is_empty(), "{command:?} printed a first line");
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn every_command_that_prints_ends_quietly_when_stdout_is_closed() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let (v1, v2) = (support::scalene_fixture("2.4.0", "compare_v1"), support::scalene_fixture("2.4.0", "compare_v2"));
+    let big = support::scalene_fixture("2.4.0", "big_file");
+    let (output, _, stderr) = run(crate::saved::bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(std::process::Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let program = project.write("quick.py", "total = 0\nfor i in range(300_000):\n    total += i % 7\nprint(total)\n");
+    let python = support::python().display().to_string();
+    let (v1, v2, big, program) = (v1.display().to_string(), v2.display().to_string(), big.display().to_string(), program.display().to_string());
+    // `| head -1` on outputs larger than a pipe holds: the write after the first line fails.
+    let long: &[&[&str]] = &[&["show", "--json", &big], &["show", &big], &["saved", "show", "big", "--json"]];
+    // Small outputs: the pipe is closed before the first write, so that write fails.
+    let short: &[&[&str]] = &[
+        &["doctor", "--python", &python],
+        &["show", "--json", &v1],
+        &["saved", "list"],
+        &["saved", "list", "--json"],
+        &["compare", &v1, &v2],
+        &["compare", &v1, &v2, "--json"],
+        &["profile", "--json", "--mode", "cpu", "--python", &python, &program],
+    ];
+    for (args, read_first) in long.iter().map(|args| (args, true)).chain(short.iter().map(|args| (args, false))) {
+        let (code, stderr) = run_with_closed_stdout(crate::saved::bin(&store).args(*args), read_first);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(code, 0, "{args:?} ends quietly: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: a closed stdout is no error: {stderr}");
+    }
+    // The same through a shell, as a user types it.
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' show {big} | head -1; exit ${{PIPESTATUS[0]}}", env!("CARGO_BIN_EXE_scalene-lsp")))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && !stderr.contains("panicked"), "{:?}: {stderr}", output.status);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("Scalene profile of "));
+}
+
+#[test]
+fn v1_readers_accept_unknown_keys_and_name_the_path_of_a_wrong_type_or_missing_field() {
+    use serde_json::{Value, json};
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let bin = || crate::saved::bin(&store);
+    let text = crate::saved::real_profile_json(&project);
+    let plain = project.write("plain.json", &text);
+    let original: Value = serde_json::from_str(&text).unwrap();
+    // Fields a later version 1 may add: at the top level, in a file, a line and a function.
+    let mut extended = original.clone();
+    extended["added_later"] = json!({"nested": [1, 2]});
+    extended["files"][0]["added_later"] = json!("text");
+    extended["files"][0]["lines"][0]["added_later"] = json!(3.5);
+    extended["files"][0]["functions"][0]["added_later"] = Value::Null;
+    let extended_path = project.write("extended.json", &extended.to_string());
+    let (output, shown, stderr) = run(bin().args(["show", "--json"]).arg(&extended_path));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["files"], original["files"], "the same profile, the unknown keys left out");
+    assert_valid(&shown);
+    let (output, compared, stderr) = run(bin().arg("compare").arg(&plain).arg(&extended_path).args(["--json", "--fail-on", "regressed,improved,new,removed"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&compared).unwrap()["summary"]["verdict"], "unchanged");
+    let (output, _, stderr) = run(bin().args(["show", "--save", "extended"]).arg(&extended_path).stdout(std::process::Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+
+    // A saved profile's file with new keys in its header and around its profile is read too.
+    let saved_file = store.join("extended.json");
+    let saved_text = std::fs::read_to_string(&saved_file).unwrap();
+    let (header, body) = saved_text.split_once('\n').unwrap();
+    let mut header: Value = serde_json::from_str(header).unwrap();
+    let mut body: Value = serde_json::from_str(body.trim_end()).unwrap();
+    header["added_later"] = json!(1);
+    header["meta"]["added_later"] = json!(2);
+    body["added_later"] = json!(3);
+    body["profile"]["added_later"] = json!(4);
+    std::fs::write(&saved_file, format!("{header}\n{body}\n")).unwrap();
+    let (output, listing, stderr) = run(bin().args(["saved", "list", "--json"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&listing).unwrap()[0]["name"], "extended");
+    let (output, saved_json, stderr) = run(bin().args(["saved", "show", "extended", "--json"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<Value>(&saved_json).unwrap()["files"], original["files"]);
+    let (output, _, stderr) = run(bin().args(["compare", "extended"]).arg(&saved_file).args(["--fail-on", "regressed,improved"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+
+    // A wrong type or a missing field is still refused, naming where.
+    let mut wrong = original.clone();
+    wrong["files"][0]["lines"][0]["cpu_python"] = json!("fast");
+    let mut missing = original.clone();
+    missing["files"][0].as_object_mut().unwrap().remove("path");
+    for (bad, expected) in [(wrong, "at `files[0].lines[0].cpu_python`: invalid type: string \"fast\""), (missing, "at `files[0]`: missing field `path`")] {
+        let bad_path = project.write("bad.json", &bad.to_string());
+        for command in [vec!["show"], vec!["compare", plain.to_str().unwrap()]] {
+            let (output, stdout, stderr) = run(bin().args(&command).arg(&bad_path));
+            assert_eq!(code(&output), 4, "{command:?}: {stderr}");
+            assert!(stdout.is_empty(), "{stdout}");
+            assert!(stderr.contains(expected) && stderr.contains("Fix:"), "{command:?}: {stderr}");
+        }
+        let mut saved_bad: Value = body.clone();
+        saved_bad["profile"] = bad;
+        std::fs::write(&saved_file, format!("{header}\n{saved_bad}\n")).unwrap();
+        let (output, _, stderr) = run(bin().args(["saved", "show", "extended"]));
+        assert_eq!(code(&output), 4, "{stderr}");
+        assert!(stderr.contains(&expected.replace("at `", "at `profile.")), "{stderr}");
+    }
+}

@@ -1,13 +1,17 @@
 //! Saved profiles through the real binary: modes checked with stat, names that try to leave the store,
-//! a save killed mid-write, concurrent saves from several processes, cleanup and clear, repeated runs.
+//! a save killed mid-write, concurrent saves from several processes, cleanup and clear, repeated runs,
+//! the store's variable set but empty, stores others can write to, and the inputs `show --save` takes.
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use scalene_lsp::engine::storage::parse_saved;
+use serde_json::json;
 
+use crate::support::lsp_client::{LspClient, default_capabilities, file_uri};
 use crate::support::{self, TempProject};
 
 /// The binary with its store at `store` (through $SCALENE_LSP_STORE; `--store` is tested on its own).
@@ -250,4 +254,209 @@ fn repeated_runs_keep_their_spread_in_the_output_and_the_saved_profile() {
     assert_eq!(compared["rule"]["runs"], serde_json::json!([2, 2]), "both sides pool their two runs");
     assert_eq!(compared["overall"]["elapsed_s"]["judged"], true, "repeated runs on both sides judge the elapsed time");
     assert_eq!(compared["summary"]["verdict"], "unchanged");
+}
+
+/// The binary with `$SCALENE_LSP_STORE` set but empty and `$XDG_DATA_HOME` at `data`: the default store
+/// is `data/scalene-lsp/profiles`.
+fn bin_with_empty_store_env(data: &Path) -> Command {
+    let mut command = bin(Path::new(""));
+    command.env("XDG_DATA_HOME", data);
+    command
+}
+
+#[test]
+fn an_empty_store_variable_means_the_default_store_for_the_cli_serve_and_mcp() {
+    let project = TempProject::new();
+    let data = project.path().join("data");
+    let store = data.join("scalene-lsp/profiles");
+    let (v1, v2) = (fixture("compare_v1"), fixture("compare_v2"));
+    // The CLI: commands that never touch the store, and those that do.
+    let (output, stdout, stderr) = run(bin_with_empty_store_env(&data).arg("show").arg(&v1));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout.contains("total += value * value % 7"), "{stdout}");
+    let (output, stdout, stderr) = run(bin_with_empty_store_env(&data).arg("compare").arg(&v1).arg(&v2));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stdout.contains("grow"), "{stdout}");
+    let (output, _, stderr) = run(bin_with_empty_store_env(&data).args(["show", "--save", "base"]).arg(&v1).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(names(&store), ["base.json"], "saved in the default store");
+    assert_eq!(mode(&store), 0o700);
+    let (output, listing, stderr) = run(bin_with_empty_store_env(&data).args(["saved", "list", "--json"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&listing).unwrap()[0]["name"], "base");
+    let (output, stdout, stderr) = run(bin_with_empty_store_env(&data).args(["compare", "base"]).arg(&v2).arg("--json"));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["summary"]["verdict"], "regressed");
+    let (output, _, stderr) = run(bin_with_empty_store_env(&data).args(["saved", "delete", "base"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+
+    // `serve`: the editor's "Save profile as baseline" goes to the default store too.
+    let data_text = data.display().to_string();
+    let mut client = LspClient::spawn_with_env(&["serve"], &[("SCALENE_LSP_STORE", ""), ("XDG_DATA_HOME", &data_text)]);
+    client.initialize(Some(support::repo()), default_capabilities(), json!({}));
+    let (v1_fixture, v1_profile) = crate::lsp_load::load_fixture("compare_v1");
+    client.execute_ok("scalene.loadProfile", json!({"path": v1_fixture}));
+    let saved = client.execute_ok("scalene.saveBaseline", json!({"uri": file_uri(&v1_profile.files[0].path)}));
+    assert_eq!(saved["name"], "baseline", "{saved}");
+    assert_eq!(names(&store), ["baseline.json"]);
+    assert_eq!(mode(&store.join("baseline.json")), 0o600);
+    drop(client);
+
+    // `mcp`: it starts (clap refused the empty value with exit 2) and lists that store.
+    let mut server = bin_with_empty_store_env(&data)
+        .args(["mcp", "--standalone"])
+        .current_dir(project.path())
+        .env("XDG_RUNTIME_DIR", project.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut call = |message: serde_json::Value| -> Option<serde_json::Value> {
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+        let id = message.get("id")?;
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "the server closed stdout");
+            let answer: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line:?}"));
+            if answer.get("id") == Some(id) {
+                return Some(answer);
+            }
+        }
+    };
+    let initialized = call(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "saved", "version": "1"}}}));
+    assert!(initialized.as_ref().is_some_and(|answer| answer.get("result").is_some()), "{initialized:?}");
+    call(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let listed = call(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_saved", "arguments": {}}})).unwrap();
+    let result = &listed["result"]["structuredContent"];
+    assert_ne!(listed["result"]["isError"], true, "{listed}");
+    // The baseline's program lies outside this project, so it is counted, not listed.
+    assert_eq!(result["other_projects"], 1, "the server reads the default store: {listed}");
+    drop(stdin);
+    let output = server.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Saves `fixture` as `name` in `store` (through `--store`), checking that it worked.
+fn save_fixture(store: &Path, name: &str, fixture_name: &str) {
+    let (output, _, stderr) =
+        run(bin(Path::new("")).args(["show", "--save", name, "--store"]).arg(store).arg(fixture(fixture_name)).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+}
+
+/// Every way of reading `store` (and saving into it) is refused with `reason` and `fix` in the message,
+/// and the store is left as it was.
+fn assert_store_refused(store: &Path, reason: &str, fix: &str) {
+    let before = names(store);
+    let after = fixture("compare_v2").display().to_string();
+    let store_arg = store.display().to_string();
+    for command in [
+        vec!["compare", "baseline", after.as_str()],
+        vec!["saved", "list"],
+        vec!["saved", "list", "--json"],
+        vec!["saved", "show", "baseline"],
+        vec!["saved", "cleanup", "--max-count", "0"],
+        vec!["show", "--save", "planted-too", after.as_str()],
+    ] {
+        let (output, _, stderr) = run(bin(Path::new("")).args(&command).args(["--store", &store_arg]).stdout(Stdio::null()));
+        assert_eq!(code(&output), 4, "{command:?}: {stderr}");
+        assert!(stderr.contains(reason) && stderr.contains(fix), "{command:?}: {stderr}");
+        assert!(stderr.contains("may have been put there by someone else"), "{command:?}: {stderr}");
+    }
+    assert_eq!(names(store), before, "nothing was written or removed");
+}
+
+#[test]
+fn a_store_others_can_write_to_or_another_users_profile_is_refused_for_reading_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    save_fixture(&store, "baseline", "compare_v1");
+    let chmod = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+
+    // A store left open to everyone: a valid profile in it may have been planted.
+    chmod(&store, 0o777);
+    let fix = format!("`chmod 700 {}`", store.display());
+    assert_store_refused(&store, "every user can write to it (mode 0777)", &fix);
+    chmod(&store, 0o1777);
+    assert_store_refused(&store, "every user can write to it (mode 1777)", &fix);
+    chmod(&store, 0o770);
+    assert_store_refused(&store, "its group can write to it (mode 0770)", &fix);
+    // Readable by others is a privacy matter, not a planting one: read, and tightened by the next save.
+    chmod(&store, 0o755);
+    let (output, _, stderr) = run(bin(&store).args(["compare", "baseline"]).arg(fixture("compare_v2")).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    save_fixture(&store, "second", "compare_v2");
+    assert_eq!(mode(&store), 0o700);
+
+    // The default store's own parent folder (`$XDG_DATA_HOME/scalene-lsp`) is checked the same way.
+    let data = project.path().join("data");
+    let mut save_default = bin(Path::new(""));
+    save_default.env_remove("SCALENE_LSP_STORE").env("XDG_DATA_HOME", &data).args(["show", "--save", "baseline"]).arg(fixture("compare_v1"));
+    let (output, _, stderr) = run(save_default.stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let app = data.join("scalene-lsp");
+    chmod(&app, 0o777);
+    let (output, _, stderr) = run(bin(Path::new("")).env_remove("SCALENE_LSP_STORE").env("XDG_DATA_HOME", &data).args(["saved", "list"]));
+    assert_eq!(code(&output), 4, "{stderr}");
+    assert!(stderr.contains(&format!("{:?}", app)) && stderr.contains(&format!("`chmod 700 {}`", app.display())), "{stderr}");
+    chmod(&app, 0o700);
+
+    // A profile that belongs to another user (planted while the folder was open) is never read.
+    if nix::unistd::getuid().is_root() {
+        let planted = store.join("baseline.json");
+        nix::unistd::chown(&planted, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let (output, _, stderr) = run(bin(&store).args(["compare", "baseline"]).arg(fixture("compare_v2")));
+        assert_eq!(code(&output), 4, "{stderr}");
+        assert!(stderr.contains("belongs to another user (uid 65534)") && stderr.contains("Fix: delete it"), "{stderr}");
+        let (output, listing, stderr) = run(bin(&store).args(["saved", "list", "--json"]));
+        assert_eq!(code(&output), 0, "{stderr}");
+        let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+        assert_eq!(listing.as_array().unwrap().len(), 1, "only the user's own profile is listed: {listing}");
+        assert_eq!(listing[0]["name"], "second");
+        assert!(stderr.contains("baseline.json") && stderr.contains("belongs to another user"), "{stderr}");
+    }
+}
+
+/// A short CPU-bound program profiled for real (`profile --json`, cpu mode): the normalized JSON's text.
+pub fn real_profile_json(project: &TempProject) -> String {
+    let program = project.write(
+        "work.py",
+        "def work():\n    total = 0\n    for i in range(1_500_000):\n        total += i % 7\n    return total\n\nif __name__ == \"__main__\":\n    print(work())\n",
+    );
+    let (output, stdout, stderr) = run(bin(&project.path().join("unused-store")).args(["profile", "--json", "--mode", "cpu", "--python"]).arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    stdout
+}
+
+#[test]
+fn show_reads_and_saves_the_normalized_json_and_a_saved_profiles_file_as_compare_does() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let json_text = real_profile_json(&project);
+    let normalized = project.write("after.json", &json_text);
+    let original: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    // Shown as any profile, and saved.
+    let (output, view, stderr) = run(bin(&store).arg("show").arg(&normalized));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(view.contains("total += i % 7") && view.contains("work"), "{view}");
+    let (output, shown, stderr) = run(bin(&store).args(["show", "--json", "--save", "fromjson"]).arg(&normalized));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("saved as fromjson"), "{stderr}");
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["files"], original["files"], "the same numbers, lines and source");
+    let (_, saved_json, _) = run(bin(&store).args(["saved", "show", "fromjson", "--json"]));
+    let saved_json: serde_json::Value = serde_json::from_str(&saved_json).unwrap();
+    assert_eq!(saved_json["files"], original["files"]);
+    assert_eq!((saved_json["program"].as_str(), saved_json["elapsed_s"].as_f64()), (original["program"].as_str(), original["elapsed_s"].as_f64()));
+    // A saved profile's file is accepted the same way.
+    let (output, _, stderr) = run(bin(&store).args(["show", "--save", "copy"]).arg(store.join("fromjson.json")).stdout(Stdio::null()));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let (output, compared, stderr) = run(bin(&store).args(["compare", "copy"]).arg(&normalized).args(["--json", "--fail-on", "regressed,improved,new,removed"]));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&compared).unwrap()["summary"]["verdict"], "unchanged");
 }

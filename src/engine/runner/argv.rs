@@ -67,7 +67,8 @@ pub fn display_command(spec: &RunSpec, output: &Path) -> String {
         .join(" ")
 }
 
-fn shell_quote(arg: &str) -> String {
+/// `arg` as a shell would need it in a command a user pastes (quoted when it has anything unusual).
+pub fn shell_quote(arg: &str) -> String {
     let safe = !arg.is_empty()
         && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
     if safe { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }

@@ -60,13 +60,38 @@ fn every_created_dir_is_0700_and_every_file_0600_from_the_start() {
     store.save("baseline", &fixture("memory_heavy")).unwrap();
     assert_eq!(mode(&saved.path), 0o600);
     assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-    // An existing folder with wider modes is tightened before anything is written into it.
+    // An existing folder others can read (not write) is tightened before anything is written into it.
     let open = tmp.path().join("open");
     fs::create_dir(&open).unwrap();
     fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
     store_at(&open).save("x", &fixture("cpu_bound")).unwrap();
     assert_eq!(mode(&open), 0o700);
     assert_eq!(mode(&open.join("x.json")), 0o600);
+}
+
+#[test]
+fn a_store_others_can_write_to_is_refused_for_every_use_and_left_as_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let store = store_at(&dir);
+    store.save("baseline", &fixture("cpu_bound")).unwrap();
+    for open in [0o777, 0o1777, 0o770, 0o720, 0o702] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(open)).unwrap();
+        let refused = |result: Result<(), EngineError>| {
+            let message = result.expect_err("refused").to_string();
+            assert!(message.contains("can write to it") && message.contains(&format!("`chmod 700 {}`", dir.display())), "{open:o}: {message}");
+        };
+        refused(store.load("baseline").map(drop));
+        refused(store.list().map(drop));
+        refused(store.save("other", &fixture("cpu_bound")).map(drop));
+        refused(store.delete("baseline").map(drop));
+        refused(store.cleanup_old(Duration::ZERO).map(drop));
+        assert!(!store.exists("baseline"));
+        assert_eq!(fs::symlink_metadata(&dir).unwrap().mode() & 0o7777, open, "not tightened behind the user's back");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "nothing written or removed");
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(store.load("baseline").unwrap().meta.name, "baseline");
 }
 
 #[test]

@@ -208,6 +208,9 @@ fn parse_run_id(command: Command, text: Option<&str>) -> Result<Option<RunId>> {
     }
 }
 
+/// How long a pause or resume waits for Scalene to confirm it.
+const RECORDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A pause or resume that could not happen: the run named (or none) is not there, or not yet.
 fn recording_error(err: &EngineError) -> tower_lsp_server::jsonrpc::Error {
     match err {
@@ -249,8 +252,8 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: CancelArgs = arguments(command, &params.arguments)?;
             let run_id = parse_run_id(command, args.run_id.as_deref())?;
             let on = command == Command::Resume;
-            // Waits at most a few seconds (for Scalene to start the program); Scalene itself is not run here.
-            let change = session.engine.set_recording(run_id, on).await.map_err(|err| recording_error(&err))?;
+            // Waits for Scalene to confirm the switch (bounded); Scalene itself is not run here.
+            let change = session.engine.set_recording(run_id, on, RECORDING_WAIT).await.map_err(|err| recording_error(&err))?;
             tokio::spawn(progress::after_profile_change(session.clone()));
             Ok(Some(json!({ "run_id": change.run_id.to_string(), "recording": change.recording, "changed": change.changed })))
         }

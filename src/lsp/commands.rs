@@ -208,9 +208,6 @@ fn parse_run_id(command: Command, text: Option<&str>) -> Result<Option<RunId>> {
     }
 }
 
-/// How long a pause or resume waits for Scalene to confirm it.
-const RECORDING_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// A pause or resume that could not happen: the run named (or none) is not there, or not yet.
 fn recording_error(err: &EngineError) -> tower_lsp_server::jsonrpc::Error {
     match err {
@@ -252,10 +249,16 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: CancelArgs = arguments(command, &params.arguments)?;
             let run_id = parse_run_id(command, args.run_id.as_deref())?;
             let on = command == Command::Resume;
-            // Waits for Scalene to confirm the switch (bounded); Scalene itself is not run here.
-            let change = session.engine.set_recording(run_id, on, RECORDING_WAIT).await.map_err(|err| recording_error(&err))?;
-            tokio::spawn(progress::after_profile_change(session.clone()));
-            Ok(Some(json!({ "run_id": change.run_id.to_string(), "recording": change.recording, "changed": change.changed })))
+            // Only records the wish: the run's own task switches Scalene, and the run's progress
+            // (progress::track_run) reports the outcome.
+            let change = session.engine.request_recording(run_id, on).map_err(|err| recording_error(&err))?;
+            Ok(Some(json!({
+                "run_id": change.run_id.to_string(),
+                "requested": change.requested,
+                "recording": change.recording,
+                "changed": change.changed,
+                "pending": change.pending,
+            })))
         }
         Command::Clear => {
             let args: ClearArgs = arguments(command, &params.arguments)?;

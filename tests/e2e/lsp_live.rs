@@ -221,6 +221,15 @@ fn the_profile_test_lens_profiles_one_failing_test_and_keeps_its_profile() {
     assert!(!lines.iter().any(|line| area.contains(line)), "the other test did not run: {lines:?}");
     let error = client.execute("scalene.profileTest", json!({"uri": uri, "name": ""})).unwrap_err();
     assert!(error["message"].as_str().unwrap().contains("`name` must name a test"), "{error}");
+
+    // A name that matches no test: no profile, and the message says so (not "did not pass").
+    let started = client.execute_ok("scalene.profileTest", json!({"uri": uri, "name": "TestPerimeter::test_nope"}));
+    client.expect_notification("$/progress", |params| params["value"]["kind"] == "begin", TIMEOUT);
+    let run = follow(&mut client, started["run_id"].as_str().unwrap().to_string());
+    assert_eq!(run.end, "failed: no test matched");
+    let error = client.expect_notification("window/showMessage", |params| params["type"] == 1, TIMEOUT);
+    let error = error["message"].as_str().unwrap();
+    assert!(error.contains("no test matched") && error.contains("test_shapes.py::TestPerimeter::test_nope") && error.contains("--collect-only"), "{error}");
 }
 
 #[test]

@@ -122,14 +122,25 @@ pub struct ProfileRequest {
 /// The snapshot interval of live runs unless the request sets one.
 pub const DEFAULT_LIVE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The result of switching a run's recording.
+/// The answer to a pause or resume: what was asked, and what is confirmed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordingChange {
     pub run_id: RunId,
-    /// Whether Scalene records now.
+    /// The state asked for (true: recording).
+    pub requested: bool,
+    /// Whether Scalene records now, as confirmed.
     pub recording: bool,
-    /// False when recording already was in that state.
+    /// False when that state already was the one asked for.
     pub changed: bool,
+    /// True while the newest wish is on its way (not confirmed yet); its outcome is published on
+    /// `Engine::watch_recording`.
+    pub pending: bool,
+}
+
+impl RecordingChange {
+    fn new(run_id: RunId, requested: bool, changed: bool, status: &runner::control::RecordingStatus) -> RecordingChange {
+        RecordingChange { run_id, requested, recording: status.recording, changed, pending: status.pending() }
+    }
 }
 
 /// A run in progress (or one shared with an identical request).
@@ -598,32 +609,67 @@ impl Engine {
         self.inner.cache.get(id).ok_or(EngineError::UnknownRun { run_id: run_id.to_string() })
     }
 
-    /// Switches recording on (`on`) or off in a run in progress (the newest one when `run_id` is None):
-    /// Scalene's own signals, sent to the process that runs the program. Waits (a few seconds at most)
-    /// for Scalene to start the program; a paused span is not in the profile (elapsed = recorded time).
-    pub async fn set_recording(&self, run_id: Option<RunId>, on: bool) -> Result<RecordingChange, EngineError> {
+    /// Asks for recording on (`on`) or off in a run in progress (the newest one when `run_id` is None)
+    /// and returns at once: the run's own task sends Scalene's signals to the process that runs the
+    /// program (once Scalene started it; a queued run starts in the state wanted then), coalescing
+    /// quick changes of mind so that the state asked for last is the one reached. A paused span is not
+    /// in the profile (elapsed = recorded time). The outcome is published on `watch_recording`.
+    pub fn request_recording(&self, run_id: Option<RunId>, on: bool) -> Result<RecordingChange, EngineError> {
+        let (run_id, state) = self.run_state_for_recording(run_id)?;
+        match state.control.request(on) {
+            Ok(wish) => Ok(RecordingChange::new(run_id, on, wish.changed, &wish.status)),
+            Err(problem) => Err(self.recording_error(run_id, problem)),
+        }
+    }
+
+    /// Like `request_recording`, then waits up to `wait` until Scalene is in the state asked for (or
+    /// a newer wish replaced this one): the answer says `pending` when it was not confirmed in time.
+    /// Fails when this wish could not be fulfilled (the run ended first, Scalene never started the
+    /// program, or cannot be switched).
+    pub async fn set_recording(&self, run_id: Option<RunId>, on: bool, wait: Duration) -> Result<RecordingChange, EngineError> {
+        let (run_id, state) = self.run_state_for_recording(run_id)?;
+        let wish = state.control.request(on).map_err(|problem| self.recording_error(run_id, problem))?;
+        let mut receiver = state.control.subscribe();
+        let done = |status: &runner::control::RecordingStatus| status.settled >= wish.number || status.wish > wish.number || status.ended;
+        let status = match tokio::time::timeout(wait, receiver.wait_for(done)).await {
+            Ok(Ok(status)) => *status,
+            _ => state.control.status(),
+        };
+        match status.problem {
+            Some((number, problem)) if number == wish.number && status.recording != on => Err(self.recording_error(run_id, problem)),
+            _ => Ok(RecordingChange::new(run_id, on, wish.changed, &status)),
+        }
+    }
+
+    /// Follows a run's recording (asked for and confirmed) until it ends; None when it is not running.
+    pub fn watch_recording(&self, run_id: RunId) -> Option<tokio::sync::watch::Receiver<runner::control::RecordingStatus>> {
+        self.inner.runs.get(&run_id).map(|state| state.control.subscribe())
+    }
+
+    /// The error (with its fix) for a switch of `run_id` that could not happen.
+    pub fn recording_error(&self, run_id: RunId, problem: runner::control::RecordingProblem) -> EngineError {
+        use runner::control::RecordingProblem;
+        match problem {
+            RecordingProblem::Ended => EngineError::RunEnded { run_id: run_id.to_string() },
+            RecordingProblem::NotStarted => EngineError::ProgramNotStarted { run_id: run_id.to_string(), waited_s: runner::control::PROGRAM_WAIT.as_secs() },
+            RecordingProblem::Unsupported => {
+                let version = self.inner.runs.get(&run_id).and_then(|state| self.running_version(&state)).unwrap_or_else(|| "unknown version".into());
+                EngineError::RecordingUnsupported { run_id: run_id.to_string(), version }
+            }
+        }
+    }
+
+    fn run_state_for_recording(&self, run_id: Option<RunId>) -> Result<(RunId, Arc<runs::RunState>), EngineError> {
         let run_id = match run_id {
             Some(run_id) => run_id,
             None => self.running().last().copied().ok_or(EngineError::NoRunInProgress)?,
         };
-        let Some(state) = self.inner.runs.get(&run_id).map(|state| state.clone()) else {
-            return Err(match self.inner.ended.profile(run_id) {
+        match self.inner.runs.get(&run_id).map(|state| state.clone()) {
+            Some(state) => Ok((run_id, state)),
+            None => Err(match self.inner.ended.profile(run_id) {
                 Some(_) => EngineError::RunEnded { run_id: run_id.to_string() },
                 None => EngineError::UnknownRun { run_id: run_id.to_string() },
-            });
-        };
-        use runner::control::RecordingProblem;
-        match state.control.set_recording(on).await {
-            Ok(switched) => Ok(RecordingChange { run_id, recording: on, changed: switched.pid.is_some() }),
-            Err(RecordingProblem::Ended) => Err(EngineError::RunEnded { run_id: run_id.to_string() }),
-            Err(RecordingProblem::NotStarted) => Err(EngineError::ProgramNotStarted {
-                run_id: run_id.to_string(),
-                waited_s: runner::control::PROGRAM_WAIT.as_secs(),
             }),
-            Err(RecordingProblem::Unsupported) => {
-                let version = self.running_version(&state).unwrap_or_else(|| "unknown version".into());
-                Err(EngineError::RecordingUnsupported { run_id: run_id.to_string(), version })
-            }
         }
     }
 

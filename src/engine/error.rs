@@ -103,6 +103,14 @@ pub enum EngineError {
     )]
     PytestMissing { python: PathBuf },
 
+    #[error(
+        "no test matched {node}: pytest ran no test ({said}). Fix: name a test as pytest lists it (\"{python_display}\" -m pytest \
+         --collect-only -q {file_display} prints the node ids; the part after :: is the name){hint}",
+        python_display = python.display(),
+        file_display = file.display()
+    )]
+    NoTestMatched { node: String, said: String, python: PathBuf, file: PathBuf, hint: String },
+
     #[error("no run is in progress. Fix: start one (profile a file; a live run shows its numbers while it goes on), then switch its recording.")]
     NoRunInProgress,
 
@@ -192,6 +200,7 @@ impl EngineError {
             EngineError::Spawn { .. } => "spawn_failed",
             EngineError::CancelledBeforeStart => "cancelled",
             EngineError::PytestMissing { .. } => "pytest_missing",
+            EngineError::NoTestMatched { .. } => "no_test_matched",
             EngineError::NoRunInProgress => "no_run",
             EngineError::UnknownRun { .. } => "unknown_run",
             EngineError::RunEnded { .. } => "run_ended",

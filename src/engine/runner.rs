@@ -93,7 +93,8 @@ pub struct RunSpec {
     /// Live: Scalene rewrites its JSON this often (`--profile-interval`), and each complete snapshot is
     /// handed to `RunHooks::on_snapshot`.
     pub live: Option<Duration>,
-    /// Start with recording paused (`--off`); `RunControl::set_recording` switches it.
+    /// Start with recording paused (`--off`); `RunControl::request` switches it (and a wish made
+    /// while the run was queued overrides this).
     pub paused: bool,
     /// Variables that make Scalene skip its re-launch (the start-up shortcut, `engine/startup.rs`);
     /// empty: Scalene's own path.
@@ -162,6 +163,15 @@ async fn run_inner(
     if cancel.is_cancelled() {
         return Err(EngineError::CancelledBeforeStart);
     }
+    // Pause and resume asked for while the run was queued: Scalene starts in the state wanted now.
+    let started_as_wanted;
+    let spec = match hooks.control.map(RunControl::wanted) {
+        Some(wanted) if spec.lifecycle.is_some() && wanted == spec.paused => {
+            started_as_wanted = RunSpec { paused: !wanted, ..spec.clone() };
+            &started_as_wanted
+        }
+        _ => spec,
+    };
     let temp_root = place.temp_root;
     let run_dir = tempfile::Builder::new()
         .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
@@ -232,7 +242,7 @@ async fn run_inner(
     let stdout_task = tokio::spawn(outcome::read_tail(child.stdout.take(), echo_stdout));
     let stderr_task = tokio::spawn(outcome::read_tail(child.stderr.take(), echo_stderr));
     if let (Some(control), Some(pgid)) = (hooks.control, pgid) {
-        control.attach(pgid, run_dir.path().to_path_buf(), spec.lifecycle.clone());
+        control.attach(pgid, run_dir.path().to_path_buf(), spec.lifecycle.clone(), !spec.paused);
     }
 
     let last_snapshot = snapshots::LastSnapshot::default();

@@ -35,8 +35,11 @@ pub struct RunInfo {
     /// Wall-clock time since the run was started (queued time included).
     pub elapsed: Duration,
     pub live: Option<Duration>,
-    /// False while recording is paused.
+    /// False while recording is paused (as confirmed).
     pub recording: bool,
+    /// The recording state asked for last; differs from `recording` while a pause or resume is on
+    /// its way.
+    pub recording_wanted: bool,
     /// The newest complete snapshot, while it is in the cache.
     pub snapshot: Option<Arc<CachedProfile>>,
 }
@@ -59,12 +62,14 @@ impl RunState {
 
     pub fn info(&self, cache: &ProfileCache) -> RunInfo {
         let latest = *self.latest.lock().unwrap_or_else(|poison| poison.into_inner());
+        let recording = self.control.status();
         RunInfo {
             run_id: self.run_id,
             program: self.program.clone(),
             elapsed: self.started.elapsed().unwrap_or_default(),
             live: self.live,
-            recording: self.control.recording(),
+            recording: recording.recording,
+            recording_wanted: recording.wanted,
             snapshot: latest.and_then(|id| cache.get(id)),
         }
     }

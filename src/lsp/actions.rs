@@ -33,7 +33,7 @@ pub fn handle_code_action(session: &Session, snapshot: &DocumentSnapshot) -> Vec
     ];
     if let Some(run_id) = session.run_for(&snapshot.uri) {
         actions.push(action("Cancel profiling", Command::Cancel, json!({ "run_id": run_id.to_string() })));
-        let recording = session.engine.run_info(run_id).is_none_or(|info| info.recording);
+        let recording = session.engine.run_info(run_id).is_none_or(|info| info.recording_wanted);
         if recording {
             actions.push(action("Pause recording", Command::Pause, json!({ "run_id": run_id.to_string() })));
         } else {

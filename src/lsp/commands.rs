@@ -230,10 +230,16 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: CancelArgs = arguments(command, &params.arguments)?;
             let run_id = parse_run_id(command, args.run_id.as_deref())?;
             let on = command == Command::Resume;
-            // Waits at most a few seconds (for Scalene to start the program); Scalene itself is not run here.
-            let change = session.engine.set_recording(run_id, on).await.map_err(|err| recording_error(&err))?;
-            tokio::spawn(progress::after_profile_change(session.clone()));
-            Ok(Some(json!({ "run_id": change.run_id.to_string(), "recording": change.recording, "changed": change.changed })))
+            // Only records the wish: the run's own task switches Scalene, and the run's progress
+            // (progress::track_run) reports the outcome.
+            let change = session.engine.request_recording(run_id, on).map_err(|err| recording_error(&err))?;
+            Ok(Some(json!({
+                "run_id": change.run_id.to_string(),
+                "requested": change.requested,
+                "recording": change.recording,
+                "changed": change.changed,
+                "pending": change.pending,
+            })))
         }
         Command::Clear => {
             let args: ClearArgs = arguments(command, &params.arguments)?;

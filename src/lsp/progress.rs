@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use tower_lsp_server::ls_types::{MessageType, NumberOrString, Uri};
+use tower_lsp_server::{Cancellable, OngoingProgress, Unbounded};
 
 use super::client;
 use super::diagnostics;
 use super::heat;
 use super::session::{Session, uri_path};
 use crate::engine::model::{Profile, RunStatus};
-use crate::engine::{RunHandle, RunInfo, RunResult};
+use crate::engine::runner::control::RecordingProblem;
+use crate::engine::{RunHandle, RunId, RunInfo, RunResult};
 
 /// What a run is, for its progress title.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +38,9 @@ pub fn report(elapsed_s: u64, info: Option<&RunInfo>) -> String {
     if let Some(info) = info {
         if !info.recording {
             text.push_str(" · recording paused");
+        }
+        if info.recording_wanted != info.recording {
+            text.push_str(if info.recording_wanted { " · resuming recording" } else { " · pausing recording" });
         }
         if let Some(hot) = info.snapshot.as_ref().and_then(|snapshot| hottest(&snapshot.profile)) {
             text.push_str(&format!(" · hottest so far: {hot}"));
@@ -83,19 +88,27 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     };
     let series = handle.series.clone();
     let engine = session.engine.clone();
-    let result = handle
-        .wait_with_ticks(|elapsed| {
-            let progress = &progress;
-            // Repeated runs say which run is going: `run 2/3 · 5 s`.
-            let run = series.as_ref().map(|series| format!("run {}/{} · ", series.current(), series.total)).unwrap_or_default();
-            let message = format!("{run}{}", report(elapsed.as_secs(), engine.run_info(run_id).as_ref()));
-            async move {
-                if let Some(progress) = progress {
-                    progress.report_with_message(message, Some(true)).await;
-                }
+    let started = std::time::Instant::now();
+    let ticks = handle.wait_with_ticks(|elapsed| {
+        let progress = &progress;
+        // Repeated runs say which run is going: `run 2/3 · 5 s`.
+        let run = series.as_ref().map(|series| format!("run {}/{} · ", series.current(), series.total)).unwrap_or_default();
+        let message = format!("{run}{}", report(elapsed.as_secs(), engine.run_info(run_id).as_ref()));
+        async move {
+            if let Some(progress) = progress {
+                progress.report_with_message(message, Some(true)).await;
             }
-        })
-        .await;
+        }
+    });
+    // Pause and resume answer at once; what they lead to is reported here, as it happens.
+    let recording = async {
+        follow_recording(&session, run_id, &name, started, progress.as_ref()).await;
+        std::future::pending::<()>().await
+    };
+    let result = tokio::select! {
+        result = ticks => result,
+        () = recording => unreachable!("following the recording never ends"),
+    };
     session.runs.remove(&run_id);
     let summary = summary(&result);
     match progress {
@@ -119,6 +132,34 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         Err(err) => {
             client.show_message(MessageType::ERROR, format!("Scalene could not profile {name}: {err}")).await;
         }
+    }
+}
+
+/// Reports each change of a run's recording (asked for or confirmed) at once, until the run ends: a
+/// progress report (or a log message without progress), fresh annotations when the confirmed state
+/// changed, and a warning with the fix when a pause or resume could not happen.
+async fn follow_recording(session: &Arc<Session>, run_id: RunId, name: &str, started: std::time::Instant, progress: Option<&OngoingProgress<Unbounded, Cancellable>>) {
+    let Some(mut receiver) = session.engine.watch_recording(run_id) else { return };
+    let mut seen = *receiver.borrow_and_update();
+    while receiver.changed().await.is_ok() {
+        let now = *receiver.borrow_and_update();
+        if let Some((_, problem)) = now.problem.filter(|problem| Some(*problem) != seen.problem)
+            && problem != RecordingProblem::Ended
+        {
+            let err = session.engine.recording_error(run_id, problem);
+            session.client.show_message(MessageType::WARNING, format!("Scalene: {name}: {err}")).await;
+        }
+        if (now.recording, now.wanted) != (seen.recording, seen.wanted) && !now.ended {
+            let message = report(started.elapsed().as_secs(), session.engine.run_info(run_id).as_ref());
+            match progress {
+                Some(progress) => progress.report_with_message(message, Some(true)).await,
+                None => session.client.log_message(MessageType::INFO, format!("Scalene: {name}: {message}")).await,
+            }
+            if now.recording != seen.recording {
+                tokio::spawn(after_profile_change(session.clone()));
+            }
+        }
+        seen = now;
     }
 }
 

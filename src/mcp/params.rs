@@ -250,10 +250,15 @@ pub struct RunListing {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecordingResult {
     pub run_id: String,
-    /// Whether Scalene records now.
+    /// The state asked for (true: recording).
+    pub requested: bool,
+    /// Whether Scalene records now, as confirmed.
     pub recording: bool,
-    /// False when recording already was in that state.
+    /// False when that state already was the one asked for.
     pub changed: bool,
+    /// True when Scalene had not confirmed the newest wish within the wait (a pause is confirmed once
+    /// it holds, usually within a second); list_profiles → runs shows the state later.
+    pub pending: bool,
 }
 
 /// One ranked line.

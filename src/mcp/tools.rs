@@ -21,6 +21,9 @@ use crate::engine::{Engine, ProfileId, ProfileRequest, Program, RunHandle, RunId
 /// Default wall-clock limit of `profile_code` runs (`profile` uses the engine's `DEFAULT_TIMEOUT`).
 const CODE_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_TIMEOUT_S: f64 = 24.0 * 3600.0;
+/// How long `pause` / `resume` wait for Scalene to confirm the switch before they answer `pending`
+/// (a newer pause or resume of the run ends the wait at once: the newest wish is the one applied).
+const RECORDING_WAIT: Duration = Duration::from_secs(5);
 
 type ToolResult<T> = Result<Json<T>, ToolError>;
 
@@ -107,8 +110,14 @@ impl ScaleneMcp {
     /// `pause` / `resume`.
     async fn switch_recording(&self, run_id: Option<&str>, on: bool) -> ToolResult<RecordingResult> {
         let run_id = run_id.map(parse_run_id).transpose()?;
-        let change = self.engine().set_recording(run_id, on).await.map_err(|err| ToolError::refused(err.to_string()))?;
-        Ok(Json(RecordingResult { run_id: change.run_id.to_string(), recording: change.recording, changed: change.changed }))
+        let change = self.engine().set_recording(run_id, on, RECORDING_WAIT).await.map_err(|err| ToolError::refused(err.to_string()))?;
+        Ok(Json(RecordingResult {
+            run_id: change.run_id.to_string(),
+            requested: change.requested,
+            recording: change.recording,
+            changed: change.changed,
+            pending: change.pending,
+        }))
     }
 
     /// The profile a read tool works on: by id, else the newest covering `path`, else the newest.
@@ -423,7 +432,7 @@ impl ScaleneMcp {
 
     /// Switch recording on in a run.
     #[tool(
-        description = "Switch recording on in a run in progress (run_id like \"run-3\"; the newest run when absent): Scalene measures from now on. With a run started with paused true, resume then pause records only that window (the profile's elapsed_s is the recorded time). Fails with the reason when the run has ended or Scalene has not started the program yet.",
+        description = "Switch recording on in a run in progress (run_id like \"run-3\"; the newest run when absent): Scalene measures from now on. With a run started with paused true, resume then pause records only that window (the profile's elapsed_s is the recorded time). Answers once Scalene confirmed it (requested: what was asked, recording: the confirmed state), or after at most 5 s with pending true (list_profiles → runs shows it later); calls may overlap: the state asked for last wins. Fails with the reason when the run has ended or Scalene did not start the program.",
         annotations(title = "Resume recording", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = output_schema::<RecordingResult>()
     )]
@@ -433,7 +442,7 @@ impl ScaleneMcp {
 
     /// Switch recording off in a run.
     #[tool(
-        description = "Switch recording off in a run in progress (run_id like \"run-3\"; the newest run when absent): the program goes on unmeasured until resume. Scalene writes the profile so far, which becomes the run's snapshot (hotspots {\"run_id\": ...} reads it). Fails with the reason when the run has ended.",
+        description = "Switch recording off in a run in progress (run_id like \"run-3\"; the newest run when absent): the program goes on unmeasured until resume. Scalene writes the profile so far, which becomes the run's snapshot (hotspots {\"run_id\": ...} reads it). Answers once the pause holds (recording false), or after at most 5 s with pending true; a resume sent meanwhile wins (the state asked for last is applied). Fails with the reason when the run has ended.",
         annotations(title = "Pause recording", read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = output_schema::<RecordingResult>()
     )]

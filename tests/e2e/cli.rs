@@ -400,6 +400,36 @@ fn profile_test_runs_one_pytest_test_and_keeps_a_failing_tests_profile() {
 }
 
 #[test]
+fn a_test_name_that_matches_no_test_says_so_and_unicode_parametrize_ids_run_by_their_node_id() {
+    let (project, _) = crate::live::test_project();
+    project.write(
+        "tests/test_ids.py",
+        "import pytest\n\nfrom shapes import slow_area\n\n\n@pytest.mark.parametrize(\"x\", [\"é\"])\ndef test_accented(x):\n    assert slow_area(2_000_000) > 0 and x\n",
+    );
+    let profile_test = |node: &str| {
+        run(bin().current_dir(project.path()).args(["profile", "--mode", "cpu", "--python"]).arg(support::python()).args(["--test", node]))
+    };
+
+    // A wrong name: no test ran, which is not a failing test.
+    let (output, stdout, stderr) = profile_test("tests/test_shapes.py::test_nope");
+    assert_eq!(code(&output), 4, "nothing to show: {stdout}{stderr}");
+    assert!(stderr.contains("error: no test matched") && stderr.contains("tests/test_shapes.py::test_nope"), "{stderr}");
+    assert!(stderr.contains("ERROR: not found:") && stderr.contains("-m pytest --collect-only -q"), "pytest's reason and the fix: {stderr}");
+    assert!(!stdout.contains("did not pass") && !stderr.contains("did not pass"), "{stdout}{stderr}");
+
+    // The parametrize id as pytest lists it (`é` escaped) runs that test.
+    let (output, stdout, stderr) = profile_test("tests/test_ids.py::test_accented[\\xe9]");
+    assert_eq!(code(&output), 0, "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed in") && stdout.contains("status ok"), "{stdout}");
+    assert!(stdout.contains("total += (i % 13) * (i % 7)"), "slow_area's loop is in the profile: {stdout}");
+
+    // The id as written in the source: the error names the id to use.
+    let (output, _, stderr) = profile_test("tests/test_ids.py::test_accented[é]");
+    assert_eq!(code(&output), 4);
+    assert!(stderr.contains("no test matched") && stderr.contains("try \"test_accented[\\xe9]\" rather than \"test_accented[é]\""), "{stderr}");
+}
+
+#[test]
 fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
     let program = support::program("cpu_bound.py");
     let (output, stdout, stderr) = run(bin().arg("doctor").arg("--python").arg(support::python()).arg(&program));

@@ -13,6 +13,10 @@ use scalene_lsp::engine::{
 
 use crate::support::{self, TempProject};
 
+/// How long a pause or resume may wait for Scalene to confirm it (a bound for a stuck run, not a
+/// figure any test checks).
+const SWITCH_WAIT: Duration = Duration::from_secs(60);
+
 fn engine(temp_root: &Path) -> Engine {
     Engine::new(EngineSettings {
         max_concurrent_runs: 2,
@@ -134,7 +138,7 @@ fn a_live_run_replaces_its_snapshot_as_it_goes_and_ends_with_the_final_profile()
         engine.cache().run_pending_tasks();
         assert_eq!(engine.cache().len(), 1, "the final profile replaced the last snapshot");
         assert_eq!(engine.run_profile(run_id).unwrap().id, done.id, "the run id names its final profile afterwards");
-        let err = engine.set_recording(Some(run_id), false).await.unwrap_err();
+        let err = engine.set_recording(Some(run_id), false, SWITCH_WAIT).await.unwrap_err();
         assert!(matches!(err, EngineError::RunEnded { .. }), "{err:?}");
         assert!(err.to_string().contains("has ended") && err.to_string().contains("Fix:"), "{err}");
     });
@@ -216,14 +220,14 @@ fn a_run_started_paused_records_only_the_window_it_was_resumed_for() {
 
         touch(project.path(), "go_b");
         wait_for_file(&project.path().join("in_b")).await;
-        let change = engine.set_recording(Some(run_id), true).await.unwrap();
+        let change = engine.set_recording(Some(run_id), true, SWITCH_WAIT).await.unwrap();
         assert!(change.recording && change.changed);
         let window = Instant::now();
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let change = engine.set_recording(None, false).await.unwrap();
+        let change = engine.set_recording(None, false, SWITCH_WAIT).await.unwrap();
         let window = window.elapsed().as_secs_f64();
         assert!(!change.recording && change.changed && change.run_id == run_id);
-        assert!(!engine.set_recording(Some(run_id), false).await.unwrap().changed, "already paused");
+        assert!(!engine.set_recording(Some(run_id), false, SWITCH_WAIT).await.unwrap().changed, "already paused");
         // Scalene writes the profile when paused: it appears as the run's snapshot.
         let paused = next_added(&engine, &mut events, |entry| entry.profile.status == RunStatus::Running).await;
         assert!(cpu_on(&paused, &program, lines[1]) > 0.0, "the window is in the snapshot");
@@ -248,9 +252,9 @@ fn switching_recording_names_the_run_and_the_fix() {
     let temp_root = tempfile::tempdir().unwrap();
     let engine = engine(temp_root.path());
     runtime().block_on(async {
-        let err = engine.set_recording(None, true).await.unwrap_err();
+        let err = engine.set_recording(None, true, SWITCH_WAIT).await.unwrap_err();
         assert!(matches!(err, EngineError::NoRunInProgress), "{err:?}");
-        let err = engine.set_recording(Some(scalene_lsp::engine::RunId(99)), true).await.unwrap_err();
+        let err = engine.set_recording(Some(scalene_lsp::engine::RunId(99)), true, SWITCH_WAIT).await.unwrap_err();
         assert!(matches!(err, EngineError::UnknownRun { .. }) && err.to_string().contains("run-99"), "{err}");
     });
 }

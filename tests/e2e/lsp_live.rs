@@ -98,12 +98,16 @@ fn a_live_run_updates_its_hints_while_the_program_moves_on_and_recording_can_be_
     assert!(hover_run_seconds(&hover) > first_seconds, "the snapshots cover more and more of the run: {first_seconds} then {hover}");
 
     // Pause and resume from the editor (the brief's `runId` spelling is accepted too).
+    // Each answers at once with what was asked; the progress reports what Scalene confirmed.
     let paused = client.execute_ok("scalene.pause", json!({"runId": run_id}));
-    assert_eq!(paused, json!({"run_id": run_id, "recording": false, "changed": true}));
+    assert_eq!((&paused["run_id"], &paused["requested"], &paused["changed"]), (&json!(run_id), &json!(false), &json!(true)), "{paused}");
     let actions = client.code_actions(&uri, 0);
     assert!(action(&actions, "Resume recording").is_some() && action(&actions, "Pause recording").is_none(), "{actions:#?}");
+    wait_for_report(&mut client, &run_id, "recording paused");
+    let again = client.execute_ok("scalene.pause", json!({"run_id": run_id}));
+    assert_eq!(again, json!({"run_id": run_id, "requested": false, "recording": false, "changed": false, "pending": false}));
     let resumed = client.execute_ok("scalene.resume", json!({}));
-    assert_eq!(resumed, json!({"run_id": run_id, "recording": true, "changed": true}));
+    assert_eq!((&resumed["run_id"], &resumed["requested"], &resumed["changed"]), (&json!(run_id), &json!(true), &json!(true)), "{resumed}");
 
     wait_for_report(&mut client, &run_id, "hottest so far: phases.py:");
     touch(project.path(), "stop");
@@ -217,6 +221,15 @@ fn the_profile_test_lens_profiles_one_failing_test_and_keeps_its_profile() {
     assert!(!lines.iter().any(|line| area.contains(line)), "the other test did not run: {lines:?}");
     let error = client.execute("scalene.profileTest", json!({"uri": uri, "name": ""})).unwrap_err();
     assert!(error["message"].as_str().unwrap().contains("`name` must name a test"), "{error}");
+
+    // A name that matches no test: no profile, and the message says so (not "did not pass").
+    let started = client.execute_ok("scalene.profileTest", json!({"uri": uri, "name": "TestPerimeter::test_nope"}));
+    client.expect_notification("$/progress", |params| params["value"]["kind"] == "begin", TIMEOUT);
+    let run = follow(&mut client, started["run_id"].as_str().unwrap().to_string());
+    assert_eq!(run.end, "failed: no test matched");
+    let error = client.expect_notification("window/showMessage", |params| params["type"] == 1, TIMEOUT);
+    let error = error["message"].as_str().unwrap();
+    assert!(error.contains("no test matched") && error.contains("test_shapes.py::TestPerimeter::test_nope") && error.contains("--collect-only"), "{error}");
 }
 
 #[test]
@@ -250,4 +263,127 @@ fn while_the_user_types_a_live_run_does_not_refresh_the_editor() {
     client.expect_request("workspace/inlayHint/refresh", RUN_TIMEOUT);
     client.execute_ok("scalene.cancel", json!({"run_id": run_id}));
     follow(&mut client, run_id);
+}
+
+/// Fires `count` pause/resume toggles at `run_id` (pause first), then a hover and inlay hints on
+/// `uri`, all before reading any answer; returns once everything is answered: the toggles each say
+/// what they asked for, and the hover (`Some` when `uri` has numbers) and the hints are the editor's
+/// ordinary answers. Returns the toggles' answers.
+fn toggle_burst(client: &mut LspClient, run_id: &str, count: usize, uri: &str, text: &str, line: u64) -> (Vec<Value>, Value, Vec<Value>) {
+    let toggles: Vec<(bool, i64)> = (0..count)
+        .map(|index| {
+            let on = index % 2 == 1;
+            let command = if on { "scalene.resume" } else { "scalene.pause" };
+            (on, client.send_request("workspace/executeCommand", json!({"command": command, "arguments": [{"run_id": run_id}]})))
+        })
+        .collect();
+    let hover = client.send_request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 8}}));
+    let n_lines = text.lines().count();
+    let hints = client.send_request("textDocument/inlayHint", json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": n_lines, "character": 0}}}));
+    let answers: Vec<Value> = toggles
+        .iter()
+        .map(|(on, id)| {
+            let (answer, _) = client.response(*id, TIMEOUT);
+            let answer = answer.unwrap_or_else(|error| panic!("a toggle failed: {error}"));
+            assert_eq!((&answer["run_id"], &answer["requested"]), (&json!(run_id), &json!(on)), "{answer}");
+            answer
+        })
+        .collect();
+    let (hover, _) = client.response(hover, TIMEOUT);
+    let (hints, _) = client.response(hints, TIMEOUT);
+    (answers, hover.expect("the hover is answered"), hints.expect("the hints are answered").as_array().cloned().unwrap_or_default())
+}
+
+/// Claims `run_id`'s progress reports until one that arrived after message number `after` satisfies
+/// `wanted`; returns its message.
+fn report_after(client: &mut LspClient, run_id: &str, after: u64, wanted: impl Fn(&str) -> bool) -> String {
+    let token = format!("scalene-{run_id}");
+    loop {
+        let value = client.expect_notification("$/progress", |params| params["token"] == token && params["value"]["kind"] == "report", RUN_TIMEOUT);
+        let message = value["value"]["message"].as_str().unwrap_or("").to_string();
+        if client.last_arrival > after && wanted(&message) {
+            return message;
+        }
+    }
+}
+
+fn settled_recording(message: &str) -> bool {
+    !message.contains("recording paused") && !message.contains("pausing recording") && !message.contains("resuming recording")
+}
+
+#[test]
+fn pause_and_resume_as_fast_as_one_likes_end_in_the_state_last_asked_for_and_never_hold_up_the_editor() {
+    let project = TempProject::new();
+    let busy_text = phased_program(project.path(), &["a"]);
+    let busy = project.write("busy.py", &busy_text);
+    let busy_line = phase_line(&busy_text, "a") as u64 - 1;
+    let window_dir = project.path().join("window");
+    std::fs::create_dir(&window_dir).unwrap();
+    let window_text = phased_program(&window_dir, &["a", "b"]);
+    let window = project.write("window/window.py", &window_text);
+    let line_b = phase_line(&window_text, "b") as u64 - 1;
+    let sleeper = project.write("sleeper.py", &format!("import time\n\nopen({:?}, \"w\").close()\nwhile True:\n    time.sleep(0.1)\n", project.path().join("sleeping").display().to_string()));
+    let mut client = start_in(&project, default_capabilities());
+    for method in ["textDocument/publishDiagnostics", "window/showMessage", "window/logMessage"] {
+        client.ignore(method);
+    }
+    let busy_uri = client.open(&busy, &busy_text);
+    let window_uri = client.open(&window, &window_text);
+
+    // Two runs take both of the engine's slots: a live one with numbers to show, and a sleeper.
+    let (busy_run, _) = start_profile(&mut client, &busy_uri, json!({"live": true, "mode": "cpu"}));
+    wait_for_hints(&mut client, &busy_uri, &busy_text, |lines| lines.contains(&busy_line));
+    let (sleeper_run, _) = start_profile(&mut client, &client_uri(&sleeper), json!({"mode": "cpu"}));
+    wait_for_file(&project.path().join("sleeping"));
+    let (run_id, _) = start_profile(&mut client, &window_uri, json!({"live": true, "mode": "cpu"}));
+
+    // The third run waits for a slot, so no toggle can take effect yet: every one is answered, and
+    // the editor's requests sent behind them too, while all of them are still in flight.
+    let (answers, hover, hints) = toggle_burst(&mut client, &run_id, 100, &busy_uri, &busy_text, busy_line);
+    assert!(answers.iter().all(|answer| answer["recording"] == json!(true)), "nothing is confirmed before Scalene starts: {answers:#?}");
+    assert!(answers.iter().any(|answer| answer["pending"] == json!(true)), "{answers:#?}");
+    let hover = &hover["contents"]["value"];
+    assert!(hover.as_str().is_some_and(|text| text.contains("live: the run so far")), "{hover}");
+    assert!(hints.iter().any(|hint| hint["position"]["line"] == json!(busy_line)), "{hints:#?}");
+    assert!(!window_dir.join("in_a").exists(), "the third run started before a slot was free");
+    // Asked for last, once every toggle was answered: pause.
+    let last = client.execute_ok("scalene.pause", json!({"run_id": run_id}));
+    assert_eq!((&last["requested"], &last["recording"], &last["pending"]), (&json!(false), &json!(true), &json!(true)), "{last}");
+    let actions = client.code_actions(&window_uri, 0);
+    assert!(action(&actions, "Resume recording").is_some(), "the actions follow the state asked for: {actions:#?}");
+
+    // A slot frees: the run starts in the state asked for last.
+    assert_eq!(client.execute_ok("scalene.cancel", json!({"run_id": sleeper_run})), json!({"cancelled": true}));
+    let last_answer = client.last_arrival;
+    let message = report_after(&mut client, &run_id, last_answer, |message| !message.contains("pausing recording"));
+    assert!(message.contains("recording paused"), "{message}");
+    wait_for_file(&window_dir.join("in_a"));
+
+    // Now on a live run, with pauses being confirmed while the toggles arrive.
+    let (answers, hover, hints) = toggle_burst(&mut client, &run_id, 100, &busy_uri, &busy_text, busy_line);
+    assert!(answers.iter().any(|answer| answer["changed"] == json!(true)), "{answers:#?}");
+    assert!(hover["contents"]["value"].as_str().is_some_and(|text| text.contains("live: the run so far")), "{hover}");
+    assert!(hints.iter().any(|hint| hint["position"]["line"] == json!(busy_line)), "{hints:#?}");
+    let last = client.execute_ok("scalene.resume", json!({"run_id": run_id}));
+    assert_eq!(last["requested"], json!(true), "{last}");
+    let last_answer = client.last_arrival;
+    report_after(&mut client, &run_id, last_answer, settled_recording);
+    let again = client.execute_ok("scalene.resume", json!({"run_id": run_id}));
+    assert_eq!(again, json!({"run_id": run_id, "requested": true, "recording": true, "changed": false, "pending": false}));
+
+    // Recording is on for good: phase b, which starts only now, shows up in the run's numbers.
+    touch(&window_dir, "go_b");
+    wait_for_hints(&mut client, &window_uri, &window_text, |lines| lines.contains(&line_b));
+    touch(&window_dir, "stop");
+    let run = follow(&mut client, run_id.clone());
+    assert!(run.end.starts_with("ok"), "{}", run.end);
+    assert!(run.reports.iter().all(|message| settled_recording(message)), "no pause landed later: {:?}", run.reports);
+    let hints = client.inlay_hints(&window_uri, &window_text);
+    assert!(hinted_lines(&hints).contains(&line_b), "the final profile has phase b: {hints:#?}");
+    assert_eq!(client.execute_ok("scalene.cancel", json!({"run_id": busy_run})), json!({"cancelled": true}));
+    follow(&mut client, busy_run);
+}
+
+fn client_uri(path: &Path) -> String {
+    crate::support::lsp_client::file_uri(path)
 }

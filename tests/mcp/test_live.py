@@ -48,11 +48,15 @@ async def test_a_live_run_is_read_while_it_goes_on_paused_resumed_and_cancelled(
         assert any(profile["status"] == "running" for profile in listing["profiles"])
 
         paused = (await client.call_tool("pause", {"run_id": run_id})).structured_content
-        assert paused == {"run_id": run_id, "recording": False, "changed": True}
-        listing = (await client.call_tool("list_profiles", {})).structured_content
-        assert listing["runs"][0]["recording"] is False
+        assert {key: paused[key] for key in ("run_id", "requested", "changed")} == {"run_id": run_id, "requested": False, "changed": True}, paused
+        # Confirmed within the tool's wait, or later (then list_profiles shows it once it is).
+        assert paused["recording"] is paused["pending"], paused
+        await wait_for_recording(client, False)
+        again = (await client.call_tool("pause", {"run_id": run_id})).structured_content
+        assert again == {"run_id": run_id, "requested": False, "recording": False, "changed": False, "pending": False}
         resumed = (await client.call_tool("resume", {})).structured_content
-        assert resumed == {"run_id": run_id, "recording": True, "changed": True}
+        assert {key: resumed[key] for key in ("run_id", "requested", "changed")} == {"run_id": run_id, "requested": True, "changed": True}, resumed
+        await wait_for_recording(client, True)
 
         assert (await client.call_tool("cancel", {"run_id": run_id})).structured_content == {"cancelled": True, "run_id": run_id}
         with anyio.fail_after(60):
@@ -67,6 +71,58 @@ async def test_a_live_run_is_read_while_it_goes_on_paused_resumed_and_cancelled(
         ended = await client.call_tool("pause", {"run_id": run_id})
         assert ended.is_error and "has ended" in ended.content[0].text and "Fix:" in ended.content[0].text
     assert not processes_mentioning(program)
+
+
+async def wait_for_recording(client, recording: bool) -> None:
+    """Waits until list_profiles shows the only run's confirmed recording state `recording`."""
+    with anyio.fail_after(60):
+        while (await client.call_tool("list_profiles", {})).structured_content["runs"][0]["recording"] is not recording:
+            await anyio.sleep(0.1)
+
+
+async def newer_snapshot(client, run_id: str, than: float) -> dict:
+    """The run's first snapshot covering more than `than` seconds of recorded run (a paused run's
+    snapshots do not: its recorded time stands still)."""
+    with anyio.fail_after(120):
+        while True:
+            result = await client.call_tool("hotspots", {"run_id": run_id})
+            if not result.is_error and result.structured_content["snapshot"]["elapsed_s"] > than:
+                return result.structured_content
+            await anyio.sleep(0.2)
+
+
+async def test_a_resume_sent_while_a_pause_is_confirmed_wins(connect, workspace):
+    """Pause, then resume 50 ms later (both in flight at once), three times: the run ends up
+    recording, and stays so (its snapshots go on covering more of the run)."""
+    async with connect() as client:
+        started = (await client.call_tool("profile", {"path": "spin.py", "mode": "cpu", "live": True, "wait": False})).structured_content
+        run_id = started["run_id"]
+        snapshot = await newer_snapshot(client, run_id, 0.0)
+        for _ in range(3):
+            answers: dict[str, dict] = {}
+
+            async def call(tool: str) -> None:
+                result = await client.call_tool(tool, {"run_id": run_id})
+                assert not result.is_error, result.content[0].text
+                answers[tool] = result.structured_content
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(call, "pause")
+                await anyio.sleep(0.05)
+                group.start_soon(call, "resume")
+            assert answers["pause"]["requested"] is False and answers["resume"]["requested"] is True, answers
+            await wait_for_recording(client, True)
+            # Recording goes on: a later snapshot covers more of the run than the one before the switches.
+            later = await newer_snapshot(client, run_id, snapshot["snapshot"]["elapsed_s"])
+            assert later["snapshot"]["recording"] is True, later["snapshot"]
+            snapshot = later
+        listing = (await client.call_tool("list_profiles", {})).structured_content
+        assert listing["runs"][0]["recording"] is True, listing["runs"]
+        assert (await client.call_tool("cancel", {"run_id": run_id})).structured_content["cancelled"] is True
+        with anyio.fail_after(60):
+            while (await client.call_tool("list_profiles", {})).structured_content["running"]:
+                await anyio.sleep(0.2)
+    assert not processes_mentioning(str(workspace / "spin.py"))
 
 
 async def test_recording_tools_name_the_problem(connect):

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { formatArgs, parseArgs } from '../src/lib/args';
 import { fixCommand, languageStatus, problemKey } from '../src/lib/environment';
-import { endedView, outcomeOf, parseReport, parseTitle, runIdFromToken, runningView } from '../src/lib/progress';
+import { endedView, outcomeOf, parseReport, parseTitle, recordingText, runIdFromToken, runningView } from '../src/lib/progress';
 
 test('arguments split like a shell, with quotes and escapes', () => {
   assert.deepEqual(parseArgs(`--input "my data.csv" -v 'it''s' a\\ b`), { ok: true, args: ['--input', 'my data.csv', '-v', 'its', 'a b'] });
@@ -105,4 +105,19 @@ test('the MCP token is redacted from logged text, in plain, pretty and escaped J
     assert.match(redacted, /<redacted>/);
   }
   assert.equal(redactSecrets('"url": "http://127.0.0.1:4000/mcp"'), '"url": "http://127.0.0.1:4000/mcp"');
+});
+
+test('a pause or resume says whether it is on its way, in place, or was already so', () => {
+  const answer = { run_id: 'run-3', requested: false, recording: true, changed: true, pending: true };
+  assert.equal(recordingText(false, answer), 'pausing recording');
+  assert.equal(recordingText(false, { ...answer, recording: false, pending: false }), 'recording paused');
+  assert.equal(recordingText(false, { ...answer, recording: false, changed: false, pending: false }), 'was already paused');
+  assert.equal(recordingText(true, { ...answer, requested: true, recording: false }), 'resuming recording');
+  assert.equal(recordingText(true, { ...answer, requested: true, changed: false, pending: false }), 'was already recording');
+});
+
+test('a report says when a pause or resume is on its way, and still reads as paused while paused', () => {
+  assert.equal(parseReport('4 s · pausing recording').paused, false);
+  assert.equal(parseReport('4 s · recording paused · resuming recording').paused, true);
+  assert.equal(parseReport('4 s · recording paused · resuming recording · hottest so far: a.py:3 (9.0% CPU)').hottest, 'a.py:3 (9.0% CPU)');
 });

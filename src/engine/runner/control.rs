@@ -15,19 +15,30 @@
 //! none of 4. So after each pause, once Scalene has written its profile, the pause is sent again,
 //! until two profiles written `PAUSE_GAP` apart are identical (nothing was sampled in between), at
 //! most `PAUSE_ATTEMPTS` times.
+//!
+//! So a switch takes from a few milliseconds (a resume) to seconds (a pause that must be confirmed),
+//! while pause and resume may be asked for as fast as anyone likes. The state asked for (`wanted`, with
+//! a number per change of mind) is therefore kept apart from the state confirmed (`recording`): asking
+//! only records the wish and returns at once, and one task per run (`apply`, started when a wish is
+//! pending and ending when none is) brings Scalene to the newest wish, abandoning a pause confirmation
+//! as soon as the wish turns to recording again. Every change is published on a `watch` channel
+//! (`RecordingStatus`), which front ends follow to report the outcome. A wish made before Scalene
+//! started is applied at the start (`--off` or not), without a signal.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tokio::sync::{Notify, watch};
 
 use super::procfs;
 
-/// How long a pause or resume waits for Scalene to start the program (its handlers installed).
+/// How long, after Scalene was started, a switch waits for it to start the program (its handlers
+/// installed) before it gives up and reports `RecordingProblem::NotStarted`.
 pub const PROGRAM_WAIT: Duration = Duration::from_secs(10);
 
 /// What a run needs to switch recording: Scalene's signals and its preload environment (from the
@@ -40,21 +51,25 @@ pub struct Lifecycle {
     pub memory: bool,
 }
 
-/// Shared by the engine (pause, resume, what the front ends show) and the runner (which attaches the
-/// process group while it runs).
-#[derive(Debug, Default)]
+/// Shared by the engine (pause, resume, what the front ends show), the run's applier task and the
+/// runner (which attaches the process group while it runs).
+#[derive(Debug)]
 pub struct RunControl {
     state: Mutex<ControlState>,
-    recording: AtomicBool,
+    status: watch::Sender<RecordingStatus>,
     watch_snapshots: AtomicBool,
     /// Woken when recording is switched (the snapshot watcher looks again).
-    pub(super) changed: tokio::sync::Notify,
+    pub(super) changed: Notify,
+    /// Wakes the applier: a new wish, the group attached, the run ended.
+    wake: Notify,
 }
 
 #[derive(Debug, Default)]
 struct ControlState {
     group: Option<Attached>,
     ended: bool,
+    /// An applier task is running (at most one per run).
+    applying: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -62,120 +77,278 @@ struct Attached {
     pgid: i32,
     run_dir: PathBuf,
     lifecycle: Option<Lifecycle>,
+    since: tokio::time::Instant,
 }
 
 /// Why recording could not be switched.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordingProblem {
     /// The run has ended.
     Ended,
-    /// Scalene has not started the program yet (or its handlers are not installed yet).
+    /// Scalene has not started the program (or its handlers are not installed) `PROGRAM_WAIT` after it
+    /// was started.
     NotStarted,
     /// This Scalene did not tell the preflight its signals.
     Unsupported,
 }
 
-/// The outcome of a switch.
+/// A run's recording as asked for and as confirmed, published on every change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Switched {
-    /// The process that got the signal (None when recording already was in the wanted state).
-    pub pid: Option<i32>,
+pub struct RecordingStatus {
+    /// The state asked for last.
+    pub wanted: bool,
+    /// The state Scalene is in, as far as confirmed: a resume once its signal was delivered (or the
+    /// program started recording), a pause once it holds.
+    pub recording: bool,
+    /// How many times the wish changed (the number of the newest wish).
+    pub wish: u64,
+    /// The newest wish the applier is done with: in place, or failed (`problem`).
+    pub settled: u64,
+    /// The last wish that failed (its number and why); the wish then falls back to `recording`.
+    pub problem: Option<(u64, RecordingProblem)>,
+    /// The run has ended: nothing changes any more.
+    pub ended: bool,
+}
+
+impl RecordingStatus {
+    /// A wish is on its way (asked for, not confirmed yet).
+    pub fn pending(&self) -> bool {
+        self.settled < self.wish
+    }
+}
+
+/// What asking for a state did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wish {
+    /// The wish's number (`RecordingStatus::wish`): it is done with once `settled` reaches it.
+    pub number: u64,
+    /// False when that state already was the one asked for.
+    pub changed: bool,
+    pub status: RecordingStatus,
 }
 
 impl RunControl {
     /// A control for a run that starts recording (`recording`) and whose snapshots are watched from
     /// the start (`watch_snapshots`: live or paused runs).
     pub fn new(recording: bool, watch_snapshots: bool) -> RunControl {
+        let status = RecordingStatus { wanted: recording, recording, wish: 0, settled: 0, problem: None, ended: false };
         RunControl {
-            recording: AtomicBool::new(recording),
+            state: Mutex::new(ControlState::default()),
+            status: watch::Sender::new(status),
             watch_snapshots: AtomicBool::new(watch_snapshots),
-            ..RunControl::default()
+            changed: Notify::new(),
+            wake: Notify::new(),
         }
     }
 
-    /// True while Scalene records (false while paused).
+    /// True while Scalene records (false while paused), as confirmed.
     pub fn recording(&self) -> bool {
-        self.recording.load(Ordering::Relaxed)
+        self.status.borrow().recording
+    }
+
+    /// The state asked for last (what Scalene should start in when it has not started yet).
+    pub fn wanted(&self) -> bool {
+        self.status.borrow().wanted
+    }
+
+    /// The recording state now.
+    pub fn status(&self) -> RecordingStatus {
+        *self.status.borrow()
+    }
+
+    /// Follows the recording state (each change is published).
+    pub fn subscribe(&self) -> watch::Receiver<RecordingStatus> {
+        self.status.subscribe()
     }
 
     pub(super) fn watches_snapshots(&self) -> bool {
         self.watch_snapshots.load(Ordering::Relaxed)
     }
 
-    pub(super) fn attach(&self, pgid: i32, run_dir: PathBuf, lifecycle: Option<Lifecycle>) {
-        self.lock().group = Some(Attached { pgid, run_dir, lifecycle });
+    /// The group runs, started recording (`recording`) or with recording off (`--off`).
+    pub(super) fn attach(&self, pgid: i32, run_dir: PathBuf, lifecycle: Option<Lifecycle>, recording: bool) {
+        self.lock().group = Some(Attached { pgid, run_dir, lifecycle, since: tokio::time::Instant::now() });
+        if !recording {
+            self.watch_snapshots.store(true, Ordering::Relaxed);
+        }
+        self.status.send_modify(|status| {
+            status.recording = recording;
+            if status.wanted == recording {
+                status.settled = status.wish;
+            }
+        });
+        self.changed.notify_waiters();
+        self.wake.notify_one();
     }
 
     /// The group is stopping: no signal may reach it (its pgid may soon be reused).
     pub(super) fn detach(&self) {
-        let mut state = self.lock();
-        state.group = None;
-        state.ended = true;
+        {
+            let mut state = self.lock();
+            state.group = None;
+            state.ended = true;
+        }
+        self.publish_end();
     }
 
-    /// Marks a run that ended before its group was attached (an error before spawning).
+    /// Marks a run that ended (also one that ended before its group was attached).
     pub fn end(&self) {
         self.lock().ended = true;
+        self.publish_end();
+    }
+
+    fn publish_end(&self) {
+        self.status.send_if_modified(|status| {
+            if status.ended {
+                return false;
+            }
+            status.ended = true;
+            if status.pending() {
+                status.problem = Some((status.wish, RecordingProblem::Ended));
+                status.settled = status.wish;
+                status.wanted = status.recording;
+            }
+            true
+        });
+        self.wake.notify_one();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ControlState> {
         self.state.lock().unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Switches recording on or off, waiting up to `PROGRAM_WAIT` for Scalene to start the program.
-    pub async fn set_recording(&self, on: bool) -> Result<Switched, RecordingProblem> {
-        let deadline = tokio::time::Instant::now() + PROGRAM_WAIT;
+    /// Asks for recording on or off and returns at once: the run's applier task (started here when
+    /// none runs) switches Scalene, and `subscribe` / `status` tell when it is done. Fails at once only
+    /// when the run has ended or this Scalene cannot be switched.
+    pub fn request(self: &Arc<Self>, on: bool) -> Result<Wish, RecordingProblem> {
+        {
+            let state = self.lock();
+            if state.ended {
+                return Err(RecordingProblem::Ended);
+            }
+            if state.group.as_ref().is_some_and(|attached| attached.lifecycle.is_none()) {
+                return Err(RecordingProblem::Unsupported);
+            }
+        }
+        let mut changed = false;
+        self.status.send_if_modified(|status| {
+            if status.wanted == on {
+                return false;
+            }
+            status.wanted = on;
+            status.wish += 1;
+            changed = true;
+            true
+        });
+        let status = self.status();
+        if changed {
+            let mut state = self.lock();
+            if !state.applying {
+                state.applying = true;
+                tokio::spawn(self.clone().apply());
+            }
+        }
+        self.wake.notify_one();
+        Ok(Wish { number: status.wish, changed, status })
+    }
+
+    /// Settles the newest wish: Scalene is in state `recording` (published either way).
+    fn confirm(&self, recording: bool) {
+        self.status.send_modify(|status| {
+            status.recording = recording;
+            if status.wanted == recording {
+                status.settled = status.wish;
+            }
+        });
+        self.watch_snapshots.store(true, Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    /// The newest wish cannot be fulfilled: it falls back to the confirmed state.
+    fn fail(&self, problem: RecordingProblem) {
+        self.status.send_modify(|status| {
+            status.problem = Some((status.wish, problem));
+            status.settled = status.wish;
+            status.wanted = status.recording;
+        });
+    }
+
+    /// The applier: brings Scalene to the newest wish until none is pending, then ends (the next
+    /// wish starts another). Only this task sends signals, so two switches never cross.
+    async fn apply(self: Arc<Self>) {
         loop {
+            let wake = self.wake.notified();
+            let status = self.status();
             let attached = {
-                let state = self.lock();
-                if state.ended {
-                    return Err(RecordingProblem::Ended);
+                let mut state = self.lock();
+                if !status.pending() || status.ended {
+                    // `request` raises the wish before it looks at `applying`: none is lost.
+                    if !self.status().pending() || state.ended {
+                        state.applying = false;
+                        return;
+                    }
+                    continue;
                 }
                 state.group.clone()
             };
-            if let Some(attached) = attached {
-                let Some(lifecycle) = &attached.lifecycle else { return Err(RecordingProblem::Unsupported) };
-                if self.recording() == on {
-                    return Ok(Switched { pid: None });
-                }
-                let signal = if on { lifecycle.start_signal } else { lifecycle.stop_signal };
-                let output = attached.run_dir.join("profile.json");
-                let before = super::snapshots::stamp(&output);
-                if let Some(pid) = find_program_process(attached.pgid, &attached.run_dir, lifecycle, signal)
-                    && let Ok(signal) = Signal::try_from(signal)
-                    && kill(Pid::from_raw(pid), signal).is_ok()
-                {
-                    if !on {
-                        self.confirm_pause(pid, signal, &output, before).await;
-                    }
-                    self.recording.store(on, Ordering::Relaxed);
-                    self.watch_snapshots.store(true, Ordering::Relaxed);
-                    self.changed.notify_waiters();
-                    tracing::info!(pid, on, "switched recording");
-                    return Ok(Switched { pid: Some(pid) });
-                }
+            if status.wanted == status.recording {
+                // Changed back before anything was sent.
+                self.confirm(status.recording);
+                continue;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(RecordingProblem::NotStarted);
+            let Some(attached) = attached else {
+                // Not started yet: the runner starts Scalene in the state wanted then (see `attach`).
+                wake.await;
+                continue;
+            };
+            let Some(lifecycle) = attached.lifecycle.clone() else {
+                self.fail(RecordingProblem::Unsupported);
+                continue;
+            };
+            let on = status.wanted;
+            let signal = if on { lifecycle.start_signal } else { lifecycle.stop_signal };
+            let output = attached.run_dir.join("profile.json");
+            let before = super::snapshots::stamp(&output);
+            let sent = find_program_process(attached.pgid, &attached.run_dir, &lifecycle, signal).and_then(|pid| {
+                let signal = Signal::try_from(signal).ok()?;
+                kill(Pid::from_raw(pid), signal).is_ok().then_some((pid, signal))
+            });
+            let Some((pid, signal)) = sent else {
+                if attached.since.elapsed() >= PROGRAM_WAIT {
+                    self.fail(RecordingProblem::NotStarted);
+                } else {
+                    // Scalene has not started the program yet: look again soon (or at a new wish).
+                    let _ = tokio::time::timeout(Duration::from_millis(50), wake).await;
+                }
+                continue;
+            };
+            tracing::info!(pid, on, "switched recording");
+            if !on {
+                self.confirm_pause(pid, signal, &output, before).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.confirm(on);
         }
     }
-}
 
-impl RunControl {
-    /// Pauses again until two profiles written `PAUSE_GAP` apart are the same (see the module's doc).
+    /// The newest wish is still a pause.
+    fn pause_wanted(&self) -> bool {
+        let status = self.status();
+        !status.wanted && !status.ended
+    }
+
+    /// Pauses again until two profiles written `PAUSE_GAP` apart are the same (see the module's doc);
+    /// gives up as soon as recording is wanted again (the applier then resumes).
     async fn confirm_pause(&self, pid: i32, signal: Signal, output: &std::path::Path, before: Option<super::snapshots::Stamp>) {
         let mut stamp = before;
         let mut previous: Option<Vec<u8>> = None;
         for attempt in 0..PAUSE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(PAUSE_GAP).await;
-                if self.lock().group.is_none() || kill(Pid::from_raw(pid), signal).is_err() {
+                if !self.pause_wanted() || self.lock().group.is_none() || kill(Pid::from_raw(pid), signal).is_err() {
                     return;
                 }
             }
-            let Some(written) = wait_written(output, stamp).await else { return };
+            let Some(written) = wait_written(output, stamp, || self.pause_wanted()).await else { return };
             stamp = Some(written);
             let Ok(bytes) = tokio::fs::read(output).await else { return };
             if previous.as_ref() == Some(&bytes) {
@@ -192,10 +365,14 @@ impl RunControl {
 const PAUSE_ATTEMPTS: usize = 5;
 const PAUSE_GAP: Duration = Duration::from_millis(100);
 
-/// Waits (up to `PAUSE_WRITE_WAIT`) until `output` differs from `before`; returns its new stamp.
-async fn wait_written(output: &std::path::Path, before: Option<super::snapshots::Stamp>) -> Option<super::snapshots::Stamp> {
+/// Waits (up to `PAUSE_WRITE_WAIT`, and while `go_on`) until `output` differs from `before`; returns
+/// its new stamp.
+async fn wait_written(output: &std::path::Path, before: Option<super::snapshots::Stamp>, go_on: impl Fn() -> bool) -> Option<super::snapshots::Stamp> {
     let deadline = tokio::time::Instant::now() + PAUSE_WRITE_WAIT;
     loop {
+        if !go_on() {
+            return None;
+        }
         let now = super::snapshots::stamp(output);
         if now.is_some() && now != before {
             // Let the write finish (Scalene closes the file right after its single write).

@@ -56,6 +56,18 @@ pub(super) fn interpret(
     {
         return Err(EngineError::PytestMissing { python: spec.python.clone() });
     }
+    if let Program::Test { file, name } = &spec.program
+        && stopped.is_none()
+        && let Some(said) = no_test_ran(status, &stdout, &stderr)
+    {
+        return Err(EngineError::NoTestMatched {
+            node: format!("{}::{name}", file.display()),
+            said,
+            python: spec.python.clone(),
+            file: file.clone(),
+            hint: escaped_id_hint(name),
+        });
+    }
     let mut profile = match (stopped, parsed) {
         (Some(stopped), parsed) => {
             // A stopped run keeps whatever complete profile Scalene managed to write.
@@ -165,6 +177,40 @@ pub(super) fn pytest_summary(stdout: &str) -> String {
         parts.push(last);
     }
     parts.join("; ")
+}
+
+/// What pytest said when it ran no test: it exits 4 (usage error: `ERROR: not found: FILE::NAME`) or
+/// 5 (nothing collected) and prints `no tests ran`. None when a test ran (passed or not).
+pub(super) fn no_test_ran(status: ExitStatus, stdout: &str, stderr: &str) -> Option<String> {
+    if !matches!(status.code(), Some(4 | 5)) || !stdout.contains("no tests ran") {
+        return None;
+    }
+    let errors: Vec<&str> = [stdout, stderr]
+        .into_iter()
+        .flat_map(str::lines)
+        .map(str::trim)
+        .filter(|line| line.starts_with("ERROR: ") || line.starts_with("(no match in any of"))
+        .take(4)
+        .collect();
+    Some(if errors.is_empty() { "no tests ran".to_string() } else { errors.join(" ") })
+}
+
+/// For a test name with non-ASCII characters: pytest writes them escaped in parametrize ids (`é` as
+/// `\xe9`, as Python's `unicode_escape` does), so `test_p[é]` is listed as `test_p[\xe9]`.
+pub(super) fn escaped_id_hint(name: &str) -> String {
+    if name.is_ascii() {
+        return String::new();
+    }
+    let escaped: String = name
+        .chars()
+        .map(|c| match c as u32 {
+            0..0x80 => c.to_string(),
+            code @ 0x80..0x100 => format!("\\x{code:02x}"),
+            code @ 0x100..0x10000 => format!("\\u{code:04x}"),
+            code => format!("\\U{code:08x}"),
+        })
+        .collect();
+    format!(". pytest writes non-ASCII characters of parametrize ids escaped: try \"{escaped}\" rather than \"{name}\"")
 }
 
 /// Where a passed-through stream goes.
@@ -298,6 +344,25 @@ fn last_lines(text: &str, n_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_id_that_matches_no_test_is_told_apart_from_a_failing_test() {
+        use std::os::unix::process::ExitStatusExt;
+        let exit = |code: i32| ExitStatus::from_raw(code << 8);
+        let stderr = "ERROR: not found: /p/test_u.py::test_nope\n(no match in any of [<Module test_u.py>])\n\nScalene: The specified code did not run for long enough to profile.\n";
+        assert_eq!(
+            no_test_ran(exit(4), "\nno tests ran in 0.15s\n", stderr).as_deref(),
+            Some("ERROR: not found: /p/test_u.py::test_nope (no match in any of [<Module test_u.py>])")
+        );
+        assert_eq!(no_test_ran(exit(5), "\nno tests ran in 0.01s\n", "").as_deref(), Some("no tests ran"));
+        assert_eq!(no_test_ran(exit(1), "F [100%]\n1 failed in 0.3s\n", ""), None, "a failing test ran");
+        assert_eq!(no_test_ran(exit(0), "no tests ran in 0.01s", ""), None);
+        assert_eq!(escaped_id_hint("test_p[plain]"), "");
+        assert_eq!(
+            escaped_id_hint("test_p[é-日-😀]"),
+            ". pytest writes non-ASCII characters of parametrize ids escaped: try \"test_p[\\xe9-\\u65e5-\\U0001f600]\" rather than \"test_p[é-日-😀]\""
+        );
+    }
 
     #[test]
     fn pytest_summary_keeps_the_failures_and_the_last_line() {

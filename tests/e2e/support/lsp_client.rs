@@ -36,8 +36,12 @@ pub struct LspClient {
     child: Child,
     stdin: Arc<Mutex<ChildStdin>>,
     incoming: Receiver<Value>,
-    /// Messages received and not claimed yet, in arrival order.
+    /// Messages received and not claimed yet, in arrival order, each with its arrival number.
     unclaimed: Vec<Value>,
+    arrivals: Vec<u64>,
+    received: u64,
+    /// The arrival number of the message claimed last (messages are numbered 0, 1, ... as they arrive).
+    pub last_arrival: u64,
     /// Every request the server sent (all answered by the reader thread), in arrival order.
     pub server_requests: Vec<Value>,
     /// The value of the `scalene` section answered to `workspace/configuration` (null until
@@ -49,9 +53,6 @@ pub struct LspClient {
     pub encoding: String,
     /// Methods this test does not look at (see `ignore`).
     ignored: Vec<String>,
-    /// Arrival number of each unclaimed message (parallel to `unclaimed`), and the next one.
-    arrivals: Vec<u64>,
-    arrived: u64,
     /// `publishDiagnostics` the test claimed: (arrival number, params).
     claimed_diagnostics: Vec<(u64, Value)>,
 }
@@ -222,14 +223,15 @@ impl LspClient {
             stdin,
             incoming,
             unclaimed: Vec::new(),
+            arrivals: Vec::new(),
+            received: 0,
+            last_arrival: 0,
             server_requests: Vec::new(),
             settings,
             stderr,
             next_id: 0,
             encoding: "utf-16".into(),
             ignored: Vec::new(),
-            arrivals: Vec::new(),
-            arrived: 0,
             claimed_diagnostics: Vec::new(),
         }
     }
@@ -301,6 +303,27 @@ impl LspClient {
             Some(error) => Err(error.clone()),
             None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
         })
+    }
+
+    /// Sends a request without waiting for its answer; returns its id (see `response`).
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        write_message(&self.stdin, &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .unwrap_or_else(|err| panic!("sending {method}: {err}\n{}", self.report()));
+        id
+    }
+
+    /// The answer to request `id` (sent with `send_request`) and its arrival number.
+    pub fn response(&mut self, id: i64, timeout: Duration) -> (Result<Value, Value>, u64) {
+        let Some(response) = self.claim(|message| is_response(message, id), timeout) else {
+            panic!("no response to request {id} within {timeout:?}\n{}", self.report())
+        };
+        let result = match response.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
+        };
+        (result, self.last_arrival)
     }
 
     /// `workspace/executeCommand` with one argument object (none when `argument` is null).
@@ -381,8 +404,8 @@ impl LspClient {
             self.server_requests.push(message.clone());
         }
         self.unclaimed.push(message);
-        self.arrivals.push(self.arrived);
-        self.arrived += 1;
+        self.arrivals.push(self.received);
+        self.received += 1;
     }
 
     fn claim(&mut self, wanted: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
@@ -393,10 +416,10 @@ impl LspClient {
                 panic!("the server broke the framing (stdout must carry only LSP messages)\n{}", self.report());
             }
             if let Some(index) = self.unclaimed.iter().position(&wanted) {
-                let arrival = self.arrivals.remove(index);
+                self.last_arrival = self.arrivals.remove(index);
                 let message = self.unclaimed.remove(index);
                 if is_notification(&message, "textDocument/publishDiagnostics") {
-                    self.claimed_diagnostics.push((arrival, message["params"].clone()));
+                    self.claimed_diagnostics.push((self.last_arrival, message["params"].clone()));
                 }
                 return Some(message);
             }

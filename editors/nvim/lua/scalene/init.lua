@@ -174,13 +174,17 @@ local function set_recording(on)
   end
   local command = on and 'scalene.resume' or 'scalene.pause'
   lsp.execute(client, command, vim.empty_dict(), bufnr, function(result)
+    -- The server answers at once with what was asked (`requested`) and what Scalene confirmed
+    -- (`recording`); while `pending`, the run's progress (status()) shows when it is done.
     result = type(result) == 'table' and result or {}
     local run = result.run_id or 'the run'
     local text
-    if result.changed then
-      text = result.recording and 'recording resumed' or 'recording paused'
+    if result.pending then
+      text = on and 'resuming recording' or 'pausing recording'
+    elseif result.changed then
+      text = on and 'recording resumed' or 'recording paused'
     else
-      text = result.recording and 'already recording' or 'already paused'
+      text = on and 'already recording' or 'already paused'
     end
     notify(('Scalene: %s %s'):format(run, text))
   end)

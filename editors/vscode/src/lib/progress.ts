@@ -107,3 +107,24 @@ export function endedView(file: string | undefined, summary: string | undefined)
     tooltip: `${file ? `${file}: ` : ''}${summary ?? 'done'}`,
   };
 }
+
+/** The answer of `scalene.pause` / `scalene.resume` (docs/lsp.md): what was asked and what Scalene confirmed. */
+export interface RecordingAnswer {
+  run_id: string;
+  requested: boolean;
+  recording: boolean;
+  changed: boolean;
+  /** Scalene has not confirmed the newest wish yet; the run's progress reports when it has. */
+  pending: boolean;
+}
+
+/** `resuming recording` while on its way, `recording paused` once in place, `was already paused` when nothing changed. */
+export function recordingText(on: boolean, answer: RecordingAnswer): string {
+  if (answer.pending) {
+    return on ? 'resuming recording' : 'pausing recording';
+  }
+  if (answer.changed) {
+    return on ? 'recording' : 'recording paused';
+  }
+  return on ? 'was already recording' : 'was already paused';
+}

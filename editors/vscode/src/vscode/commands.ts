@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { formatArgs, parseArgs } from '../lib/args';
 import { COMMANDS } from '../lib/commands';
 import { updateMcpJson } from '../lib/mcpJson';
+import { type RecordingAnswer, recordingText } from '../lib/progress';
 import type { PythonInterpreter } from './interpreter';
 import type { ServerManager } from './server';
 
@@ -91,10 +92,9 @@ export function registerCommands(
 
   /** Pause or resume recording of the newest run (docs/lsp.md: scalene.pause / scalene.resume). */
   async function setRecording(on: boolean): Promise<void> {
-    const result = await call<{ run_id: string; recording: boolean; changed: boolean }>(on ? 'scalene.resume' : 'scalene.pause', {});
+    const result = await call<RecordingAnswer>(on ? 'scalene.resume' : 'scalene.pause', {});
     if (result) {
-      const state = result.recording ? 'recording' : 'recording paused';
-      vscode.window.setStatusBarMessage(`Scalene: ${result.run_id} ${result.changed ? state : `was already ${result.recording ? 'recording' : 'paused'}`}`, 5000);
+      vscode.window.setStatusBarMessage(`Scalene: ${result.run_id} ${recordingText(on, result)}`, 5000);
     }
   }
 

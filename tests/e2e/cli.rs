@@ -201,6 +201,64 @@ fn the_program_reads_the_clis_stdin_and_writes_to_its_stdout_and_stderr() {
 }
 
 #[test]
+fn a_flood_of_stderr_passes_whole_through_bounded_memory() {
+    // 50 MB without a newline, then 50 MB of newlines: every byte reaches our stderr, in order, and
+    // scalene-lsp's peak memory stays small (read while it runs: the program waits for the go file).
+    const N_BYTES: usize = 50_000_000;
+    let project = TempProject::new();
+    let go = project.path().join("go");
+    let program = project.write(
+        "flood.py",
+        &format!(
+            "import os, time\n\ndef write_all(data):\n    view = memoryview(data)\n    while view:\n        view = view[os.write(2, view):]\n\n\
+             write_all(b'BEGIN')\nfor byte in (b'x', b'\\n'):\n    for _ in range({N_BYTES} // 1_000_000):\n        write_all(byte * 1_000_000)\n\
+             write_all(b'END\\n')\nfor _ in range(1200):\n    if os.path.exists({go:?}):\n        break\n    time.sleep(0.1)\n"
+        ),
+    );
+    let mut child = bin()
+        .args(["profile", "--mode", "cpu", "--python"])
+        .arg(support::python())
+        .arg(&program)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (ended, until_end) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut received = Vec::with_capacity(2 * N_BYTES + 64);
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            let n_read = stderr.read(&mut chunk).unwrap();
+            if n_read == 0 {
+                break;
+            }
+            let from = received.len().saturating_sub(3);
+            received.extend_from_slice(&chunk[..n_read]);
+            if received[from..].windows(4).any(|window| window == b"END\n") {
+                let _ = ended.send(());
+            }
+        }
+        received
+    });
+    let seen_end = until_end.recv_timeout(std::time::Duration::from_secs(600)).is_ok();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    std::fs::write(&go, "").unwrap();
+    let exit = child.wait().unwrap();
+    let received = reader.join().unwrap();
+    assert!(seen_end, "the program's last line never arrived ({} bytes did)", received.len());
+    assert_eq!(exit.code(), Some(0), "{}", String::from_utf8_lossy(&received[received.len().saturating_sub(2000)..]));
+    let mut expected = b"BEGIN".to_vec();
+    expected.resize(5 + N_BYTES, b'x');
+    expected.resize(5 + 2 * N_BYTES, b'\n');
+    expected.extend_from_slice(b"END\n");
+    assert!(received == expected, "{} bytes arrived, {} expected: every byte of the program's stderr and nothing else", received.len(), expected.len());
+    let peak_kb: u64 = status.lines().find_map(|line| line.strip_prefix("VmHWM:")).and_then(|kb| kb.trim().trim_end_matches(" kB").parse().ok()).unwrap();
+    assert!(peak_kb < 100 * 1024, "scalene-lsp's peak memory was {peak_kb} kB while passing 100 MB through");
+}
+
+#[test]
 fn profile_json_is_valid_and_carries_the_program_failure() {
     let (output, stdout, stderr) = run(bin()
         .args(["profile", "--json", "--mode", "cpu", "--python"])

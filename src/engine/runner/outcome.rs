@@ -221,19 +221,20 @@ pub(super) enum EchoTo {
 }
 
 /// Reads a pipe to its end, keeping the last `TAIL_BYTES` bytes.
-/// With `echo`, each line is also written to this process's stdout or stderr as it arrives (the
-/// terminal sees the program's output live), Scalene's own trailer excepted (`Echo`).
+/// With `echo`, the bytes are also written to this process's stdout or stderr as they arrive (the
+/// terminal sees the program's output live), Scalene's own trailer excepted (`Echo`). Time is linear in
+/// the bytes read and memory bounded, however long a line is and however many blank lines there are.
 pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, echo: Option<EchoTo>) -> Vec<u8> {
     let Some(mut pipe) = pipe else { return Vec::new() };
     let mut kept = Vec::new();
-    let mut echo = echo.map(|to| Echo { to, pending: Vec::new(), held_blank_lines: Vec::new() });
+    let mut echo = echo.map(Echo::new);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match pipe.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n_read) => {
                 if let Some(echo) = echo.as_mut() {
-                    echo.push(&chunk[..n_read]);
+                    echo.to.write(&echo.push(&chunk[..n_read]));
                 }
                 kept.extend_from_slice(&chunk[..n_read]);
                 if kept.len() > 2 * TAIL_BYTES {
@@ -243,7 +244,7 @@ pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, 
         }
     }
     if let Some(echo) = echo.as_mut() {
-        echo.finish();
+        echo.to.write(&echo.finish());
     }
     if kept.len() > TAIL_BYTES {
         kept.drain(..kept.len() - TAIL_BYTES);
@@ -251,58 +252,128 @@ pub(super) async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, 
     kept
 }
 
-/// Passes the program's stderr through to this process's stderr line by line (a line ends at `\n` or
-/// `\r`, so progress bars move), leaving out Scalene's trailer and the blank line before it: they name
-/// a file that is deleted with the run dir. Blank lines wait for the next line to know which they are.
-struct Echo {
-    to: EchoTo,
-    pending: Vec<u8>,
-    held_blank_lines: Vec<Vec<u8>>,
-}
-
-impl Echo {
-    fn push(&mut self, bytes: &[u8]) {
-        self.pending.extend_from_slice(bytes);
-        let complete = self.pending.iter().rposition(|b| *b == b'\n' || *b == b'\r').map_or(0, |i| i + 1);
-        let lines: Vec<u8> = self.pending.drain(..complete).collect();
-        self.write_lines(&lines);
-    }
-
-    fn finish(&mut self) {
-        let rest = std::mem::take(&mut self.pending);
-        self.write_lines(&rest);
-    }
-
-    fn write_lines(&mut self, bytes: &[u8]) {
+impl EchoTo {
+    fn write(self, bytes: &[u8]) {
         use std::io::Write;
         if bytes.is_empty() {
             return;
         }
-        let mut out: Box<dyn Write> = match self.to {
-            EchoTo::Stdout => Box::new(std::io::stdout().lock()),
-            EchoTo::Stderr => Box::new(std::io::stderr().lock()),
-        };
-        for line in bytes.split_inclusive(|b| *b == b'\n' || *b == b'\r') {
-            let text = String::from_utf8_lossy(line);
-            if text.trim().is_empty() {
-                self.held_blank_lines.push(line.to_vec());
-            } else if is_scalene_trailer(&text) {
-                self.held_blank_lines.clear();
-            } else {
-                for blank in self.held_blank_lines.drain(..) {
-                    let _ = out.write_all(&blank);
-                }
-                let _ = out.write_all(line);
+        // One write per chunk read; an error (a closed terminal) loses only what could not be shown.
+        let _ = match self {
+            EchoTo::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
             }
-        }
-        let _ = out.flush();
+            EchoTo::Stderr => std::io::stderr().lock().write_all(bytes),
+        };
     }
 }
+
+/// The longest start of a line that can still turn out to be Scalene's trailer or the blank line before
+/// it: its patterns are short, so a longer start that has not matched is whitespace only.
+const HELD_LINE_LIMIT: usize = 1024;
+
+/// Passes the program's output through (a line ends at `\n` or `\r`, so progress bars move), leaving out
+/// Scalene's trailer and the blank line Scalene prints before it: they name a file that is deleted with
+/// the run dir. Only the start of a line is held, until it cannot be the trailer any more (at most
+/// `HELD_LINE_LIMIT` bytes), and only the last blank line, until the next line says whether it was
+/// Scalene's; every other byte is passed on at once, in order.
+struct Echo {
+    to: EchoTo,
+    /// The current line's start, while it may still be the trailer or blank.
+    line: Vec<u8>,
+    /// What to do with the rest of the current line once its start is decided.
+    rest: Rest,
+    /// The last complete blank line, held until the next line.
+    held_blank: Vec<u8>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rest {
+    Undecided,
+    Pass,
+    Drop,
+}
+
+impl Echo {
+    fn new(to: EchoTo) -> Echo {
+        Echo { to, line: Vec::new(), rest: Rest::Undecided, held_blank: Vec::new() }
+    }
+
+    /// Takes the next bytes read; returns what to write now.
+    fn push(&mut self, mut bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len());
+        while !bytes.is_empty() {
+            let end = bytes.iter().position(|b| *b == b'\n' || *b == b'\r');
+            let (segment, ends_line) = match end {
+                Some(i) => (&bytes[..=i], true),
+                None => (bytes, false),
+            };
+            bytes = &bytes[segment.len()..];
+            match self.rest {
+                Rest::Pass => out.extend_from_slice(segment),
+                Rest::Drop => {}
+                Rest::Undecided => {
+                    // Hold no more than the limit: a line start that long is decided below.
+                    let room = HELD_LINE_LIMIT.saturating_sub(self.line.len()).max(1);
+                    let (held, over) = segment.split_at(segment.len().min(room));
+                    self.line.extend_from_slice(held);
+                    self.decide(ends_line && over.is_empty(), &mut out);
+                    match self.rest {
+                        Rest::Pass => out.extend_from_slice(over),
+                        Rest::Drop | Rest::Undecided => {}
+                    }
+                }
+            }
+            if ends_line {
+                self.rest = Rest::Undecided;
+            }
+        }
+        out
+    }
+
+    /// The end of the stream: whatever is held is the program's.
+    fn finish(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.rest == Rest::Undecided && !self.line.is_empty() {
+            self.decide(true, &mut out);
+        }
+        out.append(&mut self.held_blank);
+        out
+    }
+
+    /// Decides the held line start, when it can be decided: trailer (dropped with the blank line held
+    /// before it), blank (held), or the program's (written after any held blank line).
+    fn decide(&mut self, complete: bool, out: &mut Vec<u8>) {
+        let text = String::from_utf8_lossy(&self.line);
+        let blank = self.line.iter().all(u8::is_ascii_whitespace);
+        if is_scalene_trailer(&text) {
+            self.held_blank.clear();
+            self.line.clear();
+            self.rest = Rest::Drop;
+        } else if blank && complete {
+            out.append(&mut self.held_blank);
+            self.held_blank = std::mem::take(&mut self.line);
+        } else if complete || self.line.len() >= HELD_LINE_LIMIT || !may_become_trailer(&text) {
+            out.append(&mut self.held_blank);
+            out.append(&mut self.line);
+            self.rest = Rest::Pass;
+        }
+    }
+}
+
+/// Whether more bytes could make this line start Scalene's trailer.
+fn may_become_trailer(start: &str) -> bool {
+    let trimmed = start.trim_start();
+    TRAILER_STARTS.iter().enumerate().any(|(index, pattern)| pattern.starts_with(if index == 0 { start } else { trimmed }))
+}
+
+const TRAILER_STARTS: [&str; 3] = ["Scalene: profile saved to", "To view in browser:", "To view in terminal:"];
 
 /// Scalene's "profile saved / view in browser" lines: they name a file that is deleted with the run dir.
 fn is_scalene_trailer(line: &str) -> bool {
     let trimmed = line.trim_start();
-    line.starts_with("Scalene: profile saved to") || trimmed.starts_with("To view in browser:") || trimmed.starts_with("To view in terminal:")
+    line.starts_with(TRAILER_STARTS[0]) || trimmed.starts_with(TRAILER_STARTS[1]) || trimmed.starts_with(TRAILER_STARTS[2])
 }
 
 pub(super) async fn join_tail(task: tokio::task::JoinHandle<Vec<u8>>) -> String {
@@ -370,6 +441,55 @@ mod tests {
         assert_eq!(pytest_summary(stdout), "FAILED tests/test_shapes.py::TestP::test_p - assert 9 == 1; 1 failed in 0.36s");
         assert_eq!(pytest_summary(".  [100%]\n1 passed in 0.20s\n"), "1 passed in 0.20s");
         assert_eq!(pytest_summary(""), "");
+    }
+
+    /// The echo of `input` read in pieces of `piece` bytes.
+    fn echoed(input: &[u8], piece: usize) -> Vec<u8> {
+        let mut echo = Echo::new(EchoTo::Stderr);
+        let mut out: Vec<u8> = input.chunks(piece).flat_map(|bytes| echo.push(bytes)).collect();
+        out.extend(echo.finish());
+        out
+    }
+
+    #[test]
+    fn the_echo_passes_every_byte_but_scalenes_trailer_in_any_pieces() {
+        let trailer = "\nScalene: profile saved to /tmp/r/profile.json\n  To view in browser:  scalene view /tmp/r/profile.json\n  To view in terminal: scalene view --cli /tmp/r/profile.json\n";
+        let cases: [(&str, &str); 7] = [
+            ("out\n", "out\n"),
+            ("a\n\n\nb\r50%\r100%\n\n  \n", "a\n\n\nb\r50%\r100%\n\n  \n"),
+            ("no newline at the end", "no newline at the end"),
+            ("Scalene: profile is mine\n   To view the rest\n", "Scalene: profile is mine\n   To view the rest\n"),
+            ("Traceback\nError: boom\n", "Traceback\nError: boom\n"),
+            ("first\n\n\n", "first\n\n\n"),
+            ("partial", "partial"),
+        ];
+        for (program, expected) in cases {
+            for with_trailer in [false, true] {
+                let input = if with_trailer { format!("{program}{trailer}") } else { program.to_string() };
+                let expected = if with_trailer && !program.ends_with(['\n', '\r']) { format!("{expected}\n") } else { expected.to_string() };
+                for piece in [1, 2, 3, 7, 1000] {
+                    assert_eq!(String::from_utf8(echoed(input.as_bytes(), piece)).unwrap(), expected, "{input:?} in pieces of {piece}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_echo_holds_a_bounded_amount_of_a_long_line_or_many_blank_lines() {
+        let mut echo = Echo::new(EchoTo::Stderr);
+        let mut n_out = 0;
+        for _ in 0..1000 {
+            n_out += echo.push(&[b'x'; 1000]).len();
+            assert!(echo.line.len() + echo.held_blank.len() <= HELD_LINE_LIMIT);
+        }
+        for _ in 0..1000 {
+            n_out += echo.push(&[b'\n'; 1000]).len();
+            assert!(echo.line.len() + echo.held_blank.len() <= HELD_LINE_LIMIT);
+        }
+        n_out += echo.push(b"   ").len() + echo.finish().len();
+        assert_eq!(n_out, 2_000_003);
+        let spaces = vec![b' '; 5 * HELD_LINE_LIMIT];
+        assert_eq!(echoed(&spaces, 100), spaces, "a long whitespace line is passed, not held whole");
     }
 
     #[test]

@@ -126,6 +126,18 @@ pub struct RunHooks<'a> {
     pub on_snapshot: Option<&'a (dyn Fn(Profile) + Send + Sync)>,
 }
 
+/// Creates a private folder `scalene-lsp-run-<pid>-<infix><random>` in `temp_root` carrying a run record
+/// that names this process as its owner, so that if this process dies without removing it (SIGKILL),
+/// the next start sweeps it at once (`sweep_stale_run_dirs`). Run dirs use it, and so does anything
+/// else a run needs on disk (the start-up probe's program: infix `probe-`).
+pub fn owned_dir(temp_root: &Path, infix: &str) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix(&format!("{RUN_DIR_PREFIX}{}-{infix}", std::process::id())).tempdir_in(temp_root)?;
+    if let Err(err) = (group::RunRecord { owner: procfs::ProcessIdentity::of_self(), pgid: None }).write(dir.path()) {
+        tracing::warn!("could not write the run record in {}: {err}", dir.path().display());
+    }
+    Ok(dir)
+}
+
 /// Runs Scalene once. Returns a profile for every run that produced one (including failed, cancelled
 /// and timed-out runs); errors only when there is nothing to show.
 pub async fn run(
@@ -158,15 +170,10 @@ async fn run_inner(
         return Err(EngineError::CancelledBeforeStart);
     }
     let temp_root = place.temp_root;
-    let run_dir = tempfile::Builder::new()
-        .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
-        .tempdir_in(temp_root)
+    let run_dir = owned_dir(temp_root, "")
         .map_err(|err| EngineError::io(format!("cannot create a run directory in {}", temp_root.display()), err))?;
     let output = run_dir.path().join("profile.json");
     let owner = procfs::ProcessIdentity::of_self();
-    if let Err(err) = (group::RunRecord { owner: owner.clone(), pgid: None }).write(run_dir.path()) {
-        tracing::warn!("could not write the run record: {err}");
-    }
 
     let mut command = tokio::process::Command::new(&spec.python);
     command

@@ -73,6 +73,8 @@ impl Drop for GroupGuard {
 pub(super) async fn stop_group(child: &mut tokio::process::Child, group: &GroupGuard) -> Result<ExitStatus, EngineError> {
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         group.signal(signal);
+        // A stopped group (Ctrl-Z) handles the signal only once continued.
+        group.signal(Signal::SIGCONT);
         if group.wait_empty(STOP_STEP).await {
             break;
         }
@@ -117,6 +119,7 @@ pub fn stop_orphaned_group(pgid: i32, run_dir: &Path, step: Duration) -> bool {
     let group = Pid::from_raw(pgid);
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         let _ = killpg(group, signal);
+        let _ = killpg(group, Signal::SIGCONT);
         let deadline = std::time::Instant::now() + step;
         while std::time::Instant::now() < deadline {
             if procfs::live_members(pgid).is_none_or(|members| members.is_empty()) {

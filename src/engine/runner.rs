@@ -11,6 +11,7 @@ mod group;
 mod outcome;
 mod procfs;
 mod snapshots;
+mod terminal;
 mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use nix::unistd::Pid;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{EngineError, describe_exit};
-use super::model::{Mode, Profile};
+use super::model::{Mode, Profile, RunStatus};
 use group::GroupGuard;
 use outcome::Ending;
 
@@ -132,6 +133,18 @@ pub struct RunHooks<'a> {
     pub on_snapshot: Option<&'a (dyn Fn(Profile) + Send + Sync)>,
 }
 
+/// Creates a private folder `scalene-lsp-run-<pid>-<infix><random>` in `temp_root` carrying a run record
+/// that names this process as its owner, so that if this process dies without removing it (SIGKILL),
+/// the next start sweeps it at once (`sweep_stale_run_dirs`). Run dirs use it, and so does anything
+/// else a run needs on disk (the start-up probe's program: infix `probe-`).
+pub fn owned_dir(temp_root: &Path, infix: &str) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix(&format!("{RUN_DIR_PREFIX}{}-{infix}", std::process::id())).tempdir_in(temp_root)?;
+    if let Err(err) = (group::RunRecord { owner: procfs::ProcessIdentity::of_self(), pgid: None }).write(dir.path()) {
+        tracing::warn!("could not write the run record in {}: {err}", dir.path().display());
+    }
+    Ok(dir)
+}
+
 /// Runs Scalene once. Returns a profile for every run that produced one (including failed, cancelled
 /// and timed-out runs); errors only when there is nothing to show.
 pub async fn run(
@@ -173,15 +186,10 @@ async fn run_inner(
         _ => spec,
     };
     let temp_root = place.temp_root;
-    let run_dir = tempfile::Builder::new()
-        .prefix(&format!("{RUN_DIR_PREFIX}{}-", std::process::id()))
-        .tempdir_in(temp_root)
+    let run_dir = owned_dir(temp_root, "")
         .map_err(|err| EngineError::io(format!("cannot create a run directory in {}", temp_root.display()), err))?;
     let output = run_dir.path().join("profile.json");
     let owner = procfs::ProcessIdentity::of_self();
-    if let Err(err) = (group::RunRecord { owner: owner.clone(), pgid: None }).write(run_dir.path()) {
-        tracing::warn!("could not write the run record: {err}");
-    }
 
     let mut command = tokio::process::Command::new(&spec.python);
     command
@@ -210,6 +218,16 @@ async fn run_inner(
             command.stdin(Stdio::inherit()).stdout(Stdio::from(stderr))
         }
     };
+    // The program reads the terminal: its group becomes the foreground group, if this process has it
+    // (`terminal.rs`), in the child before exec.
+    let reads_terminal = matches!(spec.io, ProgramIo::Terminal { .. });
+    let took_terminal = reads_terminal && terminal::in_foreground();
+    if took_terminal {
+        // SAFETY: between fork and exec only async-signal-safe syscalls run (`take_in_child`).
+        unsafe {
+            command.pre_exec(terminal::take_in_child);
+        }
+    }
     if spec.niceness != 0 {
         let niceness = spec.niceness;
         // SAFETY: between fork and exec only the async-signal-safe setpriority syscall runs.
@@ -229,6 +247,8 @@ async fn run_inner(
         .map_err(|err| EngineError::Spawn { python: spec.python.clone(), reason: err.to_string() })?;
     let pgid = child.id().map(|pid| pid as i32);
     let mut group = GroupGuard { pgid: pgid.map(Pid::from_raw) };
+    // Given back to this process's group when dropped, on every path.
+    let terminal_job = pgid.filter(|_| reads_terminal).and_then(|pgid| terminal::TerminalJob::new(Pid::from_raw(pgid)));
     if let Err(err) = (group::RunRecord { owner, pgid }).write(run_dir.path()) {
         tracing::warn!("could not write the run record: {err}");
     }
@@ -255,6 +275,12 @@ async fn run_inner(
                 _ => std::future::pending().await,
             }
         };
+        let relay_stops = async {
+            match (&terminal_job, pgid) {
+                (Some(job), Some(pid)) => job.relay_stops(pid).await,
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             status = child.wait() => match status {
                 Ok(status) => Ending::Exited(status),
@@ -263,6 +289,7 @@ async fn run_inner(
             () = tokio::time::sleep(spec.timeout) => Ending::TimedOut,
             () = cancel.cancelled() => Ending::Cancelled,
             () = watch => unreachable!("the snapshot watcher never returns"),
+            () = relay_stops => unreachable!("following the program's stops never ends"),
         }
     };
     let status = match ending {
@@ -279,13 +306,20 @@ async fn run_inner(
         control.detach();
     }
     group.finish().await;
+    drop(terminal_job);
     let stdout = outcome::join_tail(stdout_task).await;
     let stderr = outcome::clean_stderr(&outcome::join_tail(stderr_task).await);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, status = %describe_exit(status), "Scalene exited");
 
     let json = std::fs::read(&output).ok();
     let fallback = last_snapshot.into_inner().unwrap_or_else(|poison| poison.into_inner());
-    let result = outcome::interpret(spec, outcome::ending_status(&ending), status, json, fallback, stdout, stderr, scalene_version);
+    // On the terminal, Ctrl-C reaches the program's group, not this process: Scalene stops the program
+    // (its KeyboardInterrupt) and says so; that is a cancel, as a Ctrl-C to scalene-lsp would be.
+    let stopped = match ending {
+        Ending::Exited(_) if took_terminal && stderr.lines().any(|line| line == "Scalene execution interrupted.") => Some(RunStatus::Cancelled),
+        _ => outcome::ending_status(&ending),
+    };
+    let result = outcome::interpret(spec, stopped, status, json, fallback, stdout, stderr, scalene_version);
     if let Err(err) = run_dir.close() {
         tracing::warn!("could not remove the run directory: {err}");
     }

@@ -93,10 +93,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// such an answer is not remembered.
 pub async fn verify(preflight: &Preflight, memory: bool, place: RunPlace<'_>) -> Option<bool> {
     let startup = preflight.startup.as_ref()?;
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("{}{}-probe-", runner::RUN_DIR_PREFIX, std::process::id()))
-        .tempdir_in(place.temp_root)
-        .ok()?;
+    // Owned like a run dir: a SIGKILL during the probe leaves it to the next start's sweep.
+    let dir = runner::owned_dir(place.temp_root, "probe-").ok()?;
     let program = dir.path().join("scalene_lsp_probe.py");
     std::fs::write(&program, PROBE_PROGRAM).ok()?;
     let spec = RunSpec {

@@ -633,3 +633,87 @@ fn v1_readers_accept_unknown_keys_and_name_the_path_of_a_wrong_type_or_missing_f
         assert!(stderr.contains(&expected.replace("at `", "at `profile.")), "{stderr}");
     }
 }
+
+/// Asks for a name on the terminal, then works long enough to be sampled.
+const ASKS_FOR_A_NAME: &str = "print(\"name?\", flush=True)\nname = input()\ntotal = 0\nfor i in range(3_000_000):\n    total += i % 7\nprint(\"hello\", name.upper(), total)\n";
+
+/// The command line a user types for `program`, followed by its exit code.
+fn typed_profile(program: &std::path::Path) -> String {
+    format!("{} profile --mode cpu --python {} {}; echo \"exit=$?\"\n", env!("CARGO_BIN_EXE_scalene-lsp"), support::python().display(), program.display())
+}
+
+const ON_A_TERMINAL: std::time::Duration = std::time::Duration::from_secs(240);
+
+#[test]
+fn profile_on_a_terminal_lets_the_program_read_a_line() {
+    let project = TempProject::new();
+    let program = project.write("ask.py", ASKS_FOR_A_NAME);
+    let mut shell = support::terminal::Shell::start(project.path());
+    shell.type_text(&typed_profile(&program));
+    assert!(shell.wait_for("name?\r\n", 0, ON_A_TERMINAL), "no prompt: {}", shell.screen());
+    shell.type_text("ada\n");
+    assert!(shell.wait_for("exit=", shell.len(), ON_A_TERMINAL), "the run did not end: {}", shell.screen());
+    let screen = shell.screen();
+    assert!(screen.contains("hello ADA 8999994"), "the program read the line: {screen}");
+    assert!(screen.contains("status ok") && screen.contains("exit=0"), "{screen}");
+    assert!(screen.contains("total += i % 7"), "the profile is printed: {screen}");
+}
+
+/// The process ids of scalene-lsp (its command line starts with the binary) and of the processes of
+/// the run (`-m scalene run ...`) for `program`.
+fn run_processes(program: &std::path::Path) -> (Vec<u32>, Vec<u32>) {
+    let pids = support::processes_mentioning(&program.display().to_string());
+    let cmdline = |pid: u32| std::fs::read(format!("/proc/{pid}/cmdline")).map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " ")).unwrap_or_default();
+    let ours = pids.iter().copied().filter(|pid| cmdline(*pid).starts_with(env!("CARGO_BIN_EXE_scalene-lsp"))).collect();
+    let run = pids.iter().copied().filter(|pid| cmdline(*pid).contains("-m scalene run")).collect();
+    (ours, run)
+}
+
+fn state(pid: u32) -> char {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| stat.rsplit_once(')')?.1.trim_start().chars().next()).unwrap_or('?')
+}
+
+#[test]
+fn ctrl_z_stops_scalene_lsp_and_the_program_and_fg_resumes_both() {
+    let project = TempProject::new();
+    let program = project.write("ask.py", ASKS_FOR_A_NAME);
+    let mut shell = support::terminal::Shell::start(project.path());
+    shell.type_text(&typed_profile(&program));
+    assert!(shell.wait_for("name?\r\n", 0, ON_A_TERMINAL), "no prompt: {}", shell.screen());
+    let (ours, run) = run_processes(&program);
+    assert!(ours.len() == 1 && !run.is_empty(), "scalene-lsp {ours:?}, the run {run:?}");
+    let all: Vec<u32> = ours.iter().chain(&run).copied().collect();
+
+    shell.type_text("\x1a");
+    let all_stopped = || all.iter().all(|pid| state(*pid) == 'T');
+    assert!(wait_until(all_stopped), "Ctrl-Z: states {:?}: {}", all.iter().map(|pid| (pid, state(*pid))).collect::<Vec<_>>(), shell.screen());
+    assert!(shell.wait_for("Stopped", 0, ON_A_TERMINAL), "the shell sees its job stopped: {}", shell.screen());
+
+    shell.type_text("fg\n");
+    assert!(wait_until(|| all.iter().all(|pid| state(*pid) != 'T')), "fg: states {:?}", all.iter().map(|pid| (pid, state(*pid))).collect::<Vec<_>>());
+    // The program has the terminal again: it reads the line.
+    shell.type_text("ada\n");
+    // (bash ran the `echo` of the typed line when the job stopped: `$?` after `fg` is the run's.)
+    assert!(shell.wait_for("\n$ ", shell.len(), ON_A_TERMINAL), "the run did not end: {}", shell.screen());
+    shell.type_text("echo \"code=$?\"\n");
+    assert!(shell.wait_for("code=0", 0, ON_A_TERMINAL), "{}", shell.screen());
+    let screen = shell.screen();
+    assert!(screen.contains("hello ADA 8999994"), "{screen}");
+    assert!(screen.contains("status ok") && screen.contains("total += i % 7"), "{screen}");
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_stops_the_program_and_shows_the_partial_profile_as_cancelled() {
+    let project = TempProject::new();
+    // Samples before the prompt-like line, so that the partial profile has some whenever Ctrl-C comes.
+    let program = project.write("spin.py", "total = 0\nfor i in range(3_000_000):\n    total += i % 7\nprint(\"spinning\", flush=True)\nwhile True:\n    total += 1\n");
+    let mut shell = support::terminal::Shell::start(project.path());
+    shell.type_text(&typed_profile(&program));
+    assert!(shell.wait_for("spinning\r\n", 0, ON_A_TERMINAL), "{}", shell.screen());
+    shell.type_text("\x03");
+    assert!(shell.wait_for("exit=", shell.len(), ON_A_TERMINAL), "Ctrl-C did not end the run: {}", shell.screen());
+    let screen = shell.screen();
+    assert!(screen.contains("status cancelled") && screen.contains("exit=1"), "{screen}");
+    assert!(screen.contains("the run was cancelled; the profile covers the run up to then") && screen.contains("total += i % 7"), "{screen}");
+    assert!(support::processes_mentioning(&program.display().to_string()).is_empty(), "a process of the run survived");
+}

@@ -253,3 +253,38 @@ fn the_next_start_sweeps_a_run_whose_owner_and_watchdog_died() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     scene.assert_nothing_left("the sweep at the next start");
 }
+
+/// A SIGKILL while the first run verifies the start-up shortcut (the probe run, `engine/startup.rs`):
+/// the watchdog stops the probe's Scalene, and the probe's own folder, which only the killed process
+/// would have removed, is swept by the next start at once (it names its owner, who is gone).
+#[test]
+fn the_next_start_sweeps_the_start_up_probe_of_a_killed_owner() {
+    let scene = Scene::new("probe");
+    // A fresh preflight store: the first run must verify the shortcut.
+    let cache = tempfile::tempdir().unwrap();
+    let mut cli = Command::new(bin())
+        .args(["profile", "--mode", "cpu", "--python"])
+        .arg(support::python())
+        .arg(scene.program())
+        .arg("--")
+        .arg(&scene.marker)
+        .env("TMPDIR", scene.tmp.path())
+        .env("XDG_CACHE_HOME", cache.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let probe_dirs = || scene.run_dirs().into_iter().filter(|name| name.contains("-probe-")).collect::<Vec<_>>();
+    assert!(wait_for(Duration::from_secs(120), || !probe_dirs().is_empty()), "the probe never started");
+    signal(cli.id(), Signal::SIGKILL);
+    let _ = cli.wait();
+    let probe_processes = || support::processes_mentioning("scalene_lsp_probe.py").into_iter().filter(|pid| cmdline(*pid).contains(&scene.tmp.path().display().to_string())).collect::<Vec<_>>();
+    assert!(wait_for(CLEANUP, || probe_processes().is_empty()), "the probe's Scalene outlived its owner: {:?}", probe_processes());
+    assert_eq!(probe_dirs().len(), 1, "the killed owner could not remove its probe folder: {:?}", scene.run_dirs());
+    assert!(!scene.marker.exists(), "the program never started");
+
+    let output = Command::new(bin()).arg("doctor").arg("--python").arg(support::python()).env("TMPDIR", scene.tmp.path()).env("XDG_CACHE_HOME", cache.path()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    scene.assert_nothing_left("the sweep of the probe folder at the next start");
+}

@@ -1,6 +1,7 @@
 //! Shared helpers: the test interpreter, fixture paths, temp workspaces, process checks.
 
 pub mod lsp_client;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -73,6 +73,8 @@ impl Drop for GroupGuard {
 pub(super) async fn stop_group(child: &mut tokio::process::Child, group: &GroupGuard) -> Result<ExitStatus, EngineError> {
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         group.signal(signal);
+        // A stopped group (Ctrl-Z) handles the signal only once continued.
+        group.signal(Signal::SIGCONT);
         if group.wait_empty(STOP_STEP).await {
             break;
         }
@@ -117,6 +119,7 @@ pub fn stop_orphaned_group(pgid: i32, run_dir: &Path, step: Duration) -> bool {
     let group = Pid::from_raw(pgid);
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         let _ = killpg(group, signal);
+        let _ = killpg(group, Signal::SIGCONT);
         let deadline = std::time::Instant::now() + step;
         while std::time::Instant::now() < deadline {
             if procfs::live_members(pgid).is_none_or(|members| members.is_empty()) {
@@ -197,10 +200,16 @@ mod tests {
         RunRecord { owner: ProcessIdentity { pid: 4194305, start_time: 1, pid_namespace: "pid:[1]".into() }, pgid: None }
             .write(&foreign_ns)
             .unwrap();
-        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::from_secs(3600)), 1);
+        // The start-up probe's folder (`owned_dir` with the infix `probe-`): the same rule.
+        let live_probe = crate::engine::runner::owned_dir(root.path(), "probe-").unwrap();
+        let dead_probe = root.path().join(format!("{RUN_DIR_PREFIX}{}-probe-dead", me.pid));
+        std::fs::create_dir(&dead_probe).unwrap();
+        RunRecord { owner: ProcessIdentity { start_time: me.start_time + 7, ..me.clone() }, pgid: None }.write(&dead_probe).unwrap();
+        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::from_secs(3600)), 2);
         assert!(live.exists() && !reused.exists() && foreign_ns.exists());
+        assert!(live_probe.path().exists() && !dead_probe.exists(), "a live owner's probe stays, a dead owner's goes");
         assert_eq!(sweep_stale_run_dirs(root.path(), Duration::ZERO), 1);
-        assert!(live.exists() && !foreign_ns.exists());
+        assert!(live.exists() && live_probe.path().exists() && !foreign_ns.exists());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub struct ProcStat {
     pub state: char,
     pub ppid: i32,
     pub pgrp: i32,
+    pub session: i32,
     /// Clock ticks after boot when the process started: with the pid, it names one process for good.
     pub start_time: u64,
 }
@@ -30,6 +31,7 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
         state: fields.first()?.chars().next()?,
         ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
+        session: fields.get(3)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
     })
 }
@@ -44,6 +46,16 @@ pub fn live_members(pgid: i32) -> Option<Vec<i32>> {
             .filter(|pid| stat(*pid).is_some_and(|stat| stat.pgrp == pgid && stat.is_live()))
             .collect(),
     )
+}
+
+/// True when process group `pgid` is orphaned (no member has its parent in another group of the same
+/// session): the kernel then discards stop signals from the terminal and SIGTSTP sent to the group, so
+/// the group cannot be stopped as a shell's job. False without /proc.
+pub fn group_is_orphaned(pgid: i32) -> bool {
+    let Some(members) = live_members(pgid) else { return false };
+    !members.iter().filter_map(|pid| stat(*pid)).any(|member| {
+        stat(member.ppid).is_some_and(|parent| parent.pgrp != pgid && parent.session == member.session)
+    })
 }
 
 /// True when process `pid` has `key=value` in its environment (readable for our own user's processes).
@@ -121,6 +133,31 @@ mod tests {
         assert!(!has_env(me.pid, "PATH", Path::new("/nowhere")));
         assert!(environ(me.pid).unwrap().iter().any(|(key, _)| key == "PATH"));
         assert_eq!(stat(me.pid).unwrap().ppid, nix::unistd::getppid().as_raw());
+        assert_eq!(stat(me.pid).unwrap().session, nix::unistd::getsid(None).unwrap().as_raw());
         assert!(!catches_signal(me.pid, 0) && !catches_signal(me.pid, 65));
+    }
+
+    #[test]
+    fn a_group_whose_parent_is_in_another_group_of_the_session_is_not_orphaned_a_new_session_is() {
+        use std::os::unix::process::CommandExt;
+        let mut in_own_group = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+        let mut new_session = std::process::Command::new("sleep");
+        new_session.arg("30");
+        // SAFETY: only setsid between fork and exec.
+        unsafe {
+            new_session.pre_exec(|| nix::unistd::setsid().map(drop).map_err(std::io::Error::from));
+        }
+        let mut new_session = new_session.spawn().unwrap();
+        let (group, session) = (in_own_group.id() as i32, new_session.id() as i32);
+        let started = |pid: i32| stat(pid).is_some_and(|stat| stat.pgrp == pid);
+        while !(started(group) && started(session)) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!group_is_orphaned(group), "its parent (this process) is in another group of the same session");
+        assert!(group_is_orphaned(session), "its parent is in another session");
+        for child in [&mut in_own_group, &mut new_session] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
     }
 }

@@ -16,7 +16,7 @@ mod sides;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use noise::{JITTER, NoiseRule};
+pub use noise::{JITTER, JITTER_MEMORY, NoiseRule};
 pub use report::*;
 
 use super::error::EngineError;
@@ -372,7 +372,7 @@ pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_labe
             min_cpu_s,
             min_mb: rule.min_mb,
             machine_factor: judgement.machine_factor,
-            jitter_percent: JITTER * 100.0,
+            jitter_percent: b_side.info().jitter().max(a_side.info().jitter()) * 100.0,
             judged: if cpu_compared { units.len() } else { 0 },
             cpu_compared,
             runs: [b_side.runs(), a_side.runs()],

@@ -10,7 +10,8 @@
 //!   function.
 //! - A busy machine moves whole runs, not lines: the after/before ratio of everything that did not change
 //!   (the machine factor) is estimated from the rest of the program and taken out of every ratio; what
-//!   remains varies by about `JITTER` per run beyond sampling (one core busy with another process).
+//!   remains varies by about `JITTER` per run beyond sampling (one core busy with another process;
+//!   `JITTER_MEMORY` in memory mode).
 //! - Many things are judged at once: Benjamini-Hochberg over all functions (and lines outside
 //!   functions) at `error_rate`, then over the regions of each function named, so an unchanged program
 //!   gets anything named at most `error_rate` of the time, whatever its size.
@@ -61,6 +62,9 @@ impl NoiseRule {
 /// Run-to-run jitter of a region's share beyond sampling, per run (log scale), measured with one core
 /// busy with another process (0.05-0.07 for the worst region; benches/compare_quality.py).
 pub const JITTER: f64 = 0.05;
+/// The same in memory mode: Scalene's allocation interception slows code unevenly from run to run
+/// (string building moved 1.3-1.7x between unchanged runs; benches/compare_quality.py).
+pub const JITTER_MEMORY: f64 = 0.10;
 /// Prior spread of the machine factor per run (log scale): a busy machine slows a run by about 10%.
 pub const MACHINE_PRIOR: f64 = 0.10;
 /// The level at which regions are set aside from the machine factor's estimate while it is refined.
@@ -92,6 +96,14 @@ pub struct Unit {
 pub struct SideInfo {
     pub runs: u32,
     pub sampling_s: f64,
+    /// Memory was profiled (more jitter: `JITTER_MEMORY`).
+    pub memory: bool,
+}
+
+impl SideInfo {
+    pub fn jitter(&self) -> f64 {
+        if self.memory { JITTER_MEMORY } else { JITTER }
+    }
 }
 
 /// The test of one unit.
@@ -174,7 +186,8 @@ fn relative_variance(amount: Amount, weight: f64, side: SideInfo) -> Option<f64>
     let runs = f64::from(side.runs.max(1));
     let per_sample = amount.seconds * runs / amount.samples;
     let effective = amount.samples * (weight / per_sample).min(1.0);
-    Some(1.0 / (effective + 0.5) + JITTER * JITTER / runs)
+    let jitter = side.jitter();
+    Some(1.0 / (effective + 0.5) + jitter * jitter / runs)
 }
 
 /// A side with nothing: half a typical sample, and a variance that no real change hides behind.
@@ -365,7 +378,7 @@ mod tests {
     }
 
     fn side() -> SideInfo {
-        SideInfo { runs: 1, sampling_s: 0.002 }
+        SideInfo { runs: 1, sampling_s: 0.002, memory: false }
     }
 
     /// Four functions of one region each; `factor` scales the whole after side (a busy machine) and

@@ -22,7 +22,7 @@ impl Side<'_> {
     }
 
     pub fn info(&self) -> SideInfo {
-        SideInfo { runs: self.runs(), sampling_s: self.profile.cpu_sampling_s.unwrap_or(SCALENE_DEFAULT_SAMPLING_S) }
+        SideInfo { runs: self.runs(), sampling_s: self.profile.cpu_sampling_s.unwrap_or(SCALENE_DEFAULT_SAMPLING_S), memory: self.profile.memory }
     }
 
     pub fn cpu_seconds(&self, share: f64, spread: Option<&MetricSpread>) -> f64 {

@@ -254,20 +254,28 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         },
         (None, None, None) => unreachable!("clap requires FILE, --module or --test"),
     };
-    if args.live && !(args.live_interval >= 0.1 && args.live_interval.is_finite()) {
-        eprintln!("error: --live-interval must be at least 0.1 seconds, got {}", args.live_interval);
-        return ExitCode::from(exit::USAGE);
-    }
+    use crate::engine::limits;
+    let live_interval = match limits::seconds("--live-interval", args.live_interval, 0.1, 3600.0) {
+        Ok(interval) => interval,
+        Err(problem) if args.live => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(exit::USAGE);
+        }
+        Err(_) => Duration::from_secs(1),
+    };
     if let Some(rate) = args.cpu_sampling_rate
         && !(rate > 0.0 && rate.is_finite())
     {
         eprintln!("error: --cpu-sampling-rate must be a positive number of seconds, got {rate}");
         return ExitCode::from(exit::USAGE);
     }
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        eprintln!("error: --timeout must be a positive number of seconds, got {}", args.timeout);
-        return ExitCode::from(exit::USAGE);
-    }
+    let timeout = match limits::seconds("--timeout", args.timeout, 0.001, limits::MAX_TIMEOUT_S) {
+        Ok(timeout) => timeout,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let name = match &target {
         Program::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         Program::Module(module) => format!("-m {module}"),
@@ -281,13 +289,13 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         mode: args.mode,
         python: args.python,
         cwd: args.cwd,
-        timeout: Some(Duration::from_secs_f64(args.timeout)),
+        timeout: Some(timeout),
         env: args.env,
         profile_only: args.profile_only,
         program_path: args.program_path,
         cpu_sampling_rate: args.cpu_sampling_rate,
         io: if live_view { ProgramIo::Captured } else { ProgramIo::Terminal { stdout_to_stderr: args.json } },
-        live: live_view.then(|| Duration::from_secs_f64(args.live_interval)),
+        live: live_view.then_some(live_interval),
         startup: startup(args.no_shortcut),
         ..ProfileRequest::default()
     };

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod dirs;
 pub mod error;
 pub mod interpreter;
+pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod profile_file;

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::{exit, fail};
 use crate::engine::schema::ProfileJson;
@@ -221,10 +220,11 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
             problems(&store.list()?);
             let mut removed = Vec::new();
             if let Some(days) = older_than {
-                if !(days.is_finite() && days >= 0.0) {
-                    return Ok(usage(format!("--older-than must be a number of days >= 0, got {days}")));
-                }
-                removed.extend(store.cleanup_old(Duration::from_secs_f64(days * 86_400.0))?);
+                let age = match crate::engine::limits::days("--older-than", days) {
+                    Ok(age) => age,
+                    Err(problem) => return Ok(usage(problem)),
+                };
+                removed.extend(store.cleanup_old(age)?);
             }
             if max_count.is_some() || max_mb.is_some() {
                 if let Some(mb) = max_mb.filter(|mb| !(mb.is_finite() && *mb >= 0.0)) {

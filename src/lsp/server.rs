@@ -219,6 +219,8 @@ impl LanguageServer for Backend {
                 self.session.set_settings(settings);
                 for warning in warnings {
                     tracing::warn!("initializationOptions: {warning}");
+                    // Shown once the client is initialized (a message before that may be dropped).
+                    self.session.defer_warning(format!("Scalene settings: {warning}"));
                 }
             }
             let mut capabilities = server_capabilities(encoding);

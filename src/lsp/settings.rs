@@ -248,14 +248,10 @@ impl Settings {
         };
         let timeout = match options.timeout {
             None => DEFAULT_TIMEOUT,
-            Some(seconds) if seconds.is_finite() && seconds > 0.0 => Duration::from_secs_f64(seconds),
-            Some(seconds) => {
-                warnings.push(format!(
-                    "scalene.timeout must be a positive number of seconds, not {seconds}; using {}",
-                    DEFAULT_TIMEOUT.as_secs()
-                ));
+            Some(seconds) => crate::engine::limits::seconds("scalene.timeout", seconds, 0.001, crate::engine::limits::MAX_TIMEOUT_S).unwrap_or_else(|problem| {
+                warnings.push(format!("{problem}; using {}", DEFAULT_TIMEOUT.as_secs()));
                 DEFAULT_TIMEOUT
-            }
+            }),
         };
         let format = match options.hints.format.as_deref() {
             None | Some("both") => HintFormat::Both,

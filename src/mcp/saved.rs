@@ -4,7 +4,6 @@
 //! Which saved profiles an agent may see is store.rs (the workspace rule).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -145,10 +144,7 @@ impl ScaleneMcp {
     )]
     pub async fn cleanup_saved(&self, Parameters(params): Parameters<CleanupSavedParams>) -> ToolResult<CleanupSavedResult> {
         let days = params.max_age_days;
-        if !(days.is_finite() && days >= 0.0) {
-            return Err(ToolError::invalid(format!("`max_age_days` must be a number of days >= 0, got {days}")));
-        }
-        let max_age = Duration::from_secs_f64(days * 86_400.0);
+        let max_age = crate::engine::limits::days("`max_age_days`", days).map_err(ToolError::invalid)?;
         let store = self.engine().store();
         let roots = self.roots();
         let now = std::time::SystemTime::now();

@@ -717,3 +717,23 @@ fn ctrl_c_on_a_terminal_stops_the_program_and_shows_the_partial_profile_as_cance
     assert!(screen.contains("the run was cancelled; the profile covers the run up to then") && screen.contains("total += i % 7"), "{screen}");
     assert!(support::processes_mentioning(&program.display().to_string()).is_empty(), "a process of the run survived");
 }
+
+#[test]
+fn huge_durations_are_refused_with_the_allowed_range_never_a_panic() {
+    let project = TempProject::new();
+    let program = project.write("p.py", "print(1)\n");
+    for (args, expected) in [
+        (vec!["profile", "--timeout", "1e308"], "--timeout must be a number of seconds from 0.001 to 604800"),
+        (vec!["profile", "--timeout", "1e20"], "--timeout must be a number of seconds from 0.001 to 604800"),
+        (vec!["profile", "--live", "--live-interval", "1e308"], "--live-interval must be a number of seconds from 0.1 to 3600"),
+    ] {
+        let (output, _, stderr) = run(bin().args(&args).arg(&program));
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    for days in ["1e308", "1e20", "-1"] {
+        let (output, _, stderr) = run(bin().args(["saved", "cleanup", "--store"]).arg(project.path().join("store")).arg(format!("--older-than={days}")));
+        assert_eq!(code(&output), 2, "{days}: {stderr}");
+        assert!(stderr.contains("--older-than must be a number of days from 0 to 36500") && !stderr.contains("panicked"), "{days}: {stderr}");
+    }
+}

@@ -441,3 +441,24 @@ fn the_mcp_token_never_appears_in_the_servers_logs() {
     assert!(!logs.contains(&token), "the token was logged");
     assert!(logs.contains("[redacted]"));
 }
+
+#[test]
+fn a_huge_timeout_setting_is_reported_and_replaced_never_a_failed_initialize() {
+    let project = TempProject::new();
+    let mut client = LspClient::spawn();
+    // Through initializationOptions: initialize succeeds, the bad value is named with its range.
+    let result = client.initialize(Some(project.path()), default_capabilities(), json!({"timeout": 1e308}));
+    assert!(result["capabilities"].is_object(), "{result}");
+    let warning = client.expect_notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("scalene.timeout"), TIMEOUT);
+    assert!(warning["message"].as_str().unwrap().contains("from 0.001 to 604800") && warning["type"] == 2, "{warning}");
+    // And through a configuration change: the same, and the server keeps answering.
+    client.forget_unclaimed();
+    client.notify("workspace/didChangeConfiguration", json!({"settings": {"scalene": {"timeout": 1e20}}}));
+    let warning = client.expect_notification("window/showMessage", |p| p["message"].as_str().unwrap_or("").contains("scalene.timeout"), TIMEOUT);
+    assert!(warning["message"].as_str().unwrap().contains("not 100000000000000000000"), "{warning}");
+    client.ignore("workspace/inlayHint/refresh");
+    let program = project.write("p.py", "print(1)\n");
+    let uri = client.open(&program, "print(1)\n");
+    assert!(client.inlay_hints(&uri, "print(1)\n").is_empty(), "answered, nothing profiled yet");
+    client.ignore("textDocument/publishDiagnostics");
+}

@@ -144,6 +144,10 @@ async def test_cleanup_saved_removes_old_ones_of_this_workspace(connect, workspa
         old = store_dir_for(runtime_dir) / "old.json"
         ten_days_ago = time.time() - 10 * 86_400
         os.utime(old, (ten_days_ago, ten_days_ago))
+        for huge in [1e308, 1e20, -1]:
+            with pytest.raises(MCPError) as raised:
+                await client.call_tool("cleanup_saved", {"max_age_days": huge})
+            assert raised.value.error.code == -32602 and "from 0 to 36500" in raised.value.error.message, huge
         removed = (await client.call_tool("cleanup_saved", {"max_age_days": 5})).structured_content
         assert removed == {"removed": ["old"]}
         assert [row["name"] for row in (await client.call_tool("list_saved", {})).structured_content["saved"]] == ["new"]

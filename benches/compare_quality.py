@@ -8,6 +8,7 @@ alike, compares pairs with `scalene-lsp compare --json --fail-on regressed BEFOR
 rates next to the goals of issue 14 ("Benchmark").
 
     cargo build --release                                   # once; this script builds nothing
+    benches/compare_quality.py --rejudge cq.json            # the same pairs, compared again (needs --keep)
     benches/compare_quality.py --rounds 2 --repeat-rounds 0 --load quiet --modes cpu    # smoke, ~2 min
     benches/compare_quality.py --load both --modes cpu,memory --rounds 8 --repeat-rounds 3 --out cq.json
 
@@ -298,6 +299,70 @@ def judge_detect(measure, cmp, text):
     return f_ok and l_ok, {"function": f_ok, "line": l_ok}, extra_f, extra_l
 
 
+def unchanged_rows(runner, pairs, save):
+    """Compares each (before, after) pair of unchanged profiles; a row per pair."""
+    rows = []
+    for before, after in pairs:
+        rc, cmp, raw = runner.compare(before, after)
+        if cmp is None:
+            rows.append({"before": before["file"], "after": after["file"], "rc": rc, "error": raw.decode(errors="replace")[-300:], "pass": False, "gate_fail": False})
+            continue
+        funcs, lines = named(cmp)
+        ok = not funcs and not lines
+        row = {"before": before["file"], "after": after["file"], "rc": rc, "pass": ok, "gate_fail": rc == 5,
+               "summary": cmp.get("summary", {}).get("verdict"), "machine_factor": cmp.get("rule", {}).get("machine_factor")}
+        if not ok or rc == 5:
+            row["named"] = describe(cmp, funcs, lines)
+            row["overall"] = {k: (v or {}).get("verdict") for k, v in (cmp.get("overall") or {}).items()}
+            row["files_named"] = [base_name(f.get("path")) + " " + f.get("verdict", "") for f in cmp.get("files", []) if f.get("verdict") != "unchanged"]
+            row["saved"] = save(before, after, raw)
+        rows.append(row)
+    return rows
+
+
+def detect_rows(runner, measure, pairs, text, save):
+    """Compares each (base, changed) pair; a row per pair, passing when the change is named where it is."""
+    rows = []
+    for before, after in pairs:
+        rc, cmp, raw = runner.compare(before, after)
+        if cmp is None:
+            rows.append({"before": before["file"], "after": after["file"], "rc": rc, "error": raw.decode(errors="replace")[-300:], "pass": False})
+            continue
+        ok, parts, extra_f, extra_l = judge_detect(measure.split()[0], cmp, text)
+        row = {"before": before["file"], "after": after["file"], "rc": rc, "pass": ok, "parts": parts,
+               "machine_factor": cmp.get("rule", {}).get("machine_factor")}
+        fn = {"slow2": "hot_loop", "slow5": "hot_loop", "slow15": "hot_loop", "fast2": "build_strings", "alloc5": "allocate"}[measure.split()[0]]
+        target = [f for f in cmp.get("functions", []) if f.get("name") == fn]
+        row["target"] = describe(cmp, target, [])
+        if extra_f or extra_l:
+            row["also_named"] = describe(cmp, extra_f, extra_l)
+        if not ok:
+            tl = [l for l in cmp.get("lines", []) if l.get("function") == fn]
+            row["target_lines"] = describe(cmp, [], tl)
+            row["saved"] = save(before, after, raw)
+        rows.append(row)
+    return rows
+
+
+def rejudge(args, raw_path):
+    """Compares the pairs of an earlier --out file again with this binary, on its kept profiles."""
+    old = json.loads(pathlib.Path(raw_path).read_text())
+    runner = Runner.__new__(Runner)
+    runner.args = args
+    results = []
+    for res in old["results"]:
+        pairs = [({"file": p["before"]}, {"file": p["after"]}) for p in res["pairs"]]
+        missing = [f for pair in pairs for f in (pair[0]["file"], pair[1]["file"]) if not os.path.exists(f)]
+        if missing:
+            sys.exit(f"{missing[0]} is gone: --rejudge needs the profiles kept by the earlier run's --keep")
+        if res["kind"] == "unchanged":
+            rows = unchanged_rows(runner, pairs, lambda b, a, raw: None)
+        else:
+            rows = detect_rows(runner, res["measure"], pairs, variant(res["measure"].split()[0]), lambda b, a, raw: None)
+        results.append({**res, "pairs": rows})
+    return old, results
+
+
 def run_scenario(runner, load, mode, results, args, fail_dir, budget_s=None):
     """Profiles, then compares. With a time budget, single runs stop at 65 % of it (all of it when no
     repeat rounds), repeat rounds at 100 %; the pairs are formed from whatever was profiled."""
@@ -352,44 +417,11 @@ def run_scenario(runner, load, mode, results, args, fail_dir, budget_s=None):
         return str(fail_dir / name)
 
     def unchanged(measure, pairs):
-        rows = []
-        for before, after in pairs:
-            rc, cmp, raw = runner.compare(before, after)
-            if cmp is None:
-                rows.append({"before": before["file"], "after": after["file"], "rc": rc, "error": raw.decode(errors="replace")[-300:], "pass": False, "gate_fail": False})
-                continue
-            funcs, lines = named(cmp)
-            ok = not funcs and not lines
-            row = {"before": before["file"], "after": after["file"], "rc": rc, "pass": ok, "gate_fail": rc == 5,
-                   "summary": cmp.get("summary", {}).get("verdict"), "machine_factor": cmp.get("rule", {}).get("machine_factor")}
-            if not ok or rc == 5:
-                row["named"] = describe(cmp, funcs, lines)
-                row["overall"] = {k: (v or {}).get("verdict") for k, v in (cmp.get("overall") or {}).items()}
-                row["files_named"] = [base_name(f.get("path")) + " " + f.get("verdict", "") for f in cmp.get("files", []) if f.get("verdict") != "unchanged"]
-                row["saved"] = save_failure(measure, before, after, raw)
-            rows.append(row)
+        rows = unchanged_rows(runner, pairs, lambda b, a, raw: save_failure(measure, b, a, raw))
         results.append({"load": load, "mode": mode, "measure": measure, "kind": "unchanged", "goal": UNCHANGED_GOAL, "pairs": rows})
 
     def detect(measure, pairs, goal, text):
-        rows = []
-        for before, after in pairs:
-            rc, cmp, raw = runner.compare(before, after)
-            if cmp is None:
-                rows.append({"before": before["file"], "after": after["file"], "rc": rc, "error": raw.decode(errors="replace")[-300:], "pass": False})
-                continue
-            ok, parts, extra_f, extra_l = judge_detect(measure.split()[0], cmp, text)
-            row = {"before": before["file"], "after": after["file"], "rc": rc, "pass": ok, "parts": parts,
-                   "machine_factor": cmp.get("rule", {}).get("machine_factor")}
-            fn = {"slow2": "hot_loop", "slow5": "hot_loop", "slow15": "hot_loop", "fast2": "build_strings", "alloc5": "allocate"}[measure.split()[0]]
-            target = [f for f in cmp.get("functions", []) if f.get("name") == fn]
-            row["target"] = describe(cmp, target, [])
-            if extra_f or extra_l:
-                row["also_named"] = describe(cmp, extra_f, extra_l)
-            if not ok:
-                tl = [l for l in cmp.get("lines", []) if l.get("function") == fn]
-                row["target_lines"] = describe(cmp, [], tl)
-                row["saved"] = save_failure(measure, before, after, raw)
-            rows.append(row)
+        rows = detect_rows(runner, measure, pairs, text, lambda b, a, raw: save_failure(measure, b, a, raw))
         results.append({"load": load, "mode": mode, "measure": measure, "kind": "detect", "goal": goal, "pairs": rows})
 
     base = [rec for _, rec in singles.get("base", [])]
@@ -474,6 +506,7 @@ def main():
     parser.add_argument("--fail-dir", help="folder for failing comparison JSONs (e.g. /tmp/cq_fail)")
     parser.add_argument("--budget-minutes", type=float, help="stop starting profiles when a scenario has used its share of this many minutes (rates come from what was profiled)")
     parser.add_argument("--keep", help="keep the generated program and profiles in this folder (default: a temp dir, removed)")
+    parser.add_argument("--rejudge", metavar="RAW.json", help="profile nothing: compare the pairs of an earlier --out file again with --bin, on the profiles its --keep kept (for tuning the statistics)")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
@@ -483,6 +516,21 @@ def main():
     if not os.access(args.bin, os.X_OK):
         parser.error(f"{args.bin} is not an executable: cargo build --release (or pass --bin)")
     args.bin = str(pathlib.Path(args.bin).resolve())
+    if args.rejudge:
+        started = time.perf_counter()
+        old, results = rejudge(args, args.rejudge)
+        print(f"## compare_quality --rejudge {args.rejudge} (profiled {old['date']} at commit {old['commit']}), binary {args.bin}")
+        print()
+        print(markdown(summarize(results)))
+        fl = failure_lines(results, 6)
+        if fl:
+            print()
+            print("Named in failures (count of pairs):")
+            print("\n".join(fl))
+        print(f"\n{sum(len(r['pairs']) for r in results)} comparisons, elapsed {time.perf_counter() - started:.0f} s")
+        if args.out:
+            pathlib.Path(args.out).write_text(json.dumps({**old, "rejudged": {"bin": args.bin, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}, "results": results}, indent=1))
+        return
 
     def on_term(signum, frame):
         raise KeyboardInterrupt

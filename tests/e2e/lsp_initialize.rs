@@ -146,6 +146,48 @@ fn a_framed_message_that_is_not_json_rpc_gets_an_error_and_the_session_goes_on()
     assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
 }
 
+/// Broken framing: each is answered with a parse error and the next message is served, whatever broke:
+/// a bad Content-Length, a header line that is not a header, a NUL in a header, a Content-Length
+/// longer or shorter than its message, and a header line that never ends (bounded, not buffered).
+#[test]
+fn after_a_broken_frame_the_next_message_is_served() {
+    let project = TempProject::new();
+    let (mut client, _) = initialize_with(&project, default_capabilities());
+    let is_parse_error = |message: &Value| message["error"]["code"] == json!(-32700) && message["id"].is_null();
+    let cancel = |id: u64| {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"workspace/executeCommand","params":{{"command":"scalene.cancel","arguments":[{{}}]}}}}"#);
+        format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    };
+    let long_line = [b"X-Filler: ".as_slice(), &vec![b'a'; 3 << 20]].concat();
+    let broken: Vec<(&str, Vec<u8>)> = vec![
+        ("a Content-Length that is not a number", b"Content-Length: abc\r\n\r\n{}".to_vec()),
+        ("a header line without a colon", b"Content-Length: 2\r\nnot a header\r\n\r\n{}".to_vec()),
+        ("a NUL in the header", b"Content-Length: 2\0\r\n\r\n{}".to_vec()),
+        ("a Content-Length longer than its message", b"Content-Length: 90\r\n\r\n{}".to_vec()),
+        ("a Content-Length shorter than its message", b"Content-Length: 3\r\n\r\n{\"jsonrpc\":\"2.0\"}".to_vec()),
+        ("3 MB of header line", long_line),
+    ];
+    for (index, (what, bytes)) in broken.into_iter().enumerate() {
+        let id = 1000 + index as u64;
+        client.send_bytes(&bytes);
+        // Two messages after the broken one, in one write and in another: both served, nothing lost.
+        client.send_bytes(&cancel(id));
+        client.send_bytes(&cancel(id + 100));
+        client.expect_message(is_parse_error, crate::support::lsp_client::TIMEOUT);
+        for id in [id, id + 100] {
+            let answered = client.expect_message(|message| message["id"] == json!(id), crate::support::lsp_client::TIMEOUT);
+            assert_eq!(answered["result"], json!({"cancelled": false}), "after {what}: {answered}");
+        }
+        // The leftovers of a message cut short are a second parse error.
+        client.forget_unclaimed();
+    }
+    // An unknown but well-formed header is allowed, as LSP allows Content-Type.
+    let body = br#"{"jsonrpc":"2.0","id":5000,"method":"workspace/executeCommand","params":{"command":"scalene.cancel","arguments":[{}]}}"#;
+    client.send_bytes(&[format!("Content-Length: {}\r\nX-Trace: yes\r\n\r\n", body.len()).as_bytes(), body].concat());
+    let answered = client.expect_message(|message| message["id"] == json!(5000), crate::support::lsp_client::TIMEOUT);
+    assert_eq!(answered["result"], json!({"cancelled": false}), "{answered}");
+}
+
 #[test]
 fn non_file_uris_are_refused_with_the_supported_scheme() {
     let project = TempProject::new();

@@ -198,7 +198,6 @@ struct Prepared {
     log_ratio: f64,
     variance: f64,
     seconds: (f64, f64),
-    variances: (Option<f64>, Option<f64>),
 }
 
 /// Judges every unit: machine factor, tests, multiple-comparison control, floors.
@@ -216,45 +215,40 @@ pub fn judge(units: &[Unit], before: SideInfo, after: SideInfo, rule: &NoiseRule
                 log_ratio: (ta / tb).ln(),
                 variance: vb.unwrap_or(EMPTY_VARIANCE) + va.unwrap_or(EMPTY_VARIANCE),
                 seconds: (unit.before.seconds, unit.after.seconds),
-                variances: (vb, va),
             }
         })
         .collect();
     let prior = MACHINE_PRIOR * MACHINE_PRIOR * (1.0 / k_before + 1.0 / k_after);
     let regions: Vec<usize> = (0..units.len()).filter(|i| units[*i].function.is_none()).collect();
 
-    // The machine factor seen by unit `i`: the rest of the program's regions (without `i`, or without a
-    // function's own regions, and without `excluded`), shrunk toward 1 by the prior. Sums over all
-    // regions minus the unit's own part: linear in the number of units.
+    // The machine factor seen by unit `i`: the inverse-variance weighted mean of the log ratios of the
+    // rest of the program's regions (without `i`, or without a function's own regions, and without
+    // `excluded`), shrunk toward 1 by the prior. Weighting by precision, not by time, keeps a big region
+    // that changed (and was not set aside) from passing for a slower machine. Sums over all regions minus
+    // the unit's own part: linear in the number of units.
     let contribution = |r: usize| {
         let p = &prepared[r];
-        [p.seconds.0, p.seconds.1, p.seconds.0 * p.seconds.0 * p.variances.0.unwrap_or(0.0), p.seconds.1 * p.seconds.1 * p.variances.1.unwrap_or(0.0)]
+        let weight = 1.0 / p.variance;
+        [weight * p.log_ratio, weight]
     };
-    let add = |a: [f64; 4], b: [f64; 4], sign: f64| [a[0] + sign * b[0], a[1] + sign * b[1], a[2] + sign * b[2], a[3] + sign * b[3]];
-    let shrink = |[tb, ta, vb, va]: [f64; 4]| -> (f64, f64) {
-        if tb <= 1e-12 || ta <= 1e-12 {
-            return (0.0, prior);
-        }
-        let estimate = (ta / tb).ln();
-        let variance = (vb / (tb * tb) + va / (ta * ta)).max(0.0);
-        if variance <= 0.0 {
-            return (estimate, 0.0);
-        }
-        (estimate * prior / (prior + variance), 1.0 / (1.0 / prior + 1.0 / variance))
+    let add = |a: [f64; 2], b: [f64; 2], sign: f64| [a[0] + sign * b[0], (a[1] + sign * b[1]).max(0.0)];
+    let shrink = |[weighted, weight]: [f64; 2]| -> (f64, f64) {
+        let precision = weight + 1.0 / prior;
+        (weighted / precision, 1.0 / precision)
     };
     let machine_all = |excluded: &[bool]| -> (Vec<(f64, f64)>, (f64, f64)) {
-        let mut total = [0.0; 4];
-        let mut per_function: std::collections::HashMap<usize, [f64; 4]> = std::collections::HashMap::new();
+        let mut total = [0.0; 2];
+        let mut per_function: std::collections::HashMap<usize, [f64; 2]> = std::collections::HashMap::new();
         for &r in regions.iter().filter(|r| !excluded[**r]) {
             total = add(total, contribution(r), 1.0);
             if let Some(parent) = units[r].parent {
-                let entry = per_function.entry(parent).or_insert([0.0; 4]);
+                let entry = per_function.entry(parent).or_insert([0.0; 2]);
                 *entry = add(*entry, contribution(r), 1.0);
             }
         }
         let each = (0..units.len())
             .map(|i| match units[i].function {
-                Some(function) => shrink(add(total, per_function.get(&function).copied().unwrap_or([0.0; 4]), -1.0)),
+                Some(function) => shrink(add(total, per_function.get(&function).copied().unwrap_or([0.0; 2]), -1.0)),
                 None if excluded[i] => shrink(total),
                 None => shrink(add(total, contribution(i), -1.0)),
             })
@@ -408,6 +402,21 @@ mod tests {
         assert_eq!(named, vec![6, 7], "{:#?}", judgement.tests);
         assert!((judgement.tests[6].ratio - 2.0).abs() < 0.2, "{}", judgement.tests[6].ratio);
         assert!(judgement.tests.iter().all(|test| test.change != Some(Direction::Down)));
+    }
+
+    /// Memory mode: a big allocating loop whose few samples each carry much time (so little is known
+    /// about it) grows 4x; it must not pass for a slower machine and hide the doubled function.
+    #[test]
+    fn a_big_noisy_region_that_changed_does_not_set_the_machine_factor() {
+        let mut units = program(1.0, 2.0);
+        let (before, after) = (Amount { seconds: 1.5, samples: 25.0 }, Amount { seconds: 6.0, samples: 60.0 });
+        units.push(Unit { before, after, parent: None, function: Some(4) });
+        units.push(Unit { before, after, parent: Some(4), function: None });
+        let memory = SideInfo { memory: true, ..side() };
+        let judgement = judge(&units, memory, memory, &NoiseRule::default(), 0.05);
+        assert!((judgement.machine_factor - 1.0).abs() < 0.1, "{}", judgement.machine_factor);
+        assert_eq!(judgement.tests[6].change, Some(Direction::Up), "{:#?}", judgement.tests);
+        assert!((judgement.tests[6].ratio - 2.0).abs() < 0.25, "{}", judgement.tests[6].ratio);
     }
 
     #[test]

@@ -363,6 +363,13 @@ impl LspClient {
         stdin.flush().unwrap();
     }
 
+    /// Writes `bytes` as they are, headers and all (to test the server's framing).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        let mut stdin = self.stdin.lock().unwrap_or_else(|poison| poison.into_inner());
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
     /// The first unclaimed message of any kind matching `predicate` (waits up to `timeout`).
     pub fn expect_message(&mut self, predicate: impl Fn(&Value) -> bool, timeout: Duration) -> Value {
         match self.claim(predicate, timeout) {

@@ -3,8 +3,23 @@
 //! Architecture Invariant: a number is never shown on the wrong line. A line maps only when it is
 //! unchanged and the diff pairs it with a line of the current text; an edited, deleted or unknown line
 //! maps to nothing.
+//!
+//! A line diff is quadratic in the worst case (every other line of a large file rewritten), so each one
+//! has a budget (`DIFF_BUDGET`): past it the diff gives up on the lines it has not paired yet, which
+//! then map to nothing (their numbers are dropped, never moved to a wrong line), and the server answers.
 
-use similar::{Algorithm, DiffOp, capture_diff_slices};
+use std::time::{Duration, Instant};
+
+use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
+
+/// How long one line diff (or alignment) may take. A typical edit of a 20,000-line file diffs in well
+/// under a millisecond (benches/README.md, `cargo bench --bench remap`).
+pub const DIFF_BUDGET: Duration = Duration::from_millis(100);
+
+/// True when two texts have the same lines (`\r\n` and `\n` alike): no diff needed.
+pub fn same_lines(a: &str, b: &str) -> bool {
+    a.lines().map(trim_cr).eq(b.lines().map(trim_cr))
+}
 
 /// Maps 1-based line numbers of the profiled text to 1-based line numbers of the current text.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,13 +32,19 @@ pub struct LineMap {
 
 impl LineMap {
     pub fn new(profiled: &str, current: &str) -> LineMap {
+        LineMap::within(profiled, current, DIFF_BUDGET)
+    }
+
+    /// `new` with another budget: lines the diff has not paired when it runs out map to nothing.
+    pub fn within(profiled: &str, current: &str, budget: Duration) -> LineMap {
+        let deadline = Instant::now() + budget;
         let old: Vec<&str> = profiled.lines().map(trim_cr).collect();
         let new: Vec<&str> = current.lines().map(trim_cr).collect();
         if old == new {
             return LineMap { old_to_new: (1..=old.len() as u32).map(Some).collect(), identical: true };
         }
         let mut old_to_new = vec![None; old.len()];
-        for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+        for op in capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline)) {
             if let DiffOp::Equal { old_index, new_index, len } = op {
                 for offset in 0..len {
                     old_to_new[old_index + offset] = Some((new_index + offset + 1) as u32);
@@ -69,8 +90,14 @@ const EDITED_SIMILARITY: f32 = 0.6;
 
 /// Aligns two versions of a text by a line diff: unchanged lines pair exactly (as `LineMap` does); in
 /// a block of replaced lines with as many old as new lines, each pair that is similar pairs as `edited`
-/// (`range(1_000)` → `range(3_000)`). Every other line pairs with nothing.
+/// (`range(1_000)` → `range(3_000)`). Every other line pairs with nothing, as do the lines not yet
+/// paired when `DIFF_BUDGET` runs out.
 pub fn align_lines(old_text: &str, new_text: &str) -> LineAlignment {
+    align_lines_within(old_text, new_text, DIFF_BUDGET)
+}
+
+fn align_lines_within(old_text: &str, new_text: &str, budget: Duration) -> LineAlignment {
+    let deadline = Instant::now() + budget;
     let old: Vec<&str> = old_text.lines().map(trim_cr).collect();
     let new: Vec<&str> = new_text.lines().map(trim_cr).collect();
     let mut old_to_new = vec![None; old.len()];
@@ -83,13 +110,16 @@ pub fn align_lines(old_text: &str, new_text: &str) -> LineAlignment {
         (0..old.len()).for_each(|index| pair(index, index, false));
         return LineAlignment { old_to_new, new_to_old };
     }
-    for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+    for op in capture_diff_slices_deadline(Algorithm::Myers, &old, &new, Some(deadline)) {
         match op {
             DiffOp::Equal { old_index, new_index, len } => (0..len).for_each(|offset| pair(old_index + offset, new_index + offset, false)),
             DiffOp::Replace { old_index, old_len, new_index, new_len } if old_len == new_len => {
                 for offset in 0..old_len {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
                     let (a, b) = (old[old_index + offset].trim(), new[new_index + offset].trim());
-                    if similar::TextDiff::from_chars(a, b).ratio() >= EDITED_SIMILARITY {
+                    if similar::TextDiff::configure().deadline(deadline).diff_chars(a, b).ratio() >= EDITED_SIMILARITY {
                         pair(old_index + offset, new_index + offset, true);
                     }
                 }
@@ -156,5 +186,36 @@ mod tests {
     #[test]
     fn crlf_and_lf_are_the_same_line() {
         assert!(LineMap::new("a\r\nb\r\n", "a\nb\n").identical);
+        assert!(same_lines("a\r\nb\r\n", "a\nb\n") && !same_lines("a\nb\n", "a\nc\n") && !same_lines("a\n", "a\nb\n"));
+    }
+
+    /// Every other line of a large file rewritten: whatever the budget, a line maps only to an identical
+    /// line, in order; with no budget at all nothing past the common start and end is paired.
+    #[test]
+    fn a_diff_out_of_budget_drops_lines_and_never_moves_one_to_a_wrong_line() {
+        let old: String = (0..4_000).map(|i| format!("line {i}\n")).collect();
+        let new: String = (0..4_000).map(|i| if i % 2 == 0 { format!("line {i}\n") } else { format!("edited {i}\n") }).collect();
+        let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+        for budget in [Duration::ZERO, Duration::from_millis(1), DIFF_BUDGET] {
+            let map = LineMap::within(&old, &new, budget);
+            let mut last = 0;
+            for line in 1..=old_lines.len() as u32 {
+                if let Some(to) = map.map(line) {
+                    assert_eq!(old_lines[line as usize - 1], new_lines[to as usize - 1], "{budget:?}: line {line}");
+                    assert!(to > last, "{budget:?}: in order");
+                    last = to;
+                }
+            }
+            let alignment = align_lines_within(&old, &new, budget);
+            for (index, aligned) in alignment.old_to_new.iter().enumerate() {
+                if let Some(Aligned { line, edited: false }) = aligned {
+                    assert_eq!(old_lines[index], new_lines[*line as usize - 1], "{budget:?}");
+                }
+            }
+        }
+        let none = LineMap::within(&old, &new, Duration::ZERO);
+        assert_eq!((none.map(1), none.map(2)), (Some(1), None), "the common first line pairs without a diff");
+        let full = LineMap::within(&old, &new, Duration::from_secs(3600));
+        assert_eq!((full.map(3), full.map(4)), (Some(3), None), "given the time, every unchanged line maps");
     }
 }

@@ -85,7 +85,7 @@ fn fresh_profile(session: &Session, uri: &Uri, path: &Path) -> Option<Arc<Cached
     }
     let covered = session.engine.cache().covering(path)?;
     let text = std::fs::read_to_string(path).ok()?;
-    crate::engine::remap::LineMap::new(&covered.file().source, &text).identical.then_some(covered.entry)
+    crate::engine::remap::same_lines(&covered.file().source, &text).then_some(covered.entry)
 }
 
 /// `scalene.compare {uri, baseline?, runs?}`: compares with the saved baseline (default `baseline`).

@@ -311,7 +311,7 @@ pub fn is_stale(file: &FileProfile) -> bool {
         return false;
     }
     match std::fs::read_to_string(&file.path) {
-        Ok(text) => !crate::engine::remap::LineMap::new(&file.source, &text).identical,
+        Ok(text) => !crate::engine::remap::same_lines(&file.source, &text),
         Err(_) => true,
     }
 }

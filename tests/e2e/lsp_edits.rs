@@ -124,3 +124,37 @@ fn hints_on_non_ascii_lines_end_at_the_line_length_in_the_negotiated_encoding() 
         assert_eq!(hot.map(|hint| hint.1), Some(hot_len), "{encoding}: the non-ASCII line is hot: {hints:?}");
     }
 }
+
+/// A hot function, then 200,000 lines of text: every other one of them rewritten is the worst case for
+/// a line diff (before its budget, about 100 s at this size and `shutdown` unanswered).
+#[test]
+fn a_rewrite_of_a_200k_line_profiled_file_still_gets_hints_and_shutdown_answers() {
+    let head = "def hot():\n    total = 0\n    for i in range(2_000_000):\n        total += i * i\n    return total\n\n\nhot()\nFILLER = \"\"\"\n";
+    let filler = |rewrite: bool| -> String {
+        (0..200_000).map(|i| if rewrite && i % 2 == 1 { format!("rewritten {i}\n") } else { format!("filler line {i}\n") }).collect()
+    };
+    let text = format!("{head}{}\"\"\"\n", filler(false));
+    let project = TempProject::new();
+    let program = project.write("big_rewrite.py", &text);
+    let mut client = start_in(&project, default_capabilities());
+    let uri = client.open(&program, &text);
+    let (_, end) = profile_and_wait(&mut client, &uri, json!({"mode": "cpu"}));
+    assert!(end.starts_with("ok"), "{end}");
+    client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
+    let hot_lines = |hints: &Hints| hints.iter().map(|(line, _, _)| *line).filter(|line| *line < 8).collect::<Vec<_>>();
+    let before = hint_triples(&client.inlay_hints(&uri, &text));
+    assert!(hot_lines(&before).contains(&3), "the loop body is hot: {before:?}");
+
+    let edited = format!("{head}{}\"\"\"\n", filler(true));
+    client.change(&uri, 2, &edited);
+    let after = hint_triples(&client.inlay_hints(&uri, &edited));
+    assert_eq!(hot_lines(&after), hot_lines(&before), "the unchanged hot lines keep their hints");
+    let edited_lines: Vec<&str> = edited.lines().collect();
+    for (line, _, label) in &after {
+        assert!(!edited_lines[*line as usize].starts_with("rewritten"), "no hint on a rewritten line: {label:?} on {line}");
+    }
+    client.expect_notification("textDocument/publishDiagnostics", |params| params["uri"] == uri && params["version"] == 2, TIMEOUT);
+    assert!(client.hover(&uri, 3, 8).is_some(), "the hot line still has its hover");
+    assert_eq!(client.request("shutdown", serde_json::Value::Null), Ok(serde_json::Value::Null), "shutdown is answered");
+}

@@ -60,8 +60,17 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    // `--stdio` (top level or after `serve`) only names the transport the server always uses.
-    let _ = cli.stdio;
+    // `--stdio` (top level or after `serve`) only names the transport the server always uses; before
+    // another command it means nothing, and a flag that is silently ignored hides a mistyped command.
+    if cli.stdio && !matches!(cli.command, None | Some(Command::Serve(_))) {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--stdio starts the language server: use it alone or with `serve`, not before another command",
+            )
+            .exit();
+    }
     match cli.command {
         None | Some(Command::Serve(ServeArgs { stdio: _ })) => cli::serve(),
         Some(Command::Profile(args)) => cli::profile(args),

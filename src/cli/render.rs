@@ -64,11 +64,25 @@ fn heat_bar(value: f64, max: f64) -> String {
 }
 
 fn mb(value: f64) -> String {
-    if value == 0.0 { "·".into() } else { format!("{value:.1}") }
+    if value == 0.0 { "·".into() } else { fit(value, 8) }
 }
 
 fn pct(value: f64) -> String {
-    if value == 0.0 { "·".into() } else { format!("{value:.1}") }
+    if value == 0.0 { "·".into() } else { fit(value, 5) }
+}
+
+/// `value` with one decimal, or none, or in exponent form (`1e308`), whichever first fits in `width`
+/// characters, so that a huge number in a profile cannot push a table's columns apart.
+fn fit(value: f64, width: usize) -> String {
+    let one = format!("{value:.1}");
+    if one.len() <= width {
+        return one;
+    }
+    let whole = format!("{value:.0}");
+    if whole.len() <= width {
+        return whole;
+    }
+    format!("{value:.0e}")
 }
 
 /// Source lines of the files on disk, used only when they still match what Scalene profiled.
@@ -122,7 +136,7 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
 
     // Header.
     let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of"), paint.bold(&profile.program));
-    let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {:.2} s", profile.elapsed_s)];
+    let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {} s", if profile.elapsed_s.abs() < 1e6 { format!("{:.2}", profile.elapsed_s) } else { fit(profile.elapsed_s, 9) })];
     if profile.memory {
         let at = profile
             .peak_at
@@ -132,7 +146,7 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
                 format!(" at {name}:{}", at.line)
             })
             .unwrap_or_default();
-        header.push(format!("peak memory {:.1} MB{at}", profile.peak_mb));
+        header.push(format!("peak memory {} MB{at}", fit(profile.peak_mb, 9)));
     }
     if let Some(code) = profile.exit_code {
         header.push(format!("exit code {code}"));
@@ -191,7 +205,7 @@ fn render_file(
     paint: &Paint,
     options: &RenderOptions,
 ) {
-    let _ = writeln!(out, "\n{} {}", paint.bold(&file.path.display().to_string()), paint.dim(&format!("· {:.1}% of CPU time", file.cpu_percent)));
+    let _ = writeln!(out, "\n{} {}", paint.bold(&file.path.display().to_string()), paint.dim(&format!("· {}% of CPU time", fit(file.cpu_percent, 6))));
     let memory = profile.memory;
     let mut head = format!("{:>6}  {:>6}  {:<BAR_WIDTH$}  {:>5} {:>5} {:>5}", "line", "cpu%", "", "py", "nat", "sys");
     if memory {
@@ -242,11 +256,11 @@ fn render_file(
     for leak in &file.leaks {
         let _ = writeln!(
             out,
-            "  {} line {}: likelihood {:.0}%, growing {:.2} MB/s",
+            "  {} line {}: likelihood {}%, growing {} MB/s",
             paint.heat(100.0, "possible leak"),
             leak.line,
-            leak.likelihood * 100.0,
-            leak.velocity_mb_s
+            fit((leak.likelihood * 100.0).round(), 3),
+            if leak.velocity_mb_s.abs() < 1e6 { format!("{:.2}", leak.velocity_mb_s) } else { fit(leak.velocity_mb_s, 9) }
         );
     }
 }
@@ -285,5 +299,12 @@ mod tests {
         assert_eq!(heat_bar(25.0, 50.0), "█████     ");
         assert_eq!(heat_bar(0.0, 50.0), "          ");
         assert_eq!(heat_bar(1.0, 80.0).trim_end(), "▏");
+    }
+
+    #[test]
+    fn huge_numbers_keep_to_their_column() {
+        assert_eq!((pct(12.34), pct(100.0), pct(1e308), pct(123456.0)), ("12.3".into(), "100.0".into(), "1e308".into(), "1e5".into()));
+        assert_eq!((mb(30.04), mb(1234567.0), mb(1e308)), ("30.0".into(), "1234567".into(), "1e308".into()));
+        assert_eq!((fit(99999.4, 5), fit(99999.9, 5)), ("99999".into(), "1e5".into()), "rounding up to six digits takes the short form");
     }
 }

@@ -287,6 +287,36 @@ fn profile_passes_arguments_after_the_separator() {
     assert_eq!(json["args"], serde_json::json!(["3000000", "--json", "-m", "a b"]));
 }
 
+/// No command takes an argument it then ignores: a stray word (a program argument without `--`, a
+/// second file, a mistyped command after `--stdio`) is refused with exit 2 and named, and nothing runs.
+#[test]
+fn every_command_refuses_arguments_it_does_not_take() {
+    let project = TempProject::new();
+    let program = project.write("argv.py", "import sys\nprint(sys.argv)\n");
+    let program = program.to_str().unwrap();
+    let store = project.path().join("store");
+    let store = store.to_str().unwrap();
+    let cases: [(&[&str], &str); 10] = [
+        (&["profile", program, "stray"], "'stray'"),
+        (&["show", program, "stray"], "'stray'"),
+        (&["doctor", program, "stray"], "'stray'"),
+        (&["compare", "a", "b", "stray"], "'stray'"),
+        (&["saved", "--store", store, "list", "stray"], "'stray'"),
+        (&["saved", "--store", store, "show", "a", "stray"], "'stray'"),
+        (&["saved", "--store", store, "cleanup", "stray"], "'stray'"),
+        (&["mcp", "stray"], "'stray'"),
+        (&["serve", "stray"], "'stray'"),
+        (&["--stdio", "doctor"], "--stdio starts the language server"),
+    ];
+    for (args, named) in cases {
+        let (output, stdout, stderr) = run(bin().args(args).current_dir(project.path()));
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(named) && stderr.contains("Usage:"), "{args:?} names the argument and the usage: {stderr}");
+        assert!(stdout.is_empty() && !stderr.contains("[\'"), "{args:?}: nothing ran: {stdout}");
+    }
+    assert!(!std::path::Path::new(store).exists(), "no store was created");
+}
+
 #[test]
 fn profile_failures_have_their_own_messages_and_exit_codes() {
     let project = TempProject::new();

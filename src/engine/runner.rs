@@ -246,7 +246,7 @@ async fn run_inner(
         .spawn()
         .map_err(|err| EngineError::Spawn { python: spec.python.clone(), reason: err.to_string() })?;
     let pgid = child.id().map(|pid| pid as i32);
-    let mut group = GroupGuard { pgid: pgid.map(Pid::from_raw) };
+    let mut group = GroupGuard { pgid: pgid.map(Pid::from_raw), run_dir: run_dir.path().to_path_buf() };
     // Given back to this process's group when dropped, on every path.
     let terminal_job = pgid.filter(|_| reads_terminal).and_then(|pgid| terminal::TerminalJob::new(Pid::from_raw(pgid)));
     if let Err(err) = (group::RunRecord { owner, pgid }).write(run_dir.path()) {

@@ -288,3 +288,60 @@ fn the_next_start_sweeps_the_start_up_probe_of_a_killed_owner() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     scene.assert_nothing_left("the sweep of the probe folder at the next start");
 }
+
+/// A program that starts a daemon (`subprocess.Popen(..., start_new_session=True)`: `setsid` in the
+/// child, stdio to /dev/null; a shell whose command line carries the marker, waiting on a `sleep`) and
+/// then works for a while. The daemon has left the run's process group and session, so no group signal
+/// reaches it: it is found by the run's TMPDIR in its environment and killed with the run, when the run
+/// ends on its own and when scalene-lsp is SIGKILLed (then by the run's watchdog).
+const DAEMONISING: &str = r#"import subprocess, sys, time
+marker = sys.argv[1]
+null = subprocess.DEVNULL
+subprocess.Popen(["sh", "-c", "sleep 600; true", marker + ".daemon"], start_new_session=True, stdin=null, stdout=null, stderr=null)
+with open(marker, "w") as f:
+    f.write("started")
+end = time.time() + float(sys.argv[2])
+total = 0
+while time.time() < end:
+    total += 1
+"#;
+
+#[test]
+fn a_daemon_started_by_the_program_is_gone_with_its_run() {
+    for (seconds, stop) in [("6", None), ("3600", Some(Signal::SIGKILL))] {
+        let scene = Scene::new(&format!("daemon-{}", stop.map_or("exit".to_string(), |s| s.to_string())));
+        let program = scene.project.write("daemonising.py", DAEMONISING);
+        let mut cli = Command::new(bin())
+            .args(["profile", "--mode", "cpu", "--python"])
+            .arg(support::python())
+            .arg(&program)
+            .arg("--")
+            .arg(&scene.marker)
+            .arg(seconds)
+            .env("TMPDIR", scene.tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = drain(cli.stderr.take().unwrap());
+        let what = format!("daemon, run ended by {}", stop.map_or("its program".to_string(), |s| s.to_string()));
+        scene.wait_until_running(&what);
+        let daemon = format!("{}.daemon", scene.marker_text());
+        assert!(wait_for(Duration::from_secs(10), || !support::processes_mentioning(&daemon).is_empty()), "{what}: the daemon never started");
+        if let Some(stop) = stop {
+            signal(cli.id(), stop);
+        }
+        let status = wait_exit(&mut cli, Duration::from_secs(120)).unwrap_or_else(|| panic!("{what}: the CLI did not end"));
+        let stderr = stderr.join().unwrap();
+        if stop.is_none() {
+            assert!(status.success(), "{what}: {stderr}");
+        }
+        assert!(
+            wait_for(CLEANUP, || support::processes_mentioning(&daemon).is_empty()),
+            "{what}: the daemon outlived its run: {:?}",
+            support::processes_mentioning(&daemon)
+        );
+        scene.assert_nothing_left(&what);
+    }
+}

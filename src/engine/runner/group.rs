@@ -13,9 +13,12 @@ use super::{RUN_DIR_PREFIX, STOP_STEP};
 use crate::engine::error::EngineError;
 
 /// Sends signals to a run's process group; SIGKILLs the whole group when dropped while armed, so no
-/// path (error, panic, a dropped future) leaves a process behind.
+/// path (error, panic, a dropped future) leaves a process behind. Processes that left the group
+/// (`setsid`, a daemon's double fork) are found by the run's TMPDIR in their environment and killed
+/// with it (`kill_escaped`).
 pub(super) struct GroupGuard {
     pub(super) pgid: Option<Pid>,
+    pub(super) run_dir: std::path::PathBuf,
 }
 
 impl GroupGuard {
@@ -57,13 +60,41 @@ impl GroupGuard {
             tracing::warn!("processes of the run's group are still listed after SIGKILL");
         }
         self.pgid = None;
+        kill_escaped(&self.run_dir);
     }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        self.signal(Signal::SIGKILL);
+        if self.pgid.is_some() {
+            self.signal(Signal::SIGKILL);
+            kill_escaped(&self.run_dir);
+        }
     }
+}
+
+/// SIGKILLs every process outside the run's group that carries its TMPDIR (a program's daemon), again
+/// while new ones appear (one may fork while the others die). Returns how many were killed. Processes
+/// that replaced their environment cannot be told apart from anyone else's and are not reached
+/// (ARCHITECTURE.md, the run invariant).
+pub(super) fn kill_escaped(run_dir: &Path) -> usize {
+    let mut killed = 0;
+    for _ in 0..10 {
+        let escaped = procfs::carrying_env("TMPDIR", run_dir);
+        if escaped.is_empty() {
+            break;
+        }
+        for pid in escaped {
+            if nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if killed > 0 {
+        tracing::info!(killed, "killed processes that had left the run's process group");
+    }
+    killed
 }
 
 /// Stops a run so that Scalene writes its partial profile: SIGINT to the whole group first (Scalene 2.4
@@ -114,21 +145,25 @@ impl RunRecord {
 pub fn stop_orphaned_group(pgid: i32, run_dir: &Path, step: Duration) -> bool {
     let members = procfs::live_members(pgid).unwrap_or_default();
     if !members.iter().any(|pid| procfs::has_env(*pid, "TMPDIR", run_dir)) {
-        return false;
+        return kill_escaped(run_dir) > 0;
     }
     let group = Pid::from_raw(pgid);
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+    let empty = || procfs::live_members(pgid).is_none_or(|members| members.is_empty());
+    'stop: for signal in [Signal::SIGINT, Signal::SIGTERM] {
         let _ = killpg(group, signal);
         let _ = killpg(group, Signal::SIGCONT);
         let deadline = std::time::Instant::now() + step;
         while std::time::Instant::now() < deadline {
-            if procfs::live_members(pgid).is_none_or(|members| members.is_empty()) {
-                return true;
+            if empty() {
+                break 'stop;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    let _ = killpg(group, Signal::SIGKILL);
+    if !empty() {
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    kill_escaped(run_dir);
     true
 }
 

@@ -67,6 +67,19 @@ pub fn has_env(pid: i32, key: &str, value: &Path) -> bool {
     environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_slice())
 }
 
+/// The live processes other than this one that carry `key=value` in their environment: those of a run
+/// that left its process group (`setsid`, a daemon's double fork) still carry the run's TMPDIR. Only
+/// this user's processes can be read, and only they could have been started by a run.
+pub fn carrying_env(key: &str, value: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let me = std::process::id() as i32;
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me && has_env(*pid, key, value) && stat(*pid).is_some_and(|stat| stat.is_live()))
+        .collect()
+}
+
 /// The environment process `pid` was started with (what `exec` gave it; later changes inside the
 /// process do not show), as `(key, value)` pairs. None when it cannot be read.
 pub fn environ(pid: i32) -> Option<Vec<(String, String)>> {

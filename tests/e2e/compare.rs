@@ -225,6 +225,14 @@ def steady(n):
     return total
 
 
+def words(n):
+    return len(\" \".join(str(i) for i in range(n)))
+
+
+def squares(n):
+    return sum([i * i for i in range(n)])
+
+
 def allocate(mb):
     kept = []
     for _ in range(mb):
@@ -235,13 +243,17 @@ def allocate(mb):
 if __name__ == \"__main__\":
     print(spin(SPIN_N))
     print(steady(4_000_000))
+    print(words(1_000_000))
+    print(squares(2_000_000))
     print(allocate(ALLOC_MB))
 ";
 
 /// What the issue's "done when" asks, with real memory-mode runs: one function twice as slow, another
 /// allocating five times more, lines inserted above both: exactly those two are named, each on its new
-/// line, and the output says how small a change it could have seen. steady() is the unchanged rest of
-/// the program that the machine factor is read from. `--repeat 3` on both sides, as the output advises:
+/// line, and the output says how small a change it could have seen. steady(), words() and squares()
+/// are the unchanged rest of the program that the machine factor is read from: with steady() alone,
+/// when the load moved 1.5x between the two series (scripts/test-under-load: 0.50-0.81 s for the same
+/// runs), no rule can tell whether spin() or steady() changed (either was named in turn). `--repeat 3` on both sides, as the output advises:
 /// in memory mode one run of a 0.3 s function can only show changes above about 90% (a 2x workload
 /// measured 1.46-2.44x in 25 pairs of single runs and was named in 11), three runs each above about 46%
 /// (named in 9 of 9 pairs with one core busy, p <= 0.0003).

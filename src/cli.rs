@@ -413,9 +413,11 @@ fn terminal_rows() -> Option<usize> {
 
 /// Serves LSP over stdio (stdout is the protocol channel: nothing else may print there).
 pub fn serve() -> ExitCode {
-    // Profiled programs run at a lower priority, so that hints and hovers stay fast while one runs.
-    let settings = EngineSettings { run_niceness: 19, ..engine_settings() };
-    block_on(crate::host::serve_lsp(Engine::new(settings)));
+    // Profiled programs keep the caller's priority, as under the CLI: at niceness 19 a program starved
+    // behind any other busy process (a pytest run took 164 s instead of 3 s with two busy processes on
+    // 2 cores, and Scalene found too little to profile), and an editor's profile would not compare
+    // with a terminal's (ARCHITECTURE.md, "Decisions").
+    block_on(crate::host::serve_lsp(Engine::new(engine_settings())));
     ExitCode::SUCCESS
 }
 
@@ -502,7 +504,6 @@ pub fn doctor(args: DoctorArgs) -> ExitCode {
                 cpu_sampling_rate: None,
                 timeout: engine.settings().default_timeout,
                 env: Vec::new(),
-                niceness: 0,
                 io: ProgramIo::Terminal { stdout_to_stderr: false },
                 live: None,
                 paused: false,

@@ -59,9 +59,6 @@ pub struct EngineSettings {
     pub discovery_env: DiscoveryEnv,
     /// Where successful preflights are remembered across processes (None: in memory only).
     pub preflight_store: Option<PathBuf>,
-    /// Scheduling niceness of profiled programs (0: as the caller). The language server raises it so
-    /// the editor stays responsive on a busy machine; the CPU the editor takes is the same either way.
-    pub run_niceness: i32,
     /// Where saved profiles go (nothing is written until something is saved).
     pub store: StoreSettings,
     /// The largest profile file `load_json` reads when the caller names no limit.
@@ -80,7 +77,6 @@ impl Default for EngineSettings {
             temp_root: std::env::temp_dir(),
             discovery_env: DiscoveryEnv::from_process(),
             preflight_store: interpreter::default_preflight_store(),
-            run_niceness: 0,
             store: StoreSettings::default(),
             max_profile_bytes: profile_file::DEFAULT_MAX_PROFILE_BYTES,
             watchdog: None,
@@ -348,7 +344,6 @@ impl Engine {
             cpu_sampling_rate: Some(request.cpu_sampling_rate.unwrap_or(runner::DEFAULT_CPU_SAMPLING_S)),
             timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
             env: request.env.clone(),
-            niceness: self.inner.settings.run_niceness,
             io: request.io,
             live: request.live,
             paused: request.paused,

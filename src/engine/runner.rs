@@ -88,8 +88,6 @@ pub struct RunSpec {
     pub cpu_sampling_rate: Option<f64>,
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
-    /// Added to the program's scheduling niceness (0: unchanged).
-    pub niceness: i32,
     pub io: ProgramIo,
     /// Live: Scalene rewrites its JSON this often (`--profile-interval`), and each complete snapshot is
     /// handed to `RunHooks::on_snapshot`.
@@ -226,18 +224,6 @@ async fn run_inner(
         // SAFETY: between fork and exec only async-signal-safe syscalls run (`take_in_child`).
         unsafe {
             command.pre_exec(terminal::take_in_child);
-        }
-    }
-    if spec.niceness != 0 {
-        let niceness = spec.niceness;
-        // SAFETY: between fork and exec only the async-signal-safe setpriority syscall runs.
-        unsafe {
-            command.pre_exec(move || {
-                if nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, niceness) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
         }
     }
     tracing::info!(command = %display_command(spec, &output), cwd = %spec.cwd.display(), "starting Scalene");

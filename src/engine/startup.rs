@@ -108,7 +108,6 @@ pub async fn verify(preflight: &Preflight, memory: bool, place: RunPlace<'_>) ->
         cpu_sampling_rate: None,
         timeout: PROBE_TIMEOUT,
         env: Vec::new(),
-        niceness: 0,
         io: ProgramIo::Captured,
         live: None,
         paused: false,

@@ -25,7 +25,6 @@ fn engine(temp_root: &Path) -> Engine {
         temp_root: temp_root.to_path_buf(),
         discovery_env: Default::default(),
         preflight_store: None,
-        run_niceness: 0,
         watchdog: Some(env!("CARGO_BIN_EXE_scalene-lsp").into()),
         ..EngineSettings::default()
     })

@@ -153,6 +153,26 @@ fn a_profile_run_reports_progress_then_annotates_the_file() {
     assert!(hover.contains("CPU") && hover.contains("|---"), "a markdown table of the line's metrics: {hover}");
 }
 
+/// A run from the editor has the priority a run from the terminal has: at a lower one (the server ran
+/// programs at niceness 19) a program starves behind any other busy process, and an editor's profile
+/// would not compare with a terminal's.
+#[test]
+fn the_editors_run_has_the_callers_priority() {
+    let project = TempProject::new();
+    let text = "import os, sys\nwith open(sys.argv[0] + '.nice', 'w') as f:\n    f.write(str(os.nice(0)))\nprint(sum(i * i for i in range(2_000_000)))\n";
+    let program = project.write("nice.py", text);
+    let mut client = start_in(&project, default_capabilities());
+    client.ignore("textDocument/publishDiagnostics");
+    let uri = client.open(&program, text);
+    let (_, end) = profile_and_wait(&mut client, &uri, json!({"mode": "cpu"}));
+    assert!(end.starts_with("ok"), "{end}");
+    let nice = std::fs::read_to_string(project.path().join("nice.py.nice")).unwrap();
+    let own = nix::unistd::Pid::this();
+    // SAFETY: getpriority only reads this process's niceness.
+    let caller = unsafe { nix::libc::getpriority(nix::libc::PRIO_PROCESS, own.as_raw() as nix::libc::id_t) };
+    assert_eq!(nice.trim().parse::<i32>().unwrap(), caller);
+}
+
 #[test]
 fn a_program_that_cannot_run_gives_an_error_message_with_the_reason() {
     let project = TempProject::new();

@@ -18,7 +18,6 @@ fn engine(temp_root: &Path, max_runs: usize) -> Engine {
         temp_root: temp_root.to_path_buf(),
         discovery_env: Default::default(),
         preflight_store: None,
-        run_niceness: 0,
         // The engine's runs here get the real binary as their watchdog, as the CLI's do.
         watchdog: Some(env!("CARGO_BIN_EXE_scalene-lsp").into()),
         ..EngineSettings::default()
@@ -354,26 +353,4 @@ fn a_successful_preflight_is_remembered_across_processes_until_scalene_changes()
         assert!(matches!(err, EngineError::ScaleneMissing { .. }), "{err:?}");
         assert!(!std::fs::read_to_string(&store).unwrap().contains(python.to_str().unwrap()), "failures are not stored");
     });
-}
-
-#[test]
-fn the_language_servers_lower_priority_reaches_the_program() {
-    let project = TempProject::new();
-    let program = project.write("nice.py", "import os\nprint(os.nice(0))\nprint(sum(i * i for i in range(2_000_000)))\n");
-    let direct = std::process::Command::new(support::python()).args(["-c", "import os; print(os.nice(0))"]).output().unwrap();
-    let base: i32 = String::from_utf8(direct.stdout).unwrap().trim().parse().unwrap();
-    let temp_root = tempfile::tempdir().unwrap();
-    let engine = Engine::new(EngineSettings {
-        max_concurrent_runs: 1,
-        default_timeout: Duration::from_secs(120),
-        cache: CacheSettings::default(),
-        temp_root: temp_root.path().to_path_buf(),
-        discovery_env: Default::default(),
-        preflight_store: None,
-        run_niceness: 5,
-        ..EngineSettings::default()
-    });
-    let entry = runtime().block_on(engine.profile(request(&program))).unwrap();
-    let printed: i32 = entry.profile.stdout_tail.as_deref().unwrap().lines().next().unwrap().parse().unwrap();
-    assert_eq!(printed, (base + 5).min(19));
 }

@@ -92,7 +92,6 @@ mod tests {
             cpu_sampling_rate: None,
             timeout: Duration::from_secs(600),
             env: Vec::new(),
-            niceness: 0,
             io: super::super::ProgramIo::Captured,
             live: None,
             paused: false,

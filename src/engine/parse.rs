@@ -160,11 +160,50 @@ struct RawProfile<'a> {
 struct RawFile<'a> {
     percent_cpu_time: Option<f64>,
     #[serde(borrow, default)]
-    lines: Vec<RawLine<'a>>,
+    lines: RawLines<'a>,
     #[serde(borrow, default)]
     functions: Vec<RawFunction<'a>>,
     #[serde(borrow, default)]
     leaks: Option<BTreeMap<Cow<'a, str>, RawLeak>>,
+}
+
+/// A file's lines, each kept small as it is read: Scalene lists every line of a file, most of them
+/// without activity, and a whole `RawLine` is about 380 bytes (a 200,000-line file: 76 MB while
+/// parsing); an entry keeps the line's number, text and ranges, and its numbers only when it has any.
+#[derive(Default)]
+struct RawLines<'a>(Vec<LineEntry<'a>>);
+
+struct LineEntry<'a> {
+    lineno: u32,
+    line: Option<Cow<'a, str>>,
+    function: (Option<u32>, Option<u32>),
+    region: (Option<u32>, Option<u32>),
+    /// The line's numbers, when any is non-zero (`LineStats::has_activity`).
+    stats: Option<Box<LineStats>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawLines<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Lines<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Lines<'a> {
+            type Value = RawLines<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of lines")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawLines<'a>, A::Error> {
+                let mut entries = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+                while let Some(raw) = seq.next_element::<RawLine<'a>>()? {
+                    let (lineno, line) = (raw.lineno, raw.line.clone());
+                    let function = (raw.start_function_line, raw.end_function_line);
+                    let region = (raw.start_region_line, raw.end_region_line);
+                    let stats = Some(line_stats(raw)).filter(LineStats::has_activity).map(Box::new);
+                    entries.push(LineEntry { lineno, line, function, region, stats });
+                }
+                Ok(RawLines(entries))
+            }
+        }
+        deserializer.deserialize_seq(Lines(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -299,7 +338,7 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
 }
 
 fn build_file(path: &str, raw: RawFile<'_>) -> Result<FileProfile, ParseError> {
-    let mut raw_lines = raw.lines;
+    let mut raw_lines = raw.lines.0;
     if !raw_lines.is_sorted_by_key(|line| line.lineno) {
         raw_lines.sort_by_key(|line| line.lineno);
     }
@@ -320,7 +359,7 @@ fn build_file(path: &str, raw: RawFile<'_>) -> Result<FileProfile, ParseError> {
     let mut functions = functions;
     functions.sort_by_key(|function| function.line);
     let source = profiled_source(&raw_lines);
-    let lines = raw_lines.into_iter().map(line_stats).filter(LineStats::has_activity).collect();
+    let lines = raw_lines.into_iter().filter_map(|line| line.stats.map(|stats| *stats)).collect();
     Ok(FileProfile {
         path: PathBuf::from(path),
         cpu_percent: num(raw.percent_cpu_time),
@@ -333,7 +372,7 @@ fn build_file(path: &str, raw: RawFile<'_>) -> Result<FileProfile, ParseError> {
 
 /// Rebuilds the profiled text from Scalene's per-line copies (it lists every line of the file). Empty
 /// unless the line numbers run 1, 2, 3, ... with text, so a gap can never shift a line.
-fn profiled_source(lines: &[RawLine<'_>]) -> String {
+fn profiled_source(lines: &[LineEntry<'_>]) -> String {
     let complete = lines.iter().enumerate().all(|(idx, line)| line.lineno as usize == idx + 1 && line.line.is_some());
     if !complete {
         return String::new();
@@ -389,16 +428,16 @@ fn unescape_scalene_text(text: &str) -> String {
 
 /// A function's range is its `def` line's `start/end_function_line` (Scalene 2.4) or, in versions
 /// without those keys (2.0), the `def` line's region; its totals are sums over those lines.
-fn function_totals(function: &RawFunction<'_>, lines: &[RawLine<'_>]) -> FunctionStats {
+fn function_totals(function: &RawFunction<'_>, lines: &[LineEntry<'_>]) -> FunctionStats {
     let def_line = lines.binary_search_by_key(&function.lineno, |line| line.lineno).ok().map(|idx| &lines[idx]);
     let start = function.lineno;
     let end = def_line
-        .and_then(|line| match (line.start_function_line, line.end_function_line) {
+        .and_then(|line| match line.function {
             (Some(s), Some(e)) if s == start && e >= s => Some(e),
             _ => None,
         })
         .or_else(|| {
-            def_line.and_then(|line| match (line.start_region_line, line.end_region_line) {
+            def_line.and_then(|line| match line.region {
                 (Some(s), Some(e)) if s == start && e >= s => Some(e),
                 _ => None,
             })
@@ -412,12 +451,13 @@ fn function_totals(function: &RawFunction<'_>, lines: &[RawLine<'_>]) -> Functio
         end_line: end,
         ..FunctionStats::default()
     };
-    for line in &lines[first..last.max(first)] {
-        stats.cpu_python += num(line.n_cpu_percent_python);
-        stats.cpu_native += num(line.n_cpu_percent_c);
-        stats.cpu_system += num(line.n_sys_percent);
-        stats.peak_mb = stats.peak_mb.max(num(line.n_peak_mb));
-        stats.alloc_mb += num(line.n_malloc_mb);
+    // Lines without activity add nothing: all their numbers are 0.
+    for line in lines[first..last.max(first)].iter().filter_map(|line| line.stats.as_deref()) {
+        stats.cpu_python += line.cpu_python;
+        stats.cpu_native += line.cpu_native;
+        stats.cpu_system += line.cpu_system;
+        stats.peak_mb = stats.peak_mb.max(line.peak_mb);
+        stats.alloc_mb += line.alloc_mb;
     }
     stats
 }

@@ -13,8 +13,11 @@
 //! a program switching phases: one pause let the next phase into the profile in 2 of 3 tries on a
 //! quiet machine; under load (3 busy processes on 2 cores) two pauses still did in 3 of 6, five in
 //! none of 4. So after each pause, once Scalene has written its profile, the pause is sent again,
-//! until two profiles written `PAUSE_GAP` apart are identical (nothing was sampled in between), at
-//! most `PAUSE_ATTEMPTS` times.
+//! until two profiles written `PAUSE_GAP` apart are identical (nothing was sampled in between) while
+//! the program itself ran for `PAUSE_PROOF_TICKS` of CPU time in between (on a busy machine a gap can
+//! pass without the program running at all, so an unchanged profile proved nothing: the pending sample
+//! then came later and phase c of a test program was recorded after a "confirmed" pause), at most
+//! `PAUSE_ATTEMPTS` times.
 //!
 //! So a switch takes from a few milliseconds (a resume) to seconds (a pause that must be confirmed),
 //! while pause and resume may be asked for as fast as anyone likes. The state asked for (`wanted`, with
@@ -340,7 +343,7 @@ impl RunControl {
     /// gives up as soon as recording is wanted again (the applier then resumes).
     async fn confirm_pause(&self, pid: i32, signal: Signal, output: &std::path::Path, before: Option<super::snapshots::Stamp>) {
         let mut stamp = before;
-        let mut previous: Option<Vec<u8>> = None;
+        let mut previous: Option<(Vec<u8>, Option<u64>)> = None;
         for attempt in 0..PAUSE_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(PAUSE_GAP).await;
@@ -351,19 +354,35 @@ impl RunControl {
             let Some(written) = wait_written(output, stamp, || self.pause_wanted()).await else { return };
             stamp = Some(written);
             let Ok(bytes) = tokio::fs::read(output).await else { return };
-            if previous.as_ref() == Some(&bytes) {
-                tracing::debug!(attempts = attempt + 1, "the pause holds");
-                return;
+            let ticks = super::procfs::cpu_ticks(pid);
+            if let Some((previous_bytes, previous_ticks)) = &previous
+                && *previous_bytes == bytes
+            {
+                // A program that does not run (asleep, or waiting for a core) cannot prove the pause;
+                // one that cannot be looked at (no /proc) is taken at its word.
+                let ran = match (previous_ticks, ticks) {
+                    (Some(before), Some(now)) => now.saturating_sub(*before) >= PAUSE_PROOF_TICKS,
+                    _ => true,
+                };
+                if ran {
+                    tracing::debug!(attempts = attempt + 1, "the pause holds");
+                    return;
+                }
+                // Keep the older tick count: the proof is the CPU time since that identical profile.
+                continue;
             }
-            previous = Some(bytes);
+            previous = Some((bytes, ticks));
         }
         tracing::info!("Scalene's profile still changed after {PAUSE_ATTEMPTS} pauses (memory profiling keeps adjusting its numbers, or sampling went on)");
     }
 }
 
 /// How many pauses at most, and how far apart (a CPU sample comes every 10 ms: several in a gap).
-const PAUSE_ATTEMPTS: usize = 5;
+const PAUSE_ATTEMPTS: usize = 20;
 const PAUSE_GAP: Duration = Duration::from_millis(100);
+/// CPU time the program must run between two identical profiles for the pause to count as holding:
+/// 5 ticks of 10 ms, a few of Scalene's samples.
+const PAUSE_PROOF_TICKS: u64 = 5;
 
 /// Waits (up to `PAUSE_WRITE_WAIT`, and while `go_on`) until `output` differs from `before`; returns
 /// its new stamp.

@@ -36,6 +36,14 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
     })
 }
 
+/// The CPU time process `pid` has used so far (user + system, in clock ticks: 10 ms on Linux).
+pub fn cpu_ticks(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the name: ... utime(11) stime(12).
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
 /// Pids of the live (non-zombie) processes of process group `pgid`. None without /proc.
 pub fn live_members(pgid: i32) -> Option<Vec<i32>> {
     let entries = std::fs::read_dir("/proc").ok()?;
@@ -148,6 +156,13 @@ mod tests {
         assert_eq!(stat(me.pid).unwrap().ppid, nix::unistd::getppid().as_raw());
         assert_eq!(stat(me.pid).unwrap().session, nix::unistd::getsid(None).unwrap().as_raw());
         assert!(!catches_signal(me.pid, 0) && !catches_signal(me.pid, 65));
+        let before = cpu_ticks(me.pid).unwrap();
+        let start = std::time::Instant::now();
+        let mut spin = 0u64;
+        while start.elapsed() < std::time::Duration::from_millis(100) {
+            spin = std::hint::black_box(spin.wrapping_add(1));
+        }
+        assert!(cpu_ticks(me.pid).unwrap() > before, "100 ms of spinning shows as CPU time");
     }
 
     #[test]

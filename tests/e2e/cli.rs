@@ -494,8 +494,13 @@ fn a_test_name_that_matches_no_test_says_so_and_unicode_parametrize_ids_run_by_t
         "tests/test_ids.py",
         "import pytest\n\nfrom shapes import slow_area\n\n\n@pytest.mark.parametrize(\"x\", [\"é\"])\ndef test_accented(x):\n    assert slow_area(2_000_000) > 0 and x\n",
     );
+    // Python 3.11's importlib can crash when a signal handler runs during an import (Scalene samples
+    // with signals; python/cpython#91351): seen once under load while pytest imported its plugins. The
+    // output says so (the unit test in runner/outcome.rs); here the run is made again, once.
     let profile_test = |node: &str| {
-        run(bin().current_dir(project.path()).args(["profile", "--mode", "cpu", "--python"]).arg(support::python()).args(["--test", node]))
+        let once = || run(bin().current_dir(project.path()).args(["profile", "--mode", "cpu", "--python"]).arg(support::python()).args(["--test", node]));
+        let first = once();
+        if first.1.contains("pytest crashed before the test") { once() } else { first }
     };
 
     // A wrong name: no test ran, which is not a failing test.

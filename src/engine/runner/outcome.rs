@@ -125,8 +125,12 @@ pub(super) fn interpret(
             {
                 profile.status = RunStatus::ProgramFailed;
                 let summary = pytest_summary(&stdout);
-                let said = if summary.is_empty() { format!("pytest ended with {}", describe_exit(status)) } else { summary };
-                profile.notes.push(format!("the test {name} did not pass ({said}); the profile covers the test's run"));
+                if summary.is_empty() && import_race(&stderr) {
+                    profile.notes.push(format!("pytest crashed before the test {name} could run: {IMPORT_RACE}"));
+                } else {
+                    let said = if summary.is_empty() { format!("pytest ended with {}", describe_exit(status)) } else { summary };
+                    profile.notes.push(format!("the test {name} did not pass ({said}); the profile covers the test's run"));
+                }
             } else if !status.success() {
                 profile.status = RunStatus::ProgramFailed;
                 let how = match (status.code(), status.signal()) {
@@ -139,6 +143,9 @@ pub(super) fn interpret(
                 profile.notes.push(format!(
                     "the program {how}{reason}; the profile covers the run up to the failure"
                 ));
+                if import_race(&stderr) {
+                    profile.notes.push(format!("it crashed {IMPORT_RACE}"));
+                }
             } else if profile.status == RunStatus::TooShort {
                 profile.notes.push(TOO_SHORT_ADVICE.into());
             }
@@ -166,6 +173,17 @@ pub(super) fn interpret(
     profile.stdout_tail = Some(stdout);
     profile.created = SystemTime::now();
     Ok(profile)
+}
+
+/// Python before 3.12 can fail inside importlib's module locks (`KeyError` in `_bootstrap`'s
+/// `acquire`) when a signal handler runs during an import, and Scalene samples with signals: seen under
+/// load while pytest imported its plugins.
+const IMPORT_RACE: &str = "in Python's import machinery (a KeyError in importlib's module lock), a known race between imports \
+and signal handlers such as Scalene's sampling in Python before 3.12 (python/cpython#91351), not a fault of your code. Fix: profile \
+again; with Python 3.12 or newer it does not happen";
+
+fn import_race(stderr: &str) -> bool {
+    stderr.contains("importlib._bootstrap") && stderr.lines().any(|line| line.trim_start().starts_with("KeyError:"))
 }
 
 /// pytest's own summary of a run: its `FAILED ...`/`ERROR ...` lines and its last line (`1 failed in
@@ -415,6 +433,15 @@ fn last_lines(text: &str, n_lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The end of pytest's stderr when the race struck (a real run under scripts/test-under-load).
+    #[test]
+    fn the_import_race_is_recognised_and_a_failing_test_is_not() {
+        let crashed = "    File \"/v/site-packages/_pytest/config/argparsing.py\", line 129, in __init__\n      from _pytest._argcomplete import filescompleter\n    File \"<frozen importlib._bootstrap>\", line 1173, in _find_and_load\n    File \"<frozen importlib._bootstrap>\", line 171, in __enter__\n    File \"<frozen importlib._bootstrap>\", line 123, in acquire\n  KeyError: 140137648562752\n  Scalene: The specified code did not run for long enough to profile.\n";
+        assert!(import_race(crashed));
+        assert!(!import_race("Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\n    d['x']\nKeyError: 'x'\n"), "a KeyError of the program's own");
+        assert!(!import_race("  File \"<frozen importlib._bootstrap>\", line 1173, in _find_and_load\nModuleNotFoundError: No module named 'nope'\n"));
+    }
 
     #[test]
     fn a_node_id_that_matches_no_test_is_told_apart_from_a_failing_test() {

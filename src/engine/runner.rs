@@ -135,12 +135,49 @@ pub struct RunHooks<'a> {
 /// that names this process as its owner, so that if this process dies without removing it (SIGKILL),
 /// the next start sweeps it at once (`sweep_stale_run_dirs`). Run dirs use it, and so does anything
 /// else a run needs on disk (the start-up probe's program: infix `probe-`).
-pub fn owned_dir(temp_root: &Path, infix: &str) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new().prefix(&format!("{RUN_DIR_PREFIX}{}-{infix}", std::process::id())).tempdir_in(temp_root)?;
-    if let Err(err) = (group::RunRecord { owner: procfs::ProcessIdentity::of_self(), pgid: None }).write(dir.path()) {
-        tracing::warn!("could not write the run record in {}: {err}", dir.path().display());
+///
+/// The folder appears under its name with its record already in it: it is made and given its record
+/// as `.scalene-lsp-staging-<random>`, then renamed. (Made in place, a SIGKILL between the two steps
+/// left a folder without an owner, which only the age rule could sweep: seen under load.)
+pub fn owned_dir(temp_root: &Path, infix: &str) -> std::io::Result<RunDir> {
+    let staging = tempfile::Builder::new().prefix(STAGING_PREFIX).tempdir_in(temp_root)?;
+    if let Err(err) = (group::RunRecord { owner: procfs::ProcessIdentity::of_self(), pgid: None }).write(staging.path()) {
+        tracing::warn!("could not write the run record in {}: {err}", staging.path().display());
     }
-    Ok(dir)
+    let random = staging.path().file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_prefix(STAGING_PREFIX)).unwrap_or("").to_string();
+    let path = temp_root.join(format!("{RUN_DIR_PREFIX}{}-{infix}{random}", std::process::id()));
+    std::fs::rename(staging.path(), &path)?;
+    let _ = staging.keep();
+    Ok(RunDir { path })
+}
+
+/// Where `owned_dir` makes a folder before it has its record.
+pub const STAGING_PREFIX: &str = ".scalene-lsp-staging-";
+
+/// A folder of `owned_dir`, removed with everything in it when dropped.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the folder now, saying why not if it cannot.
+    pub fn close(mut self) -> std::io::Result<()> {
+        // Taken, so that the drop that follows has nothing left to remove.
+        std::fs::remove_dir_all(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 /// Runs Scalene once. Returns a profile for every run that produced one (including failed, cancelled

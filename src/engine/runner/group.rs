@@ -177,15 +177,27 @@ pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(RUN_DIR_PREFIX)) else { continue };
+        let Some(name) = name.to_str() else { continue };
         if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
             continue;
         }
         let dir = entry.path();
-        let old_enough = || {
-            entry.metadata().and_then(|meta| meta.modified()).ok().and_then(|modified| modified.elapsed().ok()).is_some_and(|age| age >= min_age)
-        };
+        let age = || entry.metadata().and_then(|meta| meta.modified()).ok().and_then(|modified| modified.elapsed().ok());
+        let old_enough = || age().is_some_and(|age| age >= min_age);
         let record = RunRecord::read(&dir);
+        let Some(rest) = name.strip_prefix(RUN_DIR_PREFIX) else {
+            // A folder `owned_dir` was making when its owner died: gone with the owner's record, or,
+            // without one, once older than anyone takes between making it and writing the record.
+            let orphaned = match &record {
+                Some(record) if record.owner.pid_namespace == namespace => !record.owner.is_alive(),
+                Some(_) => old_enough(),
+                None => age().is_some_and(|age| age >= STAGING_AGE),
+            };
+            if name.starts_with(super::STAGING_PREFIX) && orphaned && std::fs::remove_dir_all(&dir).is_ok() {
+                removed += 1;
+            }
+            continue;
+        };
         let sweep = match &record {
             Some(record) if record.owner.pid_namespace == namespace => !record.owner.is_alive(),
             _ => {
@@ -214,9 +226,40 @@ pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
     removed
 }
 
+/// A staging folder without a record older than this has no live owner: making it and writing the
+/// record into it takes microseconds.
+const STAGING_AGE: Duration = Duration::from_secs(10);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_dir_appears_with_its_record_and_a_dead_owners_staging_folder_is_swept() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = crate::engine::runner::owned_dir(root.path(), "").unwrap();
+        let name = dir.path().file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with(&format!("{RUN_DIR_PREFIX}{}-", std::process::id())), "{name}");
+        assert_eq!(RunRecord::read(dir.path()).unwrap().owner, ProcessIdentity::of_self());
+        let names: Vec<String> = std::fs::read_dir(root.path()).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, vec![name.clone()], "no staging folder is left");
+        // Staging folders a killed owner left: with its record (the owner is gone), and without one.
+        let me = ProcessIdentity::of_self();
+        let recorded = root.path().join(format!("{}dead", super::super::STAGING_PREFIX));
+        std::fs::create_dir(&recorded).unwrap();
+        RunRecord { owner: ProcessIdentity { start_time: me.start_time + 7, ..me.clone() }, pgid: None }.write(&recorded).unwrap();
+        let bare = root.path().join(format!("{}bare", super::super::STAGING_PREFIX));
+        std::fs::create_dir(&bare).unwrap();
+        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::from_secs(3600)), 1);
+        assert!(!recorded.exists() && bare.exists(), "a young staging folder without a record may be someone's in the making");
+        let old = std::time::SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::open(&bare).unwrap().set_modified(old).unwrap();
+        assert_eq!(sweep_stale_run_dirs(root.path(), Duration::from_secs(3600)), 1);
+        assert!(!bare.exists() && dir.path().exists());
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!path.exists(), "a RunDir is removed when dropped");
+    }
 
     #[test]
     fn sweep_removes_at_once_the_dirs_of_recorded_owners_that_are_gone_even_if_their_pid_was_reused() {

@@ -423,8 +423,11 @@ fn active(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineSta
 }
 
 /// Files with at least 10% of the run's CPU time.
+/// The files that do a real share of the work: a quarter of the CPU time. (At 10 %, multi_module's
+/// main.py, which only calls the modules, got 10 % in one run under scripts/test-under-load and no
+/// sample in the other.)
 fn heavy_files(entry: &CachedProfile) -> Vec<PathBuf> {
-    entry.profile.files.iter().filter(|f| f.cpu_percent >= 10.0).map(|f| f.path.clone()).collect()
+    entry.profile.files.iter().filter(|f| f.cpu_percent >= 25.0).map(|f| f.path.clone()).collect()
 }
 
 #[test]

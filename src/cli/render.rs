@@ -74,9 +74,14 @@ fn pct(value: f64) -> String {
 /// `value` with one decimal, or none, or in exponent form (`1e308`), whichever first fits in `width`
 /// characters, so that a huge number in a profile cannot push a table's columns apart.
 fn fit(value: f64, width: usize) -> String {
-    let one = format!("{value:.1}");
-    if one.len() <= width {
-        return one;
+    fit_with(value, 1, width)
+}
+
+/// `fit` starting from `decimals` decimals.
+fn fit_with(value: f64, decimals: usize, width: usize) -> String {
+    let given = format!("{value:.decimals$}");
+    if given.len() <= width {
+        return given;
     }
     let whole = format!("{value:.0}");
     if whole.len() <= width {
@@ -136,7 +141,7 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
 
     // Header.
     let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of"), paint.bold(&profile.program));
-    let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {} s", if profile.elapsed_s.abs() < 1e6 { format!("{:.2}", profile.elapsed_s) } else { fit(profile.elapsed_s, 9) })];
+    let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {} s", fit_with(profile.elapsed_s, 2, 9))];
     if profile.memory {
         let at = profile
             .peak_at
@@ -260,7 +265,7 @@ fn render_file(
             paint.heat(100.0, "possible leak"),
             leak.line,
             fit((leak.likelihood * 100.0).round(), 3),
-            if leak.velocity_mb_s.abs() < 1e6 { format!("{:.2}", leak.velocity_mb_s) } else { fit(leak.velocity_mb_s, 9) }
+            fit_with(leak.velocity_mb_s, 2, 9)
         );
     }
 }
@@ -306,5 +311,6 @@ mod tests {
         assert_eq!((pct(12.34), pct(100.0), pct(1e308), pct(123456.0)), ("12.3".into(), "100.0".into(), "1e308".into(), "1e5".into()));
         assert_eq!((mb(30.04), mb(1234567.0), mb(1e308)), ("30.0".into(), "1234567".into(), "1e308".into()));
         assert_eq!((fit(99999.4, 5), fit(99999.9, 5)), ("99999".into(), "1e5".into()), "rounding up to six digits takes the short form");
+        assert_eq!((fit_with(2.084, 2, 9), fit_with(123456.784, 2, 9), fit_with(1e308, 2, 9)), ("2.08".into(), "123456.78".into(), "1e308".into()));
     }
 }

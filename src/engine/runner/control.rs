@@ -354,7 +354,7 @@ impl RunControl {
             let Some(written) = wait_written(output, stamp, || self.pause_wanted()).await else { return };
             stamp = Some(written);
             let Ok(bytes) = tokio::fs::read(output).await else { return };
-            let ticks = super::procfs::cpu_ticks(pid);
+            let ticks = super::procfs::stat(pid).map(|stat| stat.cpu_ticks);
             if let Some((previous_bytes, previous_ticks)) = &previous
                 && *previous_bytes == bytes
             {

@@ -181,6 +181,10 @@ pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
         if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
             continue;
         }
+        let staging = name.starts_with(super::STAGING_PREFIX);
+        if !staging && !name.starts_with(RUN_DIR_PREFIX) {
+            continue;
+        }
         let dir = entry.path();
         let age = || entry.metadata().and_then(|meta| meta.modified()).ok().and_then(|modified| modified.elapsed().ok());
         let old_enough = || age().is_some_and(|age| age >= min_age);
@@ -193,7 +197,7 @@ pub fn sweep_stale_run_dirs(temp_root: &Path, min_age: Duration) -> usize {
                 Some(_) => old_enough(),
                 None => age().is_some_and(|age| age >= STAGING_AGE),
             };
-            if name.starts_with(super::STAGING_PREFIX) && orphaned && std::fs::remove_dir_all(&dir).is_ok() {
+            if orphaned && std::fs::remove_dir_all(&dir).is_ok() {
                 removed += 1;
             }
             continue;

@@ -13,6 +13,8 @@ pub struct ProcStat {
     pub session: i32,
     /// Clock ticks after boot when the process started: with the pid, it names one process for good.
     pub start_time: u64,
+    /// The CPU time it has used so far (user + system, in clock ticks: 10 ms on Linux).
+    pub cpu_ticks: u64,
 }
 
 impl ProcStat {
@@ -33,15 +35,9 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
         pgrp: fields.get(2)?.parse().ok()?,
         session: fields.get(3)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
+        // utime(11) + stime(12).
+        cpu_ticks: fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
     })
-}
-
-/// The CPU time process `pid` has used so far (user + system, in clock ticks: 10 ms on Linux).
-pub fn cpu_ticks(pid: i32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-    // After the name: ... utime(11) stime(12).
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// Pids of the live (non-zombie) processes of process group `pgid`. None without /proc.
@@ -156,13 +152,13 @@ mod tests {
         assert_eq!(stat(me.pid).unwrap().ppid, nix::unistd::getppid().as_raw());
         assert_eq!(stat(me.pid).unwrap().session, nix::unistd::getsid(None).unwrap().as_raw());
         assert!(!catches_signal(me.pid, 0) && !catches_signal(me.pid, 65));
-        let before = cpu_ticks(me.pid).unwrap();
+        let before = stat(me.pid).unwrap().cpu_ticks;
         let start = std::time::Instant::now();
         let mut spin = 0u64;
         while start.elapsed() < std::time::Duration::from_millis(100) {
             spin = std::hint::black_box(spin.wrapping_add(1));
         }
-        assert!(cpu_ticks(me.pid).unwrap() > before, "100 ms of spinning shows as CPU time");
+        assert!(stat(me.pid).unwrap().cpu_ticks > before, "100 ms of spinning shows as CPU time");
     }
 
     #[test]

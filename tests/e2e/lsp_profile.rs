@@ -122,8 +122,9 @@ fn a_profile_run_reports_progress_then_annotates_the_file() {
         assert!(cpu >= 10.0, "{message}");
         assert_eq!(hinted.iter().find(|(l, _)| *l == line).map(|h| h.1), Some(Some(cpu)), "hint and diagnostic on line {line}");
     }
+    // A hint shows one decimal: "10.0% CPU" may be 9.96 %, under the diagnostics' 10 % (seen under load).
     for (line, cpu) in &hinted {
-        if cpu.is_some_and(|cpu| cpu >= 10.0) {
+        if cpu.is_some_and(|cpu| cpu >= 10.05) {
             let found = diagnostics.iter().any(|d| d["code"] == "cpu-hotspot" && d["range"]["start"]["line"] == *line);
             assert!(found, "line {line} at {cpu:?}% CPU has a cpu-hotspot diagnostic: {diagnostics:#?}");
         }

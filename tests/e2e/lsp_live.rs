@@ -248,11 +248,16 @@ fn while_the_user_types_a_live_run_does_not_refresh_the_editor() {
     wait_for_hints(&mut client, &uri, &text, |lines| !lines.is_empty());
 
     let refreshes = |client: &LspClient| client.server_requests.iter().filter(|r| r["method"] == "workspace/inlayHint/refresh").count();
+    // The first keystroke, then a beat: a refresh the server sent for a snapshot that came before it is
+    // still on its way (seen under load) and is not one sent while the user types.
+    let mut typed = text.clone();
+    typed.push('#');
+    client.change(&uri, 2, &typed);
+    std::thread::sleep(Duration::from_millis(100));
     client.forget_unclaimed();
     let before = refreshes(&client);
     // Type a character every 100 ms for three snapshot intervals.
-    let mut typed = text.clone();
-    for version in 2..62 {
+    for version in 3..62 {
         typed.push('#');
         client.change(&uri, version, &typed);
         std::thread::sleep(Duration::from_millis(100));

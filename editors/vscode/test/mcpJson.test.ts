@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { updateMcpJson } from '../src/lib/mcpJson';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { updateMcpJson, writeWhole } from '../src/lib/mcpJson';
 
 const entry = { command: '/opt/scalene-lsp', args: ['mcp'] };
 
@@ -49,4 +52,41 @@ test('an empty file counts as no file', () => {
   const r = updateMcpJson('  \n', '/opt/scalene-lsp');
   assert.ok(r.ok);
   assert.equal(r.action, 'created');
+});
+
+test('writeWhole replaces the file by renaming, keeps its mode, and leaves no temporary file', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpjson-'));
+  try {
+    const file = path.join(dir, '.mcp.json');
+    fs.writeFileSync(file, '{"mcpServers": {}}\n', { mode: 0o600 });
+    const before = fs.statSync(file).ino;
+    await writeWhole(file, '{"mcpServers": {"scalene": {}}}\n');
+    assert.equal(fs.readFileSync(file, 'utf8'), '{"mcpServers": {"scalene": {}}}\n');
+    assert.notEqual(fs.statSync(file).ino, before, 'a new file renamed over the old one, not the old one truncated');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(dir), ['.mcp.json']);
+    await writeWhole(path.join(dir, 'new.json'), '{}\n');
+    assert.equal(fs.statSync(path.join(dir, 'new.json')).mode & 0o777, 0o644);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeWhole into a folder that cannot be written: the error, the old file intact, no temporary file', async (t) => {
+  if (process.getuid?.() === 0) {
+    t.skip('root writes into read-only folders');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpjson-'));
+  const file = path.join(dir, '.mcp.json');
+  fs.writeFileSync(file, 'old\n');
+  fs.chmodSync(dir, 0o500);
+  try {
+    await assert.rejects(writeWhole(file, 'new\n'));
+    assert.equal(fs.readFileSync(file, 'utf8'), 'old\n');
+    assert.deepEqual(fs.readdirSync(dir), ['.mcp.json']);
+  } finally {
+    fs.chmodSync(dir, 0o700);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

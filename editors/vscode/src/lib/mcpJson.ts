@@ -2,6 +2,10 @@
 // `{"mcpServers": {"scalene": {"command": <server>, "args": ["mcp"]}}}`, keeping every other entry.
 // No `vscode` import: unit-tested in plain Node.
 
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
 export type McpJsonUpdate =
   | { ok: true; text: string; action: 'created' | 'updated' | 'unchanged' }
   | { ok: false; message: string };
@@ -41,4 +45,27 @@ export function updateMcpJson(existing: string | undefined, serverPath: string):
   }
   const before = JSON.stringify(root.mcpServers && isObject(servers.scalene) ? servers.scalene : null);
   return { ok: true, text, action: before === JSON.stringify(entry) ? 'unchanged' : 'updated' };
+}
+
+/**
+ * Writes `text` to `file` whole: into a sibling temporary file first, then renamed over it, so an agent
+ * reading `.mcp.json` at that moment sees the old file or the new one, never an empty or half-written one.
+ * An existing file keeps its permission bits; the temporary file is removed when anything fails.
+ */
+export async function writeWhole(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let mode = 0o644;
+  try {
+    mode = (await fs.stat(file)).mode & 0o7777;
+  } catch {
+    // no file yet: the usual mode for a config file
+  }
+  try {
+    await fs.writeFile(temp, text, { encoding: 'utf8', mode, flag: 'wx' });
+    await fs.chmod(temp, mode);
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
 }

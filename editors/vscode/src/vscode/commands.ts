@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatArgs, parseArgs } from '../lib/args';
 import { COMMANDS } from '../lib/commands';
-import { updateMcpJson } from '../lib/mcpJson';
+import { updateMcpJson, writeWhole } from '../lib/mcpJson';
 import { type RecordingAnswer, recordingText } from '../lib/progress';
 import type { PythonInterpreter } from './interpreter';
 import type { ServerManager } from './server';
@@ -260,7 +260,12 @@ export function registerCommands(
         'Copy Entry to Clipboard',
       );
       if (choice === write) {
-        await fs.writeFile(file, update.text, 'utf8');
+        try {
+          await writeWhole(file, update.text);
+        } catch (err) {
+          void vscode.window.showErrorMessage(`Scalene: could not write ${file}: ${(err as Error).message}. It was left as it was; check the folder's permissions, or use Copy Entry to Clipboard.`);
+          return;
+        }
         const open = await vscode.window.showInformationMessage(`Scalene: wrote the scalene entry to ${file}.`, 'Open .mcp.json');
         if (open) {
           await vscode.window.showTextDocument(vscode.Uri.file(file));

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use scalene_lsp::engine::compare::{NoiseRule, Verdict, compare};
-use scalene_lsp::engine::model::Profile;
-use scalene_lsp::engine::parse::parse_profile;
+use scalene_lsp::engine::profile::compare::{NoiseRule, Verdict, compare};
+use scalene_lsp::engine::profile::model::Profile;
+use scalene_lsp::engine::profile::parse::parse_profile;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scalene/2.4.0");
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use scalene_lsp::engine::parse::parse_profile;
+use scalene_lsp::engine::profile::parse::parse_profile;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scalene/2.4.0");
 const BIG: &str = "many_modules.json";

@@ -2,24 +2,13 @@
 //! project root, options), queues it (bounded concurrency, identical requests share one run), runs
 //! Scalene, parses the result and caches it. The LSP server, the MCP endpoint and the CLI all call it.
 
-pub mod cache;
-pub mod compare;
 pub mod dirs;
 pub mod error;
-pub mod interpreter;
+pub mod keep;
 pub mod limits;
-pub mod model;
-pub mod parse;
-pub mod profile_file;
-pub mod provenance;
+pub mod profile;
 pub mod redact;
-pub mod remap;
-pub mod repeat;
-pub mod runner;
-pub mod runs;
-pub mod schema;
-pub mod startup;
-pub mod storage;
+pub mod run;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -33,11 +22,18 @@ use futures::future::{BoxFuture, Shared};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use keep::{cache, profile_file, storage};
+use profile::{model, repeat};
+use run::{interpreter, plan, provenance, runner, runs, startup};
+
 pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCache, ProfileId, ProfileKey, ProfileOrigin};
-pub use error::EngineError;
+pub use error::{EngineError, panic_message};
+pub use profile_file::{load_json_file, load_profile_file};
 pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
 pub use runner::{Program, ProgramIo, RunSpec};
+pub use run::plan::{DEFAULT_LIVE_INTERVAL, ProfileRequest, RunPlan};
+pub use run::handle::{PROGRESS_INTERVAL, RecordingChange, RunHandle, RunId, RunResult, SeriesProgress};
 pub use runs::RunInfo;
 pub use startup::Startup;
 pub use storage::{Store, StoreSettings};
@@ -45,6 +41,10 @@ pub use storage::{Store, StoreSettings};
 /// The wall-clock limit of a run when nobody sets one: the CLI's `--timeout`, the editor's `timeout`
 /// setting and MCP's `timeout_s` all default to it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long `Engine::shutdown` waits for cancelled runs to stop their process groups and remove their
+/// run dirs: a stop takes at most `runner::TERM_GRACE`, plus the final SIGKILL and the group's exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Engine-wide settings.
 #[derive(Clone, Debug)]
@@ -82,141 +82,6 @@ impl Default for EngineSettings {
             watchdog: None,
         }
     }
-}
-
-/// One request to profile a program. Only `program` is required.
-#[derive(Clone, Debug, Default)]
-pub struct ProfileRequest {
-    /// A script path (relative paths are resolved against the current directory) or a module.
-    pub program: Option<Program>,
-    pub args: Vec<String>,
-    pub mode: Mode,
-    /// Interpreter path or command name; discovered when absent.
-    pub python: Option<PathBuf>,
-    /// Working directory; the project root (or the script's folder) when absent.
-    pub cwd: Option<PathBuf>,
-    /// The project root; found from the script's folder when absent.
-    pub project_root: Option<PathBuf>,
-    pub timeout: Option<Duration>,
-    pub profile_only: Vec<String>,
-    /// Which files count as user code; the project root when absent.
-    pub program_path: Option<PathBuf>,
-    pub cpu_sampling_rate: Option<f64>,
-    /// Extra environment variables for the program.
-    pub env: Vec<(String, String)>,
-    /// Where the program's standard streams go (the editor and agents capture them; the CLI passes
-    /// the terminal through).
-    pub io: runner::ProgramIo,
-    /// A live run: Scalene writes a snapshot this often, and each replaces the run's profile in the
-    /// cache (status `running`) until the final one.
-    pub live: Option<Duration>,
-    /// Start with recording paused; `Engine::set_recording` switches it.
-    pub paused: bool,
-    /// Whether the start-up shortcut may be used (where verified).
-    pub startup: Startup,
-}
-
-/// The snapshot interval of live runs unless the request sets one.
-pub const DEFAULT_LIVE_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The answer to a pause or resume: what was asked, and what is confirmed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RecordingChange {
-    pub run_id: RunId,
-    /// The state asked for (true: recording).
-    pub requested: bool,
-    /// Whether Scalene records now, as confirmed.
-    pub recording: bool,
-    /// False when that state already was the one asked for.
-    pub changed: bool,
-    /// True while the newest wish is on its way (not confirmed yet); its outcome is published on
-    /// `Engine::watch_recording`.
-    pub pending: bool,
-}
-
-impl RecordingChange {
-    fn new(run_id: RunId, requested: bool, changed: bool, status: &runner::control::RecordingStatus) -> RecordingChange {
-        RecordingChange { run_id, requested, recording: status.recording, changed, pending: status.pending() }
-    }
-}
-
-/// A run in progress (or one shared with an identical request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub u64);
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "run-{}", self.0)
-    }
-}
-
-impl RunId {
-    pub fn parse(text: &str) -> Option<RunId> {
-        text.strip_prefix("run-").unwrap_or(text).parse().ok().map(RunId)
-    }
-}
-
-pub type RunResult = Result<Arc<CachedProfile>, EngineError>;
-
-/// Returned by `Engine::start` at once; `wait` gives the result (clones wait for the same run).
-#[derive(Clone)]
-pub struct RunHandle {
-    pub run_id: RunId,
-    /// True when an identical run was already in flight and this request joined it.
-    pub joined: bool,
-    result: Shared<BoxFuture<'static, RunResult>>,
-    /// For repeated runs (`start_repeated`): which run is going.
-    pub series: Option<SeriesProgress>,
-}
-
-/// Which of a series of repeated runs is going (1-based), out of how many.
-#[derive(Clone, Debug)]
-pub struct SeriesProgress {
-    pub total: u32,
-    current: Arc<AtomicU32>,
-}
-
-impl SeriesProgress {
-    pub fn current(&self) -> u32 {
-        self.current.load(Ordering::Relaxed)
-    }
-}
-
-/// How often front ends report a run's progress (the editor's progress, MCP progress notifications).
-pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How long `Engine::shutdown` waits for cancelled runs to stop their process groups and remove their
-/// run dirs: a stop takes at most `runner::TERM_GRACE`, plus the final SIGKILL and the group's exit.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-impl RunHandle {
-    pub async fn wait(self) -> RunResult {
-        self.result.await
-    }
-
-    /// Waits for the run, calling `on_tick(elapsed)` every `PROGRESS_INTERVAL` while it goes on: the one
-    /// progress ticker of every front end.
-    pub async fn wait_with_ticks<Tick: Future<Output = ()>>(self, mut on_tick: impl FnMut(Duration) -> Tick) -> RunResult {
-        let started = tokio::time::Instant::now();
-        let mut ticker = tokio::time::interval_at(started + PROGRESS_INTERVAL, PROGRESS_INTERVAL);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut wait = std::pin::pin!(self.wait());
-        loop {
-            tokio::select! {
-                result = &mut wait => return result,
-                _ = ticker.tick() => on_tick(started.elapsed()).await,
-            }
-        }
-    }
-}
-
-/// The resolved form of a request, as `doctor` shows it.
-#[derive(Clone, Debug)]
-pub struct ResolvedRun {
-    pub interpreter: Interpreter,
-    pub preflight: Arc<Preflight>,
-    pub spec: RunSpec,
-    pub project_root: Option<PathBuf>,
 }
 
 /// The interpreter a profile started from a folder would use, and what its preflight found.
@@ -305,91 +170,41 @@ impl Engine {
         }
     }
 
-    /// Resolves the interpreter, project root and Scalene command for a request, running the (cached)
-    /// preflight. Does not run the program.
-    pub async fn resolve(&self, request: &ProfileRequest) -> Result<ResolvedRun, EngineError> {
-        let (program, start_dir) = resolve_program(request)?;
-        let project_root = request
-            .project_root
-            .clone()
-            .or_else(|| workspace::find_project_root(&start_dir));
-        let root_for_discovery = project_root.clone().unwrap_or_else(|| start_dir.clone());
-        let interpreter = interpreter::discover(
-            request.python.as_deref(),
-            &root_for_discovery,
-            &self.inner.settings.discovery_env,
-        )?;
-        let preflight = self.inner.preflights.check(&interpreter.path).await?;
-        if let Some(path) = program.file()
-            && let Some(excluded) = preflight.excluding_path(path)
-        {
-            return Err(EngineError::ProgramInLibraryPath { path: path.to_path_buf(), excluded: excluded.to_path_buf() });
-        }
-        let cwd = request.cwd.clone().unwrap_or_else(|| root_for_discovery.clone());
-        let memory = request.mode != Mode::Cpu;
-        let lifecycle = preflight.startup.as_ref().map(|startup| runner::Lifecycle {
-            start_signal: startup.start_signal,
-            stop_signal: startup.stop_signal,
-            preload: startup.preload(memory).to_vec(),
-            memory,
-        });
-        let spec = RunSpec {
-            python: interpreter.path.clone(),
-            program,
-            args: request.args.clone(),
-            mode: request.mode,
-            cwd,
-            program_path: request.program_path.clone().or_else(|| project_root.clone()),
-            profile_only: request.profile_only.clone(),
-            cpu_sampling_rate: Some(request.cpu_sampling_rate.unwrap_or(runner::DEFAULT_CPU_SAMPLING_S)),
-            timeout: request.timeout.unwrap_or(self.inner.settings.default_timeout),
-            env: request.env.clone(),
-            io: request.io,
-            live: request.live,
-            paused: request.paused,
-            startup_env: Vec::new(),
-            lifecycle,
-        };
-        Ok(ResolvedRun { interpreter, preflight, spec, project_root })
+    /// Plans a request (`run::plan`): the program resolved, the interpreter found and checked (its
+    /// cached preflight), the Scalene command. Does not run the program; `settle_startup` adds the
+    /// start-up choice just before it runs.
+    pub async fn plan(&self, request: &ProfileRequest) -> Result<RunPlan, EngineError> {
+        let (program, start_dir) = plan::resolve_program(request)?;
+        self.plan_program(request, program, &start_dir).await
     }
 
-    /// The variables that let this run skip Scalene's re-launch (`engine/startup.rs`), or nothing when
-    /// `startup` is `Normal` or the shortcut is not verified for the interpreter and Scalene install.
-    /// The first call for an interpreter verifies it with a short probe run (about a second), whose
-    /// verdict is remembered with the preflight.
-    pub async fn startup_env(&self, resolved: &ResolvedRun, startup: Startup) -> Vec<(String, String)> {
-        let Some(scalene) = resolved.preflight.startup.as_ref().filter(|_| startup == Startup::Shortcut) else {
-            return Vec::new();
-        };
-        let memory = resolved.spec.mode != Mode::Cpu;
-        let verdict = match resolved.preflight.shortcut.get(memory) {
-            Some(verdict) => verdict,
-            None => {
-                let preflights = &self.inner.preflights;
-                let _verifying = preflights.verifying.lock().await;
-                // Another run may have verified it meanwhile.
-                let current = preflights.check(&resolved.interpreter.path).await.ok();
-                match current.as_ref().and_then(|preflight| preflight.shortcut.get(memory)) {
-                    Some(verdict) => verdict,
-                    None => {
-                        let settings = &self.inner.settings;
-                        let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
-                        match startup::verify(&resolved.preflight, memory, place).await {
-                            Some(verdict) => {
-                                preflights.record_shortcut(&resolved.interpreter.path, memory, verdict);
-                                verdict
-                            }
-                            None => false,
-                        }
-                    }
-                }
-            }
-        };
-        if !verdict {
-            return Vec::new();
-        }
-        startup::shortcut_env(&startup::effective_env(&resolved.spec.env), scalene.preload(memory), memory)
+    /// `plan` for a program already resolved, or for a placeholder that need not exist (`doctor`
+    /// without a file shows the command a run would use).
+    pub async fn plan_program(&self, request: &ProfileRequest, program: Program, start_dir: &Path) -> Result<RunPlan, EngineError> {
+        let project_root = request.project_root.clone().or_else(|| workspace::find_project_root(start_dir));
+        let root_for_discovery = project_root.clone().unwrap_or_else(|| start_dir.to_path_buf());
+        let interpreter = interpreter::discover(request.python.as_deref(), &root_for_discovery, &self.inner.settings.discovery_env)?;
+        let preflight = self.inner.preflights.check(&interpreter.path).await?;
+        let place = plan::Place { project_root, root_for_discovery, default_timeout: self.inner.settings.default_timeout };
+        RunPlan::new(request, program, interpreter, preflight, place)
     }
+
+    /// Settles the plan's start-up: the variables that let this run skip Scalene's re-launch
+    /// (`run/startup.rs`) go into its spec, or none when the plan asks for `Startup::Normal` or the
+    /// shortcut is not verified for the interpreter and Scalene install. The first call for an
+    /// interpreter verifies it with a short probe run (about a second), whose verdict is remembered with
+    /// the preflight.
+    pub async fn settle_startup(&self, plan: &mut RunPlan) {
+        plan.spec.startup_env = self.startup_env(plan).await;
+    }
+
+    async fn startup_env(&self, plan: &RunPlan) -> Vec<(String, String)> {
+        let settings = &self.inner.settings;
+        let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
+        let planned = startup::Planned { startup: plan.startup, interpreter: &plan.interpreter.path, preflight: &plan.preflight, spec: &plan.spec };
+        startup::env_for(planned, &self.inner.preflights, place).await
+    }
+
 
     /// The interpreter (explicit, else discovered from `start`'s project) and its cached preflight:
     /// what a profile started from `start` would use. Runs Python only when the preflight is not cached.
@@ -407,9 +222,9 @@ impl Engine {
     /// Starts (or joins) a run and returns at once; the run goes on in the background even if the
     /// handle is dropped. Must be called inside a tokio runtime.
     pub fn start(&self, request: ProfileRequest) -> Result<RunHandle, EngineError> {
-        let (program, _) = resolve_program(&request)?;
-        check_arguments(&request.args)?;
-        let key = run_key(&program, &request)?;
+        let (program, _) = plan::resolve_program(&request)?;
+        plan::check_arguments(&request.args)?;
+        let key = plan::run_key(&program, &request)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
         let result = async move {
             receiver.await.unwrap_or_else(|_| Err(EngineError::Internal { message: "the run ended without a result".into() }))
@@ -463,8 +278,8 @@ impl Engine {
         if runs <= 1 {
             return self.start(request);
         }
-        let _ = resolve_program(&request)?;
-        check_arguments(&request.args)?;
+        let _ = plan::resolve_program(&request)?;
+        plan::check_arguments(&request.args)?;
         let series_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
         let cancel = CancellationToken::new();
         self.inner.cancels.insert(series_id, cancel.clone());
@@ -534,7 +349,7 @@ impl Engine {
     }
 
     async fn execute(&self, request: ProfileRequest, key: ProfileKey, cancel: &CancellationToken, state: &runs::RunState) -> RunResult {
-        let mut resolved = self.resolve(&request).await?;
+        let mut resolved = self.plan(&request).await?;
         let _slot = tokio::select! {
             slot = self.inner.slots.acquire() => slot.expect("the semaphore is never closed"),
             () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
@@ -543,7 +358,7 @@ impl Engine {
         let git_dir = resolved.project_root.clone().unwrap_or_else(|| resolved.spec.cwd.clone());
         let git = tokio::spawn(async move { provenance::git_state(&git_dir).await });
         resolved.spec.startup_env = tokio::select! {
-            env = self.startup_env(&resolved, request.startup) => env,
+            env = self.startup_env(&resolved) => env,
             () = cancel.cancelled() => return Err(EngineError::CancelledBeforeStart),
         };
         let settings = &self.inner.settings;
@@ -725,161 +540,16 @@ impl Engine {
 
     /// Loads an existing Scalene JSON file into the cache (a regular file of at most `max_bytes`, read on
     /// the blocking pool: never a stall of the async runtime). Files it names that do not exist here (a
-    /// profile from CI or another machine) are rebased onto `roots` (see `workspace::rebase_profile`).
+    /// profile from CI or another machine) are rebased onto `roots` (see `profile_file::rebase_profile`).
     pub async fn load_json(&self, path: &Path, roots: &[PathBuf], max_bytes: u64) -> RunResult {
         let (path, roots) = (path.to_path_buf(), roots.to_vec());
         let loaded = tokio::task::spawn_blocking(move || {
             let (key, mut profile) = load_json_file(&path, max_bytes)?;
-            workspace::rebase_profile(&mut profile, &roots);
+            profile_file::rebase_profile(&mut profile, &roots);
             Ok::<_, EngineError>((key, profile))
         })
         .await
         .map_err(|err| EngineError::Internal { message: format!("loading a profile failed: {err}") })??;
         Ok(self.inner.cache.insert(loaded.0, loaded.1))
     }
-}
-
-/// The text of a caught panic's payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|text| text.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
-/// Reads (see `profile_file::read_bounded`) and parses a Scalene JSON file (no cache).
-pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profile), EngineError> {
-    let bytes = profile_file::read_bounded(path, max_bytes)?;
-    let mut profile =
-        parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
-    if profile.status == RunStatus::TooShort {
-        profile.notes.push(model::TOO_SHORT_ADVICE.into());
-    }
-    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let key = ProfileKey {
-        origin: ProfileOrigin::Loaded,
-        path: canonical,
-        content_hash: blake3::hash(&bytes).to_hex().to_string(),
-        options: String::new(),
-    };
-    Ok((key, profile))
-}
-
-/// A profile from a file given to `compare` or `show` (read like `load_json_file`: a regular file of at
-/// most `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
-pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineError> {
-    let bytes = profile_file::read_bounded(path, max_bytes)?;
-    if storage::is_saved_profile(&bytes) {
-        return storage::parse_saved(&bytes)
-            .map(|saved| saved.profile)
-            .map_err(|reason| EngineError::SavedUnreadable { path: path.to_path_buf(), reason });
-    }
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        schema: Option<serde::de::IgnoredAny>,
-    }
-    let normalized = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|probe| probe.schema.is_some());
-    if normalized {
-        let json: schema::ProfileJson = schema::read_json(&bytes).map_err(|err| EngineError::CannotCompare {
-            reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON (docs/schema.md): {err}", path.display()),
-            fix: "pass a Scalene JSON (`scalene run -o FILE.json`), the output of `scalene-lsp profile --json`, or a saved profile name".into(),
-        })?;
-        return Ok(json.into_profile());
-    }
-    let mut profile = parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
-    if profile.status == RunStatus::TooShort {
-        profile.notes.push(model::TOO_SHORT_ADVICE.into());
-    }
-    Ok(profile)
-}
-
-/// Makes a script path absolute and canonical; returns the target and the folder to start looking for
-/// the project root from.
-fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), EngineError> {
-    let current = std::env::current_dir().map_err(|err| EngineError::io("cannot read the current directory", err))?;
-    match &request.program {
-        Some(Program::Script(path)) => {
-            let absolute = request.cwd.as_deref().unwrap_or(&current).join(path);
-            let canonical = absolute.canonicalize().map_err(|_| EngineError::ProgramNotFound {
-                path: path.clone(),
-                cwd: request.cwd.clone().unwrap_or(current.clone()),
-            })?;
-            let file_type = std::fs::metadata(&canonical)
-                .map_err(|_| EngineError::ProgramNotFound { path: path.clone(), cwd: current.clone() })?
-                .file_type();
-            if !file_type.is_file() {
-                return Err(EngineError::ProgramNotAFile { path: path.clone(), kind: error::file_kind(file_type) });
-            }
-            let folder = canonical.parent().map(Path::to_path_buf).unwrap_or(current);
-            Ok((Program::Script(canonical), folder))
-        }
-        Some(Program::Module(module)) => {
-            Ok((Program::Module(module.clone()), request.cwd.clone().unwrap_or(current)))
-        }
-        Some(Program::Test { file, name }) => {
-            let script = ProfileRequest { program: Some(Program::Script(file.clone())), ..request.clone() };
-            let (Program::Script(canonical), folder) = resolve_program(&script)? else { unreachable!("a script resolves to a script") };
-            let name = name.trim().trim_start_matches("::").to_string();
-            if name.is_empty() {
-                return Err(EngineError::ProgramNotFound { path: PathBuf::from(format!("{}::", file.display())), cwd: current });
-            }
-            Ok((Program::Test { file: canonical, name }, folder))
-        }
-        None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
-    }
-}
-
-/// Scalene hands the program everything after `---` except a bare `--`, which its argparse moves (with
-/// all that follows) in front of the other arguments: refuse rather than run with reordered arguments.
-fn check_arguments(args: &[String]) -> Result<(), EngineError> {
-    match args.iter().position(|arg| arg == "--") {
-        Some(index) => Err(EngineError::UnpassableArgument { position: index + 1 }),
-        None => Ok(()),
-    }
-}
-
-/// Scalene reads the program with Python's `utf-8-sig` codec (a BOM is fine), whatever its coding
-/// declaration says: anything else makes it fail at start with a bare traceback. Say so up front.
-fn check_utf8(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let Err(err) = std::str::from_utf8(text) else { return Ok(()) };
-    let valid = &text[..err.valid_up_to()];
-    let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let bad = &text[err.valid_up_to()..text.len().min(err.valid_up_to() + err.error_len().unwrap_or(1))];
-    let shown: Vec<String> = bad.iter().map(|byte| format!("0x{byte:02x}")).collect();
-    Err(EngineError::SourceNotUtf8 { path: path.to_path_buf(), line, detail: format!("byte {}", shown.join(" ")) })
-}
-
-/// The cache and dedup key: the program's canonical path and content plus every option.
-fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey, EngineError> {
-    let (path, content_hash) = match program {
-        Program::Script(path) | Program::Test { file: path, .. } => {
-            let bytes = std::fs::read(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
-            check_utf8(path, &bytes)?;
-            (path.clone(), blake3::hash(&bytes).to_hex().to_string())
-        }
-        Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
-    };
-    let test_name = match program {
-        Program::Test { name, .. } => name.as_str(),
-        _ => "",
-    };
-    let options = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{test_name}|{:?}|{}|{:?}",
-        request.args,
-        request.mode,
-        request.python,
-        request.cwd,
-        request.project_root,
-        request.timeout,
-        request.profile_only,
-        request.program_path,
-        request.cpu_sampling_rate,
-        request.env,
-        request.live,
-        request.paused,
-        request.startup
-    );
-    Ok(ProfileKey { origin: ProfileOrigin::Run, path, content_hash, options: blake3::hash(options.as_bytes()).to_hex()[..16].to_string() })
 }

@@ -22,12 +22,12 @@ enum Command {
     /// Serve the Language Server Protocol over stdio (the default with no command).
     Serve(ServeArgs),
     /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
-    Profile(cli::ProfileArgs),
+    Profile(cli::profile::ProfileArgs),
     /// Show an existing profile: a Scalene JSON (e.g. from `scalene run -o FILE.json`), the output of
     /// `profile --json`, or a saved profile's file.
     Show(cli::ShowArgs),
     /// Show which Python and Scalene would be used, and the exact command a profile runs.
-    Doctor(cli::DoctorArgs),
+    Doctor(cli::doctor::DoctorArgs),
     /// One run's watchdog (started by scalene-lsp itself).
     #[command(name = "__watchdog", hide = true)]
     Watchdog {
@@ -73,9 +73,9 @@ fn main() -> ExitCode {
     }
     match cli.command {
         None | Some(Command::Serve(ServeArgs { stdio: _ })) => cli::serve(),
-        Some(Command::Profile(args)) => cli::profile(args),
+        Some(Command::Profile(args)) => cli::profile::profile(args),
         Some(Command::Show(args)) => cli::show(args),
-        Some(Command::Doctor(args)) => cli::doctor(args),
+        Some(Command::Doctor(args)) => cli::doctor::doctor(args),
         Some(Command::Mcp(args)) => cli::mcp(args),
         Some(Command::Compare(args)) => cli::compare::compare(args),
         Some(Command::Saved(args)) => cli::saved::saved(args),

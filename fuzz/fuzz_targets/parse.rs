@@ -7,9 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scalene_lsp::engine::model::{LINE_TIMELINE_POINTS, TIMELINE_POINTS};
-use scalene_lsp::engine::parse::parse_profile;
-use scalene_lsp::engine::schema::ProfileJson;
+use scalene_lsp::engine::profile::model::{LINE_TIMELINE_POINTS, TIMELINE_POINTS};
+use scalene_lsp::engine::profile::parse::parse_profile;
+use scalene_lsp::engine::profile::schema::ProfileJson;
 
 fuzz_target!(|data: &[u8]| {
     let profile = match parse_profile(data) {

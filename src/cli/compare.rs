@@ -6,12 +6,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anstyle::{AnsiColor, Effects, Style};
+use super::paint::Paint;
 
 use super::saved::StoreArgs;
 use super::{exit, fail};
-use crate::engine::compare::{self, Comparison, Delta, Metrics, NoiseRule, Verdict};
-use crate::engine::storage::{self, Store};
+use crate::engine::profile::compare::{self, Comparison, Delta, Metrics, NoiseRule, Verdict};
+use crate::engine::keep::storage::{self, Store};
 use crate::engine::{EngineError, Profile};
 
 /// The noise rule's knobs (docs/schema.md, "Noise rule").
@@ -84,7 +84,7 @@ pub struct CompareArgs {
 pub fn load_side(store: &Store, given: &str) -> Result<(Profile, String), EngineError> {
     let path = Path::new(given);
     if path.is_file() {
-        return Ok((crate::engine::load_profile_file(path, crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES)?, given.to_string()));
+        return Ok((crate::engine::load_profile_file(path, crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES)?, given.to_string()));
     }
     if storage::check_name(given).is_ok() {
         return Ok((store.load(given)?.profile, given.to_string()));
@@ -116,7 +116,7 @@ pub fn compare(args: CompareArgs) -> ExitCode {
     let text = if args.json {
         serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n"
     } else {
-        render(&comparison, &RenderOptions { color: super::use_color(), all: args.all })
+        render(&comparison, &CompareView { color: super::use_color(), all: args.all })
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
@@ -141,38 +141,10 @@ pub fn found_any(comparison: &Comparison, verdict: Verdict) -> bool {
         || [comparison.overall.elapsed_s.verdict, comparison.overall.peak_mb.verdict].contains(&verdict)
 }
 
-pub struct RenderOptions {
+pub struct CompareView {
     pub color: bool,
     /// List unchanged functions and lines too.
     pub all: bool,
-}
-
-struct Paint {
-    color: bool,
-}
-
-impl Paint {
-    fn paint(&self, style: Style, text: &str) -> String {
-        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
-    }
-
-    fn verdict(&self, verdict: Verdict, text: &str) -> String {
-        let style = match verdict {
-            Verdict::Regressed => Style::new().fg_color(Some(AnsiColor::Red.into())).effects(Effects::BOLD),
-            Verdict::Improved => Style::new().fg_color(Some(AnsiColor::Green.into())).effects(Effects::BOLD),
-            Verdict::New | Verdict::Removed => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
-            Verdict::Unchanged => Style::new().effects(Effects::DIMMED),
-        };
-        self.paint(style, text)
-    }
-
-    fn bold(&self, text: &str) -> String {
-        self.paint(Style::new().effects(Effects::BOLD), text)
-    }
-
-    fn dim(&self, text: &str) -> String {
-        self.paint(Style::new().effects(Effects::DIMMED), text)
-    }
 }
 
 /// The marker of a row: a diff-like first column.
@@ -247,7 +219,7 @@ fn overall_text(name: &str, change: &compare::OverallChange, unit: &str) -> Stri
 }
 
 /// The terminal view: header, overall, changed functions, changed lines, counts. Pure.
-pub fn render(comparison: &Comparison, options: &RenderOptions) -> String {
+pub fn render(comparison: &Comparison, options: &CompareView) -> String {
     let paint = Paint { color: options.color };
     let memory = comparison.before.memory && comparison.after.memory;
     let mut out = String::new();

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anstyle::{AnsiColor, Effects, Style};
+use super::paint::Paint;
 
-use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
+use crate::engine::profile::model::{FileProfile, LineStats, Profile, RunStatus};
 
 pub struct RenderOptions {
     pub color: bool,
@@ -17,40 +17,6 @@ pub struct RenderOptions {
 
 const BAR_WIDTH: usize = 10;
 const BAR_EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
-
-struct Paint {
-    color: bool,
-}
-
-impl Paint {
-    fn paint(&self, style: Style, text: &str) -> String {
-        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
-    }
-    fn bold(&self, text: &str) -> String {
-        self.paint(Style::new().effects(Effects::BOLD), text)
-    }
-    fn dim(&self, text: &str) -> String {
-        self.paint(Style::new().effects(Effects::DIMMED), text)
-    }
-    fn heat(&self, cpu: f64, text: &str) -> String {
-        let color = if cpu >= 30.0 {
-            AnsiColor::Red
-        } else if cpu >= 10.0 {
-            AnsiColor::Yellow
-        } else {
-            AnsiColor::Green
-        };
-        self.paint(Style::new().fg_color(Some(color.into())), text)
-    }
-    fn status(&self, status: RunStatus) -> String {
-        let color = match status {
-            RunStatus::Ok => AnsiColor::Green,
-            RunStatus::TooShort | RunStatus::Cancelled | RunStatus::Running => AnsiColor::Yellow,
-            RunStatus::ProgramFailed | RunStatus::TimedOut => AnsiColor::Red,
-        };
-        self.paint(Style::new().fg_color(Some(color.into())).effects(Effects::BOLD), status.as_str())
-    }
-}
 
 /// A bar of `BAR_WIDTH` cells, full at `max`.
 fn heat_bar(value: f64, max: f64) -> String {
@@ -277,7 +243,7 @@ mod tests {
     #[test]
     fn colour_is_used_only_when_asked_for() {
         let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scalene/2.4.0/cpu_bound.json")).unwrap();
-        let profile = crate::engine::parse::parse_profile(&bytes).unwrap();
+        let profile = crate::engine::profile::parse::parse_profile(&bytes).unwrap();
         let plain = render(&profile, &RenderOptions { color: false, source_width: 80 });
         let coloured = render(&profile, &RenderOptions { color: true, source_width: 80 });
         assert!(!plain.contains('\x1b'), "{plain}");

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{exit, fail};
-use crate::engine::schema::ProfileJson;
-use crate::engine::storage::{self, SavedEntry, Store, StoreSettings};
+use crate::engine::profile::schema::ProfileJson;
+use crate::engine::keep::storage::{self, SavedEntry, Store, StoreSettings};
 use crate::engine::{EngineError, Profile};
 
 /// `--store DIR` (or $SCALENE_LSP_STORE): where saved profiles live.

@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::parse::ParseError;
-
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(
@@ -261,4 +259,35 @@ pub fn file_kind(file_type: std::fs::FileType) -> &'static str {
     } else {
         "a regular file"
     }
+}
+
+/// Why a Scalene JSON could not be read. Each message names the problem and what to do.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the profile is empty (0 bytes): Scalene always writes at least `{{}}`, so the run that made it stopped before writing; profile again")]
+    Empty,
+    #[error("the profile ends early at line {line}, column {column}: the file is truncated (was the run killed while writing?); profile again")]
+    Truncated { line: usize, column: usize },
+    #[error("the profile is not valid JSON at line {line}, column {column}: {message}; is this a Scalene JSON file (`scalene run -o FILE.json`)?")]
+    Syntax { line: usize, column: usize, message: String },
+    #[error("the profile has a wrong value at `{path}`: {message}; it does not look like Scalene 2.x output")]
+    Field { path: String, message: String },
+    #[error("this is not a Scalene profile: {reason}; pass a JSON file written by `scalene run -o FILE.json`")]
+    NotAProfile { reason: String },
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// `arg` as a shell would need it in a command a user pastes (quoted when it has anything unusual).
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }

@@ -43,35 +43,6 @@ pub fn rebase(path: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
     })
 }
 
-/// Rebases every file of a loaded profile that does not exist here, and says so in a note. The line
-/// remapping (remap.rs) still checks each file's text, so a wrong guess shows no wrong number.
-pub fn rebase_profile(profile: &mut super::Profile, roots: &[PathBuf]) {
-    let mut n_rebased = 0;
-    let mut example = None;
-    for file in &mut profile.files {
-        if let Some(local) = rebase(&file.path, roots) {
-            example.get_or_insert_with(|| (file.path.clone(), local.clone()));
-            file.path = local;
-            n_rebased += 1;
-        }
-    }
-    if let Some(local) = rebase(Path::new(&profile.program), roots) {
-        profile.program = local.display().to_string();
-    }
-    if let Some(at) = profile.peak_at.as_mut()
-        && let Some(local) = rebase(&at.file, roots)
-    {
-        at.file = local;
-    }
-    profile.files.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some((from, to)) = example {
-        profile.notes.push(format!(
-            "{n_rebased} file(s) of this profile do not exist at their recorded paths and were matched to the workspace (e.g. {} → {})",
-            from.display(),
-            to.display()
-        ));
-    }
-}
 
 /// The workspace roots, shared with the LSP session (which updates them on workspace folder changes).
 pub type SharedRoots = Arc<RwLock<Vec<PathBuf>>>;

@@ -44,7 +44,7 @@ pub fn handle_code_action(session: &Session, snapshot: &DocumentSnapshot) -> Vec
         actions.push(action("Clear profile", Command::Clear, json!({ "uri": uri })));
         actions.push(action("Save profile as baseline", Command::SaveBaseline, json!({ "uri": uri })));
     }
-    if session.engine.store().exists(crate::engine::storage::DEFAULT_NAME) {
+    if session.engine.store().exists(crate::engine::keep::storage::DEFAULT_NAME) {
         actions.push(action("Compare with baseline", Command::Compare, json!({ "uri": uri })));
     }
     if snapshot.compare.is_some() {

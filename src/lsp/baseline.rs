@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::cache::CachedProfile;
-use crate::engine::compare::{Comparison, FunctionChange, LineChange};
-use crate::engine::model::FileProfile;
-use crate::engine::remap::LineMap;
+use crate::engine::keep::cache::CachedProfile;
+use crate::engine::profile::compare::{Comparison, FunctionChange, LineChange};
+use crate::engine::profile::model::FileProfile;
+use crate::engine::profile::remap::LineMap;
 
 /// A comparison shown in the editor.
 pub struct CompareMode {

@@ -214,12 +214,12 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let args: ProfileTestArgs = arguments(command, &params.arguments)?;
             let (uri, path) = parse_uri(command, &args.uri)?;
             let path = session.confine(&path).map_err(request_failed)?;
-            if args.name.trim().trim_start_matches("::").is_empty() {
+            let Some(test) = Program::test(path, &args.name) else {
                 return Err(invalid_params(format!("{}: `name` must name a test (\"test_x\" or \"TestA::test_b\"), got {:?}", command.id(), args.name)));
-            }
-            let name = args.name.trim().trim_start_matches("::").to_string();
+            };
+            let name = test.test_name().map(str::to_string);
             let run = RunOverrides { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
-            start_run(session, uri, Program::Test { file: path, name: name.clone() }, run, Some(name))
+            start_run(session, uri, test, run, name)
         }
         Command::Cancel => {
             let args: CancelArgs = arguments(command, &params.arguments)?;

@@ -16,9 +16,9 @@ use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{RunInfo, Session};
 use super::settings::RunOverrides;
-use crate::engine::cache::CachedProfile;
-use crate::engine::compare::{self, Verdict};
-use crate::engine::storage::{self, SavedProfile};
+use crate::engine::keep::cache::CachedProfile;
+use crate::engine::profile::compare::{self, Verdict};
+use crate::engine::keep::storage::{self, SavedProfile};
 use crate::engine::{EngineError, Program};
 
 /// The most runs one `scalene.compare` may ask for.
@@ -85,7 +85,7 @@ fn fresh_profile(session: &Session, uri: &Uri, path: &Path) -> Option<Arc<Cached
     }
     let covered = session.engine.cache().covering(path)?;
     let text = std::fs::read_to_string(path).ok()?;
-    crate::engine::remap::same_lines(&covered.file().source, &text).then_some(covered.entry)
+    crate::engine::profile::remap::same_lines(&covered.file().source, &text).then_some(covered.entry)
 }
 
 /// `scalene.compare {uri, baseline?, runs?}`: compares with the saved baseline (default `baseline`).

@@ -10,7 +10,7 @@ use tower_lsp_server::ls_types::{Diagnostic, NumberOrString, Position, Range};
 
 use super::document::{Document, Encoding};
 use super::settings::{DiagnosticSettings, HintFormat, HintSettings};
-use crate::engine::model::{FileProfile, FunctionStats, LineStats, Profile, RunStatus};
+use crate::engine::profile::model::{FileProfile, FunctionStats, LineStats, Profile, RunStatus};
 
 pub const SOURCE: &str = "scalene";
 
@@ -243,7 +243,7 @@ mod tests {
             cpu_percent: 100.0,
             lines: Vec::new(),
             functions: Vec::new(),
-            leaks: vec![crate::engine::model::Leak { line: 3, likelihood: 0.98, velocity_mb_s: 2.08 }],
+            leaks: vec![crate::engine::profile::model::Leak { line: 3, likelihood: 0.98, velocity_mb_s: 2.08 }],
             source: "".into(),
         };
         let hot = LineStats { line: 3, cpu_python: 29.0, cpu_native: 2.2, peak_mb: 150.0, alloc_mb: 150.0, ..LineStats::default() };
@@ -266,7 +266,7 @@ mod tests {
     /// A captured fixture, parsed (the profile as the server holds it after `scalene.loadProfile`).
     fn fixture(name: &str) -> Profile {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/scalene/2.4.0/{name}.json"));
-        crate::engine::parse::parse_profile(&std::fs::read(path).unwrap()).unwrap()
+        crate::engine::profile::parse::parse_profile(&std::fs::read(path).unwrap()).unwrap()
     }
 
     fn snapshot_settings() -> insta::Settings {

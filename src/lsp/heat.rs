@@ -7,7 +7,7 @@ use tower_lsp_server::ls_types::Uri;
 use tower_lsp_server::ls_types::notification::Notification;
 
 use super::session::{DocumentSnapshot, Session};
-use crate::engine::model::Profile;
+use crate::engine::profile::model::Profile;
 
 /// The notification (server → client).
 pub enum LineHeatNotification {}

@@ -11,8 +11,8 @@ use super::client;
 use super::diagnostics;
 use super::heat;
 use super::session::{Session, uri_path};
-use crate::engine::model::{Profile, RunStatus};
-use crate::engine::runner::control::RecordingProblem;
+use crate::engine::profile::model::{Profile, RunStatus};
+use crate::engine::run::runner::control::RecordingProblem;
 use crate::engine::{RunHandle, RunId, RunInfo, RunResult};
 
 /// What a run is, for its progress title.

@@ -17,9 +17,9 @@ use super::capabilities::ResolvedClientCapabilities;
 use super::document::{Document, Encoding};
 use super::endpoint::{AgentEndpoint, EndpointStarter};
 use super::settings::Settings;
-use crate::engine::cache::{CachedProfile, CoveredFile, ProfileId};
-use crate::engine::model::FileProfile;
-use crate::engine::remap::LineMap;
+use crate::engine::keep::cache::{CachedProfile, CoveredFile, ProfileId};
+use crate::engine::profile::model::FileProfile;
+use crate::engine::profile::remap::LineMap;
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunId};
 

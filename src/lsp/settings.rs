@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tower_lsp_server::ls_types::DiagnosticSeverity;
 
-use crate::engine::compare::NoiseRule;
-use crate::engine::storage::StoreSettings;
+use crate::engine::profile::compare::NoiseRule;
+use crate::engine::keep::storage::StoreSettings;
 use crate::engine::{DEFAULT_TIMEOUT, Mode};
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,7 +160,7 @@ pub struct Settings {
 impl Settings {
     /// How runs of this session start.
     pub fn startup(&self) -> crate::engine::Startup {
-        if self.shortcut { crate::engine::Startup::Shortcut } else { crate::engine::Startup::Normal }
+        crate::engine::Startup::allowing_shortcut(self.shortcut)
     }
 
     /// The one place the editor's runs are asked for (`scalene.profile`, `scalene.profileTest`,
@@ -305,11 +305,11 @@ impl Settings {
             },
             lenses_enabled: options.lenses.enabled.unwrap_or(true),
             max_profile_bytes: match options.max_profile_mb {
-                None => crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES,
+                None => crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES,
                 Some(mb) if mb.is_finite() && mb > 0.0 => (mb * 1024.0 * 1024.0) as u64,
                 Some(mb) => {
                     warnings.push(format!("scalene.maxProfileMb must be a positive number of MB, not {mb}; using 512"));
-                    crate::engine::profile_file::DEFAULT_MAX_PROFILE_BYTES
+                    crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES
                 }
             },
             live_interval: match options.live.interval {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Mode;
-use crate::engine::schema::LineJson;
+use crate::engine::profile::schema::LineJson;
 
 /// A tool's output schema: rmcp's, made open (`additionalProperties: false` removed everywhere).
 /// Output types embed the normalized schema's types (`LineJson`), which are closed for docs/schema.md;
@@ -600,16 +600,16 @@ pub struct CleanupSavedResult {
 /// paths relative to the workspace root, only the changed functions and lines (biggest first).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CompareResult {
-    pub before: crate::engine::compare::RunSummary,
-    pub after: crate::engine::compare::RunSummary,
-    pub rule: crate::engine::compare::RuleJson,
-    pub overall: crate::engine::compare::Overall,
+    pub before: crate::engine::profile::compare::RunSummary,
+    pub after: crate::engine::profile::compare::RunSummary,
+    pub rule: crate::engine::profile::compare::RuleJson,
+    pub overall: crate::engine::profile::compare::Overall,
     /// Counts over everything compared, the overall verdict and a few sentences.
-    pub summary: crate::engine::compare::Summary,
+    pub summary: crate::engine::profile::compare::Summary,
     /// Changed functions (regressed, improved, new, removed), the biggest CPU changes first.
-    pub functions: Vec<crate::engine::compare::FunctionChange>,
+    pub functions: Vec<crate::engine::profile::compare::FunctionChange>,
     /// Changed lines, the biggest CPU changes first.
-    pub lines: Vec<crate::engine::compare::LineChange>,
+    pub lines: Vec<crate::engine::profile::compare::LineChange>,
     pub notes: Vec<String>,
     pub more: String,
 }
@@ -621,7 +621,7 @@ mod tests {
     #[test]
     fn line_numbers_are_the_schema_line_plus_its_source_and_their_schema_allows_both() {
         let value = serde_json::to_value(LineNumbers {
-            numbers: LineJson::from(&crate::engine::model::LineStats { line: 7, cpu_python: 12.5, ..Default::default() }),
+            numbers: LineJson::from(&crate::engine::profile::model::LineStats { line: 7, cpu_python: 12.5, ..Default::default() }),
             source: "x = 1".into(),
         })
         .unwrap();

@@ -76,7 +76,7 @@ fn parse(uri: &str) -> Result<ResourceUri, ErrorData> {
     }
     if let Some(name) = uri.strip_prefix(SAVED_PREFIX) {
         let name = percent_decode(name);
-        crate::engine::storage::check_name(&name).map_err(|err| ErrorData::invalid_params(err.to_string(), None))?;
+        crate::engine::keep::storage::check_name(&name).map_err(|err| ErrorData::invalid_params(err.to_string(), None))?;
         return Ok(ResourceUri::SavedProfile(name));
     }
     let not_found = || {

@@ -13,8 +13,8 @@ use super::params::*;
 use super::server::ScaleneMcp;
 use super::store::{load_saved, other_project, saved_listing, store_error, visible};
 use super::views;
-use crate::engine::compare::{self, NoiseRule};
-use crate::engine::storage;
+use crate::engine::profile::compare::{self, NoiseRule};
+use crate::engine::keep::storage;
 use crate::engine::workspace::Roots;
 use crate::engine::{Profile, ProfileId};
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::error::ToolError;
 use super::params::*;
 use super::views;
-use crate::engine::storage::{SavedMeta, SavedProfile};
+use crate::engine::keep::storage::{SavedMeta, SavedProfile};
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, EngineError};
 

@@ -14,7 +14,7 @@ use super::error::ToolError;
 use super::params::*;
 use super::server::ScaleneMcp;
 use super::views;
-use crate::engine::cache::{CachedProfile, CoveredFile};
+use crate::engine::keep::cache::{CachedProfile, CoveredFile};
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, ProfileId, ProfileRequest, Program, RunHandle, RunId};
 

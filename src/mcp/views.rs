@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use super::params::*;
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunInfo};
-use crate::engine::cache::CachedProfile;
-use crate::engine::schema::LineJson;
-use crate::engine::model::{FileProfile, LineStats, Profile, RunStatus};
+use crate::engine::keep::cache::CachedProfile;
+use crate::engine::profile::schema::LineJson;
+use crate::engine::profile::model::{FileProfile, LineStats, Profile, RunStatus};
 
 const SOURCE_CHARS: usize = 120;
 const STDERR_CHARS: usize = 2000;
@@ -59,7 +59,7 @@ pub fn line_numbers(line: &LineStats) -> LineNumbers {
     LineNumbers { numbers: LineJson::from(line), source: source_text(&line.text) }
 }
 
-pub fn function_row(file: &FileProfile, function: &crate::engine::model::FunctionStats, roots: &Roots) -> FunctionRow {
+pub fn function_row(file: &FileProfile, function: &crate::engine::profile::model::FunctionStats, roots: &Roots) -> FunctionRow {
     FunctionRow {
         path: roots.display(&file.path),
         name: function.name.clone(),
@@ -311,13 +311,13 @@ pub fn is_stale(file: &FileProfile) -> bool {
         return false;
     }
     match std::fs::read_to_string(&file.path) {
-        Ok(text) => !crate::engine::remap::same_lines(&file.source, &text),
+        Ok(text) => !crate::engine::profile::remap::same_lines(&file.source, &text),
         Err(_) => true,
     }
 }
 
 /// A saved profile's row (program relative to the workspace root, numbers rounded).
-pub fn saved_row(meta: &crate::engine::storage::SavedMeta, roots: &Roots) -> SavedRow {
+pub fn saved_row(meta: &crate::engine::keep::storage::SavedMeta, roots: &Roots) -> SavedRow {
     let program = Path::new(&meta.program);
     SavedRow {
         name: meta.name.clone(),
@@ -336,7 +336,7 @@ pub fn saved_row(meta: &crate::engine::storage::SavedMeta, roots: &Roots) -> Sav
     }
 }
 
-fn round_metrics(metrics: &mut Option<crate::engine::compare::Metrics>) {
+fn round_metrics(metrics: &mut Option<crate::engine::profile::compare::Metrics>) {
     if let Some(metrics) = metrics {
         metrics.cpu_percent = round2(metrics.cpu_percent);
         metrics.cpu_s = round2(metrics.cpu_s);
@@ -350,7 +350,7 @@ fn round_metrics(metrics: &mut Option<crate::engine::compare::Metrics>) {
     }
 }
 
-fn round_delta(delta: &mut crate::engine::compare::Delta) {
+fn round_delta(delta: &mut crate::engine::profile::compare::Delta) {
     delta.cpu_s = round2(delta.cpu_s);
     delta.cpu_percent = round2(delta.cpu_percent);
     delta.peak_mb = round2(delta.peak_mb);
@@ -359,7 +359,7 @@ fn round_delta(delta: &mut crate::engine::compare::Delta) {
     delta.peak_change_percent = delta.peak_change_percent.map(round2);
 }
 
-fn round_test(test: &mut Option<crate::engine::compare::CpuTest>) {
+fn round_test(test: &mut Option<crate::engine::profile::compare::CpuTest>) {
     if let Some(test) = test {
         test.ratio = round2(test.ratio);
         test.interval = [round2(test.interval[0]), round2(test.interval[1])];
@@ -377,8 +377,8 @@ fn relative(path: &str, roots: &Roots) -> String {
 /// The comparison for agents: only what changed (at most `limit` functions and `limit` lines, the
 /// biggest CPU changes first), rounded, with paths relative to the workspace root. Verdicts and counts
 /// are the engine's, exactly as `scalene-lsp compare --json` gives them.
-pub fn compare_view(comparison: &crate::engine::compare::Comparison, roots: &Roots, limit: usize) -> CompareResult {
-    use crate::engine::compare::Verdict;
+pub fn compare_view(comparison: &crate::engine::profile::compare::Comparison, roots: &Roots, limit: usize) -> CompareResult {
+    use crate::engine::profile::compare::Verdict;
     let by_size = |a: f64, b: f64| b.abs().total_cmp(&a.abs());
     let mut functions: Vec<_> = comparison.functions.iter().filter(|f| f.verdict != Verdict::Unchanged).cloned().collect();
     functions.sort_by(|a, b| by_size(a.delta.cpu_s, b.delta.cpu_s).then(by_size(a.delta.peak_mb, b.delta.peak_mb)));
@@ -441,7 +441,7 @@ pub fn compare_view(comparison: &crate::engine::compare::Comparison, roots: &Roo
 }
 
 /// `scalene://saved/{name}`: a saved profile's metadata, hottest lines and functions.
-pub fn saved_summary(saved: &crate::engine::storage::SavedProfile, roots: &Roots, limit: usize) -> serde_json::Value {
+pub fn saved_summary(saved: &crate::engine::keep::storage::SavedProfile, roots: &Roots, limit: usize) -> serde_json::Value {
     let profile = &saved.profile;
     let hotspots: Vec<HotLine> =
         top_lines(Metric::Cpu, profile.files.iter(), limit).1.into_iter().map(|(file, line, _)| hot_line(file, line, roots, profile.gpu)).collect();
@@ -460,7 +460,7 @@ pub fn saved_summary(saved: &crate::engine::storage::SavedProfile, roots: &Roots
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::cache::{CacheSettings, ProfileCache, ProfileKey, ProfileOrigin};
+    use crate::engine::keep::cache::{CacheSettings, ProfileCache, ProfileKey, ProfileOrigin};
 
     /// A captured fixture in a cache, and the workspace it was captured in (paths show relative to it).
     fn cached(name: &str) -> (Arc<CachedProfile>, Roots) {
@@ -468,7 +468,7 @@ mod tests {
         let bytes = std::fs::read(repo.join(format!("fixtures/scalene/2.4.0/{name}.json"))).unwrap();
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(repo.join("fixtures/scalene/2.4.0/MANIFEST.json")).unwrap()).unwrap();
-        let profile = crate::engine::parse::parse_profile(&bytes).unwrap();
+        let profile = crate::engine::profile::parse::parse_profile(&bytes).unwrap();
         let cache = ProfileCache::new(&CacheSettings::default());
         let key = ProfileKey { origin: ProfileOrigin::Loaded, path: name.into(), content_hash: String::new(), options: String::new() };
         // The recorded root need not exist here: `Roots` only compares paths.

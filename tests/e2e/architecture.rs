@@ -1,6 +1,7 @@
 //! The layering ARCHITECTURE.md promises, checked on the source: `engine` at the bottom, `lsp` and `mcp`
-//! side by side over it (neither imports the other), `host` and `cli` on top; and no circle of imports
-//! between the modules of a layer.
+//! side by side over it (neither imports the other), `host` and `cli` on top; no circle of imports
+//! among sibling modules at any depth; no import up through a facade's re-exports; and a pure
+//! profile wing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -108,44 +109,141 @@ fn layers_import_only_downwards_and_lsp_and_mcp_never_each_other() {
     assert!(problems.is_empty(), "imports that point up or sideways:\n{}", problems.join("\n"));
 }
 
-#[test]
-fn no_module_imports_form_a_circle() {
-    let src = support::repo().join("src");
+/// A module path (`["engine", "run", "runner"]` for src/engine/run/runner.rs) and its code, without
+/// comments, string contents and the test module at its end (tests may import anything).
+struct Module {
+    path: Vec<String>,
+    file: String,
+    code: String,
+}
+
+fn modules(src: &Path) -> Vec<Module> {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    // layer → unit → the units of the same layer it imports.
-    let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    let mut units: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for file in &files {
-        let (layer, unit, _) = layer_and_unit(&src, file);
-        if !unit.is_empty() {
-            units.entry(layer).or_default().insert(unit);
+    rust_files(src, &mut files);
+    files
+        .into_iter()
+        .filter(|file| file.file_name().is_some_and(|name| name != "tests.rs" && name != "lib.rs" && name != "main.rs"))
+        .map(|file| {
+            let relative = file.strip_prefix(src).unwrap();
+            let path = relative.iter().map(|part| part.to_string_lossy().trim_end_matches(".rs").to_string()).collect();
+            let text = std::fs::read_to_string(&file).unwrap();
+            let text = text.split("#[cfg(test)]\nmod tests").next().unwrap().to_string();
+            Module { path, file: relative.display().to_string(), code: code_only(&text) }
+        })
+        .collect()
+}
+
+/// Every path a piece of code names from `crate::`, `super::` or `self::`, resolved to whole paths
+/// (`use super::{a, b::{c, d}}` in module `m::n` → `m::a`, `m::b::c`, `m::b::d`).
+fn referenced_paths(module: &[String], code: &str) -> Vec<Vec<String>> {
+    fn read_path(chars: &[char], mut i: usize, prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+        let mut path = prefix;
+        loop {
+            while i < chars.len() && chars[i].is_whitespace() {
+                i += 1;
+            }
+            if i < chars.len() && chars[i] == '{' {
+                i += 1;
+                loop {
+                    i = read_path(chars, i, path.clone(), out);
+                    while i < chars.len() && chars[i].is_whitespace() {
+                        i += 1;
+                    }
+                    match chars.get(i) {
+                        Some(',') => i += 1,
+                        Some('}') => return i + 1,
+                        _ => return i,
+                    }
+                    while i < chars.len() && chars[i].is_whitespace() {
+                        i += 1;
+                    }
+                    if chars.get(i) == Some(&'}') {
+                        return i + 1;
+                    }
+                }
+            }
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            if i > start {
+                path.push(chars[start..i].iter().collect());
+            }
+            if i + 1 < chars.len() && chars[i] == ':' && chars[i + 1] == ':' {
+                i += 2;
+            } else {
+                out.push(path);
+                return i;
+            }
         }
     }
-    for file in &files {
-        let (layer, unit, depth) = layer_and_unit(&src, file);
-        if unit.is_empty() {
-            continue;
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let boundary = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_' || chars[i - 1] == ':');
+        let rest: String = chars[i..chars.len().min(i + 7)].iter().collect();
+        if boundary && (rest.starts_with("crate::") || rest.starts_with("super::") || rest.starts_with("self::")) {
+            let mut base: Vec<String> = module.to_vec();
+            let mut j = i;
+            if rest.starts_with("crate::") {
+                base.clear();
+                j += 7;
+            } else if rest.starts_with("self::") {
+                j += 6;
+            } else {
+                while chars[j..].starts_with(&['s', 'u', 'p', 'e', 'r', ':', ':']) {
+                    base.pop();
+                    j += 7;
+                }
+            }
+            let mut found = Vec::new();
+            i = read_path(&chars, j, base, &mut found);
+            out.extend(found);
+        } else {
+            i += 1;
         }
-        let code = code_only(&std::fs::read_to_string(file).unwrap());
-        let mut used = names_after(&code, &format!("crate::{layer}::"));
-        // In src/<layer>/<unit>.rs, `super::` is the layer; one level deeper it takes `super::super::`.
-        let super_prefix = "super::".repeat(depth - 1);
-        used.extend(names_after(&code, &super_prefix).into_iter().filter(|name| name != "super"));
-        let siblings = &units[&layer];
-        let edges = graph.entry(layer).or_default().entry(unit.clone()).or_default();
-        edges.extend(used.into_iter().filter(|name| *name != unit && siblings.contains(name)));
     }
+    out
+}
+
+/// The longest known module a path names, and the segment after it (the item, if any).
+fn target<'a>(path: &'a [String], known: &BTreeSet<Vec<String>>) -> Option<(Vec<String>, Option<&'a String>)> {
+    (1..=path.len()).rev().map(|n| path[..n].to_vec()).find(|prefix| known.contains(prefix)).map(|module| {
+        let item = path.get(module.len());
+        (module, item)
+    })
+}
+
+/// Sibling → sibling edges at every depth: module A imports from its sibling B when any file under A
+/// names anything under B. Keyed by the siblings' parent.
+fn sibling_edges(modules: &[Module]) -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
+    let known: BTreeSet<Vec<String>> = modules.iter().map(|m| m.path.clone()).collect();
+    let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for module in modules {
+        for path in referenced_paths(&module.path, &module.code) {
+            let Some((to, _)) = target(&path, &known) else { continue };
+            let common = module.path.iter().zip(&to).take_while(|(a, b)| a == b).count();
+            if common == module.path.len() || common == to.len() {
+                continue; // an ancestor or a descendant, not a sibling
+            }
+            let parent = module.path[..common].to_vec();
+            edges.entry(parent).or_default().entry(module.path[common].clone()).or_default().insert(to[common].clone());
+        }
+    }
+    edges
+}
+
+fn circles(edges: &BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>>) -> Vec<String> {
     let mut circles = Vec::new();
-    for (layer, edges) in &graph {
+    for (parent, edges) in edges {
         for start in edges.keys() {
-            // Depth-first search for a path back to `start`.
             let mut stack = vec![(start.clone(), vec![start.clone()])];
             let mut seen = BTreeSet::new();
             while let Some((node, path)) = stack.pop() {
                 for next in edges.get(&node).into_iter().flatten() {
                     if next == start {
-                        circles.push(format!("{layer}: {} → {start}", path.join(" → ")));
+                        circles.push(format!("in {}: {} → {start}", parent.join("::"), path.join(" → ")));
                     } else if seen.insert(next.clone()) {
                         let mut longer = path.clone();
                         longer.push(next.clone());
@@ -157,7 +255,104 @@ fn no_module_imports_form_a_circle() {
     }
     circles.sort();
     circles.dedup();
-    assert!(circles.is_empty(), "modules that import each other in a circle:\n{}", circles.join("\n"));
+    circles
+}
+
+#[test]
+fn no_modules_import_each_other_in_a_circle_at_any_depth() {
+    let found = circles(&sibling_edges(&modules(&support::repo().join("src"))));
+    assert!(found.is_empty(), "sibling modules that import each other in a circle:\n{}", found.join("\n"));
+}
+
+/// The names a module hands on with `pub use` (`pub use a::{B, c as D}` → B, D; `pub use a::*` → the
+/// public names defined in `a`).
+fn re_exports(module: &Module, all: &[Module]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for statement in module.code.split("pub use ").skip(1) {
+        let statement = &statement[..statement.find(';').unwrap_or(statement.len())];
+        if let Some(source) = statement.strip_suffix("::*") {
+            let mut source_path = module.path.clone();
+            source_path.extend(source.trim().split("::").map(str::to_string));
+            for other in all.iter().filter(|m| m.path == source_path) {
+                for keyword in ["pub struct ", "pub enum ", "pub fn ", "pub const ", "pub type ", "pub trait "] {
+                    for rest in other.code.split(keyword).skip(1) {
+                        names.insert(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect());
+                    }
+                }
+            }
+            continue;
+        }
+        let inner = statement.rsplit_once('{').map_or(statement, |(_, group)| group).trim_end_matches('}');
+        let inner = if statement.contains('{') { inner.to_string() } else { statement.rsplit("::").next().unwrap_or("").to_string() };
+        for item in inner.split(',') {
+            let name = item.split(" as ").last().unwrap_or("").trim();
+            let name = name.rsplit("::").next().unwrap_or("").trim();
+            if !name.is_empty() {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn no_import_runs_up_through_a_facades_re_exports() {
+    let all = modules(&support::repo().join("src"));
+    let known: BTreeSet<Vec<String>> = all.iter().map(|m| m.path.clone()).collect();
+    let mut problems = Vec::new();
+    for module in &all {
+        for path in referenced_paths(&module.path, &module.code) {
+            let Some((to, Some(item))) = target(&path, &known) else { continue };
+            let ancestor = to.len() < module.path.len() && module.path.starts_with(&to);
+            if ancestor && let Some(facade) = all.iter().find(|m| m.path == to)
+                && re_exports(facade, &all).contains(item)
+            {
+                problems.push(format!("{} takes `{item}` through {}'s re-export: use its own path", module.file, facade.file));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    assert!(problems.is_empty(), "imports that run up through a facade:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_profile_wing_does_no_io() {
+    let all = modules(&support::repo().join("src"));
+    let wing: Vec<&Module> = all.iter().filter(|m| m.path.starts_with(&["engine".to_string(), "profile".to_string()])).collect();
+    assert!(wing.len() >= 6, "engine/profile holds the model, parse, schema, remap, repeat and compare: {}", wing.len());
+    let mut problems = Vec::new();
+    for module in wing {
+        for forbidden in ["std::fs", "std::process", "std::env", "std::net", "tokio", "nix::", "crate::engine::run", "crate::engine::keep"] {
+            if module.code.contains(forbidden) {
+                problems.push(format!("{} uses {forbidden}", module.file));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "engine/profile is pure data and math (no IO, no processes, nothing of the run or keep wings):\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_checks_find_a_circle_deep_down_and_an_import_through_a_facade() {
+    let module = |path: &str, code: &str| Module {
+        path: path.split("::").map(str::to_string).collect(),
+        file: path.to_string(),
+        code: code_only(code),
+    };
+    let tree = vec![
+        module("engine", "pub mod run;"),
+        module("engine::run", "pub mod runner;"),
+        module("engine::run::runner", "mod a; mod b; pub use a::Thing;"),
+        module("engine::run::runner::a", "use super::b::{Other, helper};\npub struct Thing;"),
+        module("engine::run::runner::b", "pub struct Other;\nfn f() { crate::engine::run::runner::a::Thing; }"),
+        module("engine::run::runner::c", "use super::Thing;"),
+    ];
+    assert_eq!(circles(&sibling_edges(&tree)), vec!["in engine::run::runner: a → b → a".to_string(), "in engine::run::runner: b → a → b".to_string()]);
+    let known: BTreeSet<Vec<String>> = tree.iter().map(|m| m.path.clone()).collect();
+    let paths = referenced_paths(&tree[5].path, &tree[5].code);
+    let (to, item) = target(&paths[0], &known).unwrap();
+    assert_eq!((to.join("::"), item.cloned()), ("engine::run::runner".to_string(), Some("Thing".to_string())));
+    assert!(re_exports(&tree[2], &tree).contains("Thing"));
 }
 
 #[test]

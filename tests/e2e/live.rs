@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scalene_lsp::engine::cache::CacheSettings;
+use scalene_lsp::engine::keep::cache::CacheSettings;
 use scalene_lsp::engine::{
     CacheEvent, CachedProfile, Engine, EngineError, EngineSettings, Mode, ProfileRequest, Program, RunStatus, Startup,
 };
@@ -171,7 +171,7 @@ fn a_torn_snapshot_is_skipped_and_a_cancelled_live_run_keeps_its_final_profile()
         std::fs::write(&output, &good).unwrap();
         let shown = next_added(&engine, &mut events, |_| true).await;
         assert_eq!(shown.profile.status, RunStatus::Running);
-        let cpu_bound_elapsed = scalene_lsp::engine::parse::parse_profile(&good).unwrap().elapsed_s;
+        let cpu_bound_elapsed = scalene_lsp::engine::profile::parse::parse_profile(&good).unwrap().elapsed_s;
         assert_eq!(shown.profile.elapsed_s, cpu_bound_elapsed);
 
         let other = std::fs::read(support::scalene_fixture("2.4.0", "memory_heavy")).unwrap();
@@ -179,7 +179,7 @@ fn a_torn_snapshot_is_skipped_and_a_cancelled_live_run_keeps_its_final_profile()
         tokio::time::sleep(Duration::from_millis(300)).await;
         std::fs::write(&output, &other).unwrap();
         let next = next_added(&engine, &mut events, |_| true).await;
-        let memory_heavy_elapsed = scalene_lsp::engine::parse::parse_profile(&other).unwrap().elapsed_s;
+        let memory_heavy_elapsed = scalene_lsp::engine::profile::parse::parse_profile(&other).unwrap().elapsed_s;
         assert_eq!(next.profile.elapsed_s, memory_heavy_elapsed, "the next profile shown is the complete one, not the torn one");
         assert_eq!(next.profile.status, RunStatus::Running);
 
@@ -393,7 +393,7 @@ fn the_start_up_shortcut_runs_the_program_in_scalenes_first_process_and_keeps_th
 
 /// The line with the most of a metric in each file that has at least 10% of the metric's total, as
 /// (file, line).
-fn top_lines(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStats) -> f64) -> Vec<(PathBuf, u32)> {
+fn top_lines(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64) -> Vec<(PathBuf, u32)> {
     let total: f64 = entry.profile.files.iter().flat_map(|f| &f.lines).map(metric).sum();
     entry
         .profile
@@ -411,7 +411,7 @@ fn top_lines(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::Line
 /// level for a line outside functions: Scalene spreads the samples of threads over a function's lines,
 /// and partly over the main thread's `start`/`join` lines, differently from run to run, whichever way
 /// Scalene started.
-fn active(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::model::LineStats) -> f64, at: &(PathBuf, u32)) -> bool {
+fn active(entry: &CachedProfile, metric: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64, at: &(PathBuf, u32)) -> bool {
     let Some(file) = entry.profile.files.iter().find(|f| f.path == at.0) else { return false };
     if file.line(at.1).is_some_and(|l| metric(l) > 0.0) {
         return true;
@@ -434,8 +434,8 @@ fn heavy_files(entry: &CachedProfile) -> Vec<PathBuf> {
 fn with_and_without_the_shortcut_the_fixtures_have_the_same_kind_of_numbers_on_the_same_lines() {
     let temp_root = tempfile::tempdir().unwrap();
     let engine = engine(temp_root.path());
-    let cpu: fn(&scalene_lsp::engine::model::LineStats) -> f64 = |line| line.cpu_total();
-    let alloc: fn(&scalene_lsp::engine::model::LineStats) -> f64 = |line| line.alloc_mb;
+    let cpu: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.cpu_total();
+    let alloc: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.alloc_mb;
     runtime().block_on(async {
         for name in ["cpu_bound.py", "memory_heavy.py", "leak.py", "multi_module/main.py", "threads.py", "raises.py", "exits_nonzero.py", "reads_argv.py", "too_short.py"] {
             let mut runs = Vec::new();

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use scalene_lsp::engine::{
-    Engine, EngineError, EngineSettings, Mode, ProfileRequest, RunStatus, Program, cache::CacheSettings,
+    Engine, EngineError, EngineSettings, Mode, ProfileRequest, RunStatus, Program, keep::cache::CacheSettings,
 };
 
 use crate::support::{self, TempProject};
@@ -246,7 +246,7 @@ fn the_project_venv_is_found_without_configuration() {
     let engine = engine(temp_root.path(), 2);
     let resolved = runtime().block_on(async {
         let request = ProfileRequest { program: Some(Program::Script(program.clone())), ..ProfileRequest::default() };
-        let resolved = engine.resolve(&request).await.unwrap();
+        let resolved = engine.plan(&request).await.unwrap();
         let entry = engine.profile(request).await.unwrap();
         assert_eq!(entry.profile.status, RunStatus::Ok);
         resolved
@@ -324,7 +324,7 @@ fn environment_additions_and_module_targets_reach_the_program() {
 
 #[test]
 fn a_successful_preflight_is_remembered_across_processes_until_scalene_changes() {
-    use scalene_lsp::engine::interpreter::PreflightCache;
+    use scalene_lsp::engine::run::interpreter::PreflightCache;
     let project = TempProject::new();
     let python = project.venv("venv", true);
     let store = project.path().join("cache/scalene-lsp/preflight-v1.json");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use scalene_lsp::engine::storage::parse_saved;
+use scalene_lsp::engine::keep::storage::parse_saved;
 use serde_json::json;
 
 use crate::support::lsp_client::{LspClient, default_capabilities, file_uri};

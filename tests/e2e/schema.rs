@@ -43,7 +43,7 @@ fn update(begin: &str, end: &str, generated: &serde_json::Value) {
 
 #[test]
 fn the_documented_schema_is_the_one_the_code_emits() {
-    let generated = scalene_lsp::engine::schema::json_schema();
+    let generated = scalene_lsp::engine::profile::schema::json_schema();
     update(BEGIN, END, &generated);
     assert_eq!(
         documented_schema(),
@@ -54,7 +54,7 @@ fn the_documented_schema_is_the_one_the_code_emits() {
 
 #[test]
 fn the_documented_comparison_schema_is_the_one_the_code_emits() {
-    let generated = scalene_lsp::engine::compare::json_schema();
+    let generated = scalene_lsp::engine::profile::compare::json_schema();
     update(COMPARISON_BEGIN, COMPARISON_END, &generated);
     assert_eq!(
         documented_comparison_schema(),

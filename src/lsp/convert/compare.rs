@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use tower_lsp_server::ls_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range, Uri};
 
-use crate::engine::compare::{Comparison, Delta, FunctionChange, LineChange, Metrics, Verdict};
+use crate::engine::profile::compare::{Comparison, Delta, FunctionChange, LineChange, Metrics, Verdict};
 
 /// The parts of a line or function change the views need.
 pub struct Change<'a> {
@@ -227,7 +227,7 @@ pub fn hover_markdown(comparison: &Comparison, baseline: &str, saved_at: &str, l
     let _ = write!(
         md,
         "\n_baseline `{baseline}` saved {saved_at} · now: profile {profile_id} · {}_",
-        crate::engine::compare::rule_sentence(rule)
+        crate::engine::profile::compare::rule_sentence(rule)
     );
     md
 }

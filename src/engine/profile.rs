@@ -1,0 +1,16 @@
+//! The profile wing: what a profile is and the math on it. The model (model.rs), reading Scalene's JSON
+//! (parse.rs), the normalized JSON (schema.rs), carrying numbers through edits (remap.rs), combining
+//! repeated runs (repeat.rs) and comparing two profiles (compare/).
+//!
+//! Architecture Invariant: pure data and math. No file system, no processes, no tokio, no environment
+//! and nothing of the run or keep wings: a function here gets its input as values and returns values
+//! (tests/e2e/architecture.rs checks it). The clock only stamps a parsed profile's creation time and
+//! bounds remap's line diff.
+//! The run and keep wings build on it; it imports nothing of theirs.
+
+pub mod compare;
+pub mod model;
+pub mod parse;
+pub mod remap;
+pub mod repeat;
+pub mod schema;

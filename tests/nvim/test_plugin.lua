@@ -1124,4 +1124,28 @@ test('19. :ScaleneProfileLive! starts with recording paused; :ScaleneResume reco
   check((done.value.message or ''):match('^ok in .* · hottest: spin%.py:'), 'the live run ended with %q', done.value.message or '')
 end)
 
+test('20. where the server is not attached, an action says why and what to do; one about the newest run still reaches the server', function()
+  fresh(cpu_path, CPU_BOUND) -- the server is running
+  vim.cmd('enew')
+  local scratch = vim.api.nvim_get_current_buf()
+  vim.bo[scratch].filetype = 'text'
+  local ok, err = pcall(function()
+    check(not client_of(scratch), 'the server attached to a text buffer')
+    local from = #notes
+    pcall(vim.cmd, 'ScaleneProfile') -- an error shown while a command runs raises it, as :echoerr does
+    local note = find_note('^Scalene: ', from)
+    local want = 'Scalene: scalene-lsp is not attached to this buffer (filetype "text"). Fix: run this in a Python buffer.'
+    check(note and note.msg == want and note.level == vim.log.levels.ERROR, ':ScaleneProfile said %s', inspect1(note))
+    from = #notes
+    vim.cmd('ScaleneExitCompare')
+    wait_for('the answer to :ScaleneExitCompare', T_REQUEST, function()
+      return find_note('^Scalene: not in compare mode$', from) or find_note('^Scalene: left compare mode$', from)
+    end)
+  end)
+  vim.api.nvim_buf_delete(scratch, { force = true })
+  if not ok then
+    error(err, 0)
+  end
+end)
+
 H.finish()

@@ -453,4 +453,19 @@ test('h. zero-config: inlay hints are on, the :Scalene* commands exist, the heat
   out('# h: heat ' .. describe_lines(heat))
 end)
 
+test("i. the workspace root is the nearest folder with any of the server's root markers (as it finds a project)", function()
+  -- outer/ has pyproject.toml and .git, outer/inner/ a venv/: the server's project root for
+  -- outer/inner/pkg/mod.py is outer/inner (find_project_root); ranked markers would give outer.
+  local outer = vim.fn.tempname() .. '-scalene-roots'
+  vim.fn.mkdir(outer .. '/.git', 'p')
+  vim.fn.mkdir(outer .. '/inner/venv', 'p')
+  vim.fn.mkdir(outer .. '/inner/pkg', 'p')
+  write_file(outer .. '/pyproject.toml', '')
+  write_file(outer .. '/inner/pkg/mod.py', '')
+  local markers = vim.lsp.config.scalene.root_markers
+  local root = vim.fs.root(outer .. '/inner/pkg/mod.py', markers)
+  check(root == outer .. '/inner', 'root %s, not %s (root_markers %s)', tostring(root), outer .. '/inner', inspect1(markers))
+  check(vim.fs.root(outer .. '/mod.py', markers) == outer, 'no root at %s', outer)
+end)
+
 H.finish()

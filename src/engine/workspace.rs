@@ -212,6 +212,25 @@ mod tests {
     }
 
     #[test]
+    fn the_neovim_config_has_the_same_root_markers() {
+        // Neovim's workspace root (editors/nvim/lsp/scalene.lua) is the project root the server finds:
+        // the same markers, as one group (a flat Lua list would rank them: `.git` far up could win over
+        // a nearer `.venv`).
+        let lua = include_str!("../../editors/nvim/lsp/scalene.lua");
+        let wanted = format!(
+            "root_markers = {{ {{ {} }} }},",
+            ROOT_MARKERS.map(|marker| format!("'{marker}'")).join(", ")
+        );
+        let found: Vec<&str> = lua.lines().map(str::trim).filter(|line| line.starts_with("root_markers")).collect();
+        assert_eq!(
+            found,
+            [wanted.as_str()],
+            "editors/nvim/lsp/scalene.lua must hold ROOT_MARKERS of src/engine/workspace.rs. Fix: make its \
+             root_markers line\n  {wanted}"
+        );
+    }
+
+    #[test]
     fn inside_outside_and_symlinks() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("ws");

@@ -1,7 +1,12 @@
 -- The tiny test harness shared by the headless Neovim tests (dofile'd by each test_*.lua).
--- A test prints `ok - name` or `not ok - name: reason`; finish() prints `N passed, M failed` and ends
--- Neovim with 0 when nothing failed, else 1. A test fails by raising fail('reason'); any other error is
--- reported with its traceback's first lines. No helper here asserts a timing: timeouts only bound waits.
+-- test(name, fn) declares a scenario; finish() runs them in order, each printing `ok - name` or
+-- `not ok - name: reason`, then prints `N passed, M failed` and ends Neovim with 0 when nothing failed,
+-- else 1. A test fails by raising fail('reason'); any other error is reported with its traceback's first
+-- lines. No helper here asserts a timing: timeouts only bound waits.
+-- Each scenario sets up what it needs (files, buffers, profiles, settings), so any one runs alone and in
+-- any order; the code outside the scenarios (the project, the editor set-up) runs first, once:
+--   SCALENE_NVIM_ONLY=text     runs only the scenarios whose name contains `text` (plain text)
+--   SCALENE_NVIM_ORDER=reverse runs them last to first
 local H = {}
 
 function H.out(line)
@@ -20,25 +25,52 @@ function H.check(cond, fmt, ...)
   return cond
 end
 
-local passed, failed = 0, 0
+local scenarios = {} --- @type {name: string, fn: function}[]
 function H.test(name, fn)
-  local ok, err = xpcall(fn, function(e)
-    if getmetatable(e) == FAIL then
-      return e.msg
-    end
-    return 'error: ' .. debug.traceback(tostring(e), 2):gsub('\n', ' | '):sub(1, 600)
-  end)
-  if ok then
-    passed = passed + 1
-    H.out('ok - ' .. name)
-  else
-    failed = failed + 1
-    H.out(('not ok - %s: %s'):format(name, tostring(err):gsub('\n', ' ')))
-  end
+  scenarios[#scenarios + 1] = { name = name, fn = fn }
 end
 
---- Prints the summary and ends Neovim (exit code 0 when nothing failed, else 1).
+--- The scenarios finish() runs: SCALENE_NVIM_ONLY and SCALENE_NVIM_ORDER applied.
+local function selected()
+  local only = os.getenv('SCALENE_NVIM_ONLY') or ''
+  local order = os.getenv('SCALENE_NVIM_ORDER') or ''
+  if order ~= '' and order ~= 'reverse' then
+    error(('SCALENE_NVIM_ORDER=%s: only `reverse` (or empty) is known'):format(order))
+  end
+  local chosen = {}
+  for _, scenario in ipairs(scenarios) do
+    if scenario.name:find(only, 1, true) then
+      chosen[#chosen + 1] = scenario
+    end
+  end
+  if order == 'reverse' then
+    local reversed = {}
+    for i = #chosen, 1, -1 do
+      reversed[#reversed + 1] = chosen[i]
+    end
+    chosen = reversed
+  end
+  return chosen
+end
+
+--- Runs the scenarios, prints the summary and ends Neovim (exit code 0 when nothing failed, else 1).
 function H.finish()
+  local passed, failed = 0, 0
+  for _, scenario in ipairs(selected()) do
+    local ok, err = xpcall(scenario.fn, function(e)
+      if getmetatable(e) == FAIL then
+        return e.msg
+      end
+      return 'error: ' .. debug.traceback(tostring(e), 2):gsub('\n', ' | '):sub(1, 600)
+    end)
+    if ok then
+      passed = passed + 1
+      H.out('ok - ' .. scenario.name)
+    else
+      failed = failed + 1
+      H.out(('not ok - %s: %s'):format(scenario.name, tostring(err):gsub('\n', ' ')))
+    end
+  end
   H.out(('%d passed, %d failed'):format(passed, failed))
   if failed == 0 then
     vim.cmd('qall!')

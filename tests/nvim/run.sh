@@ -5,6 +5,8 @@
 # each tests/nvim/test_*.lua below in a fresh headless Neovim, prints their lines and a total
 # `N passed, M failed`, and exits non-zero when a test fails or a Neovim does not run to the end.
 # SCALENE_NVIM_LOG=/path/lsp.log keeps Neovim's lsp.log with all the LSP traffic (debug level).
+# SCALENE_NVIM_ONLY=text runs only the scenarios whose name contains `text` (an error when none does);
+# SCALENE_NVIM_ORDER=reverse runs them last to first (each scenario sets up what it needs: harness.lua).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/target/debug/scalene-lsp}
@@ -83,4 +85,8 @@ end"
 done
 
 echo "$total_passed passed, $total_failed failed"
+if [ -n "${SCALENE_NVIM_ONLY:-}" ] && [ $((total_passed + total_failed)) -eq 0 ]; then
+  echo "error: no scenario of $tests has \"$SCALENE_NVIM_ONLY\" in its name (SCALENE_NVIM_ONLY)" >&2
+  exit 1
+fi
 exit "$broken"

@@ -2,7 +2,8 @@
 -- :Scalene* commands, inlay hints, diagnostics, the heat map, :ScaleneHottest, status(),
 -- :checkhealth scalene, compare mode (:ScaleneSaveBaseline, :ScaleneCompare, :ScaleneExitCompare) and
 -- live runs (:ScaleneProfileLive[!], :ScalenePause, :ScaleneResume), against the real server and real
--- Scalene.
+-- Scalene. Each scenario sets up the files, buffers and profiles it needs (see harness.lua), so any one
+-- runs alone (SCALENE_NVIM_ONLY) and in any order (SCALENE_NVIM_ORDER=reverse).
 -- Run by tests/nvim/run.sh, which passes (environment):
 --   SCALENE_NVIM_BIN     absolute path of the scalene-lsp binary
 --   SCALENE_NVIM_ROOT    the repo root
@@ -52,29 +53,27 @@ write_file(project .. '/cpu_bound.py', read_file(ROOT .. '/fixtures/programs/cpu
 assert(vim.uv.fs_symlink(vim.fn.fnamemodify(PYTHON, ':h:h'), project .. '/.venv'))
 
 local argv_out = project .. '/argv.json'
-write_file(
-  project .. '/argv.py',
-  table.concat({
-    'import json',
-    'import sys',
-    'import time',
-    '',
-    '',
-    'def spin(seconds):',
-    '    end = time.time() + seconds',
-    '    n = 0',
-    '    while time.time() < end:',
-    '        n += 1',
-    '    return n',
-    '',
-    '',
-    'if __name__ == "__main__":',
-    '    with open(' .. vim.json.encode(argv_out) .. ', "w") as f:',
-    '        json.dump(sys.argv[1:], f)',
-    '    print(spin(1.0))',
-    '',
-  }, '\n')
-)
+local ARGV_PY = table.concat({
+  'import json',
+  'import sys',
+  'import time',
+  '',
+  '',
+  'def spin(seconds):',
+  '    end = time.time() + seconds',
+  '    n = 0',
+  '    while time.time() < end:',
+  '        n += 1',
+  '    return n',
+  '',
+  '',
+  'if __name__ == "__main__":',
+  '    with open(' .. vim.json.encode(argv_out) .. ', "w") as f:',
+  '        json.dump(sys.argv[1:], f)',
+  '    print(spin(1.0))',
+  '',
+}, '\n')
+write_file(project .. '/argv.py', ARGV_PY)
 
 local loop_marker = H.write_loop_program(project)
 
@@ -110,34 +109,32 @@ write_file(project .. '/app.py', APP_V1)
 
 -- Live runs: spin.py keeps the CPU busy until the test creates spin.stop (at most 30 s).
 local spin_stop = project .. '/spin.stop'
-write_file(
-  project .. '/spin.py',
-  table.concat({
-    'import os',
-    'import time',
-    '',
-    '',
-    'def work():',
-    '    total = 0',
-    '    for i in range(100_000):',
-    '        total += i * i % 7',
-    '    return total',
-    '',
-    '',
-    'def main():',
-    '    end = time.time() + 30',
-    '    rounds = 0',
-    '    while time.time() < end and not os.path.exists(' .. vim.json.encode(spin_stop) .. '):',
-    '        work()',
-    '        rounds += 1',
-    '    return rounds',
-    '',
-    '',
-    'if __name__ == "__main__":',
-    '    print(main())',
-    '',
-  }, '\n')
-)
+local SPIN_PY = table.concat({
+  'import os',
+  'import time',
+  '',
+  '',
+  'def work():',
+  '    total = 0',
+  '    for i in range(100_000):',
+  '        total += i * i % 7',
+  '    return total',
+  '',
+  '',
+  'def main():',
+  '    end = time.time() + 30',
+  '    rounds = 0',
+  '    while time.time() < end and not os.path.exists(' .. vim.json.encode(spin_stop) .. '):',
+  '        work()',
+  '        rounds += 1',
+  '    return rounds',
+  '',
+  '',
+  'if __name__ == "__main__":',
+  '    print(main())',
+  '',
+}, '\n')
+write_file(project .. '/spin.py', SPIN_PY)
 
 -- ---------------------------------------------------------------------------------------------------
 -- Editor: a UI is attached, so that Neovim redraws and draws inlay hints as in a terminal (headless
@@ -305,15 +302,86 @@ local function grep(lines, pattern)
   return found
 end
 
--- ---------------------------------------------------------------------------------------------------
-test('1. setup() refuses bad options with a message naming them', function()
-  local ok, err = pcall(require('scalene').setup, { heat = { levels = 1 } })
-  check(not ok and tostring(err):find('heat.levels', 1, true), 'setup({heat = {levels = 1}}) gave %s', tostring(err))
-  ok, err = pcall(require('scalene').setup, { colour = true })
-  check(not ok and tostring(err):find('colour', 1, true), 'setup({colour = true}) gave %s', tostring(err))
-  check(not vim.lsp.is_enabled('scalene'), 'a refused setup() enabled the server')
-end)
+--- Wipes the buffer of `path`, if there is one (its text, undo history, extmarks, marks).
+local function wipe(path)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(buf) == path then
+      vim.api.nvim_buf_delete(buf, { force = true })
+    end
+  end
+end
 
+--- `path` with `text` on disk, in a new buffer in the window (whatever an earlier scenario left in the
+--- file or its buffer), once the server is attached to it: returns the buffer and the client.
+local function fresh(path, text)
+  write_file(path, text)
+  wipe(path)
+  local buf = open(path)
+  return buf, attached_client(buf)
+end
+
+local cpu_path = project .. '/cpu_bound.py'
+local CPU_BOUND = read_file(ROOT .. '/fixtures/programs/cpu_bound.py')
+local CAPTURED_JSON = ROOT .. '/fixtures/scalene/2.4.0/cpu_bound.json'
+
+--- A copy of the captured cpu_bound.py profile whose paths point into `dir` (dir/cpu_bound.json, for
+--- dir/cpu_bound.py); returns its path and data.
+local function captured_copy(dir)
+  vim.fn.mkdir(dir, 'p')
+  local data = vim.json.decode(read_file(CAPTURED_JSON), { luanil = { object = true, array = true } })
+  local from_dir = data.program:match('^(.*/fixtures/programs)/cpu_bound%.py$')
+  check(from_dir, 'unexpected program in %s: %s', CAPTURED_JSON, data.program)
+  local json, relocated = H.relocated_profile(CAPTURED_JSON, from_dir, dir, dir .. '/cpu_bound.json')
+  check(relocated.program == dir .. '/cpu_bound.py', 'the relocated JSON names %s', relocated.program)
+  return json, relocated
+end
+
+--- :ScaleneLoad `json`; waits for the "loaded" message.
+local function load(json)
+  local from = #notes
+  vim.cmd('ScaleneLoad ' .. vim.fn.fnameescape(json))
+  wait_for('the "loaded" message of :ScaleneLoad ' .. json, T_REQUEST, function()
+    return find_note('^Scalene: loaded ', from)
+  end)
+end
+
+--- Waits until `buf` shows the hints `expected` ({ [line] = label }) exactly; returns them.
+local function wait_for_hints(buf, expected)
+  local actual, problems = {}, {}
+  poll(T_SETTLE, 100, function()
+    actual = shown_hints(buf)
+    problems = H.compare(expected, actual)
+    return #problems == 0
+  end)
+  check(#problems == 0, '%s: %s', vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':~:.'), table.concat(problems, '; '))
+  return actual
+end
+
+--- A fresh `dir`/cpu_bound.py showing the captured profile (known numbers, no Scalene run): returns its
+--- buffer and hints ({ [line] = label }) once they are all shown. No scenario runs Scalene on a file in
+--- `dir`, so whatever it shows before the load (a profile loaded earlier) has the same numbers.
+local function show_captured(dir)
+  local json, data = captured_copy(dir)
+  local buf = fresh(dir .. '/cpu_bound.py', CPU_BOUND)
+  load(json)
+  return buf, wait_for_hints(buf, H.expected_hints(data))
+end
+
+--- A fresh cpu_bound.py profiled by :ScaleneProfile (so that its newest profile is from this run):
+--- returns its buffer and the run's progress end and begin.
+local function profiled_cpu_bound()
+  local buf = fresh(cpu_path, CPU_BOUND)
+  local done, begin = run_and_wait('ScaleneProfile', 'cpu_bound.py')
+  check((done.value.message or ''):match('^ok '), 'the run of cpu_bound.py ended with %q', done.value.message or '')
+  return buf, done, begin
+end
+
+-- Where captured profiles are shown (show_captured): project/captured/ and project/loaded/.
+local captured_dir = project .. '/captured'
+local loaded_dir = project .. '/loaded'
+
+-- ---------------------------------------------------------------------------------------------------
+-- The plugin as the scenarios use it (scenario 1 checks that a refused setup() changes none of this).
 require('scalene').setup({
   cmd = { BIN, 'serve' },
   settings = { timeout = 300, store = { dir = store } },
@@ -321,10 +389,21 @@ require('scalene').setup({
   keymaps = { hottest = '<Space>sh' },
 })
 
-local cpu_buf = open(project .. '/cpu_bound.py')
+test('1. setup() refuses bad options with a message naming them, and changes nothing', function()
+  local options = vim.deepcopy(require('scalene.config').get())
+  local lsp_config = vim.deepcopy(vim.lsp.config.scalene)
+  local enabled = vim.lsp.is_enabled('scalene')
+  local ok, err = pcall(require('scalene').setup, { heat = { levels = 1 } })
+  check(not ok and tostring(err):find('heat.levels', 1, true), 'setup({heat = {levels = 1}}) gave %s', tostring(err))
+  ok, err = pcall(require('scalene').setup, { colour = true })
+  check(not ok and tostring(err):find('colour', 1, true), 'setup({colour = true}) gave %s', tostring(err))
+  check(vim.deep_equal(require('scalene.config').get(), options), 'a refused setup() changed the options: %s', inspect1(require('scalene.config').get()))
+  check(vim.deep_equal(vim.lsp.config.scalene, lsp_config), "a refused setup() changed vim.lsp.config('scalene')")
+  check(vim.lsp.is_enabled('scalene') == enabled, 'a refused setup() changed whether the server is enabled')
+end)
 
 test('2. setup(): the server attaches with the settings; hints on; commands and keymap defined', function()
-  local client = attached_client(cpu_buf)
+  local cpu_buf, client = fresh(cpu_path, CPU_BOUND)
   check(
     vim.tbl_get(client.config, 'settings', 'scalene', 'timeout') == 300
       and vim.tbl_get(client.config, 'init_options', 'timeout') == 300,
@@ -342,12 +421,9 @@ test('2. setup(): the server attaches with the settings; hints on; commands and 
   check(map.buffer == 1 and (map.desc or ''):find('Scalene', 1, true), 'no buffer-local <Space>sh mapping: %s', inspect1(map))
 end)
 
-local profiled -- the cpu_bound.py run's progress end (test 3)
-
 test('3. :ScaleneProfile runs with progress; status() reads "Scalene: N s" meanwhile; the summary is shown', function()
   local from_note = #notes
-  local done, begin = run_and_wait('ScaleneProfile', 'cpu_bound.py')
-  profiled = done
+  local _, done, begin = profiled_cpu_bound()
   local during = {}
   for _, p in ipairs(progress) do
     if p.token == begin.token and p.value.kind ~= 'end' then
@@ -366,10 +442,9 @@ test('3. :ScaleneProfile runs with progress; status() reads "Scalene: N s" meanw
   check(summary.level == vim.log.levels.INFO, 'summary level %s', tostring(summary.level))
 end)
 
-local hints -- { [line] = label } on cpu_bound.py (test 4)
-
-test('4. hints and diagnostics appear on the hot lines', function()
-  check(profiled, 'no profile (test 3 failed)')
+test('4. hints and diagnostics appear on the hot lines after :ScaleneProfile', function()
+  local cpu_buf, done = profiled_cpu_bound()
+  local hints = {}
   local ok = poll(T_SETTLE, 100, function()
     hints = shown_hints(cpu_buf)
     for line in pairs(hints) do
@@ -378,7 +453,7 @@ test('4. hints and diagnostics appear on the hot lines', function()
       end
     end
   end)
-  check(ok, 'no inlay hint on a hot line (7, 8, 13, 15): %s', describe_lines(hints))
+  check(ok, 'no inlay hint on a hot line (7, 8, 13, 15): %s (end: %q)', describe_lines(hints), done.value.message or '')
   for line, label in pairs(hints) do
     check(H.label_ok(label), 'hint on line %d has label %q', line + 1, label)
   end
@@ -406,10 +481,8 @@ local function hottest_hint_lines(by_line)
   return lines, best
 end
 
-local heat_before -- cpu_bound.py's heat map (test 5)
-
 test(('5. heat: hot lines highlighted, the hottest at ScaleneHeat%d; a user colour kept'):format(LEVELS), function()
-  check(hints, 'no hints (test 4 failed)')
+  local cpu_buf, hints = show_captured(captured_dir)
   local levels = {}
   wait_for('heat highlights on cpu_bound.py', T_SETTLE, function()
     levels = heat_levels(cpu_buf)
@@ -435,12 +508,11 @@ test(('5. heat: hot lines highlighted, the hottest at ScaleneHeat%d; a user colo
   check(top.bg, 'ScaleneHeat%d has no background colour: %s', LEVELS, inspect1(top))
   local user = vim.api.nvim_get_hl(0, { name = 'ScaleneHeat1', link = false })
   check(user.bg == USER_HEAT1, 'ScaleneHeat1 was redefined: %s', inspect1(user))
-  heat_before = levels
   out('# 5: heat levels ' .. describe_lines(levels))
 end)
 
 test('6. :ScaleneHottest lists the hottest lines; picking the first jumps to it', function()
-  check(hints, 'no hints (test 4 failed)')
+  local cpu_buf, hints = show_captured(captured_dir)
   vim.api.nvim_win_set_cursor(0, { 1, 0 })
   local shown
   local original_select = vim.ui.select
@@ -485,8 +557,12 @@ test('6. :ScaleneHottest lists the hottest lines; picking the first jumps to it'
 end)
 
 test('7. heat follows edits; heat for an older buffer version is not drawn', function()
+  local cpu_buf, hints = show_captured(captured_dir)
   local client = client_of(cpu_buf)
-  check(client and heat_before, 'no client or no heat (test 5 failed)')
+  local heat_before = wait_for('heat highlights on cpu_bound.py', T_SETTLE, function()
+    local levels = heat_levels(cpu_buf)
+    return next(levels) ~= nil and levels
+  end)
   local handler = client.handlers['scalene/lineHeat']
   check(handler, 'the client has no scalene/lineHeat handler')
   -- Record the versions the server sends heat for, and still draw it.
@@ -544,8 +620,8 @@ test('7. heat follows edits; heat for an older buffer version is not drawn', fun
 end)
 
 test('8. :ScaleneProfileCpu passes the program arguments; a bare -- is refused with the server message', function()
-  local argv_buf = open(project .. '/argv.py')
-  attached_client(argv_buf)
+  local argv_buf = fresh(project .. '/argv.py', ARGV_PY)
+  os.remove(argv_out)
   local done = run_and_wait('ScaleneProfileCpu --name=value plain', 'argv.py')
   local text = wait_for('argv.py to write ' .. argv_out, T_SETTLE, function()
     return vim.uv.fs_stat(argv_out) and read_file(argv_out)
@@ -570,10 +646,10 @@ test('8. :ScaleneProfileCpu passes the program arguments; a bare -- is refused w
   check(refused.level == vim.log.levels.ERROR, 'shown at level %s: %q', tostring(refused.level), refused.msg)
   check(refused.msg:find('Fix:', 1, true), 'the message has no fix: %q', refused.msg)
   out(('# 8: argv %s; hints %s; refused: %q'):format(text, describe_lines(by_line), refused.msg:sub(1, 80)))
-  vim.api.nvim_set_current_buf(cpu_buf)
 end)
 
 test('9. :ScaleneCancel stops a 60 s run; status() is empty afterwards', function()
+  os.remove(loop_marker)
   local loop_buf = open(project .. '/loop60.py')
   attached_client(loop_buf)
   local from = #progress
@@ -581,56 +657,41 @@ test('9. :ScaleneCancel stops a 60 s run; status() is empty afterwards', functio
   local begin = wait_for('$/progress begin "Scalene: profiling loop60.py"', T_REQUEST, function()
     return find_begin('Scalene: profiling loop60.py', from)
   end)
-  wait_for('loop60.py to start under Scalene (it creates loop60.started)', T_RUN, function()
-    return vim.uv.fs_stat(loop_marker) ~= nil or find_end(begin.token) ~= nil
+  local ok, err = pcall(function()
+    wait_for('loop60.py to start under Scalene (it creates loop60.started)', T_RUN, function()
+      return vim.uv.fs_stat(loop_marker) ~= nil or find_end(begin.token) ~= nil
+    end)
+    check(not find_end(begin.token), 'the 60 s run ended before it was cancelled: %s', inspect1(find_end(begin.token)))
+    check(require('scalene').status():match('^Scalene: '), 'status() while running: %q', require('scalene').status())
   end)
-  check(not find_end(begin.token), 'the 60 s run ended before it was cancelled: %s', inspect1(find_end(begin.token)))
-  check(require('scalene').status():match('^Scalene: '), 'status() while running: %q', require('scalene').status())
+  -- Cancelled also after a failure, so that no 60 s run outlives this scenario.
   vim.cmd('ScaleneCancel')
   local done = wait_for('the end of the run after :ScaleneCancel', T_RUN, function()
     return find_end(begin.token)
   end)
+  if not ok then
+    error(err, 0)
+  end
   local message = done.value.message or ''
   check(message:find('cancelled', 1, true), 'the run ended with %q, not cancelled', message)
   check(require('scalene').status() == '', 'status() after the cancel: %q', require('scalene').status())
   out(('# 9: end %q'):format(message))
-  vim.api.nvim_set_current_buf(cpu_buf)
 end)
 
--- The captured profile of cpu_bound.py, pointed at a copy in the project (project/loaded/).
-local loaded_dir = project .. '/loaded'
-local loaded_py = loaded_dir .. '/cpu_bound.py'
-local loaded_json, loaded_data
-local loaded_buf
-
 test('10. :ScaleneLoad (file completion) shows a captured profile: exact hints and heat', function()
-  vim.fn.mkdir(loaded_dir, 'p')
-  write_file(loaded_py, read_file(ROOT .. '/fixtures/programs/cpu_bound.py'))
-  local json_path = ROOT .. '/fixtures/scalene/2.4.0/cpu_bound.json'
-  local data = vim.json.decode(read_file(json_path), { luanil = { object = true, array = true } })
-  local from_dir = data.program:match('^(.*/fixtures/programs)/cpu_bound%.py$')
-  check(from_dir, 'unexpected program in %s: %s', json_path, data.program)
-  loaded_json, loaded_data = H.relocated_profile(json_path, from_dir, loaded_dir, loaded_dir .. '/cpu_bound.json')
-  check(loaded_data.program == loaded_py, 'the relocated JSON names %s', loaded_data.program)
+  local loaded_json, loaded_data = captured_copy(loaded_dir)
+  local loaded_py = loaded_dir .. '/cpu_bound.py'
+  write_file(loaded_py, CPU_BOUND)
+  wipe(loaded_py) -- opened after the load
+  fresh(cpu_path, CPU_BOUND) -- :ScaleneLoad from another file of the project
 
   local completions = vim.fn.getcompletion('ScaleneLoad ' .. loaded_dir .. '/cpu_bound.j', 'cmdline')
   check(vim.list_contains(completions, loaded_json), ':ScaleneLoad completes %s to %s', loaded_dir .. '/cpu_bound.j', inspect1(completions))
 
-  local from = #notes
-  vim.cmd('ScaleneLoad ' .. vim.fn.fnameescape(loaded_json))
-  wait_for('the "loaded" message', T_REQUEST, function()
-    return find_note('^Scalene: loaded ', from)
-  end)
-  loaded_buf = open(loaded_py)
+  load(loaded_json)
+  local loaded_buf = open(loaded_py)
   attached_client(loaded_buf)
-  local expected = H.expected_hints(loaded_data)
-  local actual, problems = {}, {}
-  poll(T_SETTLE, 100, function()
-    actual = shown_hints(loaded_buf)
-    problems = H.compare(expected, actual)
-    return #problems == 0
-  end)
-  check(#problems == 0, '%s', table.concat(problems, '; '))
+  local actual = wait_for_hints(loaded_buf, H.expected_hints(loaded_data))
   -- The hottest line (15: 32.2% CPU) and the largest peak (13: 12.2 MB) are both at the top level.
   local levels = {}
   wait_for('heat on the loaded file', T_SETTLE, function()
@@ -642,13 +703,29 @@ test('10. :ScaleneLoad (file completion) shows a captured profile: exact hints a
 end)
 
 test('11. :ScaleneClear removes hints, diagnostics and heat', function()
-  check(loaded_buf, 'no loaded buffer (test 10 failed)')
+  -- Two files with a profile each, showing hints (waited for), heat and diagnostics.
+  local bufs = { (show_captured(loaded_dir)), (show_captured(captured_dir)) }
+  local missing
+  local shown = poll(T_SETTLE, 100, function()
+    missing = {}
+    for _, buf in ipairs(bufs) do
+      local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':~:.')
+      if not next(heat_levels(buf)) then
+        missing[#missing + 1] = name .. ' heat'
+      end
+      if #scalene_diagnostics(buf) == 0 then
+        missing[#missing + 1] = name .. ' diagnostics'
+      end
+    end
+    return #missing == 0
+  end)
+  check(shown, 'before :ScaleneClear, not shown: %s', table.concat(missing, ', '))
   vim.cmd('ScaleneClear')
   local left
   local ok = poll(T_SETTLE, 100, function()
     left = {}
-    for _, buf in ipairs({ cpu_buf, loaded_buf }) do
-      local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':t')
+    for _, buf in ipairs(bufs) do
+      local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(buf), ':~:.')
       if next(heat_levels(buf)) then
         left[#left + 1] = name .. ' heat'
       end
@@ -662,10 +739,10 @@ test('11. :ScaleneClear removes hints, diagnostics and heat', function()
     return #left == 0
   end)
   check(ok, 'still shown after :ScaleneClear: %s', table.concat(left, ', '))
-  vim.api.nvim_set_current_buf(cpu_buf)
 end)
 
 test('12. :checkhealth scalene: binary, interpreter, Scalene and MCP endpoint OK', function()
+  fresh(cpu_path, CPU_BOUND) -- the project's server is running
   local lines = checkhealth()
   local report = table.concat(lines, '\n')
   for _, pattern in ipairs({ 'OK scalene%-lsp %d+%.%d+', 'OK interpreter: ', 'OK Scalene %d', 'OK MCP endpoint http://127%.0%.0%.1:%d+' }) do
@@ -676,31 +753,48 @@ test('12. :checkhealth scalene: binary, interpreter, Scalene and MCP endpoint OK
 end)
 
 test('13. :checkhealth scalene: a project venv without Scalene is an error with the fix', function()
+  fresh(cpu_path, CPU_BOUND) -- the first project's server is running
   local bad = vim.fn.tempname() .. '-scalene-noscalene'
   vim.fn.mkdir(bad, 'p')
   write_file(bad .. '/pyproject.toml', '[project]\nname = "no-scalene"\nversion = "0"\n')
-  write_file(bad .. '/cpu_bound.py', read_file(ROOT .. '/fixtures/programs/cpu_bound.py'))
+  write_file(bad .. '/cpu_bound.py', CPU_BOUND)
   local python3 = vim.fn.exepath('python3')
   check(python3 ~= '', 'python3 is not on PATH (needed to make a venv without Scalene)')
   local made = vim.system({ python3, '-m', 'venv', '--without-pip', bad .. '/.venv' }, { text = true }):wait(T_RUN)
   check(made.code == 0, 'python3 -m venv --without-pip failed: %s', made.stderr or '')
-  local bad_buf = open(bad .. '/cpu_bound.py')
-  local client = attached_client(bad_buf)
-  check(client.root_dir == bad, 'the file in %s got the client of %s', bad, tostring(client.root_dir))
-  local lines = checkhealth()
-  local report = table.concat(lines, '\n')
-  local errors = grep(lines, 'ERROR')
-  check(#errors > 0, 'no ERROR in:\n%s', report)
-  local scalene_error
-  for _, line in ipairs(errors) do
-    if line:find(bad, 1, true) and line:find('pip install scalene', 1, true) then
-      scalene_error = line
+  local ok, err = pcall(function()
+    local bad_buf = open(bad .. '/cpu_bound.py')
+    local client = attached_client(bad_buf)
+    check(client.root_dir == bad, 'the file in %s got the client of %s', bad, tostring(client.root_dir))
+    local lines = checkhealth()
+    local report = table.concat(lines, '\n')
+    local errors = grep(lines, 'ERROR')
+    check(#errors > 0, 'no ERROR in:\n%s', report)
+    local scalene_error
+    for _, line in ipairs(errors) do
+      if line:find(bad, 1, true) and line:find('pip install scalene', 1, true) then
+        scalene_error = line
+      end
+    end
+    check(scalene_error, 'no error naming %s with the fix `pip install scalene` in:\n%s', bad, report)
+    check(report:find("settings = { python =", 1, true), 'no advice to set `python` in:\n%s', report)
+    check(#grep(lines, 'OK Scalene %d') > 0, 'the first project no longer reports Scalene OK:\n%s', report)
+    out('# 13: ' .. scalene_error)
+  end)
+  -- The project without Scalene goes away again (its error would be in every later health report).
+  wipe(bad .. '/cpu_bound.py')
+  for _, c in ipairs(vim.lsp.get_clients({ name = 'scalene', _uninitialized = true })) do
+    if c.root_dir == bad then
+      c:stop()
+      -- Gone from the client list (a stopping client is still listed, and health would ask it).
+      wait_for('the server of ' .. bad .. ' to exit', T_REQUEST, function()
+        return not vim.lsp.get_client_by_id(c.id)
+      end)
     end
   end
-  check(scalene_error, 'no error naming %s with the fix `pip install scalene` in:\n%s', bad, report)
-  check(report:find("settings = { python =", 1, true), 'no advice to set `python` in:\n%s', report)
-  check(#grep(lines, 'OK Scalene %d') > 0, 'the first project no longer reports Scalene OK:\n%s', report)
-  out('# 13: ' .. scalene_error)
+  if not ok then
+    error(err, 0)
+  end
 end)
 
 test('14. :help scalene: the help file has valid tags for every command', function()
@@ -728,15 +822,14 @@ test('14. :help scalene: the help file has valid tags for every command', functi
 end)
 
 
-local app_buf
-
 test('15. :ScaleneSaveBaseline before a profile, :ScaleneCompare before a baseline: errors with the fix', function()
-  app_buf = open(project .. '/app.py')
-  attached_client(app_buf)
+  -- A file no scenario profiles, and an empty store.
+  fresh(project .. '/unprofiled.py', APP_V1)
+  vim.fn.delete(store, 'rf')
   local from = #notes
   vim.cmd('ScaleneSaveBaseline')
   local no_profile = wait_for('the error of :ScaleneSaveBaseline without a profile', T_REQUEST, function()
-    return find_note('^Scalene: no profile covers app%.py', from)
+    return find_note('^Scalene: no profile covers unprofiled%.py', from)
   end)
   check(no_profile.level == vim.log.levels.ERROR, 'shown at level %s: %q', tostring(no_profile.level), no_profile.msg)
   check(no_profile.msg:find('Fix: profile it first', 1, true), 'the message has no fix: %q', no_profile.msg)
@@ -750,7 +843,7 @@ test('15. :ScaleneSaveBaseline before a profile, :ScaleneCompare before a baseli
   check(no_baseline.level == vim.log.levels.ERROR, 'shown at level %s: %q', tostring(no_baseline.level), no_baseline.msg)
   check(no_baseline.msg:find('(saved: none)', 1, true), 'the message does not list the saved profiles: %q', no_baseline.msg)
   check(no_baseline.msg:find(':ScaleneSaveBaseline', 1, true), 'the message does not name :ScaleneSaveBaseline: %q', no_baseline.msg)
-  check(not find_begin('Scalene: profiling app.py', from_progress), 'a run started without a baseline')
+  check(not find_begin('Scalene: profiling unprofiled.py', from_progress), 'a run started without a baseline')
   check(not vim.uv.fs_stat(store .. '/baseline.json'), 'a baseline was saved')
   out(('# 15: %q'):format(no_baseline.msg))
 end)
@@ -776,17 +869,25 @@ local function slow_lines(buf)
   H.fail('no slow() in app.py: %s', inspect1(lines))
 end
 
-local compared -- test 16 reached compare mode
+--- Replaces app.py's text in its buffer (not written: :ScaleneProfile and :ScaleneCompare write it).
+local function set_app_text(buf, text)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(text:gsub('\n$', ''), '\n', { plain = true }))
+end
 
-test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then regression diagnostics and hints; :ScaleneExitCompare: plain again', function()
-  check(app_buf, 'no app.py buffer (test 15 failed)')
-  vim.api.nvim_set_current_buf(app_buf)
+--- :ScaleneProfileCpu on app.py; fails unless the run ended well.
+local function profile_app()
   local done = run_and_wait('ScaleneProfileCpu', 'app.py')
-  check((done.value.message or ''):match('^ok '), 'the first run of app.py ended with %q', done.value.message or '')
+  check((done.value.message or ''):match('^ok '), 'the run of app.py ended with %q', done.value.message or '')
+end
+
+--- A fresh app.py (version 1), profiled, its profile saved as `baseline` by :ScaleneSaveBaseline; returns
+--- its buffer.
+local function app_with_baseline()
+  local app_buf = fresh(project .. '/app.py', APP_V1)
+  profile_app()
   wait_for('cpu-hotspot diagnostics on app.py', T_SETTLE, function()
     return #with_code(app_buf, { 'cpu-hotspot' }) > 0
   end)
-
   local from = #notes
   vim.cmd('ScaleneSaveBaseline')
   local saved = wait_for('the "saved" message', T_REQUEST, function()
@@ -795,10 +896,15 @@ test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then
   local saved_path = vim.fn.fnamemodify(store .. '/baseline.json', ':~')
   check(saved.msg == ('Scalene: saved baseline (%s)'):format(saved_path), 'the message is %q', saved.msg)
   check(vim.uv.fs_stat(store .. '/baseline.json'), 'no %s', store .. '/baseline.json')
+  return app_buf
+end
+
+test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then regression diagnostics and hints; :ScaleneExitCompare: plain again', function()
+  local app_buf = app_with_baseline()
 
   -- The user changes the program (not written yet: :ScaleneCompare writes it, like :ScaleneProfile).
-  vim.api.nvim_buf_set_lines(app_buf, 0, -1, false, vim.split(APP_V2:gsub('\n$', ''), '\n', { plain = true }))
-  from = #notes
+  set_app_text(app_buf, APP_V2)
+  local from = #notes
   local from_progress, from_messages = #progress, #messages
   vim.cmd('ScaleneCompare')
   local started = wait_for('the "profiling ... to compare" message', T_REQUEST, function()
@@ -808,7 +914,7 @@ test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then
   local begin = wait_for('$/progress begin of the compare run', T_REQUEST, function()
     return find_begin('Scalene: profiling app.py', from_progress)
   end)
-  done = wait_for('the end of the compare run', T_RUN, function()
+  local done = wait_for('the end of the compare run', T_RUN, function()
     return find_end(begin.token)
   end)
   check((done.value.message or ''):match('^ok '), 'the compare run ended with %q', done.value.message or '')
@@ -852,7 +958,6 @@ test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then
     end, scalene_diagnostics(app_buf))),
     message.message
   )
-  compared = true
   out(('# 16: %q; %q; hints %s'):format(message.message, regressions[1].message, describe_lines(hints)))
 
   from = #notes
@@ -881,7 +986,9 @@ test('16. :ScaleneSaveBaseline, a 6x slower slow(), :ScaleneCompare: a run, then
 end)
 
 test('17. :ScaleneCompare on an unchanged file compares at once (a warning naming the regression); exit twice', function()
-  check(compared, 'no comparison (test 16 failed)')
+  local app_buf = app_with_baseline()
+  set_app_text(app_buf, APP_V2)
+  profile_app() -- its newest profile is of the text as it is
   local from, from_progress = #notes, #progress
   vim.cmd('ScaleneCompare baseline')
   local note = wait_for('the comparison message', T_REQUEST, function()
@@ -925,8 +1032,7 @@ local function stopping_spin(fn)
 end
 
 test('18. :ScaleneProfileLive: hints while the run goes on; :ScalenePause/:ScaleneResume say the recording state', function()
-  local spin_buf = open(project .. '/spin.py')
-  attached_client(spin_buf)
+  local spin_buf = fresh(project .. '/spin.py', SPIN_PY)
   local begin, hints
   local from_note = #notes
   stopping_spin(function()
@@ -987,8 +1093,7 @@ test('18. :ScaleneProfileLive: hints while the run goes on; :ScalenePause/:Scale
 end)
 
 test('19. :ScaleneProfileLive! starts with recording paused; :ScaleneResume records', function()
-  local spin_buf = open(project .. '/spin.py')
-  attached_client(spin_buf)
+  local spin_buf = fresh(project .. '/spin.py', SPIN_PY)
   local begin
   stopping_spin(function()
     local from_progress = #progress
@@ -1017,7 +1122,30 @@ test('19. :ScaleneProfileLive! starts with recording paused; :ScaleneResume reco
     return find_end(begin.token)
   end)
   check((done.value.message or ''):match('^ok in .* · hottest: spin%.py:'), 'the live run ended with %q', done.value.message or '')
-  vim.api.nvim_set_current_buf(cpu_buf)
+end)
+
+test('20. where the server is not attached, an action says why and what to do; one about the newest run still reaches the server', function()
+  fresh(cpu_path, CPU_BOUND) -- the server is running
+  vim.cmd('enew')
+  local scratch = vim.api.nvim_get_current_buf()
+  vim.bo[scratch].filetype = 'text'
+  local ok, err = pcall(function()
+    check(not client_of(scratch), 'the server attached to a text buffer')
+    local from = #notes
+    pcall(vim.cmd, 'ScaleneProfile') -- an error shown while a command runs raises it, as :echoerr does
+    local note = find_note('^Scalene: ', from)
+    local want = 'Scalene: scalene-lsp is not attached to this buffer (filetype "text"). Fix: run this in a Python buffer.'
+    check(note and note.msg == want and note.level == vim.log.levels.ERROR, ':ScaleneProfile said %s', inspect1(note))
+    from = #notes
+    vim.cmd('ScaleneExitCompare')
+    wait_for('the answer to :ScaleneExitCompare', T_REQUEST, function()
+      return find_note('^Scalene: not in compare mode$', from) or find_note('^Scalene: left compare mode$', from)
+    end)
+  end)
+  vim.api.nvim_buf_delete(scratch, { force = true })
+  if not ok then
+    error(err, 0)
+  end
 end)
 
 H.finish()

@@ -7,7 +7,8 @@
 --   SCALENE_NVIM_PYTHON  a python with Scalene installed (the `python` setting)
 --   SCALENE_NVIM_LOG     (optional) set: log all LSP traffic (run.sh copies lsp.log there)
 -- Prints one line per test (`ok - name` / `not ok - name: reason`), then `N passed, M failed`, and exits
--- with 0 when nothing failed, else 1 (2 when the test script itself broke).
+-- with 0 when nothing failed, else 1 (2 when the test script itself broke). Each scenario sets up the
+-- buffers and profiles it needs (see harness.lua), so any one runs alone and in any order.
 
 local BIN = assert(os.getenv('SCALENE_NVIM_BIN'), 'SCALENE_NVIM_BIN is not set')
 local ROOT = assert(os.getenv('SCALENE_NVIM_ROOT'), 'SCALENE_NVIM_ROOT is not set')
@@ -48,8 +49,8 @@ vim.cmd('runtime! plugin/scalene.lua') -- what a plugin manager (or startup with
 vim.g.scalene_lsp_cmd = { BIN, 'serve' }
 vim.lsp.config('scalene', {
   settings = { scalene = { python = PYTHON } },
-  -- One server for every buffer, also for the repo's fixture file opened in test e (its root differs
-  -- from the temp project's), so that a profile loaded through it covers that file.
+  -- One server for every buffer, also for the repo's fixture file opened by show_captured (its root
+  -- differs from the temp project's), so that a profile loaded through it covers that file.
   reuse_client = function(client, config)
     return client.name == config.name and not client:is_stopped()
   end,
@@ -94,8 +95,24 @@ end
 local function client_of(buf)
   return vim.lsp.get_clients({ bufnr = buf, name = 'scalene' })[1]
 end
-local function need_client(buf)
-  return check(client_of(buf), 'no scalene client attached to %s', vim.api.nvim_buf_get_name(buf))
+
+--- Opens `path` and waits for the scalene client to attach to it; returns the buffer and the client.
+local function open_attached(path)
+  local buf = open(path)
+  local client = wait_for('the scalene client to attach to ' .. path, T_ATTACH, function()
+    local c = client_of(buf)
+    return c and c.initialized and c
+  end)
+  return buf, client
+end
+
+--- Wipes the buffer of `path`, if there is one (its text, undo history, extmarks).
+local function wipe(path)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(buf) == path then
+      vim.api.nvim_buf_delete(buf, { force = true })
+    end
+  end
 end
 
 --- A synchronous request; fails on timeout or an error response.
@@ -136,16 +153,51 @@ local function scalene_diagnostics(buf)
   end, vim.diagnostic.get(buf))
 end
 
+-- The captured profile of cpu_bound.py (exact numbers): the JSON names the program by the absolute path
+-- it had when captured (<root>/fixtures/...).
+local json_path = ROOT .. '/fixtures/scalene/2.4.0/cpu_bound.json'
+
+--- The captured JSON, or when this checkout is elsewhere a copy whose paths point into this checkout.
+local function captured_profile()
+  local data = vim.json.decode(read_file(json_path), { luanil = { object = true, array = true } })
+  local old_root = data.program:match('^(.*)/fixtures/programs/cpu_bound%.py$')
+  check(old_root, 'unexpected program in %s: %s', json_path, data.program)
+  if old_root == ROOT then
+    return json_path, data
+  end
+  return H.relocated_profile(json_path, old_root, ROOT, project .. '/captured_cpu_bound.json')
+end
+
+--- scalene.loadProfile of the captured profile (through the client of cpu_bound.py), then its program
+--- (the repo's fixtures/programs/cpu_bound.py) in a new buffer, once it shows exactly the profile's
+--- hints. Only this loads a profile of that file (no scenario runs it), so what a buffer of it showed
+--- before had the same numbers. Returns the buffer, the client, the hints, the JSON's data and the
+--- scalene.loadProfile result.
+local function show_captured()
+  local cpu_buf, client = open_attached(project .. '/cpu_bound.py')
+  local path, data = captured_profile()
+  wipe(data.program) -- opened after the load; an earlier scenario may have edited it (never written)
+  local result = exec(client, 'scalene.loadProfile', { path = path }, cpu_buf)
+  local buf, c = open_attached(data.program)
+  check(c.id == client.id, 'the captured program got another client (id %d, not %d)', c.id, client.id)
+  local expected = expected_hints(data)
+  check(next(expected), 'no line of the captured profile should have a hint: the fixture looks wrong')
+  local actual, problems = {}, {}
+  -- didOpen goes out with the attach; poll briefly in case the hints come a moment later.
+  poll(T_SETTLE, 200, function()
+    actual = hints_by_line(client, buf)
+    problems = compare(expected, actual)
+    return #problems == 0
+  end)
+  check(#problems == 0, '%s', table.concat(problems, '; '))
+  return buf, client, actual, data, result
+end
+
 -- ---------------------------------------------------------------------------------------------------
 local cpu_path = project .. '/cpu_bound.py'
-local cpu_buf = open(cpu_path)
-local hinted_line -- a 0-based line of cpu_bound.py with a hint (from test c)
 
 test('a. client attaches and advertises the capabilities', function()
-  local client = wait_for('the scalene client to attach to cpu_bound.py', T_ATTACH, function()
-    local c = client_of(cpu_buf)
-    return c and c.initialized and c
-  end)
+  local _, client = open_attached(cpu_path)
   local caps = client.server_capabilities or {}
   local missing = {}
   for _, cap in ipairs({ 'inlayHintProvider', 'hoverProvider', 'codeActionProvider', 'executeCommandProvider' }) do
@@ -157,7 +209,7 @@ test('a. client attaches and advertises the capabilities', function()
 end)
 
 test('b. code action "Profile this file with Scalene" profiles with progress and diagnostics', function()
-  local client = need_client(cpu_buf)
+  local cpu_buf, client = open_attached(cpu_path)
   local actions = request(client, 'textDocument/codeAction', {
     textDocument = { uri = vim.uri_from_bufnr(cpu_buf) },
     range = { start = { line = 0, character = 0 }, ['end'] = { line = 0, character = 0 } },
@@ -200,6 +252,8 @@ test('b. code action "Profile this file with Scalene" profiles with progress and
     return find_end(begin.token)
   end)
   out(('# b: progress end message: %q'):format(done.value.message or ''))
+  -- A run that ended well: its profile is the newest, the one the diagnostics below are from.
+  check((done.value.message or ''):match('^ok '), 'the run ended with %q', done.value.message or '')
   wait_for(
     ('a scalene cpu-hotspot diagnostic on line 7, 8, 13 or 15 (progress end: %q)'):format(done.value.message or ''),
     T_SETTLE,
@@ -213,13 +267,28 @@ test('b. code action "Profile this file with Scalene" profiles with progress and
   )
 end)
 
-test('c. inlay hints have the documented labels and cover a hot line', function()
-  local client = need_client(cpu_buf)
-  local by_line = hints_by_line(client, cpu_buf)
+test('c. inlay hints after a run have the documented labels and cover a hot line', function()
+  local cpu_buf, client = open_attached(cpu_path)
+  local from = #progress
+  exec(client, 'scalene.profile', { uri = vim.uri_from_bufnr(cpu_buf) }, cpu_buf)
+  local begin = wait_for('$/progress begin "Scalene: profiling cpu_bound.py"', T_REQUEST, function()
+    return find_begin('Scalene: profiling cpu_bound.py', from)
+  end)
+  local done = wait_for('$/progress end of the cpu_bound.py run', T_RUN, function()
+    return find_end(begin.token)
+  end)
+  -- A run that ended well: its profile is the newest, the one the hints below are from.
+  check((done.value.message or ''):match('^ok '), 'the run ended with %q', done.value.message or '')
+  local by_line = {}
+  poll(T_SETTLE, 200, function()
+    by_line = hints_by_line(client, cpu_buf)
+    return next(by_line) ~= nil
+  end)
   check(next(by_line), 'no inlay hints on cpu_bound.py after the profile')
   for line, label in pairs(by_line) do
     check(label_ok(label), 'hint on line %d has label %q, not `N.N%% CPU`, `N.N MB` or both', line + 1, label)
   end
+  local hinted_line
   for line in pairs(by_line) do
     if HOT_LINES[line + 1] then
       hinted_line = line
@@ -229,12 +298,18 @@ test('c. inlay hints have the documented labels and cover a hot line', function(
 end)
 
 test('d. hover on a hinted line shows CPU', function()
-  local client = need_client(cpu_buf)
-  check(hinted_line, 'no hinted line (test c failed)')
+  local buf, client, hints = show_captured()
+  local hinted_line
+  for line in pairs(hints) do
+    if HOT_LINES[line + 1] then
+      hinted_line = line
+    end
+  end
+  check(hinted_line, 'no hint on a hot line (7, 8, 13, 15): %s', describe_lines(hints))
   local result = request(client, 'textDocument/hover', {
-    textDocument = { uri = vim.uri_from_bufnr(cpu_buf) },
+    textDocument = { uri = vim.uri_from_bufnr(buf) },
     position = { line = hinted_line, character = 4 },
-  }, cpu_buf)
+  }, buf)
   check(result and result.contents, 'hover on line %d returned %s', hinted_line + 1, inspect1(result))
   local contents = result.contents
   check(
@@ -245,26 +320,8 @@ test('d. hover on a hinted line shows CPU', function()
   check(contents.value:find('CPU', 1, true), 'hover markdown has no "CPU": %q', contents.value:sub(1, 300))
 end)
 
--- Test e/f: a captured profile with exact numbers.
-local json_path = ROOT .. '/fixtures/scalene/2.4.0/cpu_bound.json'
-local loaded_buf, loaded_hints
-
---- The captured JSON names the program by the absolute path it had when captured (<root>/fixtures/...).
---- When this checkout is elsewhere, load a copy whose paths point into this checkout.
-local function captured_profile()
-  local data = vim.json.decode(read_file(json_path), { luanil = { object = true, array = true } })
-  local old_root = data.program:match('^(.*)/fixtures/programs/cpu_bound%.py$')
-  check(old_root, 'unexpected program in %s: %s', json_path, data.program)
-  if old_root == ROOT then
-    return json_path, data
-  end
-  return H.relocated_profile(json_path, old_root, ROOT, project .. '/captured_cpu_bound.json')
-end
-
 test('e. scalene.loadProfile shows the captured numbers exactly', function()
-  local client = need_client(cpu_buf)
-  local path, data = captured_profile()
-  local result = exec(client, 'scalene.loadProfile', { path = path }, cpu_buf)
+  local _, _, hints, data, result = show_captured()
   check(
     type(result) == 'table' and type(result.profile_id) == 'string' and type(result.files) == 'table',
     'scalene.loadProfile returned %s, expected {profile_id, files}',
@@ -272,30 +329,11 @@ test('e. scalene.loadProfile shows the captured numbers exactly', function()
   )
   local uri = vim.uri_from_fname(data.program)
   check(vim.tbl_contains(result.files, uri), 'scalene.loadProfile files %s do not include %s', inspect1(result.files), uri)
-
-  loaded_buf = open(data.program)
-  local c = wait_for('the scalene client to attach to ' .. data.program, T_ATTACH, function()
-    return client_of(loaded_buf)
-  end)
-  check(c.id == client.id, 'the captured program got another client (id %d, not %d)', c.id, client.id)
-
-  local expected = expected_hints(data)
-  check(next(expected), 'no line of the captured profile should have a hint: the fixture looks wrong')
-  local actual, problems = {}, {}
-  -- didOpen goes out with the attach; poll briefly in case the hints come a moment later.
-  poll(T_SETTLE, 200, function()
-    actual = hints_by_line(client, loaded_buf)
-    problems = compare(expected, actual)
-    return #problems == 0
-  end)
-  check(#problems == 0, '%s', table.concat(problems, '; '))
-  out('# e: hints ' .. describe_lines(actual))
-  loaded_hints = actual
+  out('# e: hints ' .. describe_lines(hints))
 end)
 
 test('f. hints follow an edit (two lines inserted at the top)', function()
-  local client = need_client(cpu_buf)
-  check(loaded_buf and loaded_hints, 'no loaded profile (test e failed)')
+  local loaded_buf, client, loaded_hints = show_captured()
   vim.api.nvim_buf_set_lines(loaded_buf, 0, 0, false, { '# inserted line 1', '# inserted line 2' })
   local expected = {}
   for line, label in pairs(loaded_hints) do
@@ -313,11 +351,8 @@ test('f. hints follow an edit (two lines inserted at the top)', function()
 end)
 
 test('g. scalene.cancel stops a 60 s run (partial profile, or an end message saying cancelled)', function()
-  local client = need_client(cpu_buf)
-  local loop_buf = open(project .. '/loop60.py')
-  wait_for('the scalene client to attach to loop60.py', T_ATTACH, function()
-    return client_of(loop_buf)
-  end)
+  os.remove(loop_marker)
+  local loop_buf, client = open_attached(project .. '/loop60.py')
   local from = #progress
   local started = vim.uv.hrtime()
   local result = exec(client, 'scalene.profile', { uri = vim.uri_from_bufnr(loop_buf) }, loop_buf)
@@ -329,18 +364,26 @@ test('g. scalene.cancel stops a 60 s run (partial profile, or an end message say
   local begin = wait_for('$/progress begin "Scalene: profiling loop60.py"', T_REQUEST, function()
     return find_begin('Scalene: profiling loop60.py', from)
   end)
-  check(not find_end(begin.token), 'the 60 s run ended before it was cancelled: %s', inspect1(find_end(begin.token)))
-  -- Let the program run (past Scalene's start-up) a few seconds, so that there are samples for a
-  -- partial profile.
-  wait_for('loop60.py to start under Scalene (it creates loop60.started)', T_RUN, function()
-    return vim.uv.fs_stat(loop_marker) ~= nil or find_end(begin.token) ~= nil
+  local ok, err = pcall(function()
+    check(not find_end(begin.token), 'the 60 s run ended before it was cancelled: %s', inspect1(find_end(begin.token)))
+    -- Let the program run (past Scalene's start-up) a few seconds, so that there are samples for a
+    -- partial profile.
+    wait_for('loop60.py to start under Scalene (it creates loop60.started)', T_RUN, function()
+      return vim.uv.fs_stat(loop_marker) ~= nil or find_end(begin.token) ~= nil
+    end)
+    vim.wait(3000, function()
+      return find_end(begin.token) ~= nil
+    end, 100)
+    check(not find_end(begin.token), 'the 60 s run ended on its own: %s', inspect1(find_end(begin.token)))
   end)
-  vim.wait(3000, function()
-    return find_end(begin.token) ~= nil
-  end, 100)
-  check(not find_end(begin.token), 'the 60 s run ended on its own: %s', inspect1(find_end(begin.token)))
-
+  -- Cancelled also after a failure, so that no 60 s run outlives this scenario.
   local cancel = exec(client, 'scalene.cancel', vim.empty_dict(), loop_buf)
+  if not ok then
+    wait_for('$/progress end after scalene.cancel', 30000, function()
+      return find_end(begin.token)
+    end)
+    error(err, 0)
+  end
   check(
     type(cancel) == 'table' and cancel.cancelled == true,
     'scalene.cancel returned %s, expected {cancelled = true}',
@@ -379,8 +422,9 @@ test('g. scalene.cancel stops a 60 s run (partial profile, or an end message say
 end)
 
 test('h. zero-config: inlay hints are on, the :Scalene* commands exist, the heat map is drawn', function()
-  local client = need_client(cpu_buf)
-  check(vim.lsp.inlay_hint.is_enabled({ bufnr = cpu_buf }), 'inlay hints are not enabled in cpu_bound.py')
+  -- A profile shown on a file: the captured one (only this shows a profile of that file, see show_captured).
+  local buf, client = show_captured()
+  check(vim.lsp.inlay_hint.is_enabled({ bufnr = buf }), 'inlay hints are not enabled in cpu_bound.py')
   local commands = vim.api.nvim_get_commands({})
   for _, name in ipairs({ 'ScaleneProfile', 'ScaleneProfileCpu', 'ScaleneCancel', 'ScaleneClear', 'ScaleneLoad', 'ScaleneHottest' }) do
     check(commands[name], 'no :%s command', name)
@@ -390,13 +434,12 @@ test('h. zero-config: inlay hints are on, the :Scalene* commands exist, the heat
     'the client did not ask for scalene/lineHeat: experimental = %s',
     inspect1(client.capabilities.experimental)
   )
-  -- The profile of test b is still shown on cpu_bound.py: its hot lines are highlighted.
-  local ns = vim.api.nvim_get_namespaces()['scalene.heat']
-  check(ns, 'no scalene.heat namespace')
+  -- Its hot lines are highlighted.
   local heat = {}
-  wait_for('heat highlights on cpu_bound.py', T_SETTLE, function()
+  wait_for('heat highlights (namespace scalene.heat) on cpu_bound.py', T_SETTLE, function()
+    local ns = vim.api.nvim_get_namespaces()['scalene.heat']
     heat = {}
-    for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(cpu_buf, ns, 0, -1, { details = true })) do
+    for _, mark in ipairs(ns and vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, { details = true }) or {}) do
       heat[mark[2]] = mark[4].line_hl_group
     end
     return next(heat) ~= nil
@@ -408,6 +451,21 @@ test('h. zero-config: inlay hints are on, the :Scalene* commands exist, the heat
   end
   check(on_hot_line, 'no heat on a hot line (7, 8, 13, 15): %s', describe_lines(heat))
   out('# h: heat ' .. describe_lines(heat))
+end)
+
+test("i. the workspace root is the nearest folder with any of the server's root markers (as it finds a project)", function()
+  -- outer/ has pyproject.toml and .git, outer/inner/ a venv/: the server's project root for
+  -- outer/inner/pkg/mod.py is outer/inner (find_project_root); ranked markers would give outer.
+  local outer = vim.fn.tempname() .. '-scalene-roots'
+  vim.fn.mkdir(outer .. '/.git', 'p')
+  vim.fn.mkdir(outer .. '/inner/venv', 'p')
+  vim.fn.mkdir(outer .. '/inner/pkg', 'p')
+  write_file(outer .. '/pyproject.toml', '')
+  write_file(outer .. '/inner/pkg/mod.py', '')
+  local markers = vim.lsp.config.scalene.root_markers
+  local root = vim.fs.root(outer .. '/inner/pkg/mod.py', markers)
+  check(root == outer .. '/inner', 'root %s, not %s (root_markers %s)', tostring(root), outer .. '/inner', inspect1(markers))
+  check(vim.fs.root(outer .. '/mod.py', markers) == outer, 'no root at %s', outer)
 end)
 
 H.finish()

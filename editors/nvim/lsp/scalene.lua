@@ -14,8 +14,10 @@ local config = {
   -- before the first Python buffer opens, or pass `cmd` to setup(), to use another binary.
   cmd = vim.g.scalene_lsp_cmd or { 'scalene-lsp', 'serve' },
   filetypes = { 'python' },
-  -- The project root: the nearest directory holding one of these.
-  root_markers = { 'pyproject.toml', 'setup.py', 'setup.cfg', 'requirements.txt', '.git' },
+  -- The project root, found as the server finds it: the nearest directory holding any of these (one
+  -- group; a flat list would rank them, so a far `pyproject.toml` could beat a nearer `venv`). The list
+  -- is the server's ROOT_MARKERS (src/engine/workspace.rs); a test there fails when the two differ.
+  root_markers = { { 'pyproject.toml', 'setup.py', 'setup.cfg', 'Pipfile', 'requirements.txt', 'tox.ini', '.git', '.hg', '.venv', 'venv' } },
   -- Sent as workspace/configuration section `scalene`; empty = the server's defaults.
   -- (vim.empty_dict() so that an empty value goes out as JSON {} rather than [].)
   settings = { scalene = vim.empty_dict() },

@@ -1,29 +1,29 @@
---- The :Scalene* user commands (each a thin wrapper over require('scalene')).
+--- The :Scalene* user commands (each a thin wrapper over an action of lua/scalene/actions.lua).
 local M = {}
 
-local function scalene()
-  return require('scalene')
+local function actions()
+  return require('scalene.actions')
 end
 
 --- Creates (or replaces) the commands.
 function M.create()
   local create = vim.api.nvim_create_user_command
   create('ScaleneProfile', function(cmd)
-    scalene().profile({ args = cmd.fargs })
+    actions().profile({ args = cmd.fargs })
   end, {
     nargs = '*',
     complete = 'file',
     desc = 'Scalene: profile this file (CPU + memory); arguments go to the program',
   })
   create('ScaleneProfileCpu', function(cmd)
-    scalene().profile({ args = cmd.fargs, mode = 'cpu' })
+    actions().profile({ args = cmd.fargs, mode = 'cpu' })
   end, {
     nargs = '*',
     complete = 'file',
     desc = 'Scalene: profile this file, CPU only (faster); arguments go to the program',
   })
   create('ScaleneProfileLive', function(cmd)
-    scalene().profile({ args = cmd.fargs, live = true, paused = cmd.bang })
+    actions().profile({ args = cmd.fargs, live = true, paused = cmd.bang })
   end, {
     nargs = '*',
     bang = true,
@@ -31,31 +31,31 @@ function M.create()
     desc = 'Scalene: profile this file live (annotations follow the run); with !, recording starts paused',
   })
   create('ScalenePause', function()
-    scalene().pause()
+    actions().pause()
   end, { nargs = 0, desc = 'Scalene: pause the recording of the newest run (the program goes on)' })
   create('ScaleneResume', function()
-    scalene().resume()
+    actions().resume()
   end, { nargs = 0, desc = 'Scalene: resume the recording of the newest run' })
   create('ScaleneCancel', function()
-    scalene().cancel()
+    actions().cancel()
   end, { nargs = 0, desc = 'Scalene: stop the newest run (its partial profile is kept)' })
   create('ScaleneClear', function()
-    scalene().clear()
+    actions().clear()
   end, { nargs = 0, desc = 'Scalene: remove every profile (hints, diagnostics, heat)' })
   create('ScaleneLoad', function(cmd)
-    scalene().load(cmd.args)
+    actions().load(cmd.args)
   end, { nargs = 1, complete = 'file', desc = 'Scalene: show a Scalene JSON profile' })
   create('ScaleneHottest', function()
-    scalene().hottest()
+    actions().hottest()
   end, { nargs = 0, desc = 'Scalene: pick one of the hottest lines and jump to it' })
   create('ScaleneSaveBaseline', function(cmd)
-    scalene().save_baseline({ name = cmd.fargs[1] })
+    actions().save_baseline({ name = cmd.fargs[1] })
   end, { nargs = '?', desc = 'Scalene: save the newest profile of this file as a baseline (default name: baseline)' })
   create('ScaleneCompare', function(cmd)
-    scalene().compare({ baseline = cmd.fargs[1] })
+    actions().compare({ baseline = cmd.fargs[1] })
   end, { nargs = '?', desc = 'Scalene: compare this file with a saved baseline (default: baseline)' })
   create('ScaleneExitCompare', function()
-    scalene().exit_compare()
+    actions().exit_compare()
   end, { nargs = 0, desc = 'Scalene: leave compare mode (plain numbers again)' })
 end
 

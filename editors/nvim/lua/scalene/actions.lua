@@ -1,0 +1,268 @@
+--- The plugin's actions: what each :Scalene* command, keymap and require('scalene').<action>() does.
+--- Each finds the scalene client once (with_client), then asks the server (lua/scalene/lsp.lua sends the
+--- request and shows its errors) and tells the user the outcome.
+local M = {}
+
+local lsp = require('scalene.lsp')
+
+local function notify(message, level)
+  vim.notify(message, level or vim.log.levels.INFO, { title = 'Scalene' })
+end
+
+--- Calls fn(client, bufnr) with the scalene client attached to `bufnr` (default: the current buffer);
+--- with `any`, the first running client when none is attached to it (for actions about the newest run or
+--- every profile, not this file). When there is none, shows why and what to do, and fn is not called.
+---@param fn fun(client: vim.lsp.Client, bufnr: integer)
+---@param opts? {bufnr?: integer, any?: boolean}
+function M.with_client(fn, opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = lsp.client(bufnr, opts.any)
+  if not client then
+    return lsp.error('Scalene: ' .. lsp.no_client_message(bufnr))
+  end
+  return fn(client, bufnr)
+end
+local with_client = M.with_client
+
+--- With `autosave`, :update a modified buffer (Scalene runs the file on disk). False (and the error
+--- shown) when that failed.
+---@param bufnr integer
+---@param doing string e.g. "profiling"
+---@return boolean
+local function autosave(bufnr, doing)
+  if require('scalene.config').get().autosave and vim.bo[bufnr].modified then
+    local ok, err = pcall(vim.api.nvim_buf_call, bufnr, function()
+      vim.cmd('silent update')
+    end)
+    if not ok then
+      lsp.error(('Scalene: could not write the buffer before %s: %s'):format(doing, err))
+      return false
+    end
+  end
+  return true
+end
+
+--- Profiles the current buffer's file. `live`: hints and diagnostics follow the run as it goes (a
+--- snapshot every `live.interval` s); `paused`: Scalene starts with its recording off (see M.resume).
+---@param opts? {args?: string[], mode?: 'cpu'|'memory'|'gpu', live?: boolean, paused?: boolean, bufnr?: integer}
+function M.profile(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    if not autosave(bufnr, 'profiling') then
+      return
+    end
+    local args = { uri = vim.uri_from_bufnr(bufnr) }
+    if opts.args and #opts.args > 0 then
+      args.args = opts.args
+    end
+    args.mode = opts.mode
+    args.live = opts.live or nil
+    args.paused = opts.paused or nil
+    lsp.execute(client, 'scalene.profile', args, bufnr)
+  end, { bufnr = opts.bufnr })
+end
+
+--- Switches the recording of the newest run off or on.
+---@param on boolean
+local function set_recording(on)
+  with_client(function(client, bufnr)
+    local command = on and 'scalene.resume' or 'scalene.pause'
+    lsp.execute(client, command, vim.empty_dict(), bufnr, function(result)
+      -- The server answers at once with what was asked (`requested`) and what Scalene confirmed
+      -- (`recording`); while `pending`, the run's progress (status()) shows when it is done.
+      result = type(result) == 'table' and result or {}
+      local run = result.run_id or 'the run'
+      local text
+      if result.pending then
+        text = on and 'resuming recording' or 'pausing recording'
+      elseif result.changed then
+        text = on and 'recording resumed' or 'recording paused'
+      else
+        text = on and 'already recording' or 'already paused'
+      end
+      notify(('Scalene: %s %s'):format(run, text))
+    end)
+  end, { any = true })
+end
+
+--- Pauses the recording of the newest run (the program goes on; Scalene writes the profile so far).
+function M.pause()
+  set_recording(false)
+end
+
+--- Resumes the recording of the newest run.
+function M.resume()
+  set_recording(true)
+end
+
+--- Saves the newest profile covering the current buffer's file in the store, as `name` (default
+--- `baseline`), for M.compare.
+---@param opts? {name?: string, bufnr?: integer}
+function M.save_baseline(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    local args = { uri = vim.uri_from_bufnr(bufnr), name = opts.name }
+    lsp.execute(client, 'scalene.saveBaseline', args, bufnr, function(result)
+      result = type(result) == 'table' and result or {}
+      local text = ('Scalene: saved %s (%s)'):format(
+        result.name or opts.name or 'baseline',
+        vim.fn.fnamemodify(tostring(result.path or '?'), ':~')
+      )
+      local evicted = type(result.evicted) == 'table' and result.evicted or {}
+      if #evicted > 0 then
+        text = text .. ('; the store was full, so it removed %s'):format(table.concat(evicted, ', '))
+      end
+      notify(text)
+    end)
+  end, { bufnr = opts.bufnr })
+end
+
+--- Compares the current buffer's file with a saved baseline (default `baseline`): at once when its
+--- newest profile is of the text as it is, else after profiling it now (the server then shows the
+--- outcome). Hints, diagnostics and lenses show the changes until M.exit_compare.
+---@param opts? {baseline?: string, bufnr?: integer}
+function M.compare(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    if not autosave(bufnr, 'comparing') then
+      return
+    end
+    local file = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':t')
+    local args = { uri = vim.uri_from_bufnr(bufnr), baseline = opts.baseline }
+    lsp.execute(client, 'scalene.compare', args, bufnr, function(result)
+      result = type(result) == 'table' and result or {}
+      local baseline = result.baseline or opts.baseline or 'baseline'
+      if result.run_id then
+        return notify(('Scalene: profiling %s to compare it with baseline `%s` (%s)'):format(file, baseline, result.run_id))
+      end
+      notify(
+        ('Scalene: %s compared with baseline `%s`: %s'):format(file, baseline, result.summary or result.verdict or '?'),
+        result.verdict == 'regressed' and vim.log.levels.WARN or vim.log.levels.INFO
+      )
+    end, function(err)
+      if vim.tbl_get(err, 'data', 'kind') == 'saved_not_found' then
+        return 'In Neovim: :ScaleneSaveBaseline [name] saves the newest profile of the current file.'
+      end
+    end)
+  end, { bufnr = opts.bufnr })
+end
+
+--- Leaves compare mode: plain numbers again.
+function M.exit_compare()
+  with_client(function(client, bufnr)
+    lsp.execute(client, 'scalene.exitCompare', vim.empty_dict(), bufnr, function(result)
+      if type(result) == 'table' and result.exited then
+        notify('Scalene: left compare mode')
+      else
+        notify('Scalene: not in compare mode')
+      end
+    end)
+  end, { any = true })
+end
+
+--- Cancels the newest run (its partial profile is kept).
+function M.cancel()
+  with_client(function(client, bufnr)
+    lsp.execute(client, 'scalene.cancel', vim.empty_dict(), bufnr, function(result)
+      if not (type(result) == 'table' and result.cancelled) then
+        notify('Scalene: no run to cancel')
+      end
+    end)
+  end, { any = true })
+end
+
+--- Removes every profile (hints, diagnostics, heat), from every running client.
+function M.clear()
+  with_client(function()
+    for _, client in ipairs(lsp.clients()) do
+      lsp.execute(client, 'scalene.clear', vim.empty_dict(), nil)
+    end
+  end, { any = true })
+end
+
+--- Shows a Scalene JSON file (e.g. from `scalene run -o`, CI or another machine).
+---@param path string
+function M.load(path)
+  with_client(function(client, bufnr)
+    local full = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
+    lsp.execute(client, 'scalene.loadProfile', { path = full }, bufnr, function(result)
+      local files = type(result) == 'table' and type(result.files) == 'table' and #result.files or 0
+      notify(('Scalene: loaded %s (%d file%s)'):format(vim.fn.fnamemodify(full, ':~:.'), files, files == 1 and '' or 's'))
+    end)
+  end, { any = true })
+end
+
+--- Jumps to a hotspot item ({uri, line (0-based)}).
+local function jump(item)
+  local fname = vim.uri_to_fname(item.uri)
+  local bufnr ---@type integer?
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and vim.api.nvim_buf_get_name(b) == fname then
+      bufnr = b
+    end
+  end
+  local ok, err = pcall(function()
+    if bufnr then
+      vim.api.nvim_set_current_buf(bufnr)
+    else
+      vim.cmd.edit(vim.fn.fnameescape(fname))
+    end
+    local last = vim.api.nvim_buf_line_count(0)
+    vim.api.nvim_win_set_cursor(0, { math.min(item.line + 1, last), 0 })
+    vim.cmd('normal! ^')
+  end)
+  if not ok then
+    lsp.error(('Scalene: could not open %s: %s'):format(fname, err))
+  end
+end
+
+--- One line of the :ScaleneHottest list: `32.2% CPU · 2.2 MB  cpu_bound.py:15  data.sort()`.
+---@param item {uri: string, line: integer, label: string, source: string}
+---@param width? integer pad the label to this display width (to align a list)
+---@return string
+function M.format_hotspot(item, width)
+  local label = item.label or ''
+  local pad = math.max(0, (width or 0) - vim.fn.strdisplaywidth(label))
+  local where = ('%s:%d'):format(vim.fn.fnamemodify(vim.uri_to_fname(item.uri), ':~:.'), item.line + 1)
+  return ('%s%s  %s  %s'):format(label, (' '):rep(pad), where, item.source or '')
+end
+
+--- Lists the hottest lines across files (vim.ui.select) and jumps to the one picked.
+---@param opts? {limit?: integer}
+function M.hottest(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    local params = { limit = opts.limit or 20 }
+    if client.attached_buffers[bufnr] then
+      params.uri = vim.uri_from_bufnr(bufnr)
+    end
+    client:request('scalene/hotspots', params, function(err, result)
+      if err then
+        return lsp.error('Scalene: ' .. (err.message or vim.inspect(err)))
+      end
+      local items = type(result) == 'table' and result.items or {}
+      if #items == 0 then
+        return notify('Scalene: no profile yet. Run :ScaleneProfile (or :ScaleneLoad a Scalene JSON) first.', vim.log.levels.WARN)
+      end
+      local width = 0
+      for _, item in ipairs(items) do
+        width = math.max(width, vim.fn.strdisplaywidth(item.label or ''))
+      end
+      local select_opts = {
+        prompt = 'Scalene: hottest lines',
+        kind = 'scalene.hotspot',
+        format_item = function(item)
+          return M.format_hotspot(item, width)
+        end,
+      }
+      vim.ui.select(items, select_opts, function(item)
+        if item then
+          jump(item)
+        end
+      end)
+    end, bufnr)
+  end, { any = true })
+end
+
+return M

@@ -41,7 +41,7 @@ pub struct ShowArgs {
     /// or `show --json`, or a saved profile's file.
     pub profile: PathBuf,
     /// Refuse a file larger than this (MB).
-    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    #[arg(long, value_name = "MB", default_value_t = crate::engine::units::mb(crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES))]
     pub max_size_mb: f64,
     /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
     #[arg(long)]
@@ -75,7 +75,7 @@ pub struct McpArgs {
     #[command(flatten)]
     pub store: saved::StoreArgs,
     /// Refuse to load a profile file larger than this (MB), in `load_profile`.
-    #[arg(long, value_name = "MB", default_value_t = 512.0)]
+    #[arg(long, value_name = "MB", default_value_t = crate::engine::units::mb(crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES))]
     pub max_profile_mb: f64,
     /// Start runs with Scalene's own start-up (it re-launches itself) instead of the verified shortcut.
     #[arg(long, env = "SCALENE_LSP_NO_SHORTCUT", value_parser = clap::builder::FalseyValueParser::new())]
@@ -161,7 +161,7 @@ pub fn mcp(args: McpArgs) -> ExitCode {
         startup: crate::engine::Startup::allowing_shortcut(!args.no_shortcut),
     };
     let settings = EngineSettings {
-        max_profile_bytes: (args.max_profile_mb * 1024.0 * 1024.0) as u64,
+        max_profile_bytes: crate::engine::units::bytes(args.max_profile_mb),
         store: args.store.settings(),
         ..engine_settings()
     };
@@ -178,7 +178,7 @@ pub fn show(args: ShowArgs) -> ExitCode {
     if let Err(code) = saved::check_save_name(args.save.as_deref()) {
         return code;
     }
-    let max_bytes = (args.max_size_mb * 1024.0 * 1024.0) as u64;
+    let max_bytes = crate::engine::units::bytes(args.max_size_mb);
     match crate::engine::load_profile_file(&args.profile, max_bytes) {
         Ok(profile) => {
             let code = print_profile(&profile, args.json);

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod profile;
 pub mod redact;
 pub mod run;
+pub mod units;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

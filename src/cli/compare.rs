@@ -169,7 +169,7 @@ fn order(verdict: Verdict) -> u8 {
 }
 
 fn file_name(path: &str) -> &str {
-    Path::new(path).file_name().and_then(|name| name.to_str()).unwrap_or(path)
+    crate::engine::units::short_name_str(path)
 }
 
 /// `0.31 s → 0.95 s CPU (+206%) · 12.0 → 52.0 MB (+333%)`: CPU always, memory when either side has some.

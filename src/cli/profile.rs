@@ -139,7 +139,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         },
         (None, None, None) => unreachable!("clap requires FILE, --module or --test"),
     };
-    let live_interval = match limits::seconds("--live-interval", args.live_interval, 0.1, 3600.0) {
+    let live_interval = match limits::seconds("--live-interval", args.live_interval, limits::LIVE_INTERVAL_S.0, limits::LIVE_INTERVAL_S.1) {
         Ok(interval) => interval,
         Err(problem) if args.live => {
             eprintln!("error: {problem}");
@@ -148,7 +148,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         Err(_) => Duration::from_secs(1),
     };
     let name = match &target {
-        Program::Script(path) => path.file_name().map_or(path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        Program::Script(path) => crate::engine::units::short_name(path),
         Program::Module(module) => format!("-m {module}"),
         Program::Test { file, name } => format!("{}::{name}", file.display()),
     };

@@ -113,7 +113,7 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
             .peak_at
             .as_ref()
             .map(|at| {
-                let name = at.file.file_name().map_or(at.file.display().to_string(), |name| name.to_string_lossy().into_owned());
+                let name = crate::engine::units::short_name(&at.file);
                 format!(" at {name}:{}", at.line)
             })
             .unwrap_or_default();

@@ -116,7 +116,7 @@ pub fn save_after(store: &Store, name: Option<&str>, profile: &Profile) -> Optio
             let partial = if profile.status.is_partial() { format!(" (status {}: partial)", profile.status.as_str()) } else { String::new() };
             eprintln!("saved as {name}{partial}: {}", saved.path.display());
             for old in saved.evicted {
-                eprintln!("removed the old saved profile {old} (the store keeps at most {} profiles and {} MB)", store.settings().max_profiles, store.settings().max_bytes / (1024 * 1024));
+                eprintln!("removed the old saved profile {old} (the store keeps at most {} profiles and {} MB)", store.settings().max_profiles, crate::engine::units::mb(store.settings().max_bytes));
             }
             None
         }
@@ -230,7 +230,7 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
                 if let Some(mb) = max_mb.filter(|mb| !(mb.is_finite() && *mb >= 0.0)) {
                     return Ok(usage(format!("--max-mb must be a number >= 0, got {mb}")));
                 }
-                let max_bytes = max_mb.map_or(u64::MAX, |mb| (mb * 1024.0 * 1024.0) as u64);
+                let max_bytes = max_mb.map_or(u64::MAX, crate::engine::units::bytes);
                 removed.extend(store.enforce_quota(max_count.unwrap_or(usize::MAX), max_bytes, None)?);
             }
             report_removed(&removed, json)

@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{ExecuteCommandParams, Uri};
 use super::compare;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
-use super::session::{RunInfo, Session, uri_path};
+use super::session::{EditorRun, Session, uri_path};
 use super::settings::RunOverrides;
 use crate::engine::{EngineError, Mode, RunId, Program};
 
@@ -173,7 +173,7 @@ fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrid
     let run_id = handle.run_id;
     if !handle.joined {
         let token = format!("scalene-{run_id}");
-        session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
+        session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
         let what = progress::RunTitle { test, live };
         tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what));
     }

@@ -14,7 +14,7 @@ use tower_lsp_server::ls_types::{MessageType, Uri};
 use super::baseline::CompareMode;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
-use super::session::{RunInfo, Session};
+use super::session::{EditorRun, Session};
 use super::settings::RunOverrides;
 use crate::engine::keep::cache::CachedProfile;
 use crate::engine::profile::compare::{self, Verdict};
@@ -46,7 +46,7 @@ fn checked_name(command: &str, name: Option<String>) -> Result<String> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+    crate::engine::units::short_name(path)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> std::result::Result<T, EngineError> + Send + 'static) -> Result<T> {
@@ -126,7 +126,7 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
     tokio::spawn(async move {
         if !joined {
             let token = format!("scalene-{run_id}");
-            session.runs.insert(run_id, RunInfo { uri: uri.clone(), token: token.clone() });
+            session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
             progress::track_run(session.clone(), handle, uri, token, progress::RunTitle::default()).await;
         }
         // A failed run was reported by track_run; only a profile is compared.

@@ -7,6 +7,7 @@ use tower_lsp_server::ls_types::Uri;
 
 use super::convert;
 use super::session::{Session, uri_path};
+use crate::engine::profile::model::{Rank, ranked_lines};
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 200;
@@ -52,18 +53,10 @@ pub fn handle_hotspots(session: &Session, params: HotspotsParams) -> HotspotsRes
         .or_else(|| cache.list().pop());
     let Some(entry) = entry else { return HotspotsResult { profile_id: None, items: Vec::new() } };
     let profile = &entry.profile;
-    let mut ranked: Vec<_> = profile
-        .files
-        .iter()
-        .flat_map(|file| file.lines.iter().map(move |line| (file, line)))
-        .filter(|(_, line)| line.cpu_total() > 0.0 || (profile.memory && line.peak_mb > 0.0))
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)).then(a.0.path.cmp(&b.0.path))
-    });
+    let (_, ranked) = ranked_lines(Rank::Cpu, profile.files.iter(), usize::MAX);
     let mut items = Vec::new();
     let everything = crate::lsp::settings::HintSettings { min_cpu_percent: 0.0, min_peak_mb: 0.0, ..session.settings().hints.clone() };
-    for (file, line) in ranked {
+    for (file, line, _) in ranked {
         if items.len() >= limit {
             break;
         }

@@ -26,7 +26,7 @@ pub struct RunTitle {
 /// `file.py:42 (31.2% CPU)` for a profile's hottest line, if any line has CPU time.
 fn hottest(profile: &Profile) -> Option<String> {
     profile.hottest_line().filter(|(_, line)| line.cpu_total() > 0.0).map(|(file, line)| {
-        let name = file.path.file_name().map_or_else(|| file.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = crate::engine::units::short_name(&file.path);
         format!("{name}:{} ({:.1}% CPU)", line.line, line.cpu_total())
     })
 }

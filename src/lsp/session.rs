@@ -25,7 +25,7 @@ use crate::engine::{Engine, RunId};
 
 /// A run started from this session.
 #[derive(Clone, Debug)]
-pub struct RunInfo {
+pub struct EditorRun {
     pub uri: Uri,
     /// Its work-done progress token (`scalene-run-N`): a cancel from the client names it.
     pub token: String,
@@ -45,7 +45,7 @@ pub struct Session {
     /// Warnings found before the client could show them (during initialize), sent from `initialized`.
     deferred_warnings: std::sync::Mutex<Vec<String>>,
     hidden: AtomicBool,
-    pub runs: DashMap<RunId, RunInfo>,
+    pub runs: DashMap<RunId, EditorRun>,
     /// Documents that currently have scalene diagnostics published.
     pub published: dashmap::DashSet<Uri>,
     /// Documents whose last `scalene/lineHeat` had lines (the client draws them until told otherwise).

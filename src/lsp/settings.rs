@@ -270,7 +270,7 @@ impl Settings {
             max_bytes: options
                 .store
                 .max_mb
-                .map(|mb| (non_negative(Some(mb), defaults.max_bytes as f64 / 1048576.0, "store.maxMb", &mut warnings) * 1048576.0) as u64)
+                .map(|mb| crate::engine::units::bytes(non_negative(Some(mb), crate::engine::units::mb(defaults.max_bytes), "store.maxMb", &mut warnings)))
                 .unwrap_or(defaults.max_bytes),
         };
         let rule = NoiseRule::default();
@@ -306,7 +306,7 @@ impl Settings {
             lenses_enabled: options.lenses.enabled.unwrap_or(true),
             max_profile_bytes: match options.max_profile_mb {
                 None => crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES,
-                Some(mb) if mb.is_finite() && mb > 0.0 => (mb * 1024.0 * 1024.0) as u64,
+                Some(mb) if mb.is_finite() && mb > 0.0 => crate::engine::units::bytes(mb),
                 Some(mb) => {
                     warnings.push(format!("scalene.maxProfileMb must be a positive number of MB, not {mb}; using 512"));
                     crate::engine::keep::profile_file::DEFAULT_MAX_PROFILE_BYTES
@@ -314,10 +314,12 @@ impl Settings {
             },
             live_interval: match options.live.interval {
                 None => crate::engine::DEFAULT_LIVE_INTERVAL,
-                Some(seconds) if seconds.is_finite() && (0.1..=3600.0).contains(&seconds) => Duration::from_secs_f64(seconds),
                 Some(seconds) => {
-                    warnings.push(format!("scalene.live.interval must be between 0.1 and 3600 seconds, not {seconds}; using 1"));
-                    crate::engine::DEFAULT_LIVE_INTERVAL
+                    let (min, max) = crate::engine::limits::LIVE_INTERVAL_S;
+                    crate::engine::limits::seconds("scalene.live.interval", seconds, min, max).unwrap_or_else(|problem| {
+                        warnings.push(format!("{problem}; using {}", crate::engine::DEFAULT_LIVE_INTERVAL.as_secs_f64()));
+                        crate::engine::DEFAULT_LIVE_INTERVAL
+                    })
                 }
             },
             shortcut: options.shortcut.unwrap_or(true),

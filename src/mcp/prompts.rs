@@ -93,8 +93,11 @@ impl ScaleneMcp {
                     }
                 }
                 if let Some(file) = file {
-                    let mut functions: Vec<_> = file.functions.iter().filter(|function| function.cpu_total() > 0.0).collect();
-                    functions.sort_by(|a, b| b.cpu_total().total_cmp(&a.cpu_total()));
+                    let functions: Vec<_> = crate::engine::profile::model::ranked_functions(std::iter::once(file))
+                        .into_iter()
+                        .map(|(_, function)| function)
+                        .filter(|function| function.cpu_total() > 0.0)
+                        .collect();
                     if !functions.is_empty() {
                         text.push_str("\nFunctions by CPU: ");
                         let parts: Vec<String> = functions

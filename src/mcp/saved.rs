@@ -10,6 +10,7 @@ use rmcp::{tool, tool_router};
 
 use super::error::ToolError;
 use super::params::*;
+use super::params::saved::*;
 use super::server::ScaleneMcp;
 use super::store::{load_saved, other_project, saved_listing, store_error, visible};
 use super::views;
@@ -21,18 +22,18 @@ use crate::engine::{Profile, ProfileId};
 type ToolResult<T> = Result<Json<T>, ToolError>;
 
 /// One side of a comparison: a profile id in memory, else a saved name of this workspace.
-struct Side {
+struct LabelledProfile {
     profile: Arc<Profile>,
     label: String,
 }
 
 impl ScaleneMcp {
-    fn side(&self, given: &str, roots: &Roots) -> Result<Side, ToolError> {
+    fn side(&self, given: &str, roots: &Roots) -> Result<LabelledProfile, ToolError> {
         let given = given.trim();
         if let Some(id) = given.strip_prefix('p').and_then(|_| ProfileId::parse(given))
             && let Some(entry) = self.engine().cache().get(id)
         {
-            return Ok(Side { profile: Arc::new(entry.profile.clone()), label: entry.id.to_string() });
+            return Ok(LabelledProfile { profile: Arc::new(entry.profile.clone()), label: entry.id.to_string() });
         }
         if storage::check_name(given).is_err() {
             return Err(ToolError::invalid(format!(
@@ -40,7 +41,7 @@ impl ScaleneMcp {
             )));
         }
         match load_saved(self.engine(), given, roots) {
-            Ok(saved) => Ok(Side { profile: Arc::new(saved.profile), label: given.to_string() }),
+            Ok(saved) => Ok(LabelledProfile { profile: Arc::new(saved.profile), label: given.to_string() }),
             Err(ToolError::Refused(message)) if ProfileId::parse(given).is_some() && given.starts_with('p') => Err(ToolError::refused(format!(
                 "profile {given} is not in memory (cleared, replaced or expired) and no saved profile has that name. Fix: call list_profiles or list_saved for what exists. ({message})"
             ))),
@@ -49,7 +50,7 @@ impl ScaleneMcp {
     }
 
     /// The newest profile in memory of `program` other than `not` (the default after side).
-    fn newest_of(&self, program: &str, not: &str) -> Option<Side> {
+    fn newest_of(&self, program: &str, not: &str) -> Option<LabelledProfile> {
         let entry = self
             .engine()
             .cache()
@@ -57,7 +58,7 @@ impl ScaleneMcp {
             .into_iter()
             .rev()
             .find(|entry| entry.profile.program == program && entry.id.to_string() != not)?;
-        Some(Side { profile: Arc::new(entry.profile.clone()), label: entry.id.to_string() })
+        Some(LabelledProfile { profile: Arc::new(entry.profile.clone()), label: entry.id.to_string() })
     }
 }
 

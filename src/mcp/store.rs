@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::error::ToolError;
 use super::params::*;
+use super::params::saved::*;
 use super::views;
 use crate::engine::keep::storage::{SavedMeta, SavedProfile};
 use crate::engine::workspace::Roots;

@@ -325,9 +325,9 @@ impl ScaleneMcp {
         let (covered, display) = self.profiled_file(&params.path, params.profile_id.as_deref(), params.run_id.as_deref())?;
         let (entry, file) = (&covered.entry, covered.file());
         let roots = self.roots();
-        let mut functions: Vec<_> = file
-            .functions
-            .iter()
+        let functions: Vec<_> = crate::engine::profile::model::ranked_functions(std::iter::once(file))
+            .into_iter()
+            .map(|(_, function)| function)
             .filter(|function| match params.name.as_deref() {
                 Some(name) => function.name == name || function.name.rsplit('.').next() == Some(name),
                 None => true,
@@ -343,7 +343,6 @@ impl ScaleneMcp {
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
             )));
         }
-        functions.sort_by(|a, b| b.cpu_total().total_cmp(&a.cpu_total()).then(b.peak_mb.total_cmp(&a.peak_mb)));
         let total = functions.len();
         let lines = match (params.name.as_deref(), functions.first()) {
             (Some(_), Some(function)) => views::top_lines(Metric::Cpu, std::iter::once(file), usize::MAX)

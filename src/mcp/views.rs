@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::params::*;
+use super::params::saved::*;
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunInfo};
 use crate::engine::keep::cache::CachedProfile;
 use crate::engine::profile::schema::LineJson;
-use crate::engine::profile::model::{FileProfile, LineStats, Profile, RunStatus};
+use crate::engine::profile::model::{FileProfile, LineStats, Profile, RunStatus, ranked_functions, ranked_lines};
 
 const SOURCE_CHARS: usize = 120;
 const STDERR_CHARS: usize = 2000;
@@ -74,39 +75,14 @@ pub fn function_row(file: &FileProfile, function: &crate::engine::profile::model
     }
 }
 
-/// The value a metric ranks by (0 = not ranked).
-pub fn metric_value(metric: Metric, file: &FileProfile, line: &LineStats) -> f64 {
-    match metric {
-        Metric::Cpu => line.cpu_total(),
-        Metric::Memory => line.peak_mb.max(line.alloc_mb * 1e-9),
-        Metric::Gpu => line.gpu_percent,
-        Metric::Leaks => file.leak(line.line).map_or(0.0, |leak| leak.likelihood),
-    }
-}
-
-/// Best first: larger value, then path, then line.
-fn by_rank(a: &(&FileProfile, &LineStats, f64), b: &(&FileProfile, &LineStats, f64)) -> std::cmp::Ordering {
-    b.2.total_cmp(&a.2).then_with(|| a.0.path.cmp(&b.0.path)).then(a.1.line.cmp(&b.1.line))
-}
-
-/// The `limit` best lines for `metric` in `files` (best first), and how many lines have a non-zero
-/// value. A partial selection, so a profile with thousands of lines costs one pass.
+/// The `limit` best lines for `metric` in `files` (best first), and how many lines rank at all
+/// (`model::ranked_lines`).
 pub fn top_lines<'a>(
     metric: Metric,
     files: impl Iterator<Item = &'a FileProfile>,
     limit: usize,
 ) -> (usize, Vec<(&'a FileProfile, &'a LineStats, f64)>) {
-    let mut ranked: Vec<_> = files
-        .flat_map(|file| file.lines.iter().map(move |line| (file, line, metric_value(metric, file, line))))
-        .filter(|(_, _, value)| *value > 0.0)
-        .collect();
-    let total = ranked.len();
-    if ranked.len() > limit {
-        ranked.select_nth_unstable_by(limit, by_rank);
-        ranked.truncate(limit);
-    }
-    ranked.sort_by(by_rank);
-    (total, ranked)
+    ranked_lines(metric.rank(), files, limit)
 }
 
 pub fn failure(profile: &Profile) -> Option<Failure> {
@@ -138,14 +114,10 @@ pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSum
         .into_iter()
         .map(|(file, line, _)| hot_line(file, line, roots, profile.gpu))
         .collect();
-    let mut functions: Vec<_> = profile
-        .files
-        .iter()
-        .flat_map(|file| file.functions.iter().map(move |function| (file, function)))
+    let functions = ranked_functions(profile.files.iter())
+        .into_iter()
         .filter(|(_, function)| function.cpu_total() > 0.0 || function.peak_mb > 0.0 || function.alloc_mb > 0.0)
-        .collect();
-    functions.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)));
-    let functions = functions.into_iter().take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
+        .take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
     let mut leaks: Vec<_> = profile
         .files
         .iter()
@@ -445,9 +417,7 @@ pub fn saved_summary(saved: &crate::engine::keep::storage::SavedProfile, roots: 
     let profile = &saved.profile;
     let hotspots: Vec<HotLine> =
         top_lines(Metric::Cpu, profile.files.iter(), limit).1.into_iter().map(|(file, line, _)| hot_line(file, line, roots, profile.gpu)).collect();
-    let mut functions: Vec<_> = profile.files.iter().flat_map(|file| file.functions.iter().map(move |function| (file, function))).collect();
-    functions.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()));
-    let functions: Vec<FunctionRow> = functions.into_iter().take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
+    let functions: Vec<FunctionRow> = ranked_functions(profile.files.iter()).into_iter().take(limit).map(|(file, function)| function_row(file, function, roots)).collect();
     serde_json::json!({
         "saved": saved_row(&saved.meta, roots),
         "files": profile.files.iter().map(|file| roots.display(&file.path)).collect::<Vec<_>>(),

@@ -17,17 +17,13 @@ use crate::engine::workspace::rebase;
 /// The default limit of a profile file.
 pub const DEFAULT_MAX_PROFILE_BYTES: u64 = 512 * 1024 * 1024;
 
-fn megabytes(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
 /// The bytes of `path`, a regular file of at most `max_bytes`.
 pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<Vec<u8>, EngineError> {
     let not_regular = |kind| EngineError::ProfileNotAFile { path: path.to_path_buf(), kind };
     let too_large = |size: u64| EngineError::ProfileTooLarge {
         path: path.to_path_buf(),
-        size_mb: megabytes(size),
-        limit_mb: megabytes(max_bytes),
+        size_mb: crate::engine::units::mb(size),
+        limit_mb: crate::engine::units::mb(max_bytes),
     };
     let meta = std::fs::metadata(path).map_err(|err| EngineError::io(format!("cannot read {}", path.display()), err))?;
     if !meta.is_file() {

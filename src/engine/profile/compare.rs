@@ -39,7 +39,7 @@ pub fn check(before: (&str, &Profile), after: (&str, &Profile), force: bool) -> 
     if force {
         return Ok(());
     }
-    let name = |profile: &Profile| Path::new(&profile.program).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| profile.program.clone());
+    let name = |profile: &Profile| crate::engine::units::short_name_str(&profile.program).to_string();
     let (b_name, a_name) = (name(before.1), name(after.1));
     fn program_file(profile: &Profile) -> Option<&FileProfile> {
         profile.files.iter().find(|file| file.path == Path::new(&profile.program)).filter(|file| !file.source.is_empty())

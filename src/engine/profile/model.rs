@@ -385,10 +385,7 @@ impl Profile {
 
     /// The line with the largest CPU share in any file.
     pub fn hottest_line(&self) -> Option<(&FileProfile, &LineStats)> {
-        self.files
-            .iter()
-            .flat_map(|file| file.lines.iter().map(move |line| (file, line)))
-            .max_by(|a, b| a.1.cpu_total().total_cmp(&b.1.cpu_total()))
+        ranked_lines(Rank::Cpu, self.files.iter(), 1).1.into_iter().next().map(|(file, line, _)| (file, line))
     }
 
     /// Rough heap size, for the cache's byte bound.
@@ -446,5 +443,102 @@ impl FileProfile {
 
     pub fn leak(&self, line: u32) -> Option<&Leak> {
         self.leaks.iter().find(|leak| leak.line == line)
+    }
+}
+
+/// What ranks lines, hottest first (`ranked_lines`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rank {
+    /// Share of CPU time; lines with no CPU sample but a memory peak come after, by their peak.
+    #[default]
+    Cpu,
+    /// Peak memory (lines that only allocated rank by a tiny fraction of it, after every peak).
+    Memory,
+    /// GPU utilisation.
+    Gpu,
+    /// Likelihood of a memory leak.
+    Leaks,
+}
+
+impl Rank {
+    /// The value a line is ranked by (0: not ranked).
+    pub fn value(self, file: &FileProfile, line: &LineStats) -> f64 {
+        match self {
+            Rank::Cpu => line.cpu_total(),
+            Rank::Memory => line.peak_mb.max(line.alloc_mb * 1e-9),
+            Rank::Gpu => line.gpu_percent,
+            Rank::Leaks => file.leak(line.line).map_or(0.0, |leak| leak.likelihood),
+        }
+    }
+
+    fn ranks(self, line: &LineStats, value: f64) -> bool {
+        value > 0.0 || (self == Rank::Cpu && line.peak_mb > 0.0)
+    }
+}
+
+/// Hottest first: the larger value, then the larger peak, then path, then line (a total order, so
+/// every front end lists the same lines in the same order).
+fn hotter(a: &(&FileProfile, &LineStats, f64), b: &(&FileProfile, &LineStats, f64)) -> std::cmp::Ordering {
+    b.2.total_cmp(&a.2).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)).then_with(|| a.0.path.cmp(&b.0.path)).then(a.1.line.cmp(&b.1.line))
+}
+
+/// The `limit` hottest lines of `files` by `by` (hottest first, with the value they rank by), and how
+/// many lines rank at all. A partial selection: a profile with thousands of lines costs one pass.
+pub fn ranked_lines<'a>(by: Rank, files: impl Iterator<Item = &'a FileProfile>, limit: usize) -> (usize, Vec<(&'a FileProfile, &'a LineStats, f64)>) {
+    let mut ranked: Vec<_> = files
+        .flat_map(|file| file.lines.iter().map(move |line| (file, line, by.value(file, line))))
+        .filter(|(_, line, value)| by.ranks(line, *value))
+        .collect();
+    let total = ranked.len();
+    if ranked.len() > limit {
+        ranked.select_nth_unstable_by(limit, hotter);
+        ranked.truncate(limit);
+    }
+    ranked.sort_by(hotter);
+    (total, ranked)
+}
+
+/// The functions of `files`, hottest first: the larger CPU share, then the larger peak, then path, then
+/// name.
+pub fn ranked_functions<'a>(files: impl Iterator<Item = &'a FileProfile>) -> Vec<(&'a FileProfile, &'a FunctionStats)> {
+    let mut functions: Vec<_> = files.flat_map(|file| file.functions.iter().map(move |function| (file, function))).collect();
+    functions.sort_by(|a, b| {
+        b.1.cpu_total()
+            .total_cmp(&a.1.cpu_total())
+            .then(b.1.peak_mb.total_cmp(&a.1.peak_mb))
+            .then_with(|| a.0.path.cmp(&b.0.path))
+            .then_with(|| a.1.name.cmp(&b.1.name))
+    });
+    functions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, lines: &[(u32, f64, f64)]) -> FileProfile {
+        FileProfile {
+            path: path.into(),
+            cpu_percent: 0.0,
+            lines: lines.iter().map(|&(line, cpu, peak)| LineStats { line, cpu_python: cpu, peak_mb: peak, ..LineStats::default() }).collect(),
+            functions: Vec::new(),
+            leaks: Vec::new(),
+            source: "".into(),
+        }
+    }
+
+    #[test]
+    fn lines_rank_hottest_first_with_a_total_order_and_memory_only_lines_after_cpu() {
+        let a = file("/p/a.py", &[(1, 5.0, 0.0), (2, 20.0, 0.0), (3, 0.0, 40.0), (4, 0.0, 0.0)]);
+        let b = file("/p/b.py", &[(1, 20.0, 3.0), (2, 5.0, 0.0)]);
+        let (total, ranked) = ranked_lines(Rank::Cpu, [&a, &b].into_iter(), usize::MAX);
+        let order: Vec<(String, u32)> = ranked.iter().map(|(f, l, _)| (f.path.display().to_string(), l.line)).collect();
+        let expected = [("/p/b.py", 1), ("/p/a.py", 2), ("/p/a.py", 1), ("/p/b.py", 2), ("/p/a.py", 3)];
+        assert_eq!(order, expected.map(|(p, l)| (p.to_string(), l)), "cpu, then peak, then path, then line; no-CPU line with a peak last");
+        assert_eq!(total, 5, "a line with nothing measured does not rank");
+        let (total, top) = ranked_lines(Rank::Cpu, [&a, &b].into_iter(), 2);
+        assert_eq!((total, top.len(), top[0].1.line, top[0].0.path.display().to_string()), (5, 2, 1, "/p/b.py".to_string()));
+        let (_, memory) = ranked_lines(Rank::Memory, [&a, &b].into_iter(), usize::MAX);
+        assert_eq!(memory.iter().map(|(_, l, _)| l.line).collect::<Vec<_>>(), vec![3, 1]);
     }
 }

@@ -1,7 +1,6 @@
 //! The comparison report: the types of the comparison JSON (docs/schema.md, shared by the CLI, MCP and
 //! the editor) and the sentences that describe a change.
 
-use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -348,7 +347,7 @@ pub fn summarize(overall: &Overall, files: &[FileChange], functions: &[FunctionC
 }
 
 pub(super) fn file_name(path: &str) -> &str {
-    Path::new(path).file_name().and_then(|name| name.to_str()).unwrap_or(path)
+    crate::engine::units::short_name_str(path)
 }
 
 /// `0.31 s → 0.95 s CPU (+206%)`, `12.0 → 52.0 MB peak (+333%)`.

@@ -203,28 +203,28 @@ pub async fn preflight(python: &Path) -> Result<Preflight, EngineError> {
 
 /// upgrade, uninstall) re-runs the preflight.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
-struct Stamp {
+struct InstallStamp {
     target: PathBuf,
     modified: Option<SystemTime>,
     len: u64,
     scalene_modified: Option<SystemTime>,
 }
 
-fn interpreter_stamp(python: &Path) -> Option<Stamp> {
+fn interpreter_stamp(python: &Path) -> Option<InstallStamp> {
     let target = python.canonicalize().ok()?;
     let meta = std::fs::metadata(&target).ok()?;
-    Some(Stamp { target, modified: meta.modified().ok(), len: meta.len(), scalene_modified: None })
+    Some(InstallStamp { target, modified: meta.modified().ok(), len: meta.len(), scalene_modified: None })
 }
 
-fn full_stamp(python: &Path, preflight: &Preflight) -> Option<Stamp> {
+fn full_stamp(python: &Path, preflight: &Preflight) -> Option<InstallStamp> {
     let scalene_modified = std::fs::metadata(&preflight.scalene_dir).and_then(|meta| meta.modified()).ok()?;
-    Some(Stamp { scalene_modified: Some(scalene_modified), ..interpreter_stamp(python)? })
+    Some(InstallStamp { scalene_modified: Some(scalene_modified), ..interpreter_stamp(python)? })
 }
 
 /// One remembered preflight: valid while the interpreter and its Scalene install have this stamp.
 #[derive(Clone, Debug, serde::Serialize, Deserialize)]
 struct StampedPreflight {
-    stamp: Stamp,
+    stamp: InstallStamp,
     preflight: Arc<Preflight>,
 }
 

@@ -23,7 +23,7 @@ fn code(output: &Output) -> i32 {
 
 /// Validates against the schema embedded in docs/schema.md.
 pub fn assert_valid(json: &serde_json::Value) {
-    let schema = crate::schema::documented_schema();
+    let schema = crate::docs_schema::documented_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();
     assert!(errors.is_empty(), "output does not match docs/schema.md: {errors:#?}");
@@ -407,7 +407,7 @@ fn wait_until(mut done: impl FnMut() -> bool) -> bool {
 #[test]
 fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
     let project = TempProject::new();
-    let text = crate::live::phased_program(project.path(), &["a", "b"]);
+    let text = crate::engine_live::phased_program(project.path(), &["a", "b"]);
     let program = project.write("phases.py", &text);
     // On a terminal (a pseudo-terminal from util-linux's `script`, output flushed to a file as written).
     let screen = project.path().join("screen.txt");
@@ -438,10 +438,10 @@ fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
     let shown = || std::fs::read_to_string(&screen).unwrap_or_default();
     let frames = |text: &str| text.matches("status running").count();
     assert!(wait_until(|| frames(&shown()) >= 1), "no live frame: {}", shown());
-    crate::live::touch(project.path(), "go_b");
+    crate::engine_live::touch(project.path(), "go_b");
     let seen = frames(&shown());
     assert!(wait_until(|| frames(&shown()) > seen), "the view is redrawn at the next snapshot: {}", shown());
-    crate::live::touch(project.path(), "stop");
+    crate::engine_live::touch(project.path(), "stop");
     assert!(child.0.wait().unwrap().success());
     let screen = shown();
     assert!(screen.contains("live · the run so far") && screen.contains("\x1b[H\x1b[2J"), "redrawn in place: {screen}");
@@ -460,9 +460,9 @@ fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
         .spawn()
         .unwrap();
     assert!(wait_until(|| project.path().join("in_a").exists()));
-    crate::live::touch(project.path(), "go_b");
+    crate::engine_live::touch(project.path(), "go_b");
     assert!(wait_until(|| project.path().join("in_b").exists()));
-    crate::live::touch(project.path(), "stop");
+    crate::engine_live::touch(project.path(), "stop");
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
@@ -472,7 +472,7 @@ fn profile_live_redraws_the_view_on_a_terminal_and_prints_it_once_elsewhere() {
 
 #[test]
 fn profile_test_runs_one_pytest_test_and_keeps_a_failing_tests_profile() {
-    let (project, _) = crate::live::test_project();
+    let (project, _) = crate::engine_live::test_project();
     let (output, stdout, stderr) = run(bin()
         .current_dir(project.path())
         .args(["profile", "--mode", "cpu", "--python"])
@@ -489,7 +489,7 @@ fn profile_test_runs_one_pytest_test_and_keeps_a_failing_tests_profile() {
 
 #[test]
 fn a_test_name_that_matches_no_test_says_so_and_unicode_parametrize_ids_run_by_their_node_id() {
-    let (project, _) = crate::live::test_project();
+    let (project, _) = crate::engine_live::test_project();
     project.write(
         "tests/test_ids.py",
         "import pytest\n\nfrom shapes import slow_area\n\n\n@pytest.mark.parametrize(\"x\", [\"é\"])\ndef test_accented(x):\n    assert slow_area(2_000_000) > 0 and x\n",
@@ -565,7 +565,7 @@ fn every_command_that_prints_ends_quietly_when_stdout_is_closed() {
     let store = project.path().join("store");
     let (v1, v2) = (support::scalene_fixture("2.4.0", "compare_v1"), support::scalene_fixture("2.4.0", "compare_v2"));
     let big = support::scalene_fixture("2.4.0", "big_file");
-    let (output, _, stderr) = run(crate::saved::bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(std::process::Stdio::null()));
+    let (output, _, stderr) = run(crate::cli_saved::bin(&store).args(["show", "--save", "big"]).arg(&big).stdout(std::process::Stdio::null()));
     assert_eq!(code(&output), 0, "{stderr}");
     let program = project.write("quick.py", "total = 0\nfor i in range(300_000):\n    total += i % 7\nprint(total)\n");
     let python = support::python().display().to_string();
@@ -583,7 +583,7 @@ fn every_command_that_prints_ends_quietly_when_stdout_is_closed() {
         &["profile", "--json", "--mode", "cpu", "--python", &python, &program],
     ];
     for (args, read_first) in long.iter().map(|args| (args, true)).chain(short.iter().map(|args| (args, false))) {
-        let (code, stderr) = run_with_closed_stdout(crate::saved::bin(&store).args(*args), read_first);
+        let (code, stderr) = run_with_closed_stdout(crate::cli_saved::bin(&store).args(*args), read_first);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(code, 0, "{args:?} ends quietly: {stderr}");
         assert!(!stderr.contains("error"), "{args:?}: a closed stdout is no error: {stderr}");
@@ -604,8 +604,8 @@ fn v1_readers_accept_unknown_keys_and_name_the_path_of_a_wrong_type_or_missing_f
     use serde_json::{Value, json};
     let project = TempProject::new();
     let store = project.path().join("store");
-    let bin = || crate::saved::bin(&store);
-    let text = crate::saved::real_profile_json(&project);
+    let bin = || crate::cli_saved::bin(&store);
+    let text = crate::cli_saved::real_profile_json(&project);
     let plain = project.write("plain.json", &text);
     let original: Value = serde_json::from_str(&text).unwrap();
     // Fields a later version 1 may add: at the top level, in a file, a line and a function.

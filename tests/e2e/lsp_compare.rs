@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::compare::{line0, line_of, live_v1, live_v2};
+use crate::cli_compare::{line0, line_of, live_v1, live_v2};
 use crate::lsp_load::load_fixture;
 use crate::lsp_profile::{follow, profile_and_wait};
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities, file_uri};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::live::{phase_line, phased_program, test_project, touch};
+use crate::engine_live::{phase_line, phased_program, test_project, touch};
 use crate::lsp_profile::{follow, start_in, start_profile};
 use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities};
 use crate::support::{self, TempProject};
@@ -215,8 +215,8 @@ fn the_profile_test_lens_profiles_one_failing_test_and_keeps_its_profile() {
     let shapes_text = std::fs::read_to_string(&shapes).unwrap();
     let shapes_uri = client.open(&shapes, &shapes_text);
     let lines = hinted_lines(&client.inlay_hints(&shapes_uri, &shapes_text));
-    let perimeter: Vec<u64> = crate::live::body_lines("slow_perimeter").map(|line| line as u64 - 1).collect();
-    let area: Vec<u64> = crate::live::body_lines("slow_area").map(|line| line as u64 - 1).collect();
+    let perimeter: Vec<u64> = crate::engine_live::body_lines("slow_perimeter").map(|line| line as u64 - 1).collect();
+    let area: Vec<u64> = crate::engine_live::body_lines("slow_area").map(|line| line as u64 - 1).collect();
     assert!(lines.iter().any(|line| perimeter.contains(line)), "the failing test's code is measured: {lines:?}");
     assert!(!lines.iter().any(|line| area.contains(line)), "the other test did not run: {lines:?}");
     let error = client.execute("scalene.profileTest", json!({"uri": uri, "name": ""})).unwrap_err();

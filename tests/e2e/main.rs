@@ -1,19 +1,21 @@
 //! Integration tests: real Scalene on real Python programs, through the engine API and the real binary.
-//! They need the pinned venv (`scripts/setup-python`, done by `scripts/test`).
+//! They need the pinned venv (`scripts/setup-python`, done by `scripts/test`). A file's prefix names the
+//! layer it drives: `cli_` the binary's commands, `engine_` the engine's API, `lsp_` a language-server
+//! session, `host_` the binary in every mode, `docs_` the docs against the code.
 
 mod architecture;
 mod cli;
-mod compare;
+mod cli_compare;
+mod cli_saved;
+mod docs_schema;
+mod engine_live;
+mod engine_runner;
+mod host_faults;
 mod lsp_compare;
-mod faults;
-mod live;
 mod lsp_edits;
 mod lsp_editor_requests;
 mod lsp_initialize;
 mod lsp_live;
 mod lsp_load;
 mod lsp_profile;
-mod runner;
-mod saved;
-mod schema;
 mod support;

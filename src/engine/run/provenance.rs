@@ -48,8 +48,10 @@ pub async fn git_state(dir: &Path) -> Option<GitState> {
 mod tests {
     use super::*;
 
-    fn git_sync(dir: &Path, args: &[&str]) -> bool {
-        std::process::Command::new("git")
+    /// Runs git in `dir` (a test's own repository, with its own identity), panicking with git's stderr
+    /// when it fails: the tests run where the project is checked out, so git is there.
+    fn git_sync(dir: &Path, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
             .arg("-C")
             .arg(dir)
             .args(args)
@@ -57,23 +59,28 @@ mod tests {
             .env("GIT_AUTHOR_EMAIL", "t@example.com")
             .env("GIT_COMMITTER_NAME", "t")
             .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .output()
-            .is_ok_and(|output| output.status.success())
+            .expect("git runs (it is needed to check out this project)");
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
     #[tokio::test]
     async fn commit_and_dirty_flag_of_a_repository_and_nothing_outside_one() {
         let tmp = tempfile::tempdir().unwrap();
         assert_eq!(git_state(tmp.path()).await, None, "not a repository");
-        if !git_sync(tmp.path(), &["init", "-q"]) {
-            eprintln!("git is not installed: skipping the repository part");
-            return;
-        }
+        git_sync(tmp.path(), &["init", "-q"]);
+        assert_eq!(git_state(tmp.path()).await, None, "a repository without a commit has no commit to name");
         std::fs::write(tmp.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(git_sync(tmp.path(), &["add", "a.py"]) && git_sync(tmp.path(), &["commit", "-qm", "one"]));
+        git_sync(tmp.path(), &["add", "a.py"]);
+        git_sync(tmp.path(), &["commit", "-qm", "one"]);
+        let head = git_sync(tmp.path(), &["rev-parse", "HEAD"]);
         let clean = git_state(tmp.path()).await.expect("a repository with a commit");
-        assert_eq!(clean.commit.len(), 40, "{clean:?}");
+        assert_eq!(clean.commit, head, "the commit checked out");
         assert!(!clean.dirty);
+        std::fs::write(tmp.path().join("untracked.py"), "y = 1\n").unwrap();
+        assert!(!git_state(tmp.path()).await.unwrap().dirty, "an untracked file does not make it dirty");
         std::fs::write(tmp.path().join("a.py"), "x = 2\n").unwrap();
         let dirty = git_state(tmp.path()).await.unwrap();
         assert_eq!(dirty.commit, clean.commit);

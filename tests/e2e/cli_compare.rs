@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::saved::{bin, run};
+use crate::cli_saved::{bin, run};
 use crate::support::{self, TempProject};
 
 /// The 1-based line of the first line containing `needle` in a fixture program.
@@ -16,7 +16,7 @@ pub fn line_of(program: &str, needle: &str) -> u64 {
 }
 
 fn assert_valid(json: &Value) {
-    let schema = crate::schema::documented_comparison_schema();
+    let schema = crate::docs_schema::documented_comparison_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator.iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();
     assert!(errors.is_empty(), "output does not match the comparison schema in docs/schema.md: {errors:#?}");

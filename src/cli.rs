@@ -121,7 +121,7 @@ fn engine_settings() -> EngineSettings {
     EngineSettings { watchdog: std::env::current_exe().ok(), ..EngineSettings::default() }
 }
 
-/// `scalene-lsp __watchdog PGID RUN_DIR` (hidden): one run's watchdog (engine/runner/watchdog.rs).
+/// `scalene-lsp __watchdog PGID RUN_DIR` (hidden): one run's watchdog (engine/run/runner/watchdog.rs).
 pub fn watchdog(pgid: i32, run_dir: PathBuf) -> ExitCode {
     ExitCode::from(crate::engine::run::runner::watchdog_main(pgid, run_dir))
 }

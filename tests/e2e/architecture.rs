@@ -79,7 +79,7 @@ fn names_after(code: &str, prefix: &str) -> BTreeSet<String> {
 }
 
 /// The layer and the unit (module directly under the layer) of a source file: `src/lsp/hints.rs` →
-/// (lsp, hints); `src/engine/runner/argv.rs` → (engine, runner); `src/lsp.rs` → (lsp, "").
+/// (lsp, hints); `src/engine/run/runner/argv.rs` → (engine, run); `src/lsp.rs` → (lsp, "").
 fn layer_and_unit(src: &Path, file: &Path) -> (String, String, usize) {
     let relative = file.strip_prefix(src).unwrap();
     let parts: Vec<String> =

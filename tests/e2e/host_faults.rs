@@ -254,7 +254,7 @@ fn the_next_start_sweeps_a_run_whose_owner_and_watchdog_died() {
     scene.assert_nothing_left("the sweep at the next start");
 }
 
-/// A SIGKILL while the first run verifies the start-up shortcut (the probe run, `engine/startup.rs`):
+/// A SIGKILL while the first run verifies the start-up shortcut (the probe run, `engine/run/startup.rs`):
 /// the watchdog stops the probe's Scalene, and the probe's own folder, which only the killed process
 /// would have removed, is swept by the next start at once (it names its owner, who is gone).
 #[test]

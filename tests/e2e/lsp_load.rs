@@ -413,11 +413,11 @@ fn load_profile_refuses_devices_pipes_directories_and_oversize_files_and_goes_on
         (&support::scalene_fixture("2.4.0", "cpu_bound"), "more than the 0 MB a profile may have"),
     ];
     for (path, reason) in cases {
-        let started = std::time::Instant::now();
+        // A read that blocked (a FIFO, /dev/zero) would leave this without an answer: the client's
+        // timeout fails the test.
         let error = client.execute("scalene.loadProfile", json!({"path": path})).unwrap_err();
         let message = error["message"].as_str().unwrap();
         assert!(message.contains(reason) && message.contains("Fix:"), "{}: {message}", path.display());
-        assert!(started.elapsed() < TIMEOUT, "refused at once, not after reading");
     }
     // Still serving.
     assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));

@@ -28,7 +28,7 @@ pub struct Preflight {
     /// version's internals): then runs take the normal path and cannot be paused.
     #[serde(default)]
     pub startup: Option<ScaleneStartup>,
-    /// Start-up shortcut verdicts for this interpreter and Scalene install (see `engine/startup.rs`).
+    /// Start-up shortcut verdicts for this interpreter and Scalene install (see `engine/run/startup.rs`).
     #[serde(default)]
     pub shortcut: ShortcutVerdicts,
 }

@@ -30,7 +30,7 @@ use run::{interpreter, plan, provenance, runner, runs, startup};
 pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCache, ProfileId, ProfileKey, ProfileOrigin};
 pub use error::{EngineError, panic_message};
 pub use profile_file::{load_json_file, load_profile_file};
-pub use interpreter::{DiscoveryEnv, Interpreter, Preflight};
+pub use interpreter::{DiscoveryEnv, Environment, EnvironmentFailure, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
 pub use runner::{Program, ProgramIo, RunSpec};
 pub use run::plan::{DEFAULT_LIVE_INTERVAL, ProfileRequest, RunPlan};
@@ -83,22 +83,6 @@ impl Default for EngineSettings {
             watchdog: None,
         }
     }
-}
-
-/// The interpreter a profile started from a folder would use, and what its preflight found.
-#[derive(Clone, Debug)]
-pub struct Environment {
-    pub interpreter: Interpreter,
-    pub preflight: Arc<Preflight>,
-    pub project_root: Option<PathBuf>,
-}
-
-/// Why no profile could run from a folder: the error (with its fix) and what was found before it.
-#[derive(Clone, Debug)]
-pub struct EnvironmentFailure {
-    pub interpreter: Option<Interpreter>,
-    pub project_root: Option<PathBuf>,
-    pub error: EngineError,
 }
 
 /// A run in progress, for identical requests to join.
@@ -206,18 +190,10 @@ impl Engine {
         startup::env_for(planned, &self.inner.preflights, place).await
     }
 
-
     /// The interpreter (explicit, else discovered from `start`'s project) and its cached preflight:
     /// what a profile started from `start` would use. Runs Python only when the preflight is not cached.
     pub async fn environment(&self, python: Option<&Path>, start: &Path) -> Result<Environment, EnvironmentFailure> {
-        let project_root = workspace::find_project_root(start);
-        let root_for_discovery = project_root.clone().unwrap_or_else(|| start.to_path_buf());
-        let interpreter = interpreter::discover(python, &root_for_discovery, &self.inner.settings.discovery_env)
-            .map_err(|error| EnvironmentFailure { interpreter: None, project_root: project_root.clone(), error })?;
-        match self.inner.preflights.check(&interpreter.path).await {
-            Ok(preflight) => Ok(Environment { interpreter, preflight, project_root }),
-            Err(error) => Err(EnvironmentFailure { interpreter: Some(interpreter), project_root, error }),
-        }
+        interpreter::environment(python, start, &self.inner.settings.discovery_env, &self.inner.preflights).await
     }
 
     /// Starts (or joins) a run and returns at once; the run goes on in the background even if the

@@ -99,6 +99,8 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
     {
         return Err(invalid_params(format!("scalene.compare: `runs` must be between 1 and {MAX_RUNS}, got {runs}")));
     }
+    // Confined before anything reads it (the cache, the file's text).
+    let path = session.confine(&path).map_err(request_failed)?;
     let store = session.engine.store();
     let load_name = name.clone();
     let baseline = Arc::new(blocking(move || store.load(&load_name)).await?);
@@ -114,7 +116,6 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
             "summary": summary.text,
         }));
     }
-    let path = session.confine(&path).map_err(request_failed)?;
     let settings = session.settings();
     let overrides = RunOverrides { args: Some(baseline.meta.args.clone()), mode: Some(baseline.meta.mode), ..RunOverrides::default() };
     let request = settings.run_request(Program::Script(path.clone()), overrides);

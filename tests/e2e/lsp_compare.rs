@@ -227,3 +227,29 @@ fn compare_runs_follow_the_editors_start_up_setting() {
     client.expect_request("workspace/inlayHint/refresh", TIMEOUT);
     assert_eq!(parent_after_compare(&mut client), server, "the shortcut: the program runs in Scalene's first process, the server's child");
 }
+
+/// A file outside the workspace is refused by every command that runs or compares it, before anything
+/// reads it: `scalene.compare` refused it only after looking for the baseline and the file's text.
+#[test]
+fn commands_refuse_a_file_outside_the_workspace_before_reading_anything() {
+    let project = TempProject::new();
+    project.write("inside.py", "x = 1\n");
+    let elsewhere = TempProject::new();
+    let outside = elsewhere.write("outside.py", "def test_a():\n    assert True\n");
+    let store = tempfile::tempdir().unwrap();
+    let mut client = LspClient::start(project.path(), json!({"store": {"dir": store.path()}}));
+    let uri = file_uri(&outside);
+    for (command, argument) in [
+        ("scalene.profile", json!({"uri": uri})),
+        ("scalene.profileTest", json!({"uri": uri, "name": "test_a"})),
+        ("scalene.compare", json!({"uri": uri})),
+        ("scalene.compare", json!({"uri": uri, "baseline": "missing", "runs": 2})),
+    ] {
+        let error = client.execute(command, argument.clone()).unwrap_err();
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains("outside the workspace") && message.contains("Fix:"), "{command} {argument}: {error}");
+    }
+    assert!(std::fs::read_dir(store.path()).unwrap().next().is_none(), "nothing was saved or read into the store");
+    // Still serving, and nothing runs.
+    assert_eq!(client.execute_ok("scalene.cancel", json!({})), json!({"cancelled": false}));
+}

@@ -7,6 +7,7 @@ pub mod preflight;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::engine::error::EngineError;
 
@@ -121,6 +122,35 @@ pub fn discover(
     }
     tried.push("python3 and python on PATH".to_string());
     Err(EngineError::InterpreterNotFound { tried: tried.join("; ") })
+}
+
+/// The interpreter a profile started from a folder would use, and what its preflight found.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub interpreter: Interpreter,
+    pub preflight: Arc<Preflight>,
+    pub project_root: Option<PathBuf>,
+}
+
+/// Why no profile could run from a folder: the error (with its fix) and what was found before it.
+#[derive(Clone, Debug)]
+pub struct EnvironmentFailure {
+    pub interpreter: Option<Interpreter>,
+    pub project_root: Option<PathBuf>,
+    pub error: EngineError,
+}
+
+/// The interpreter (explicit, else discovered from `start`'s project) and its cached preflight: what a
+/// profile started from `start` would use. Runs Python only when the preflight is not cached.
+pub async fn environment(python: Option<&Path>, start: &Path, discovery_env: &DiscoveryEnv, preflights: &PreflightCache) -> Result<Environment, EnvironmentFailure> {
+    let project_root = crate::engine::workspace::find_project_root(start);
+    let root_for_discovery = project_root.clone().unwrap_or_else(|| start.to_path_buf());
+    let interpreter = discover(python, &root_for_discovery, discovery_env)
+        .map_err(|error| EnvironmentFailure { interpreter: None, project_root: project_root.clone(), error })?;
+    match preflights.check(&interpreter.path).await {
+        Ok(preflight) => Ok(Environment { interpreter, preflight, project_root }),
+        Err(error) => Err(EnvironmentFailure { interpreter: Some(interpreter), project_root, error }),
+    }
 }
 
 #[cfg(test)]

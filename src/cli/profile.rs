@@ -37,7 +37,7 @@ pub struct ProfileArgs {
     #[arg(long, value_name = "NAME")]
     pub save: Option<String>,
     /// Run the program this many times and keep each line's mean and range (for noise-aware comparisons).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=crate::engine::limits::MAX_REPEAT as i64))]
     pub repeat: u32,
     #[command(flatten)]
     pub run: RunArgs,

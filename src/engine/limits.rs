@@ -8,6 +8,8 @@ use std::time::Duration;
 pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
 /// The snapshot interval of a live run, in seconds: from 0.1 to an hour.
 pub const LIVE_INTERVAL_S: (f64, f64) = (0.1, 3600.0);
+/// The most runs one `--repeat` / `runs` may ask for (the CLI, the editor's `scalene.compare`).
+pub const MAX_REPEAT: u32 = 100;
 /// The oldest age `cleanup --older-than` / `max_age_days` may name: a hundred years.
 pub const MAX_AGE_DAYS: f64 = 36_500.0;
 

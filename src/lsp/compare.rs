@@ -15,14 +15,13 @@ use super::baseline::CompareMode;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{EditorRun, Session};
+use crate::engine::limits::MAX_REPEAT;
 use super::settings::RunOverrides;
 use crate::engine::keep::cache::CachedProfile;
 use crate::engine::profile::compare::{self, Verdict};
 use crate::engine::keep::storage::{self, SavedProfile};
 use crate::engine::{EngineError, Program};
 
-/// The most runs one `scalene.compare` may ask for.
-pub const MAX_RUNS: u32 = 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,9 +94,9 @@ fn fresh_profile(session: &Session, uri: &Uri, path: &Path) -> Option<Arc<Cached
 pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: CompareArgs) -> Result<Value> {
     let name = checked_name("scalene.compare", args.baseline)?;
     if let Some(runs) = args.runs
-        && !(1..=MAX_RUNS).contains(&runs)
+        && !(1..=MAX_REPEAT).contains(&runs)
     {
-        return Err(invalid_params(format!("scalene.compare: `runs` must be between 1 and {MAX_RUNS}, got {runs}")));
+        return Err(invalid_params(format!("scalene.compare: `runs` must be between 1 and {MAX_REPEAT}, got {runs}")));
     }
     // Confined before anything reads it (the cache, the file's text).
     let path = session.confine(&path).map_err(request_failed)?;

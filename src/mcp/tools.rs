@@ -20,7 +20,6 @@ use crate::engine::{Engine, ProfileId, ProfileRequest, Program, RunHandle, RunId
 
 /// Default wall-clock limit of `profile_code` runs (`profile` uses the engine's `DEFAULT_TIMEOUT`).
 const CODE_TIMEOUT: Duration = Duration::from_secs(120);
-const MAX_TIMEOUT_S: f64 = 24.0 * 3600.0;
 /// How long `pause` / `resume` wait for Scalene to confirm the switch before they answer `pending`
 /// (a newer pause or resume of the run ends the wait at once: the newest wish is the one applied).
 const RECORDING_WAIT: Duration = Duration::from_secs(5);
@@ -35,10 +34,7 @@ fn parse_profile_id(text: &str) -> Result<ProfileId, ToolError> {
 fn timeout(timeout_s: Option<f64>, default: Duration) -> Result<Duration, ToolError> {
     match timeout_s {
         None => Ok(default),
-        Some(seconds) if seconds > 0.0 && seconds <= MAX_TIMEOUT_S => Ok(Duration::from_secs_f64(seconds)),
-        Some(seconds) => {
-            Err(ToolError::invalid(format!("`timeout_s` must be a number of seconds between 0 and {MAX_TIMEOUT_S}, got {seconds}")))
-        }
+        Some(seconds) => crate::engine::limits::seconds("`timeout_s`", seconds, 0.001, crate::engine::limits::MAX_TIMEOUT_S).map_err(ToolError::invalid),
     }
 }
 

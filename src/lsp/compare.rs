@@ -15,13 +15,12 @@ use super::baseline::CompareMode;
 use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{EditorRun, Session};
-use crate::engine::limits::MAX_REPEAT;
 use super::settings::RunOverrides;
 use crate::engine::keep::cache::CachedProfile;
 use crate::engine::profile::compare::{self, Verdict};
 use crate::engine::keep::storage::{self, SavedProfile};
+use crate::engine::limits::MAX_REPEAT;
 use crate::engine::{EngineError, Program};
-
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

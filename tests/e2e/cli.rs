@@ -536,6 +536,25 @@ fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
     assert!(stdout.contains("start-up:      Scalene's own"), "the environment variable does the same: {stdout}");
 }
 
+/// `doctor` plans the run `profile` would make with the same options (one request builder for both).
+#[test]
+fn doctor_shows_the_command_of_profile_with_the_same_run_options() {
+    let program = support::program("cpu_bound.py");
+    let (output, stdout, stderr) = run(bin()
+        .args(["doctor", "--mode", "cpu", "--cpu-sampling-rate", "0.01", "--profile-only", "cpu_bound,helper", "--python"])
+        .arg(support::python())
+        .arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let command = stdout.lines().find(|line| line.starts_with("command:")).unwrap_or_default();
+    for part in ["--cpu-only", "--cpu-sampling-rate 0.01", "--profile-only cpu_bound,helper"] {
+        assert!(command.contains(part), "{part} in {command}");
+    }
+    assert!(!command.contains("--memory") && !command.contains("LD_PRELOAD"), "cpu mode preloads nothing: {command}");
+    let (output, _, stderr) = run(bin().args(["doctor", "--timeout", "0"]).arg(&program));
+    assert_eq!(code(&output), 2, "a bad run option is a usage error, as for profile: {stderr}");
+    assert!(stderr.contains("--timeout must be a number of seconds from 0.001"), "{stderr}");
+}
+
 /// Runs `command` with stdout a pipe that is closed early: before the command starts when `read_first`
 /// is false (then its very first write fails with EPIPE), else after its first line was read. Returns
 /// the exit code and stderr.

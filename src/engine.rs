@@ -29,7 +29,7 @@ use run::{interpreter, plan, provenance, runner, runs, startup};
 
 pub use cache::{CacheEvent, CacheSettings, CachedProfile, CoveredFile, ProfileCache, ProfileId, ProfileKey, ProfileOrigin};
 pub use error::{EngineError, panic_message};
-pub use profile_file::{load_json_file, load_profile_file};
+pub use keep::loading::{load_json_file, load_profile_file};
 pub use interpreter::{DiscoveryEnv, Environment, EnvironmentFailure, Interpreter, Preflight};
 pub use model::{Mode, Profile, RunStatus};
 pub use runner::{Program, ProgramIo, RunSpec};
@@ -517,12 +517,12 @@ impl Engine {
 
     /// Loads an existing Scalene JSON file into the cache (a regular file of at most `max_bytes`, read on
     /// the blocking pool: never a stall of the async runtime). Files it names that do not exist here (a
-    /// profile from CI or another machine) are rebased onto `roots` (see `profile_file::rebase_profile`).
+    /// profile from CI or another machine) are rebased onto `roots` (see `keep::loading::rebase_profile`).
     pub async fn load_json(&self, path: &Path, roots: &[PathBuf], max_bytes: u64) -> RunResult {
         let (path, roots) = (path.to_path_buf(), roots.to_vec());
         let loaded = tokio::task::spawn_blocking(move || {
             let (key, mut profile) = load_json_file(&path, max_bytes)?;
-            profile_file::rebase_profile(&mut profile, &roots);
+            keep::loading::rebase_profile(&mut profile, &roots);
             Ok::<_, EngineError>((key, profile))
         })
         .await

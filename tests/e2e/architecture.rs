@@ -109,8 +109,42 @@ fn layers_import_only_downwards_and_lsp_and_mcp_never_each_other() {
     assert!(problems.is_empty(), "imports that point up or sideways:\n{}", problems.join("\n"));
 }
 
+/// `code` without its `#[cfg(test)] mod NAME { ... }` blocks (tests may import anything); the code
+/// after such a block is kept.
+fn without_test_modules(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(start) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let Some(open) = after.find('{').filter(|open| after[..*open].contains("mod ") && !after[..*open].contains(';')) else {
+            out.push_str("#[cfg(test)]");
+            rest = &after["#[cfg(test)]".len()..];
+            continue;
+        };
+        let mut depth = 0;
+        let mut end = after.len();
+        for (index, c) in after[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + index + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A module path (`["engine", "run", "runner"]` for src/engine/run/runner.rs) and its code, without
-/// comments, string contents and the test module at its end (tests may import anything).
+/// comments, string contents and test modules.
 struct Module {
     path: Vec<String>,
     file: String,
@@ -126,9 +160,8 @@ fn modules(src: &Path) -> Vec<Module> {
         .map(|file| {
             let relative = file.strip_prefix(src).unwrap();
             let path = relative.iter().map(|part| part.to_string_lossy().trim_end_matches(".rs").to_string()).collect();
-            let text = std::fs::read_to_string(&file).unwrap();
-            let text = text.split("#[cfg(test)]\nmod tests").next().unwrap().to_string();
-            Module { path, file: relative.display().to_string(), code: code_only(&text) }
+            let code = without_test_modules(&code_only(&std::fs::read_to_string(&file).unwrap()));
+            Module { path, file: relative.display().to_string(), code }
         })
         .collect()
 }
@@ -353,6 +386,8 @@ fn the_checks_find_a_circle_deep_down_and_an_import_through_a_facade() {
     let (to, item) = target(&paths[0], &known).unwrap();
     assert_eq!((to.join("::"), item.cloned()), ("engine::run::runner".to_string(), Some("Thing".to_string())));
     assert!(re_exports(&tree[2], &tree).contains("Thing"));
+    let code = without_test_modules("use a::b;\n#[cfg(test)]\nmod tests {\n    fn f() { if x { crate::c::d(); } }\n}\nuse e::f;\n#[cfg(test)]\nmod other;\n");
+    assert!(code.contains("use a::b;") && code.contains("use e::f;") && !code.contains("crate::c"), "{code}");
 }
 
 #[test]

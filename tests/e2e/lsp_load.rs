@@ -71,7 +71,7 @@ pub fn hint_triples(hints: &[Value]) -> Vec<(u64, u64, String)> {
 pub fn load_fixture(name: &str) -> (PathBuf, Profile) {
     let fixture = support::scalene_fixture("2.4.0", name);
     let mut profile = parse_profile(&std::fs::read(&fixture).unwrap()).unwrap();
-    scalene_lsp::engine::keep::profile_file::rebase_profile(&mut profile, &[support::repo().to_path_buf()]);
+    scalene_lsp::engine::keep::loading::rebase_profile(&mut profile, &[support::repo().to_path_buf()]);
     (fixture, profile)
 }
 

@@ -1,0 +1,88 @@
+//! Loading a profile from a file someone handed us (CLI `show` and `compare`, the editor's
+//! `scalene.loadProfile`, MCP's `load_profile`): read bounded (profile_file.rs), then what is in it (a
+//! Scalene JSON, this tool's normalized JSON or a saved profile), with the paths of a profile recorded
+//! on another machine rebased onto the workspace.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::error::EngineError;
+use crate::engine::keep::cache::{ProfileKey, ProfileOrigin};
+use crate::engine::keep::storage;
+use crate::engine::profile::model::{Profile, RunStatus};
+use crate::engine::workspace::rebase;
+
+/// Reads (see `read_bounded`) and parses a Scalene JSON file (no cache).
+pub fn load_json_file(path: &Path, max_bytes: u64) -> Result<(ProfileKey, Profile), EngineError> {
+    let bytes = crate::engine::keep::profile_file::read_bounded(path, max_bytes)?;
+    let mut profile =
+        crate::engine::profile::parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
+    if profile.status == RunStatus::TooShort {
+        profile.notes.push(crate::engine::profile::model::TOO_SHORT_ADVICE.into());
+    }
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let key = ProfileKey {
+        origin: ProfileOrigin::Loaded,
+        path: canonical,
+        content_hash: blake3::hash(&bytes).to_hex().to_string(),
+        options: String::new(),
+    };
+    Ok((key, profile))
+}
+
+/// A profile from a file given to `compare` or `show` (read like `load_json_file`: a regular file of at
+/// most `max_bytes`): a saved profile file, this tool's `--json` output (docs/schema.md), or a Scalene JSON.
+pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineError> {
+    let bytes = crate::engine::keep::profile_file::read_bounded(path, max_bytes)?;
+    if storage::is_saved_profile(&bytes) {
+        return storage::parse_saved(&bytes)
+            .map(|saved| saved.profile)
+            .map_err(|reason| EngineError::SavedUnreadable { path: path.to_path_buf(), reason });
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        schema: Option<serde::de::IgnoredAny>,
+    }
+    let normalized = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|probe| probe.schema.is_some());
+    if normalized {
+        let json: crate::engine::profile::schema::ProfileJson = crate::engine::profile::schema::read_json(&bytes).map_err(|err| EngineError::CannotCompare {
+            reason: format!("{} has a `schema` key but is not scalene-lsp's normalized JSON (docs/schema.md): {err}", path.display()),
+            fix: "pass a Scalene JSON (`scalene run -o FILE.json`), the output of `scalene-lsp profile --json`, or a saved profile name".into(),
+        })?;
+        return Ok(json.into_profile());
+    }
+    let mut profile = crate::engine::profile::parse::parse_profile(&bytes).map_err(|source| EngineError::Parse { path: path.to_path_buf(), source })?;
+    if profile.status == RunStatus::TooShort {
+        profile.notes.push(crate::engine::profile::model::TOO_SHORT_ADVICE.into());
+    }
+    Ok(profile)
+}
+
+/// Rebases every file of a loaded profile that does not exist here, and says so in a note. The line
+/// remapping (remap.rs) still checks each file's text, so a wrong guess shows no wrong number.
+pub fn rebase_profile(profile: &mut Profile, roots: &[PathBuf]) {
+    let mut n_rebased = 0;
+    let mut example = None;
+    for file in &mut profile.files {
+        if let Some(local) = rebase(&file.path, roots) {
+            example.get_or_insert_with(|| (file.path.clone(), local.clone()));
+            file.path = local;
+            n_rebased += 1;
+        }
+    }
+    if let Some(local) = rebase(Path::new(&profile.program), roots) {
+        profile.program = local.display().to_string();
+    }
+    if let Some(at) = profile.peak_at.as_mut()
+        && let Some(local) = rebase(&at.file, roots)
+    {
+        at.file = local;
+    }
+    profile.files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some((from, to)) = example {
+        profile.notes.push(format!(
+            "{n_rebased} file(s) of this profile do not exist at their recorded paths and were matched to the workspace (e.g. {} → {})",
+            from.display(),
+            to.display()
+        ));
+    }
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { fixCommand, languageStatus, problemKey } from '../src/lib/environment';
+import { languageStatus, problemKey, problemMessage } from '../src/lib/environment';
 
 test('the language status shows Scalene and Python versions, or the problem', () => {
   const ok = languageStatus('running', { ok: true, python: '/w/.venv/bin/python', source: "the project's .venv/ virtual environment", pythonVersion: '3.11.7', scaleneVersion: '2.4.0' }, 'discovery');
@@ -16,13 +16,19 @@ test('the language status shows Scalene and Python versions, or the problem', ()
   assert.equal(languageStatus('starting', undefined).busy, true);
 });
 
-test('the fix command is taken from the server message', () => {
-  const msg = 'Scalene is not installed for "/w/.venv/bin/python" (`import scalene` failed: No module named scalene). Fix: "/w/.venv/bin/python" -m pip install scalene';
-  assert.equal(fixCommand(msg), '"/w/.venv/bin/python" -m pip install scalene');
-  const upgrade = 'x has Scalene 1.5, but ... Fix: "/p" -m pip install --upgrade "scalene>=2,<3"';
-  assert.equal(fixCommand(upgrade), '"/p" -m pip install --upgrade "scalene>=2,<3"');
-  const none = 'no Python interpreter found. Tried: x. Fix: create a virtual environment with Scalene in the project (`python3 -m venv .venv && .venv/bin/python -m pip install scalene`), or name one';
-  assert.equal(fixCommand(none), 'python3 -m venv .venv && .venv/bin/python -m pip install scalene');
-  assert.equal(fixCommand('something else'), undefined);
+test("the problem's message is shown once per interpreter, and its button copies the server's fix command", () => {
+  const missing = {
+    ok: false,
+    kind: 'scalene_missing',
+    python: '/w/.venv/bin/python',
+    message: 'Scalene is not installed for "/w/.venv/bin/python" (`import scalene` failed: No module named scalene). Fix: "/w/.venv/bin/python" -m pip install scalene',
+    fixCommand: '"/w/.venv/bin/python" -m pip install scalene',
+  };
+  assert.deepEqual(problemMessage(missing), { message: missing.message, command: missing.fixCommand });
+  // No command from the server: nothing to copy, whatever the message says.
+  const broken = { ok: false, kind: 'interpreter_broken', message: 'the Python interpreter "/p" does not run: exit code 1. Fix: check that it is a working Python 3 executable' };
+  assert.deepEqual(problemMessage(broken), { message: `Scalene: ${broken.message}`, command: undefined });
+  assert.equal(problemMessage({ ok: false }).message, 'Scalene: the interpreter cannot run Scalene.');
   assert.notEqual(problemKey({ ok: false, kind: 'scalene_missing', python: '/a' }), problemKey({ ok: false, kind: 'scalene_missing', python: '/b' }));
+  assert.equal(problemKey({ ok: false, kind: 'scalene_missing', python: '/a' }), problemKey({ ...missing, python: '/a' }));
 });

@@ -19,6 +19,7 @@ pub mod hotspots;
 pub mod hover;
 pub mod lenses;
 pub mod progress;
+pub mod run_status;
 pub mod server;
 pub mod session;
 pub mod settings;

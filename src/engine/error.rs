@@ -1,15 +1,20 @@
 //! `EngineError`: every way the engine can fail to produce a profile. Each message names the problem and
 //! the exact fix, in one paragraph a user can act on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The fix when no interpreter is found: a virtual environment with Scalene in the project.
+const CREATE_VENV: &str = "python3 -m venv .venv && .venv/bin/python -m pip install scalene";
+
+/// pip's arguments for a Scalene that scalene-lsp can use.
+const UPGRADE_SCALENE: &str = "--upgrade \"scalene>=2,<3\"";
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(
         "no Python interpreter found. Tried: {tried}. Fix: create a virtual environment with Scalene in the \
-         project (`python3 -m venv .venv && .venv/bin/python -m pip install scalene`), or name an interpreter \
-         with --python (editor setting `scalene.python`)."
+         project (`{CREATE_VENV}`), or name an interpreter with --python (editor setting `scalene.python`)."
     )]
     InterpreterNotFound { tried: String },
 
@@ -22,17 +27,12 @@ pub enum EngineError {
     )]
     InterpreterBroken { python: PathBuf, reason: String },
 
-    #[error(
-        "Scalene is not installed for {python:?} (`import scalene` failed: {reason}). Fix: \"{python_display}\" \
-         -m pip install scalene",
-        python_display = python.display()
-    )]
+    #[error("Scalene is not installed for {python:?} (`import scalene` failed: {reason}). Fix: {fix}", fix = pip_install(python, "scalene"))]
     ScaleneMissing { python: PathBuf, reason: String },
 
     #[error(
-        "{python:?} has Scalene {version}, but scalene-lsp needs Scalene 2.x (its command line changed in 2.0). \
-         Fix: \"{python_display}\" -m pip install --upgrade \"scalene>=2,<3\"",
-        python_display = python.display()
+        "{python:?} has Scalene {version}, but scalene-lsp needs Scalene 2.x (its command line changed in 2.0). Fix: {fix}",
+        fix = pip_install(python, UPGRADE_SCALENE)
     )]
     ScaleneUnsupported { python: PathBuf, version: String },
 
@@ -95,10 +95,7 @@ pub enum EngineError {
     #[error("the run was cancelled before Scalene started")]
     CancelledBeforeStart,
 
-    #[error(
-        "pytest is not installed for {python:?}, so the test cannot run under Scalene. Fix: \"{python_display}\" -m pip install pytest",
-        python_display = python.display()
-    )]
+    #[error("pytest is not installed for {python:?}, so the test cannot run under Scalene. Fix: {fix}", fix = pip_install(python, "pytest"))]
     PytestMissing { python: PathBuf },
 
     #[error(
@@ -216,6 +213,18 @@ impl EngineError {
         }
     }
 
+    /// The exact shell command that fixes the problem, when one command does (the one the message's fix
+    /// names): e.g. `"/p/.venv/bin/python" -m pip install scalene`. Editors offer to copy or run it.
+    pub fn fix_command(&self) -> Option<String> {
+        match self {
+            EngineError::InterpreterNotFound { .. } => Some(CREATE_VENV.to_string()),
+            EngineError::ScaleneMissing { python, .. } => Some(pip_install(python, "scalene")),
+            EngineError::ScaleneUnsupported { python, .. } => Some(pip_install(python, UPGRADE_SCALENE)),
+            EngineError::PytestMissing { python } => Some(pip_install(python, "pytest")),
+            _ => None,
+        }
+    }
+
     /// True when the problem is the Python environment rather than the program.
     pub fn is_environment(&self) -> bool {
         matches!(
@@ -229,6 +238,19 @@ impl EngineError {
                 | EngineError::PytestMissing { .. }
         )
     }
+}
+
+/// `"PYTHON" -m pip install ARGS` for one interpreter: its path in double quotes, with the characters a
+/// POSIX shell treats specially inside them (`"`, `\\`, `$`, `` ` ``) escaped, so the command runs as shown.
+fn pip_install(python: &Path, args: &str) -> String {
+    let mut quoted = String::new();
+    for c in python.display().to_string().chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    format!("\"{quoted}\" -m pip install {args}")
 }
 
 /// How a process ended, for messages: `exit code 1`, `signal 9`.
@@ -290,4 +312,35 @@ pub fn shell_quote(arg: &str) -> String {
     let safe = !arg.is_empty()
         && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
     if safe { arg.to_string() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error that names one command to run gives that command, and its message ends with it.
+    #[test]
+    fn the_fix_command_is_the_one_the_message_names() {
+        let python = PathBuf::from("/w/.venv/bin/python");
+        let cases = [
+            (EngineError::ScaleneMissing { python: python.clone(), reason: "No module named 'scalene'".into() }, r#""/w/.venv/bin/python" -m pip install scalene"#),
+            (EngineError::ScaleneUnsupported { python: python.clone(), version: "1.5.51".into() }, r#""/w/.venv/bin/python" -m pip install --upgrade "scalene>=2,<3""#),
+            (EngineError::PytestMissing { python: python.clone() }, r#""/w/.venv/bin/python" -m pip install pytest"#),
+        ];
+        for (err, command) in cases {
+            assert_eq!(err.fix_command().as_deref(), Some(command), "{err}");
+            assert!(err.to_string().ends_with(&format!("Fix: {command}")), "{err}");
+        }
+        let not_found = EngineError::InterpreterNotFound { tried: "python3 on PATH".into() };
+        assert_eq!(not_found.fix_command().as_deref(), Some("python3 -m venv .venv && .venv/bin/python -m pip install scalene"));
+        assert!(not_found.to_string().contains("(`python3 -m venv .venv && .venv/bin/python -m pip install scalene`)"), "{not_found}");
+        let broken = EngineError::InterpreterBroken { python, reason: "exit code 1".into() };
+        assert_eq!(broken.fix_command(), None, "no one command fixes it");
+    }
+
+    #[test]
+    fn the_interpreter_path_is_quoted_for_a_shell() {
+        let err = EngineError::ScaleneMissing { python: PathBuf::from(r#"/h/my "env" $x`y`\z/bin/python"#), reason: String::new() };
+        assert_eq!(err.fix_command().as_deref(), Some(r#""/h/my \"env\" \$x\`y\`\\z/bin/python" -m pip install scalene"#));
+    }
 }

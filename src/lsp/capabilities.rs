@@ -17,6 +17,8 @@ pub struct ResolvedClientCapabilities {
     pub resolve_hint_tooltip: bool,
     /// The client announced `experimental.scaleneLineHeat: true`: it draws heat from `scalene/lineHeat`.
     pub line_heat: bool,
+    /// The client announced `experimental.scaleneRunStatus: true`: it follows runs by `scalene/runStatus`.
+    pub run_status: bool,
 }
 
 impl ResolvedClientCapabilities {
@@ -40,12 +42,13 @@ impl ResolvedClientCapabilities {
                 .and_then(|text| text.inlay_hint.as_ref())
                 .and_then(|hint| hint.resolve_support.as_ref())
                 .is_some_and(|resolve| resolve.properties.iter().any(|property| property == "tooltip")),
-            line_heat: caps
-                .experimental
-                .as_ref()
-                .and_then(|experimental| experimental.get("scaleneLineHeat"))
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(false),
+            line_heat: experimental(caps, "scaleneLineHeat"),
+            run_status: experimental(caps, "scaleneRunStatus"),
         }
     }
+}
+
+/// `experimental.<name>: true` in the client's capabilities.
+fn experimental(caps: &ClientCapabilities, name: &str) -> bool {
+    caps.experimental.as_ref().and_then(|experimental| experimental.get(name)).and_then(serde_json::Value::as_bool).unwrap_or(false)
 }

@@ -174,7 +174,7 @@ fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrid
     if !handle.joined {
         let token = format!("scalene-{run_id}");
         session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
-        let what = progress::RunTitle { test, live };
+        let what = progress::RunTitle { test, live, compare: false };
         tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what));
     }
     Ok(Some(json!({ "run_id": run_id.to_string() })))

@@ -126,7 +126,8 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
         if !joined {
             let token = format!("scalene-{run_id}");
             session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
-            progress::track_run(session.clone(), handle, uri, token, progress::RunTitle::default()).await;
+            let what = progress::RunTitle { compare: true, ..progress::RunTitle::default() };
+            progress::track_run(session.clone(), handle, uri, token, what).await;
         }
         // A failed run was reported by track_run; only a profile is compared.
         if let Ok(entry) = waiter.wait().await {

@@ -1,6 +1,7 @@
 //! `scalene/environment {uri?}` (request): which interpreter and Scalene a profile of `uri` (or of the
 //! workspace) would use, or the one message that says what is missing and how to fix it. Editors show
-//! it in their status item and health checks. Runs the (cached) preflight, never Scalene itself.
+//! it in their status item and health checks (with the fix command to copy). Runs the (cached) preflight,
+//! never Scalene itself.
 
 use serde::{Deserialize, Serialize};
 use tower_lsp_server::ls_types::Uri;
@@ -38,6 +39,10 @@ pub struct EnvironmentResult {
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When not ok and one command fixes it: that exact command (e.g. `"/p/.venv/bin/python" -m pip
+    /// install scalene`), from the error itself, for editors to copy or run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_command: Option<String>,
 }
 
 pub async fn handle_environment(session: &Session, params: EnvironmentParams) -> EnvironmentResult {
@@ -62,6 +67,7 @@ pub async fn handle_environment(session: &Session, params: EnvironmentParams) ->
             project_root: environment.project_root.as_deref().map(display),
             kind: None,
             message: None,
+            fix_command: None,
         },
         Err(failure) => EnvironmentResult {
             ok: false,
@@ -72,6 +78,7 @@ pub async fn handle_environment(session: &Session, params: EnvironmentParams) ->
             project_root: failure.project_root.as_deref().map(display),
             kind: Some(failure.error.kind().to_string()),
             message: Some(failure.error.to_string()),
+            fix_command: failure.error.fix_command(),
         },
     }
 }

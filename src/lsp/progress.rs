@@ -1,6 +1,7 @@
 //! A run from start to finish, as the user sees it: work-done progress (begin, a report every second,
-//! end with a one-line summary) or log messages when the client has no progress support; the outcome
-//! published as diagnostics and refreshes; failures as messages with the fix.
+//! end with a one-line summary) or log messages when the client has no progress support, and
+//! `scalene/runStatus` (the same moments as data) for clients that asked for it; the outcome published
+//! as diagnostics and refreshes; failures as messages with the fix.
 
 use std::sync::Arc;
 
@@ -10,57 +11,79 @@ use tower_lsp_server::{Cancellable, OngoingProgress, Unbounded};
 use super::client;
 use super::diagnostics;
 use super::heat;
+use super::run_status::{HottestLine, RunKind, RunPhase, RunStatusNotification, RunStatusParams};
 use super::session::{Session, uri_path};
-use crate::engine::profile::model::{Profile, RunStatus};
+use crate::engine::profile::model::RunStatus;
 use crate::engine::run::runner::control::RecordingProblem;
-use crate::engine::{RunHandle, RunId, RunInfo, RunResult};
+use crate::engine::{RunHandle, RunId};
 
-/// What a run is, for its progress title.
+/// What a run is, for its progress title and `scalene/runStatus`.
 #[derive(Clone, Debug, Default)]
 pub struct RunTitle {
     /// The test's name, when the run is one pytest test.
     pub test: Option<String>,
     pub live: bool,
+    /// A run for `scalene.compare`.
+    pub compare: bool,
 }
 
-/// `file.py:42 (31.2% CPU)` for a profile's hottest line, if any line has CPU time.
-fn hottest(profile: &Profile) -> Option<String> {
-    profile.hottest_line().filter(|(_, line)| line.cpu_total() > 0.0).map(|(file, line)| {
-        let name = crate::engine::units::short_name(&file.path);
-        format!("{name}:{} ({:.1}% CPU)", line.line, line.cpu_total())
-    })
+impl RunTitle {
+    fn kind(&self, series: bool) -> RunKind {
+        if series {
+            RunKind::Repeat
+        } else if self.compare {
+            RunKind::Compare
+        } else if self.test.is_some() {
+            RunKind::Test
+        } else if self.live {
+            RunKind::Live
+        } else {
+            RunKind::Profile
+        }
+    }
 }
 
-/// A progress report while a run goes on: `12 s`, then what is known so far (recording paused, the
-/// hottest line of the newest live snapshot).
-pub fn report(elapsed_s: u64, info: Option<&RunInfo>) -> String {
-    let mut text = format!("{elapsed_s} s");
-    if let Some(info) = info {
-        if !info.recording {
-            text.push_str(" · recording paused");
-        }
-        if info.recording_wanted != info.recording {
-            text.push_str(if info.recording_wanted { " · resuming recording" } else { " · pausing recording" });
-        }
-        if let Some(hot) = info.snapshot.as_ref().and_then(|snapshot| hottest(&snapshot.profile)) {
-            text.push_str(&format!(" · hottest so far: {hot}"));
-        }
+/// `file.py:42 (31.2% CPU)`.
+fn hottest_text(hottest: &HottestLine) -> String {
+    format!("{}:{} ({:.1}% CPU)", hottest.file, hottest.line + 1, hottest.cpu)
+}
+
+/// A progress report while a run goes on: `12 s` (`run 2/3 · 12 s` in a series), then what is known so
+/// far (recording paused, a pause or resume on its way, the hottest line of the newest live snapshot).
+pub fn report(status: &RunStatusParams) -> String {
+    let mut text = match status.series {
+        Some(series) => format!("run {}/{} · ", series.current, series.total),
+        None => String::new(),
+    };
+    text.push_str(&format!("{} s", status.elapsed_s as u64));
+    if !status.recording {
+        text.push_str(" · recording paused");
+    }
+    if status.recording_requested != status.recording {
+        text.push_str(if status.recording_requested { " · resuming recording" } else { " · pausing recording" });
+    }
+    if let Some(hot) = &status.hottest {
+        text.push_str(&format!(" · hottest so far: {}", hottest_text(hot)));
     }
     text
 }
 
-/// The progress end message: status, elapsed time and the hottest line.
-pub fn summary(result: &RunResult) -> String {
-    match result {
-        Err(err) => format!("failed: {}", err.kind().replace('_', " ")),
-        Ok(entry) => {
-            let profile = &entry.profile;
-            let mut text = format!("{} in {:.1} s", profile.status.as_str(), profile.elapsed_s);
-            if let Some(hot) = hottest(profile) {
-                text.push_str(&format!(" · hottest: {hot}"));
-            }
-            text
-        }
+/// The progress end message: status, elapsed time and the hottest line; or `failed: <kind>`.
+pub fn summary(end: &RunStatusParams) -> String {
+    if let Some(kind) = &end.error {
+        return format!("failed: {}", kind.replace('_', " "));
+    }
+    let mut text = format!("{} in {:.1} s", end.status.as_deref().unwrap_or("ended"), end.elapsed_s);
+    if let Some(hot) = &end.hottest {
+        text.push_str(&format!(" · hottest: {}", hottest_text(hot)));
+    }
+    text
+}
+
+/// Sends `scalene/runStatus` to a client that asked for it.
+async fn send_status(session: &Session, status: RunStatusParams) {
+    if session.capabilities().run_status {
+        session.client.send_notification::<RunStatusNotification>(status).await;
     }
 }
 
@@ -77,6 +100,11 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         Some(_) => format!("Scalene: profiling test {name}{live}"),
         None => format!("Scalene: profiling {name}{live}"),
     };
+    let series = handle.series.clone();
+    let engine = session.engine.clone();
+    let kind = what.kind(series.is_some());
+    let begin = RunStatusParams::begin(run_id, uri, kind, what.live, what.test, engine.run_info(run_id).as_ref(), series.as_ref());
+    send_status(&session, begin.clone()).await;
     let client = session.client.clone();
     let progress = if session.capabilities().work_done_progress
         && client::create_progress(&client, NumberOrString::String(token.clone())).await
@@ -86,15 +114,14 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         client.log_message(MessageType::INFO, format!("{title}…")).await;
         None
     };
-    let series = handle.series.clone();
-    let engine = session.engine.clone();
     let started = std::time::Instant::now();
-    let ticks = handle.wait_with_ticks(|elapsed| {
-        let progress = &progress;
-        // Repeated runs say which run is going: `run 2/3 · 5 s`.
-        let run = series.as_ref().map(|series| format!("run {}/{} · ", series.current(), series.total)).unwrap_or_default();
-        let message = format!("{run}{}", report(elapsed.as_secs(), engine.run_info(run_id).as_ref()));
+    // The elapsed time from one clock for the ticker and for follow_recording's reports.
+    let ticks = handle.wait_with_ticks(|_| {
+        let (session, progress) = (&session, &progress);
+        let status = begin.at(RunPhase::Report, started.elapsed(), engine.run_info(run_id).as_ref(), series.as_ref());
+        let message = report(&status);
         async move {
+            send_status(session, status).await;
             if let Some(progress) = progress {
                 progress.report_with_message(message, Some(true)).await;
             }
@@ -102,7 +129,7 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     });
     // Pause and resume answer at once; what they lead to is reported here, as it happens.
     let recording = async {
-        follow_recording(&session, run_id, &name, started, progress.as_ref()).await;
+        follow_recording(&session, run_id, &begin, &name, started, progress.as_ref()).await;
         std::future::pending::<()>().await
     };
     let result = tokio::select! {
@@ -110,7 +137,10 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         () = recording => unreachable!("following the recording never ends"),
     };
     session.runs.remove(&run_id);
-    let summary = summary(&result);
+    let mut end = begin.ended(&result, started.elapsed(), series.as_ref());
+    let summary = summary(&end);
+    end.summary = Some(summary.clone());
+    send_status(&session, end).await;
     match progress {
         Some(progress) => progress.finish_with_message(summary.clone()).await,
         None => client.log_message(MessageType::INFO, format!("Scalene: {name}: {summary}")).await,
@@ -138,7 +168,14 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
 /// Reports each change of a run's recording (asked for or confirmed) at once, until the run ends: a
 /// progress report (or a log message without progress), fresh annotations when the confirmed state
 /// changed, and a warning with the fix when a pause or resume could not happen.
-async fn follow_recording(session: &Arc<Session>, run_id: RunId, name: &str, started: std::time::Instant, progress: Option<&OngoingProgress<Unbounded, Cancellable>>) {
+async fn follow_recording(
+    session: &Arc<Session>,
+    run_id: RunId,
+    begin: &RunStatusParams,
+    name: &str,
+    started: std::time::Instant,
+    progress: Option<&OngoingProgress<Unbounded, Cancellable>>,
+) {
     let Some(mut receiver) = session.engine.watch_recording(run_id) else { return };
     let mut seen = *receiver.borrow_and_update();
     while receiver.changed().await.is_ok() {
@@ -150,7 +187,9 @@ async fn follow_recording(session: &Arc<Session>, run_id: RunId, name: &str, sta
             session.client.show_message(MessageType::WARNING, format!("Scalene: {name}: {err}")).await;
         }
         if (now.recording, now.wanted) != (seen.recording, seen.wanted) && !now.ended {
-            let message = report(started.elapsed().as_secs(), session.engine.run_info(run_id).as_ref());
+            let status = begin.at(RunPhase::Report, started.elapsed(), session.engine.run_info(run_id).as_ref(), None);
+            let message = report(&status);
+            send_status(session, status).await;
             match progress {
                 Some(progress) => progress.report_with_message(message, Some(true)).await,
                 None => session.client.log_message(MessageType::INFO, format!("Scalene: {name}: {message}")).await,

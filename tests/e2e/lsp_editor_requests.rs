@@ -104,12 +104,14 @@ fn environment_names_the_interpreter_and_scalene_or_the_fix() {
     assert!(found["scaleneVersion"].as_str().is_some_and(|version| version.starts_with("2.")), "{found}");
     assert!(found["pythonVersion"].as_str().is_some_and(|version| version.starts_with("3.")), "{found}");
     assert_eq!(found["projectRoot"], json!(project.path()));
+    assert_eq!(found.get("fixCommand"), None, "nothing to fix: {found}");
     // Params may be null (no document: the workspace root).
     assert_eq!(client.request_ok("scalene/environment", Value::Null)["ok"], json!(true));
     // Another interpreter than the setting's (e.g. the one the editor picked for this file).
     let bare = project.venv("other-venv", false);
     let other = client.request_ok("scalene/environment", json!({"uri": uri, "python": bare}));
     assert_eq!((other["ok"].clone(), other["kind"].clone(), other["python"].clone()), (json!(false), json!("scalene_missing"), json!(bare)));
+    assert_eq!(other["fixCommand"], json!(format!("\"{}\" -m pip install scalene", bare.display())), "{other}");
 
     // A project venv without Scalene: not ok, and the message says how to install it into that venv.
     let bare = TempProject::new();
@@ -120,7 +122,10 @@ fn environment_names_the_interpreter_and_scalene_or_the_fix() {
     assert_eq!(missing["kind"], json!("scalene_missing"));
     assert_eq!(missing["python"], json!(venv_python));
     let message = missing["message"].as_str().unwrap();
-    assert!(message.contains(&format!("\"{}\" -m pip install scalene", venv_python.display())), "{message}");
+    let install = format!("\"{}\" -m pip install scalene", venv_python.display());
+    assert!(message.contains(&install), "{message}");
+    // The command alone, for editors to copy: the one the message names, taken from the error, not its text.
+    assert_eq!(missing["fixCommand"], json!(install), "{missing}");
 }
 
 #[test]

@@ -18,4 +18,5 @@ mod lsp_initialize;
 mod lsp_live;
 mod lsp_load;
 mod lsp_profile;
+mod lsp_run_status;
 mod support;

@@ -195,6 +195,23 @@ vim.api.nvim_create_autocmd('LspProgress', {
     end
   end,
 })
+-- scalene/runStatus notifications (what status() is made from), with the statusline text the plugin gives
+-- right after each: the plugin's handler, wrapped.
+local statuses = {} --- @type {params: scalene.RunStatus, status: string}[]
+local scalene_progress = require('scalene.progress')
+local on_run_status = scalene_progress.on_run_status
+scalene_progress.on_run_status = function(params, ctx)
+  on_run_status(params, ctx)
+  statuses[#statuses + 1] = { params = params, status = require('scalene').status() }
+end
+--- The runStatus notifications of the run whose progress token is `token` (`scalene-run-N`).
+local function statuses_of(token)
+  local run_id = tostring(token):gsub('^scalene%-', '')
+  return vim.tbl_filter(function(s)
+    return s.params.runId == run_id
+  end, statuses)
+end
+
 local function find_begin(title, from)
   for i = (from or 0) + 1, #progress do
     local p = progress[i]
@@ -412,6 +429,7 @@ test('2. setup(): the server attaches with the settings; hints on; commands and 
     inspect1(client.config.init_options)
   )
   check(vim.tbl_get(client.capabilities, 'experimental', 'scaleneLineHeat') == true, 'the client did not ask for scalene/lineHeat')
+  check(vim.tbl_get(client.capabilities, 'experimental', 'scaleneRunStatus') == true, 'the client did not ask for scalene/runStatus')
   check(vim.lsp.inlay_hint.is_enabled({ bufnr = cpu_buf }), 'inlay hints are not enabled in cpu_bound.py')
   local commands = vim.api.nvim_get_commands({})
   for _, name in ipairs(COMMANDS) do
@@ -424,17 +442,21 @@ end)
 test('3. :ScaleneProfile runs with progress; status() reads "Scalene: N s" meanwhile; the summary is shown', function()
   local from_note = #notes
   local _, done, begin = profiled_cpu_bound()
+  local run = wait_for('the runStatus end of the run', T_SETTLE, function()
+    local run = statuses_of(begin.token)
+    return #run > 0 and run[#run].params.phase == 'end' and run
+  end)
+  check(run[1].params.phase == 'begin' and run[1].params.kind == 'profile', 'the first runStatus: %s', inspect1(run[1].params))
   local during = {}
-  for _, p in ipairs(progress) do
-    if p.token == begin.token and p.value.kind ~= 'end' then
-      during[#during + 1] = p.status
-    end
+  for i = 1, #run - 1 do
+    during[#during + 1] = run[i].status
   end
-  check(#during > 0, 'no progress event before the end')
+  check(#during > 0, 'no runStatus before the end')
   for _, status in ipairs(during) do
     check(status:match('^Scalene: starting$') or status:match('^Scalene: %d+ s$'), 'status() during the run: %q', status)
   end
-  check(done.status == '', 'status() after the run ended: %q', done.status)
+  check(run[#run].status == '', 'status() after the run ended: %q', run[#run].status)
+  check(run[#run].params.summary == done.value.message, 'the runStatus summary %q is not the progress end %q', run[#run].params.summary, done.value.message)
   out(('# 3: status() during the run %s; end %q'):format(inspect1(during), done.value.message or ''))
   local summary = wait_for('the summary notification', T_SETTLE, function()
     return find_note('^Scalene: cpu_bound%.py: ok in ', from_note)
@@ -674,6 +696,11 @@ test('9. :ScaleneCancel stops a 60 s run; status() is empty afterwards', functio
   end
   local message = done.value.message or ''
   check(message:find('cancelled', 1, true), 'the run ended with %q, not cancelled', message)
+  local ended = wait_for('the runStatus end of the cancelled run', T_SETTLE, function()
+    local run = statuses_of(begin.token)
+    return #run > 0 and run[#run].params.phase == 'end' and run[#run].params
+  end)
+  check(ended.status == 'cancelled', 'the runStatus end says %s', inspect1(ended))
   check(require('scalene').status() == '', 'status() after the cancel: %q', require('scalene').status())
   out(('# 9: end %q'):format(message))
 end)

@@ -206,6 +206,9 @@ test('a. client attaches and advertises the capabilities', function()
     end
   end
   check(#missing == 0, 'server does not advertise %s', table.concat(missing, ', '))
+  -- lsp/scalene.lua with the plugin's modules asks for the notifications status() and the heat map use.
+  local experimental = client.capabilities.experimental or {}
+  check(experimental.scaleneRunStatus == true and experimental.scaleneLineHeat == true, 'the client asked for %s', inspect1(experimental))
 end)
 
 test('b. code action "Profile this file with Scalene" profiles with progress and diagnostics', function()

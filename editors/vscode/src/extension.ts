@@ -57,7 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     manager.onLineHeat.event((params) => heat.update(params)),
-    manager.onRunProgress.event((progress) => runStatus.update(progress)),
+    manager.onRunStatus.event((status) => runStatus.update(status)),
     interpreter.onDidChange.event(async () => {
       await manager.sendSettings();
       void refreshEnvironment();

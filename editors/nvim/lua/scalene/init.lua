@@ -74,13 +74,6 @@ function M._ensure()
       end
     end,
   })
-  vim.api.nvim_create_autocmd('LspProgress', {
-    group = augroup,
-    desc = 'scalene-lsp: runs for require("scalene").status()',
-    callback = function(ev)
-      require('scalene.progress').on_progress(ev)
-    end,
-  })
   vim.api.nvim_create_autocmd('ColorScheme', {
     group = augroup,
     desc = 'scalene-lsp: define the ScaleneHeat groups again',

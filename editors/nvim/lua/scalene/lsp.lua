@@ -9,14 +9,15 @@ M.name = 'scalene'
 ---@type table<integer, {url: string, token: string?}>
 local endpoints = {}
 
---- Client capabilities to add: ask for scalene/lineHeat when the heat map is on.
+--- Client capabilities to add: ask for scalene/lineHeat when the heat map is on, and for
+--- scalene/runStatus (what status() shows).
 ---@param heat_enabled? boolean default: the current option
 ---@return lsp.ClientCapabilities
 function M.capabilities(heat_enabled)
   if heat_enabled == nil then
     heat_enabled = require('scalene.config').get().heat.enabled
   end
-  return { experimental = { scaleneLineHeat = heat_enabled } }
+  return { experimental = { scaleneLineHeat = heat_enabled, scaleneRunStatus = true } }
 end
 
 --- Handlers for the server's notifications that Neovim does not know.
@@ -25,6 +26,9 @@ function M.handlers()
   return {
     ['scalene/lineHeat'] = function(_, params, ctx)
       require('scalene.heat').on_line_heat(params, ctx)
+    end,
+    ['scalene/runStatus'] = function(_, params, ctx)
+      require('scalene.progress').on_run_status(params, ctx)
     end,
     ['scalene/mcpEndpoint'] = function(_, params, ctx)
       if type(params) == 'table' and type(params.url) == 'string' then

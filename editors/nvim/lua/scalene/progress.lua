@@ -1,39 +1,52 @@
---- Runs in progress, from the server's $/progress (the LspProgress autocmd): a statusline string and,
---- when a run ends well, its one-line summary.
+--- Runs in progress, from the server's scalene/runStatus notifications (asked for with
+--- experimental.scaleneRunStatus, docs/lsp.md): a statusline string and, when a run ends well, its
+--- one-line summary.
 local M = {}
 
----@class scalene.Run
----@field title string    e.g. "Scalene: profiling cpu_bound.py"
----@field message string  "starting", then "<N> s"
----@field seq integer     begin order (the newest run is shown first)
+---@class scalene.RunStatus  the params of scalene/runStatus (docs/lsp.md, Run status)
+---@field runId string
+---@field uri string
+---@field phase 'begin'|'report'|'end'
+---@field kind string
+---@field live boolean
+---@field test? string
+---@field recording boolean
+---@field recordingRequested boolean
+---@field elapsedS number
+---@field series? {current: integer, total: integer}
+---@field hottest? {uri?: string, file: string, line: integer, cpu: number}
+---@field status? string
+---@field error? string
+---@field summary? string
 
----@type table<string, scalene.Run>  by "<client id>:<token>"
+---@class scalene.Run
+---@field status scalene.RunStatus  the newest
+---@field seq integer                begin order (the newest run is shown first)
+
+---@type table<string, scalene.Run>  by "<client id>:<run id>"
 local runs = {}
 local seq = 0
 
---- Handles one LspProgress event (any client; only scalene-lsp's are kept).
----@param ev {data: {client_id: integer, params: lsp.ProgressParams}}
-function M.on_progress(ev)
-  local data = ev.data or {}
-  local client = data.client_id and vim.lsp.get_client_by_id(data.client_id)
-  local params = data.params or {}
-  local value = params.value
-  if not client or client.name ~= require('scalene.lsp').name or type(value) ~= 'table' then
+--- Handles one scalene/runStatus notification.
+---@param params scalene.RunStatus
+---@param ctx lsp.HandlerContext
+function M.on_run_status(params, ctx)
+  if type(params) ~= 'table' or type(params.runId) ~= 'string' then
     return
   end
-  local key = ('%d:%s'):format(client.id, tostring(params.token))
-  if value.kind == 'begin' then
+  local key = ('%d:%s'):format(ctx.client_id, params.runId)
+  if params.phase == 'begin' then
     seq = seq + 1
-    runs[key] = { title = value.title or 'Scalene', message = value.message or 'starting', seq = seq }
-  elseif value.kind == 'report' and runs[key] then
-    runs[key].message = value.message or runs[key].message
-  elseif value.kind == 'end' then
+    runs[key] = { status = params, seq = seq }
+  elseif params.phase == 'report' and runs[key] then
+    runs[key].status = params
+  elseif params.phase == 'end' then
     local run = runs[key]
     runs[key] = nil
-    local summary = value.message or ''
     -- A run that did not end well is shown by the server itself (window/showMessage).
-    if run and summary:match('^ok ') and require('scalene.config').get().notify then
-      vim.notify(('Scalene: %s: %s'):format(M.file_of(run.title), summary), vim.log.levels.INFO, { title = 'Scalene' })
+    if run and params.status == 'ok' and require('scalene.config').get().notify then
+      local summary = params.summary or 'ok'
+      vim.notify(('Scalene: %s: %s'):format(M.name_of(params), summary), vim.log.levels.INFO, { title = 'Scalene' })
     end
   else
     return
@@ -41,17 +54,40 @@ function M.on_progress(ev)
   vim.cmd('redrawstatus')
 end
 
---- The file (or `file::test`) a begin title names: "Scalene: profiling [test ]<name>[ live]" (docs/lsp.md,
---- Progress); "" for another title.
----@param title string
+--- What a run is of: "app.py", or "test_app.py::TestA::test_b" for one test.
+---@param status scalene.RunStatus
 ---@return string
-function M.file_of(title)
-  local name = title:match('^Scalene: profiling (.+)$')
-  if not name then
-    return ''
+function M.name_of(status)
+  local ok, fname = pcall(vim.uri_to_fname, status.uri)
+  local name = vim.fs.basename(ok and fname or status.uri)
+  if type(status.test) == 'string' then
+    name = name .. '::' .. status.test
   end
-  name = name:gsub('^test ', '', 1):gsub(' live$', '', 1)
   return name
+end
+
+--- "12 s", then what is known so far: "run 2/3 · 12 s · recording paused · hottest so far: app.py:42
+--- (31.0% CPU)"; "starting" before the first report.
+---@param status scalene.RunStatus
+---@return string
+function M.text(status)
+  if status.phase == 'begin' then
+    return 'starting'
+  end
+  local parts = {}
+  local series = type(status.series) == 'table' and ('run %d/%d · '):format(status.series.current, status.series.total) or ''
+  parts[1] = ('%s%d s'):format(series, math.floor(tonumber(status.elapsedS) or 0))
+  if status.recording == false then
+    parts[#parts + 1] = 'recording paused'
+  end
+  if status.recordingRequested ~= status.recording then
+    parts[#parts + 1] = status.recordingRequested and 'resuming recording' or 'pausing recording'
+  end
+  local hottest = status.hottest
+  if type(hottest) == 'table' then
+    parts[#parts + 1] = ('hottest so far: %s:%d (%.1f%% CPU)'):format(hottest.file, hottest.line + 1, hottest.cpu)
+  end
+  return table.concat(parts, ' · ')
 end
 
 --- Forgets the runs of a client that stopped.
@@ -79,7 +115,7 @@ function M.status()
   if not newest then
     return ''
   end
-  local text = 'Scalene: ' .. newest.message
+  local text = 'Scalene: ' .. M.text(newest.status)
   if count > 1 then
     text = text .. (' (+%d)'):format(count - 1)
   end

@@ -10,6 +10,8 @@ export interface EnvironmentResult {
   projectRoot?: string;
   kind?: string;
   message?: string;
+  /** The exact command that fixes the problem, when one does (e.g. the pip install command). */
+  fixCommand?: string;
 }
 
 export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
@@ -52,17 +54,11 @@ export function languageStatus(state: ServerState, env: EnvironmentResult | unde
   };
 }
 
-/** The exact command in an environment message's fix (what "Copy Install Command" copies), if any. */
-export function fixCommand(message: string | undefined): string | undefined {
-  if (!message) {
-    return undefined;
-  }
-  const quoted = /Fix: ("[^"]+" -m pip install .+?)\.?\s*$/.exec(message);
-  if (quoted) {
-    return quoted[1];
-  }
-  const backticked = /`([^`]*-m pip install[^`]*)`/.exec(message);
-  return backticked ? backticked[1] : undefined;
+/** The one message shown for an environment problem (`Scalene: ` in front unless it names Scalene
+ * already), and the command a button copies: the server's `fixCommand`. */
+export function problemMessage(env: EnvironmentResult): { message: string; command: string | undefined } {
+  const text = env.message ?? 'the interpreter cannot run Scalene.';
+  return { message: /^Scalene\b/.test(text) ? text : `Scalene: ${text}`, command: env.fixCommand || undefined };
 }
 
 /** The key under which an environment problem was already shown (shown once per session). */

@@ -1,10 +1,11 @@
-// A run as the status bar shows it, from the server's work-done progress (token `scalene-run-N`: begin
-// with title `Scalene: profiling <file>[ live]`, reports `<N> s[ · recording paused][ · hottest so far:
-// …]`, end with a one-line summary). No `vscode` import.
+// A run as the status bar shows it, from the server's `scalene/runStatus` notifications (docs/lsp.md:
+// begin, a report about every second and on each pause or resume, end with the outcome). No `vscode`
+// import.
 
 export const RUN_TOKEN_PREFIX = 'scalene-run-';
 
-/** `scalene-run-3` -> `run-3` (the id scalene.cancel takes); undefined for other tokens. */
+/** `scalene-run-3` -> `run-3`: the server's work-done progress of a run (which the status bar replaces);
+ * undefined for other tokens. */
 export function runIdFromToken(token: string | number): string | undefined {
   if (typeof token !== 'string' || !token.startsWith(RUN_TOKEN_PREFIX)) {
     return undefined;
@@ -13,43 +14,53 @@ export function runIdFromToken(token: string | number): string | undefined {
   return /^\d+$/.test(n) ? `run-${n}` : undefined;
 }
 
-/** What the begin title names: `Scalene: profiling app.py`, `… app.py live`, `… test t.py::test_x live`. */
-export interface RunTitle {
-  /** The file name, or `file::test` for one test. */
-  file: string | undefined;
+/** The hottest line so far (a live run's newest snapshot), or of the final profile. */
+export interface HottestLine {
+  uri?: string;
+  /** The file name. */
+  file: string;
+  /** 0-based line of the profiled text. */
+  line: number;
+  /** CPU percent of the run. */
+  cpu: number;
+}
+
+/** `scalene/runStatus` (docs/lsp.md). */
+export interface RunStatusParams {
+  runId: string;
+  uri: string;
+  phase: 'begin' | 'report' | 'end';
+  kind: 'profile' | 'live' | 'test' | 'compare' | 'repeat';
   live: boolean;
+  test?: string;
+  recording: boolean;
+  recordingRequested: boolean;
+  elapsedS: number;
+  series?: { current: number; total: number };
+  hottest?: HottestLine;
+  /** At the end: `ok`, `program_failed`, `too_short`, `cancelled`, `timed_out`, or `failed` (no profile). */
+  status?: string;
+  /** With `failed`: the error's kind (`scalene_missing`, ...). */
+  error?: string;
+  /** At the end: the one-line summary. */
+  summary?: string;
 }
 
-export function parseTitle(title: string | undefined): RunTitle {
-  const match = /profiling (?:test )?(.+?)( live)?$/.exec((title ?? '').trim());
-  return match ? { file: match[1].trim(), live: match[2] !== undefined } : { file: undefined, live: false };
-}
-
-/** A progress report: `12 s`, with `run 2/3 · ` before it and ` · recording paused`, ` · hottest so far:
- * app.py:42 (31.0% CPU)` after it when they apply (docs/lsp.md, Progress). */
-export interface RunReport {
-  elapsed: string;
-  series: string | undefined;
-  paused: boolean;
-  hottest: string | undefined;
-}
-
-export function parseReport(message: string | undefined): RunReport {
-  const match = /^(?:run (\d+\/\d+) · )?(\d+(?:\.\d+)?) ?s((?: · .*)?)$/.exec((message ?? '').trim());
-  if (!match) {
-    return { elapsed: '0 s', series: undefined, paused: false, hottest: undefined };
+/** What the run is of: `app.py`, or `test_app.py::TestA::test_b` for one test. */
+export function runName(status: Pick<RunStatusParams, 'uri' | 'test'>): string {
+  const last = status.uri.replace(/[?#].*$/, '').split('/').pop() ?? '';
+  let file: string;
+  try {
+    file = decodeURIComponent(last);
+  } catch {
+    file = last;
   }
-  const extras = match[3]
-    .split(' · ')
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0);
-  const hottest = extras.find((part) => part.startsWith('hottest so far: '));
-  return {
-    elapsed: `${match[2]} s`,
-    series: match[1],
-    paused: extras.includes('recording paused'),
-    hottest: hottest?.slice('hottest so far: '.length),
-  };
+  return status.test ? `${file}::${status.test}` : file;
+}
+
+/** `app.py:42 (31.0% CPU)`. */
+export function hottestText(hottest: HottestLine): string {
+  return `${hottest.file}:${hottest.line + 1} (${hottest.cpu.toFixed(1)}% CPU)`;
 }
 
 export interface RunView {
@@ -57,54 +68,56 @@ export interface RunView {
   tooltip: string;
 }
 
-export function runningView(file: string | undefined, message: string | undefined, live = false): RunView {
-  const report = parseReport(message);
-  const icon = report.paused ? '$(debug-pause)' : '$(sync~spin)';
-  const series = report.series ? ` run ${report.series}` : '';
-  const paused = report.paused ? ' · paused' : '';
-  const lines = [
-    `Profiling${file ? ` ${file}` : ''} with Scalene${live ? ', live' : ''} (${report.elapsed}${report.series ? `, run ${report.series}` : ''}).`,
-  ];
-  if (report.paused) {
+/** The status bar while a run goes on: spinner (pause icon while paused), file, seconds. */
+export function runningView(status: RunStatusParams): RunView {
+  const file = runName(status);
+  const paused = !status.recording;
+  const elapsed = `${Math.floor(status.elapsedS)} s`;
+  const series = status.series ? `run ${status.series.current}/${status.series.total}` : undefined;
+  const icon = paused ? '$(debug-pause)' : '$(sync~spin)';
+  const lines = [`Profiling ${file} with Scalene${status.live ? ', live' : ''} (${elapsed}${series ? `, ${series}` : ''}).`];
+  if (paused) {
     lines.push('Recording is paused: "Scalene: Resume Recording" switches it on.');
   }
-  if (report.hottest) {
-    lines.push(`Hottest so far: ${report.hottest}.`);
+  if (status.hottest) {
+    lines.push(`Hottest so far: ${hottestText(status.hottest)}.`);
   }
   lines.push('Click to cancel: the partial profile is kept.');
   return {
-    text: `${icon} Scalene: ${file ?? 'profiling'}${live ? ' (live)' : ''}${series} ${report.elapsed}${paused}`,
+    text: `${icon} Scalene: ${file}${status.live ? ' (live)' : ''}${series ? ` ${series}` : ''} ${elapsed}${paused ? ' · paused' : ''}`,
     tooltip: lines.join('\n'),
   };
 }
 
 export type RunOutcome = 'ok' | 'cancelled' | 'timed_out' | 'failed' | 'unknown';
 
-/** The outcome named at the start of the end summary (e.g. `ok in 1.3 s · hottest: ...`). */
-export function outcomeOf(summary: string | undefined): RunOutcome {
-  const first = (summary ?? '').trim().split(/\s/)[0]?.toLowerCase() ?? '';
-  if (first === 'ok') {
-    return 'ok';
+/** How a run ended, from the end's `status`. */
+export function outcomeOf(status: string | undefined): RunOutcome {
+  switch (status) {
+    case 'ok':
+      return 'ok';
+    case 'cancelled':
+      return 'cancelled';
+    case 'timed_out':
+      return 'timed_out';
+    case 'failed':
+    case 'program_failed':
+    case 'too_short':
+      return 'failed';
+    default:
+      return 'unknown';
   }
-  if (first.startsWith('cancel')) {
-    return 'cancelled';
-  }
-  if (first.startsWith('timed_out') || first.startsWith('timed')) {
-    return 'timed_out';
-  }
-  if (/fail|error|too_short|program_failed/.test(first)) {
-    return 'failed';
-  }
-  return 'unknown';
 }
 
-export function endedView(file: string | undefined, summary: string | undefined): RunView {
-  const outcome = outcomeOf(summary);
+/** The status bar once a run ended: `ok in 1.3 s`, `cancelled in 3.2 s`, `failed: scalene missing`;
+ * the summary in the tooltip. */
+export function endedView(end: RunStatusParams): RunView {
+  const outcome = outcomeOf(end.status);
   const icon = outcome === 'ok' ? '$(check)' : outcome === 'cancelled' ? '$(debug-stop)' : outcome === 'unknown' ? '$(info)' : '$(warning)';
-  const short = (summary ?? 'done').split(' · ')[0];
+  const short = end.error !== undefined ? `failed: ${end.error.replace(/_/g, ' ')}` : `${end.status ?? 'done'} in ${end.elapsedS.toFixed(1)} s`;
   return {
     text: `${icon} Scalene: ${short}`,
-    tooltip: `${file ? `${file}: ` : ''}${summary ?? 'done'}`,
+    tooltip: `${runName(end)}: ${end.summary ?? short}`,
   };
 }
 
@@ -114,7 +127,7 @@ export interface RecordingAnswer {
   requested: boolean;
   recording: boolean;
   changed: boolean;
-  /** Scalene has not confirmed the newest wish yet; the run's progress reports when it has. */
+  /** Scalene has not confirmed the newest wish yet; the run's status reports when it has. */
   pending: boolean;
 }
 

@@ -30,7 +30,7 @@ import {
 } from '../lib/binary';
 import type { EnvironmentResult, ServerState } from '../lib/environment';
 import type { LineHeatParams } from '../lib/heat';
-import { runIdFromToken } from '../lib/progress';
+import { runIdFromToken, type RunStatusParams } from '../lib/progress';
 import { redactSecrets } from '../lib/redact';
 import { explicitValue, serverSettings, type ServerSettingKey } from '../lib/settings';
 import type { PythonInterpreter } from './interpreter';
@@ -38,14 +38,6 @@ import type { PythonInterpreter } from './interpreter';
 export interface McpEndpoint {
   url: string;
   token: string;
-}
-
-export interface RunProgress {
-  token: string;
-  runId: string;
-  kind: 'begin' | 'report' | 'end';
-  title?: string;
-  message?: string;
 }
 
 /** A LanguageClient that never shows its own notifications: the extension shows one message itself. */
@@ -58,10 +50,11 @@ class QuietLanguageClient extends LanguageClient {
   }
 }
 
-/** Announces `experimental.scaleneLineHeat` so that the server sends `scalene/lineHeat`. */
-class LineHeatFeature implements StaticFeature {
+/** Announces `experimental.scaleneLineHeat` and `experimental.scaleneRunStatus`, so that the server
+ * sends `scalene/lineHeat` and `scalene/runStatus`. */
+class ScaleneNotificationsFeature implements StaticFeature {
   fillClientCapabilities(capabilities: ClientCapabilities): void {
-    capabilities.experimental = { ...(capabilities.experimental as object | undefined), scaleneLineHeat: true };
+    capabilities.experimental = { ...(capabilities.experimental as object | undefined), scaleneLineHeat: true, scaleneRunStatus: true };
   }
   initialize(): void {}
   getState(): FeatureState {
@@ -125,7 +118,7 @@ export class ServerManager implements vscode.Disposable {
   readonly onDidChangeState = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeEndpoint = new vscode.EventEmitter<McpEndpoint | undefined>();
   readonly onLineHeat = new vscode.EventEmitter<LineHeatParams>();
-  readonly onRunProgress = new vscode.EventEmitter<RunProgress>();
+  readonly onRunStatus = new vscode.EventEmitter<RunStatusParams>();
 
   private starting: Promise<void> | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -144,7 +137,7 @@ export class ServerManager implements vscode.Disposable {
     this.onDidChangeState.dispose();
     this.onDidChangeEndpoint.dispose();
     this.onLineHeat.dispose();
-    this.onRunProgress.dispose();
+    this.onRunStatus.dispose();
   }
 
   /** The server settings object as sent to the server (only the values the user set). */
@@ -254,7 +247,7 @@ export class ServerManager implements vscode.Disposable {
     this.output.info(`Starting the server (${sourceDescription(resolution.source)}): ${commandLine(resolution.path, args)}`);
     const executable: Executable = { command: resolution.path, args, options: { env: process.env } };
     const client = new QuietLanguageClient('scalene', 'Scalene', { run: executable, debug: executable }, this.clientOptions());
-    client.registerFeature(new LineHeatFeature());
+    client.registerFeature(new ScaleneNotificationsFeature());
     let startError: string | undefined;
     client.onClientError = (message) => {
       startError ??= message;
@@ -282,6 +275,7 @@ export class ServerManager implements vscode.Disposable {
     client.onClientError = undefined;
     this.shownError = undefined;
     client.onNotification('scalene/lineHeat', (params: LineHeatParams) => this.onLineHeat.fire(params));
+    client.onNotification('scalene/runStatus', (params: RunStatusParams) => this.onRunStatus.fire(params));
     client.onNotification('scalene/mcpEndpoint', (params: McpEndpoint) => {
       // The token is a secret: log the URL only.
       this.output.info(`MCP endpoint for agents: ${params.url}`);
@@ -336,22 +330,11 @@ export class ServerManager implements vscode.Disposable {
             return params.items.map((item, i) => (item.section === 'scalene' ? this.settings() : result[i]));
           },
         },
-        // Runs show in our status bar item (with elapsed seconds and click-to-cancel), not as a second
-        // window progress; `end` still goes to the client so that it forgets the progress part.
+        // Runs show in our status bar item (from scalene/runStatus, with elapsed seconds and
+        // click-to-cancel), not as a second window progress; `end` still goes to the client so that it
+        // forgets the progress part.
         handleWorkDoneProgress: (token, params, next) => {
-          const runId = runIdFromToken(token);
-          if (runId === undefined) {
-            next(token, params);
-            return;
-          }
-          this.onRunProgress.fire({
-            token: String(token),
-            runId,
-            kind: params.kind,
-            title: params.kind === 'begin' ? params.title : undefined,
-            message: params.message,
-          });
-          if (params.kind === 'end') {
+          if (runIdFromToken(token) === undefined || params.kind === 'end') {
             next(token, params);
           }
         },

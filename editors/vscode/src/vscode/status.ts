@@ -1,16 +1,17 @@
-// The status bar item of a run (spinner, elapsed seconds, click to cancel; then the summary) and the
-// Python language status item (server state, interpreter, Scalene version).
+// The status bar item of a run (spinner, elapsed seconds, click to cancel; then the summary), from the
+// server's `scalene/runStatus`, and the Python language status item (server state, interpreter, Scalene
+// version).
 import * as vscode from 'vscode';
-import { fixCommand, languageStatus, problemKey, type EnvironmentResult, type ServerState } from '../lib/environment';
-import { endedView, parseTitle, runningView, type RunTitle } from '../lib/progress';
+import { languageStatus, problemMessage, problemKey, type EnvironmentResult, type ServerState } from '../lib/environment';
+import { endedView, runningView, type RunStatusParams } from '../lib/progress';
 import { COMMANDS } from '../lib/commands';
-import type { RunProgress } from './server';
 
 const SUMMARY_SECONDS = 20;
 
 export class RunStatus implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('scalene.run', vscode.StatusBarAlignment.Left, 10);
-  private readonly files = new Map<string, RunTitle>();
+  /** Runs going on, by run id. */
+  private readonly running = new Set<string>();
   private active: string | undefined;
   private hideTimer: NodeJS.Timeout | undefined;
 
@@ -18,25 +19,23 @@ export class RunStatus implements vscode.Disposable {
     this.item.name = 'Scalene Run';
   }
 
-  update(progress: RunProgress): void {
+  update(status: RunStatusParams): void {
     if (this.hideTimer) {
       clearTimeout(this.hideTimer);
       this.hideTimer = undefined;
     }
-    if (progress.kind === 'begin') {
-      this.files.set(progress.token, parseTitle(progress.title));
-      this.active = progress.token;
+    if (status.phase === 'begin') {
+      this.running.add(status.runId);
+      this.active = status.runId;
       this.setRunning();
     }
-    const title = this.files.get(progress.token);
-    const file = title?.file;
-    if (progress.kind === 'end') {
-      this.files.delete(progress.token);
+    if (status.phase === 'end') {
+      this.running.delete(status.runId);
       this.setRunning();
-      if (this.active !== progress.token && this.active !== undefined && this.files.has(this.active)) {
+      if (this.active !== status.runId && this.active !== undefined && this.running.has(this.active)) {
         return; // another run is still going: keep showing it
       }
-      const view = endedView(file, progress.message);
+      const view = endedView(status);
       this.item.text = view.text;
       this.item.tooltip = view.tooltip;
       this.item.command = COMMANDS.output;
@@ -46,24 +45,24 @@ export class RunStatus implements vscode.Disposable {
       this.hideTimer = setTimeout(() => this.item.hide(), SUMMARY_SECONDS * 1000);
       return;
     }
-    if (this.active !== progress.token) {
+    if (this.active !== status.runId) {
       return;
     }
-    const view = runningView(file, progress.kind === 'report' ? progress.message : undefined, title?.live ?? false);
+    const view = runningView(status);
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
-    this.item.command = { title: 'Cancel', command: COMMANDS.cancel, arguments: [progress.runId] };
+    this.item.command = { title: 'Cancel', command: COMMANDS.cancel, arguments: [status.runId] };
     this.item.show();
   }
 
   /** The context key `scalene.running` (menus show Cancel, Pause and Resume Recording while it is true). */
   private setRunning(): void {
-    void vscode.commands.executeCommand('setContext', 'scalene.running', this.files.size > 0);
+    void vscode.commands.executeCommand('setContext', 'scalene.running', this.running.size > 0);
   }
 
   /** The server went away: no run is going. */
   reset(): void {
-    this.files.clear();
+    this.running.clear();
     this.setRunning();
     this.active = undefined;
     this.item.hide();
@@ -134,10 +133,8 @@ export class EnvironmentStatus implements vscode.Disposable {
       return;
     }
     this.shown.add(key);
-    const command = fixCommand(env.message);
+    const { message, command } = problemMessage(env);
     const buttons = command ? ['Copy Install Command', 'Open Settings'] : ['Open Settings'];
-    const text = env.message ?? 'the interpreter cannot run Scalene.';
-    const message = /^Scalene\b/.test(text) ? text : `Scalene: ${text}`;
     const choice = await vscode.window.showErrorMessage(message, ...buttons);
     if (choice === 'Copy Install Command' && command) {
       await vscode.env.clipboard.writeText(command);

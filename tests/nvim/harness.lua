@@ -252,4 +252,13 @@ function H.write_loop_program(project)
   return marker
 end
 
+--- Wipes the buffer of `path`, if there is one (its text, undo history, extmarks, marks).
+function H.wipe(path)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(buf) == path then
+      vim.api.nvim_buf_delete(buf, { force = true })
+    end
+  end
+end
+
 return H

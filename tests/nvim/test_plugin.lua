@@ -319,20 +319,11 @@ local function grep(lines, pattern)
   return found
 end
 
---- Wipes the buffer of `path`, if there is one (its text, undo history, extmarks, marks).
-local function wipe(path)
-  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(buf) == path then
-      vim.api.nvim_buf_delete(buf, { force = true })
-    end
-  end
-end
-
 --- `path` with `text` on disk, in a new buffer in the window (whatever an earlier scenario left in the
 --- file or its buffer), once the server is attached to it: returns the buffer and the client.
 local function fresh(path, text)
   write_file(path, text)
-  wipe(path)
+  H.wipe(path)
   local buf = open(path)
   return buf, attached_client(buf)
 end
@@ -709,7 +700,7 @@ test('10. :ScaleneLoad (file completion) shows a captured profile: exact hints a
   local loaded_json, loaded_data = captured_copy(loaded_dir)
   local loaded_py = loaded_dir .. '/cpu_bound.py'
   write_file(loaded_py, CPU_BOUND)
-  wipe(loaded_py) -- opened after the load
+  H.wipe(loaded_py) -- opened after the load
   fresh(cpu_path, CPU_BOUND) -- :ScaleneLoad from another file of the project
 
   local completions = vim.fn.getcompletion('ScaleneLoad ' .. loaded_dir .. '/cpu_bound.j', 'cmdline')
@@ -809,7 +800,7 @@ test('13. :checkhealth scalene: a project venv without Scalene is an error with 
     out('# 13: ' .. scalene_error)
   end)
   -- The project without Scalene goes away again (its error would be in every later health report).
-  wipe(bad .. '/cpu_bound.py')
+  H.wipe(bad .. '/cpu_bound.py')
   for _, c in ipairs(vim.lsp.get_clients({ name = 'scalene', _uninitialized = true })) do
     if c.root_dir == bad then
       c:stop()

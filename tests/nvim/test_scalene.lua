@@ -106,15 +106,6 @@ local function open_attached(path)
   return buf, client
 end
 
---- Wipes the buffer of `path`, if there is one (its text, undo history, extmarks).
-local function wipe(path)
-  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_get_name(buf) == path then
-      vim.api.nvim_buf_delete(buf, { force = true })
-    end
-  end
-end
-
 --- A synchronous request; fails on timeout or an error response.
 local function request(client, method, params, buf)
   local resp, err = client:request_sync(method, params, T_REQUEST, buf)
@@ -176,7 +167,7 @@ end
 local function show_captured()
   local cpu_buf, client = open_attached(project .. '/cpu_bound.py')
   local path, data = captured_profile()
-  wipe(data.program) -- opened after the load; an earlier scenario may have edited it (never written)
+  H.wipe(data.program) -- opened after the load; an earlier scenario may have edited it (never written)
   local result = exec(client, 'scalene.loadProfile', { path = path }, cpu_buf)
   local buf, c = open_attached(data.program)
   check(c.id == client.id, 'the captured program got another client (id %d, not %d)', c.id, client.id)

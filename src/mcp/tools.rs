@@ -76,6 +76,20 @@ impl Drop for CancelOnDrop {
 }
 
 impl ScaleneMcp {
+    /// The one place MCP asks for a run (`profile`, `profile_code`): the server's interpreter and
+    /// start-up, with what the tool call says on top.
+    fn run_request(&self, program: Program, args: Vec<String>, mode: Option<crate::engine::Mode>, timeout: Duration) -> ProfileRequest {
+        ProfileRequest {
+            program: Some(program),
+            args,
+            mode: mode.unwrap_or_default(),
+            python: self.inner.python.clone(),
+            timeout: Some(timeout),
+            startup: self.inner.startup,
+            ..ProfileRequest::default()
+        }
+    }
+
     /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it), with
     /// the file's path as shown to the agent.
     fn profiled_file(&self, path: &str, profile_id: Option<&str>, run_id: Option<&str>) -> Result<(CoveredFile, String), ToolError> {
@@ -201,15 +215,9 @@ impl ScaleneMcp {
         }
         let display = roots.display(&path);
         let request = ProfileRequest {
-            program: Some(Program::Script(path)),
-            args: params.args,
-            mode: params.mode.unwrap_or_default(),
-            python: self.inner.python.clone(),
-            timeout: Some(timeout),
             live: params.live.then_some(crate::engine::DEFAULT_LIVE_INTERVAL),
             paused: params.paused,
-            startup: self.inner.startup,
-            ..ProfileRequest::default()
+            ..self.run_request(Program::Script(path), params.args, params.mode, timeout)
         };
         if params.wait == Some(false) {
             let handle = self.engine().start(request).map_err(|err| ToolError::refused(format!("Scalene could not profile {display}: {err}")))?;
@@ -474,17 +482,11 @@ impl ScaleneMcp {
             None => root.display().to_string(),
         };
         let request = ProfileRequest {
-            program: Some(Program::Script(script)),
-            args: params.args,
-            mode: params.mode.unwrap_or_default(),
-            python: self.inner.python.clone(),
             cwd: Some(root.clone()),
             project_root: Some(root),
             program_path: Some(dir.path().to_path_buf()),
-            timeout: Some(timeout),
             env: vec![("PYTHONPATH".into(), python_path)],
-            startup: self.inner.startup,
-            ..ProfileRequest::default()
+            ..self.run_request(Program::Script(script), params.args, params.mode, timeout)
         };
         let result = self.run_and_summarize(request, "the snippet", limit, &context).await;
         drop(dir);

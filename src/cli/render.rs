@@ -191,13 +191,13 @@ fn render_file(
             "{:>6}  {:>6}  {bar}  {:>5} {:>5} {:>5}",
             line.line,
             pct(cpu),
-            pct(line.cpu_python),
-            pct(line.cpu_native),
-            pct(line.cpu_system)
+            pct(line.metrics.cpu_python),
+            pct(line.metrics.cpu_native),
+            pct(line.metrics.cpu_system)
         );
         if memory {
-            let samples = if line.mallocs == 0 { "·".to_string() } else { line.mallocs.to_string() };
-            let _ = write!(row, "  {:>8} {:>9} {samples:>7}", mb(line.peak_mb), mb(line.alloc_mb));
+            let samples = if line.metrics.mallocs == 0.0 { "·".to_string() } else { line.metrics.mallocs.to_string() };
+            let _ = write!(row, "  {:>8} {:>9} {samples:>7}", mb(line.metrics.peak_mb), mb(line.metrics.alloc_mb));
         }
         let marker = if file.leak(line.line).is_some() { " ⚠ leak" } else { "" };
         let _ = writeln!(out, "{row}  {}{}", excerpt(sources.text(&file.path, line), options.source_width), marker);

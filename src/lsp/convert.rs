@@ -17,18 +17,18 @@ pub const SOURCE: &str = "scalene";
 /// The inlay-hint label of a line, or None when it is below the thresholds (see docs/lsp.md).
 pub fn hint_label(line: &LineStats, memory: bool, is_leak: bool, hints: &HintSettings) -> Option<String> {
     let cpu = line.cpu_total();
-    let has_memory = memory && line.peak_mb > 0.0;
+    let has_memory = memory && line.metrics.peak_mb > 0.0;
     let cpu_hot = cpu >= hints.min_cpu_percent;
-    let memory_hot = has_memory && line.peak_mb >= hints.min_peak_mb;
+    let memory_hot = has_memory && line.metrics.peak_mb >= hints.min_peak_mb;
     if !(cpu_hot || memory_hot || is_leak) {
         return None;
     }
     let show_cpu = hints.format != HintFormat::Memory && (cpu_hot || !memory_hot);
     let show_memory = hints.format != HintFormat::Cpu && has_memory;
     let label = match (show_cpu, show_memory) {
-        (true, true) => format!("{cpu:.1}% CPU · {:.1} MB", line.peak_mb),
+        (true, true) => format!("{cpu:.1}% CPU · {:.1} MB", line.metrics.peak_mb),
         (true, false) => format!("{cpu:.1}% CPU"),
-        (false, true) => format!("{:.1} MB", line.peak_mb),
+        (false, true) => format!("{:.1} MB", line.metrics.peak_mb),
         (false, false) => return None,
     };
     Some(label)
@@ -78,16 +78,16 @@ pub fn line_diagnostics(
             "cpu-hotspot",
             format!(
                 "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
-                line.cpu_python, line.cpu_native, line.cpu_system
+                line.metrics.cpu_python, line.metrics.cpu_native, line.metrics.cpu_system
             ),
         ));
     }
-    if memory && line.peak_mb >= settings.memory_mb {
+    if memory && line.metrics.peak_mb >= settings.memory_mb {
         out.push(diagnostic(
             range,
             settings.memory_severity,
             "memory-hotspot",
-            format!("peak {:.1} MB (allocated {:.1} MB)", line.peak_mb, line.alloc_mb),
+            format!("peak {:.1} MB (allocated {:.1} MB)", line.metrics.peak_mb, line.metrics.alloc_mb),
         ));
     }
     if let Some(leak) = file.leak(line.line).filter(|leak| leak.likelihood >= settings.leak_likelihood) {
@@ -153,29 +153,29 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
     let mut md = String::new();
     let _ = writeln!(md, "**Scalene** · line {} · {:.1}% of CPU time\n", line.line, line.cpu_total());
     let mut rows: Vec<(String, String)> = vec![
-        ("CPU: python".into(), format!("{:.1}%", line.cpu_python)),
-        ("CPU: native".into(), format!("{:.1}%", line.cpu_native)),
-        ("CPU: system".into(), format!("{:.1}%", line.cpu_system)),
-        ("core utilisation".into(), format!("{:.0}%", line.core_utilization * 100.0)),
+        ("CPU: python".into(), format!("{:.1}%", line.metrics.cpu_python)),
+        ("CPU: native".into(), format!("{:.1}%", line.metrics.cpu_native)),
+        ("CPU: system".into(), format!("{:.1}%", line.metrics.cpu_system)),
+        ("core utilisation".into(), format!("{:.0}%", line.metrics.core_utilization * 100.0)),
     ];
     if profile.memory {
         rows.extend([
-            ("memory: peak".into(), format!("{:.1} MB", line.peak_mb)),
-            ("memory: average".into(), format!("{:.1} MB", line.avg_mb)),
-            ("allocated".into(), format!("{:.1} MB ({} sample{})", line.alloc_mb, line.mallocs, if line.mallocs == 1 { "" } else { "s" })),
-            ("python share of allocations".into(), format!("{:.0}%", line.python_fraction * 100.0)),
-            ("share of memory use".into(), format!("{:.1}%", line.usage_fraction * 100.0)),
-            ("copy volume".into(), format!("{:.1} MB/s", line.copy_mb_s)),
+            ("memory: peak".into(), format!("{:.1} MB", line.metrics.peak_mb)),
+            ("memory: average".into(), format!("{:.1} MB", line.metrics.avg_mb)),
+            ("allocated".into(), format!("{:.1} MB ({} sample{})", line.metrics.alloc_mb, line.metrics.mallocs, if line.metrics.mallocs == 1.0 { "" } else { "s" })),
+            ("python share of allocations".into(), format!("{:.0}%", line.metrics.python_fraction * 100.0)),
+            ("share of memory use".into(), format!("{:.1}%", line.metrics.usage_fraction * 100.0)),
+            ("copy volume".into(), format!("{:.1} MB/s", line.metrics.copy_mb_s)),
         ]);
     }
     if profile.gpu {
         rows.extend([
-            ("GPU".into(), format!("{:.1}%", line.gpu_percent)),
-            ("GPU memory: peak".into(), format!("{:.1} MB", line.gpu_peak_mb)),
+            ("GPU".into(), format!("{:.1}%", line.metrics.gpu_percent)),
+            ("GPU memory: peak".into(), format!("{:.1} MB", line.metrics.gpu_peak_mb)),
         ]);
     }
-    if line.async_await_percent > 0.0 {
-        rows.push(("awaiting (async)".into(), format!("{:.1}%", line.async_await_percent)));
+    if line.metrics.async_await_percent > 0.0 {
+        rows.push(("awaiting (async)".into(), format!("{:.1}%", line.metrics.async_await_percent)));
     }
     if let Some(leak) = file.leak(line.line) {
         rows.push(("possible leak".into(), format!("likelihood {:.0}%, {:.2} MB/s", leak.likelihood * 100.0, leak.velocity_mb_s)));
@@ -213,10 +213,11 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::profile::model::LineMetrics;
     use crate::lsp::settings::Settings;
 
     fn line(cpu_python: f64, peak_mb: f64) -> LineStats {
-        LineStats { line: 3, cpu_python, peak_mb, ..LineStats::default() }
+        LineStats { line: 3, metrics: LineMetrics { cpu_python, peak_mb, ..LineMetrics::default() }, ..LineStats::default() }
     }
 
     #[test]
@@ -246,7 +247,11 @@ mod tests {
             leaks: vec![crate::engine::profile::model::Leak { line: 3, likelihood: 0.98, velocity_mb_s: 2.08 }],
             source: "".into(),
         };
-        let hot = LineStats { line: 3, cpu_python: 29.0, cpu_native: 2.2, peak_mb: 150.0, alloc_mb: 150.0, ..LineStats::default() };
+        let hot = LineStats {
+            line: 3,
+            metrics: LineMetrics { cpu_python: 29.0, cpu_native: 2.2, peak_mb: 150.0, alloc_mb: 150.0, ..LineMetrics::default() },
+            ..LineStats::default()
+        };
         let found = line_diagnostics(&hot, &file, true, Range::default(), &settings);
         let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
@@ -259,7 +264,7 @@ mod tests {
         );
         assert_eq!(found[0].severity, Some(settings.cpu_warning_severity));
         assert_eq!(found[0].code, Some(NumberOrString::String("cpu-hotspot".into())));
-        let mild = LineStats { line: 4, cpu_python: 12.0, ..LineStats::default() };
+        let mild = LineStats { line: 4, metrics: LineMetrics { cpu_python: 12.0, ..LineMetrics::default() }, ..LineStats::default() };
         assert_eq!(line_diagnostics(&mild, &file, true, Range::default(), &settings)[0].severity, Some(settings.cpu_severity));
     }
 

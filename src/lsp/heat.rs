@@ -42,7 +42,7 @@ pub struct LineHeat {
 /// The largest line CPU and line peak of a whole profile (every file): what heat is relative to.
 fn maxima(profile: &Profile) -> (f64, f64) {
     profile.files.iter().flat_map(|file| file.lines.iter()).fold((0.0, 0.0), |(cpu, peak), line| {
-        (f64::max(cpu, line.cpu_total()), f64::max(peak, if profile.memory { line.peak_mb } else { 0.0 }))
+        (f64::max(cpu, line.cpu_total()), f64::max(peak, if profile.memory { line.metrics.peak_mb } else { 0.0 }))
     })
 }
 
@@ -58,7 +58,7 @@ pub fn compute(snapshot: &DocumentSnapshot) -> Vec<LineHeat> {
             continue;
         }
         let cpu = line.cpu_total();
-        let peak_mb = if profile.memory { line.peak_mb } else { 0.0 };
+        let peak_mb = if profile.memory { line.metrics.peak_mb } else { 0.0 };
         let relative = |value: f64, max: f64| if max > 0.0 { (value / max).clamp(0.0, 1.0) } else { 0.0 };
         let heat = relative(cpu, max_cpu).max(relative(peak_mb, max_peak));
         if heat > 0.0 {

@@ -75,7 +75,7 @@ pub fn handle_hotspots(session: &Session, params: HotspotsParams) -> HotspotsRes
             uri,
             line: current.saturating_sub(1),
             cpu: line.cpu_total(),
-            peak_mb: if profile.memory { line.peak_mb } else { 0.0 },
+            peak_mb: if profile.memory { line.metrics.peak_mb } else { 0.0 },
             label,
             source: line.text.trim().to_string(),
         });

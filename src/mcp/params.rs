@@ -494,7 +494,11 @@ mod tests {
     #[test]
     fn line_numbers_are_the_schema_line_plus_its_source_and_their_schema_allows_both() {
         let value = serde_json::to_value(LineNumbers {
-            numbers: LineJson::from(&crate::engine::profile::model::LineStats { line: 7, cpu_python: 12.5, ..Default::default() }),
+            numbers: LineJson::from(&crate::engine::profile::model::LineStats {
+                line: 7,
+                metrics: crate::engine::profile::model::LineMetrics { cpu_python: 12.5, ..Default::default() },
+                ..Default::default()
+            }),
             source: "x = 1".into(),
         })
         .unwrap();

@@ -76,11 +76,11 @@ impl ScaleneMcp {
                             "\n{display}:{} — {:.1}% CPU (python {:.1}, native {:.1}, system {:.1}), peak {:.1} MB, allocated {:.1} MB\n```python\n",
                             line.line,
                             line.cpu_total(),
-                            line.cpu_python,
-                            line.cpu_native,
-                            line.cpu_system,
-                            line.peak_mb,
-                            line.alloc_mb
+                            line.metrics.cpu_python,
+                            line.metrics.cpu_native,
+                            line.metrics.cpu_system,
+                            line.metrics.peak_mb,
+                            line.metrics.alloc_mb
                         ));
                         let source = if file.source.is_empty() { current.as_deref().unwrap_or("") } else { &file.source };
                         let first = line.line.saturating_sub(CONTEXT_LINES).max(1);

@@ -175,11 +175,11 @@ pub fn read(engine: &Engine, roots: &Roots, uri: &str) -> Result<ReadResourceRes
                     "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | `{}` |\n",
                     line.line,
                     line.cpu_total(),
-                    line.cpu_python,
-                    line.cpu_native,
-                    line.cpu_system,
-                    line.peak_mb,
-                    line.alloc_mb,
+                    line.metrics.cpu_python,
+                    line.metrics.cpu_native,
+                    line.metrics.cpu_system,
+                    line.metrics.peak_mb,
+                    line.metrics.alloc_mb,
                     views::source_text(&line.text).replace('|', "\\|").replace('`', "'")
                 ));
             }

@@ -49,9 +49,9 @@ pub fn hot_line(file: &FileProfile, line: &LineStats, roots: &Roots, gpu: bool) 
         line: line.line,
         source: source_text(&line.text),
         cpu_percent: round2(line.cpu_total()),
-        peak_mb: round2(line.peak_mb),
-        alloc_mb: round2(line.alloc_mb),
-        gpu_percent: gpu.then(|| round2(line.gpu_percent)),
+        peak_mb: round2(line.metrics.peak_mb),
+        alloc_mb: round2(line.metrics.alloc_mb),
+        gpu_percent: gpu.then(|| round2(line.metrics.gpu_percent)),
         leak_likelihood: file.leak(line.line).map(|leak| round3(leak.likelihood)),
     }
 }

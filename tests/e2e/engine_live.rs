@@ -388,7 +388,7 @@ fn the_start_up_shortcut_runs_the_program_in_scalenes_first_process_and_keeps_th
         assert_eq!(stdout_value(&with_preload, "preload"), "libscalene.so:libanl.so.1");
         assert_eq!(stdout_value(&with_preload, "libanl"), "True", "the user's library is loaded");
         for entry in [&shortcut, &normal, &with_preload] {
-            assert!(entry.profile.memory && entry.profile.files[0].lines.iter().any(|line| line.alloc_mb > 0.0), "memory is measured");
+            assert!(entry.profile.memory && entry.profile.files[0].lines.iter().any(|line| line.metrics.alloc_mb > 0.0), "memory is measured");
         }
     });
 }
@@ -437,7 +437,7 @@ fn with_and_without_the_shortcut_the_fixtures_have_the_same_kind_of_numbers_on_t
     let temp_root = tempfile::tempdir().unwrap();
     let engine = engine(temp_root.path());
     let cpu: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.cpu_total();
-    let alloc: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.alloc_mb;
+    let alloc: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.metrics.alloc_mb;
     runtime().block_on(async {
         for name in ["cpu_bound.py", "memory_heavy.py", "leak.py", "multi_module/main.py", "threads.py", "raises.py", "exits_nonzero.py", "reads_argv.py", "too_short.py"] {
             let mut runs = Vec::new();

@@ -33,11 +33,11 @@ fn line_heat_is_relative_to_the_hottest_line_and_follows_edits() {
 
     // Expected from the profile itself: every line with CPU or memory, heat = the larger relative share.
     let max_cpu = profile.files.iter().flat_map(|f| &f.lines).map(|l| l.cpu_total()).fold(0.0, f64::max);
-    let max_peak = profile.files.iter().flat_map(|f| &f.lines).map(|l| l.peak_mb).fold(0.0, f64::max);
+    let max_peak = profile.files.iter().flat_map(|f| &f.lines).map(|l| l.metrics.peak_mb).fold(0.0, f64::max);
     let expected: Vec<(u64, f64)> = file
         .lines
         .iter()
-        .map(|line| (u64::from(line.line) - 1, (line.cpu_total() / max_cpu).max(line.peak_mb / max_peak)))
+        .map(|line| (u64::from(line.line) - 1, (line.cpu_total() / max_cpu).max(line.metrics.peak_mb / max_peak)))
         .filter(|(_, heat)| *heat > 0.0)
         .collect();
     let got = heat_lines(&params);
@@ -137,7 +137,7 @@ fn hotspots_rank_every_file_of_the_newest_profile_on_current_lines() {
     let items = result["items"].as_array().unwrap();
     assert_eq!(items.len(), 3, "{result}");
     let mut all: Vec<_> = profile.files.iter().flat_map(|file| file.lines.iter().map(move |line| (file, line))).collect();
-    all.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)));
+    all.sort_by(|a, b| b.1.cpu_total().total_cmp(&a.1.cpu_total()).then(b.1.metrics.peak_mb.total_cmp(&a.1.metrics.peak_mb)));
     for (item, (file, line)) in items.iter().zip(&all) {
         assert_eq!(item["uri"], json!(crate::support::lsp_client::file_uri(&file.path)), "{item}");
         assert_eq!(item["line"], json!(line.line - 1));

@@ -15,18 +15,18 @@ use crate::support::{self, TempProject};
 /// thresholds (CPU >= 1%, peak >= 1 MB) unless the line leaks.
 pub fn expected_label(line: &LineStats, memory: bool, leak: bool) -> Option<String> {
     let cpu = line.cpu_total();
-    let has_memory = memory && line.peak_mb > 0.0;
+    let has_memory = memory && line.metrics.peak_mb > 0.0;
     let cpu_hot = cpu >= 1.0;
-    let memory_hot = has_memory && line.peak_mb >= 1.0;
+    let memory_hot = has_memory && line.metrics.peak_mb >= 1.0;
     if !(cpu_hot || memory_hot || leak) {
         return None;
     }
     if memory_hot && !cpu_hot {
-        return Some(format!("{:.1} MB", line.peak_mb));
+        return Some(format!("{:.1} MB", line.metrics.peak_mb));
     }
     let mut label = format!("{cpu:.1}% CPU");
     if has_memory {
-        label.push_str(&format!(" · {:.1} MB", line.peak_mb));
+        label.push_str(&format!(" · {:.1} MB", line.metrics.peak_mb));
     }
     Some(label)
 }
@@ -107,12 +107,12 @@ fn expected_diagnostics(profile: &Profile, file: &FileProfile) -> Vec<(u64, Stri
             let severity = if cpu >= 30.0 { 3 } else { 4 };
             let message = format!(
                 "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
-                line.cpu_python, line.cpu_native, line.cpu_system
+                line.metrics.cpu_python, line.metrics.cpu_native, line.metrics.cpu_system
             );
             expected.push((line0, "cpu-hotspot".into(), severity, message));
         }
-        if profile.memory && line.peak_mb >= 100.0 {
-            let message = format!("peak {:.1} MB (allocated {:.1} MB)", line.peak_mb, line.alloc_mb);
+        if profile.memory && line.metrics.peak_mb >= 100.0 {
+            let message = format!("peak {:.1} MB (allocated {:.1} MB)", line.metrics.peak_mb, line.metrics.alloc_mb);
             expected.push((line0, "memory-hotspot".into(), 4, message));
         }
         if let Some(leak) = file.leak(line.line).filter(|leak| leak.likelihood >= 0.9) {

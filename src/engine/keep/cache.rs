@@ -280,7 +280,7 @@ impl ProfileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::profile::model::{FileProfile, LineStats, RunStatus};
+    use crate::engine::profile::model::{FileProfile, LineMetrics, LineStats, RunStatus};
 
     fn profile(program: &str, files: &[&str], n_lines: u32) -> Profile {
         let mut profile = Profile::empty(RunStatus::Ok, program.into());
@@ -289,7 +289,7 @@ mod tests {
             .map(|path| FileProfile {
                 path: path.into(),
                 cpu_percent: 50.0,
-                lines: (1..=n_lines).map(|line| LineStats { line, cpu_python: 1.0, ..LineStats::default() }).collect(),
+                lines: (1..=n_lines).map(|line| LineStats { line, metrics: LineMetrics { cpu_python: 1.0, ..LineMetrics::default() }, ..LineStats::default() }).collect(),
                 functions: Vec::new(),
                 leaks: Vec::new(),
                 source: "".into(),

@@ -252,21 +252,7 @@ pub struct LineStats {
     pub line: u32,
     /// Scalene's copy of the source line (for display when the file is not on disk).
     pub text: String,
-    pub cpu_python: f64,
-    pub cpu_native: f64,
-    pub cpu_system: f64,
-    pub core_utilization: f64,
-    pub peak_mb: f64,
-    pub avg_mb: f64,
-    pub alloc_mb: f64,
-    pub mallocs: u64,
-    pub python_fraction: f64,
-    pub usage_fraction: f64,
-    pub copy_mb_s: f64,
-    pub gpu_percent: f64,
-    pub gpu_peak_mb: f64,
-    pub gpu_avg_mb: f64,
-    pub async_await_percent: f64,
+    pub metrics: LineMetrics<f64>,
     /// The outermost loop around this line, when it is in one.
     pub outer_loop: Option<RangeInclusive<u32>>,
     /// Memory footprint samples for this line, `(seconds since start, MB)`, downsampled.
@@ -283,28 +269,101 @@ pub const CPU_SAMPLES_RESERVOIR: f64 = 500.0;
 
 impl LineStats {
     pub fn cpu_total(&self) -> f64 {
-        self.cpu_python + self.cpu_native + self.cpu_system
+        self.metrics.cpu_total()
     }
 
-    /// True when any metric of the normalized schema is non-zero: such a line is kept.
+    /// True when any metric of the normalized schema is non-zero: such a line is kept. Scalene's GPU
+    /// average and async share are not in the schema, so alone they keep no line.
     pub fn has_activity(&self) -> bool {
+        let in_schema = LineMetrics { gpu_avg_mb: 0.0, async_await_percent: 0.0, ..self.metrics };
+        in_schema.into_array().iter().any(|value| *value != 0.0)
+    }
+}
+
+/// Scalene's per-line metrics: the one list of them (`T` is `f64` in the model). Code that treats every
+/// metric alike goes through `map`, `zip` and `into_array` (the mean over repeated runs, `has_activity`);
+/// the places that say something about each one (parse.rs: Scalene's key; schema.rs: the normalized JSON,
+/// which leaves out the last two) build or take apart a whole `LineMetrics` without `..`, so a metric
+/// added here makes the compiler name them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LineMetrics<T> {
+    pub cpu_python: T,
+    pub cpu_native: T,
+    pub cpu_system: T,
+    pub core_utilization: T,
+    pub peak_mb: T,
+    pub avg_mb: T,
+    pub alloc_mb: T,
+    /// Allocation samples (not malloc calls): a count, so a whole number.
+    pub mallocs: T,
+    pub python_fraction: T,
+    pub usage_fraction: T,
+    pub copy_mb_s: T,
+    pub gpu_percent: T,
+    pub gpu_peak_mb: T,
+    pub gpu_avg_mb: T,
+    pub async_await_percent: T,
+}
+
+impl<T> LineMetrics<T> {
+    /// Each metric through `f`.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> LineMetrics<U> {
+        LineMetrics {
+            cpu_python: f(self.cpu_python),
+            cpu_native: f(self.cpu_native),
+            cpu_system: f(self.cpu_system),
+            core_utilization: f(self.core_utilization),
+            peak_mb: f(self.peak_mb),
+            avg_mb: f(self.avg_mb),
+            alloc_mb: f(self.alloc_mb),
+            mallocs: f(self.mallocs),
+            python_fraction: f(self.python_fraction),
+            usage_fraction: f(self.usage_fraction),
+            copy_mb_s: f(self.copy_mb_s),
+            gpu_percent: f(self.gpu_percent),
+            gpu_peak_mb: f(self.gpu_peak_mb),
+            gpu_avg_mb: f(self.gpu_avg_mb),
+            async_await_percent: f(self.async_await_percent),
+        }
+    }
+
+    /// Each metric paired with the same metric of `other` (then `map` combines them).
+    pub fn zip<U>(self, other: LineMetrics<U>) -> LineMetrics<(T, U)> {
+        LineMetrics {
+            cpu_python: (self.cpu_python, other.cpu_python),
+            cpu_native: (self.cpu_native, other.cpu_native),
+            cpu_system: (self.cpu_system, other.cpu_system),
+            core_utilization: (self.core_utilization, other.core_utilization),
+            peak_mb: (self.peak_mb, other.peak_mb),
+            avg_mb: (self.avg_mb, other.avg_mb),
+            alloc_mb: (self.alloc_mb, other.alloc_mb),
+            mallocs: (self.mallocs, other.mallocs),
+            python_fraction: (self.python_fraction, other.python_fraction),
+            usage_fraction: (self.usage_fraction, other.usage_fraction),
+            copy_mb_s: (self.copy_mb_s, other.copy_mb_s),
+            gpu_percent: (self.gpu_percent, other.gpu_percent),
+            gpu_peak_mb: (self.gpu_peak_mb, other.gpu_peak_mb),
+            gpu_avg_mb: (self.gpu_avg_mb, other.gpu_avg_mb),
+            async_await_percent: (self.async_await_percent, other.async_await_percent),
+        }
+    }
+
+    /// The metrics in declaration order (the normalized schema's order, then the two it leaves out).
+    pub fn into_array(self) -> [T; 15] {
+        let LineMetrics {
+            cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs,
+            python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb, gpu_avg_mb, async_await_percent,
+        } = self;
         [
-            self.cpu_python,
-            self.cpu_native,
-            self.cpu_system,
-            self.core_utilization,
-            self.peak_mb,
-            self.avg_mb,
-            self.alloc_mb,
-            self.python_fraction,
-            self.usage_fraction,
-            self.copy_mb_s,
-            self.gpu_percent,
-            self.gpu_peak_mb,
+            cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs,
+            python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb, gpu_avg_mb, async_await_percent,
         ]
-        .iter()
-        .any(|value| *value != 0.0)
-            || self.mallocs != 0
+    }
+}
+
+impl LineMetrics<f64> {
+    pub fn cpu_total(&self) -> f64 {
+        self.cpu_python + self.cpu_native + self.cpu_system
     }
 }
 
@@ -465,21 +524,21 @@ impl Rank {
     pub fn value(self, file: &FileProfile, line: &LineStats) -> f64 {
         match self {
             Rank::Cpu => line.cpu_total(),
-            Rank::Memory => line.peak_mb.max(line.alloc_mb * 1e-9),
-            Rank::Gpu => line.gpu_percent,
+            Rank::Memory => line.metrics.peak_mb.max(line.metrics.alloc_mb * 1e-9),
+            Rank::Gpu => line.metrics.gpu_percent,
             Rank::Leaks => file.leak(line.line).map_or(0.0, |leak| leak.likelihood),
         }
     }
 
     fn ranks(self, line: &LineStats, value: f64) -> bool {
-        value > 0.0 || (self == Rank::Cpu && line.peak_mb > 0.0)
+        value > 0.0 || (self == Rank::Cpu && line.metrics.peak_mb > 0.0)
     }
 }
 
 /// Hottest first: the larger value, then the larger peak, then path, then line (a total order, so
 /// every front end lists the same lines in the same order).
 fn hotter(a: &(&FileProfile, &LineStats, f64), b: &(&FileProfile, &LineStats, f64)) -> std::cmp::Ordering {
-    b.2.total_cmp(&a.2).then(b.1.peak_mb.total_cmp(&a.1.peak_mb)).then_with(|| a.0.path.cmp(&b.0.path)).then(a.1.line.cmp(&b.1.line))
+    b.2.total_cmp(&a.2).then(b.1.metrics.peak_mb.total_cmp(&a.1.metrics.peak_mb)).then_with(|| a.0.path.cmp(&b.0.path)).then(a.1.line.cmp(&b.1.line))
 }
 
 /// The `limit` hottest lines of `files` by `by` (hottest first, with the value they rank by), and how
@@ -520,11 +579,19 @@ mod tests {
         FileProfile {
             path: path.into(),
             cpu_percent: 0.0,
-            lines: lines.iter().map(|&(line, cpu, peak)| LineStats { line, cpu_python: cpu, peak_mb: peak, ..LineStats::default() }).collect(),
+            lines: lines.iter().map(|&(line, cpu, peak)| LineStats { line, metrics: LineMetrics { cpu_python: cpu, peak_mb: peak, ..LineMetrics::default() }, ..LineStats::default() }).collect(),
             functions: Vec::new(),
             leaks: Vec::new(),
             source: "".into(),
         }
+    }
+
+    #[test]
+    fn only_metrics_of_the_normalized_schema_keep_a_line() {
+        let line = |metrics| LineStats { line: 1, metrics, ..LineStats::default() };
+        assert!(!line(LineMetrics { gpu_avg_mb: 1.0, async_await_percent: 1.0, ..LineMetrics::default() }).has_activity());
+        assert!(line(LineMetrics { mallocs: 1.0, ..LineMetrics::default() }).has_activity());
+        assert!(!line(LineMetrics::default()).has_activity());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::engine::error::ParseError;
 use crate::engine::profile::model::{
-    FileProfile, FunctionStats, LINE_TIMELINE_POINTS, LineStats, Leak, Profile, RunStatus, SourceLocation,
+    FileProfile, FunctionStats, LINE_TIMELINE_POINTS, LineMetrics, LineStats, Leak, Profile, RunStatus, SourceLocation,
     TIMELINE_POINTS,
 };
 
@@ -372,6 +372,9 @@ fn profiled_source(lines: &[LineEntry<'_>]) -> String {
 }
 
 fn line_stats(raw: RawLine<'_>) -> LineStats {
+    let mut metrics = scalene_metrics(&raw).map(num);
+    // A count, which Scalene writes as a float: the whole number the normalized JSON writes.
+    metrics.mallocs = metrics.mallocs.max(0.0).round() as u64 as f64;
     let outer_loop = match (raw.start_outermost_loop, raw.end_outermost_loop) {
         (Some(start), Some(end)) if start > 0 && end > start => Some(start..=end),
         _ => None,
@@ -379,27 +382,34 @@ fn line_stats(raw: RawLine<'_>) -> LineStats {
     LineStats {
         line: raw.lineno,
         text: raw.line.as_deref().map(unescape_scalene_text).unwrap_or_default(),
-        cpu_python: num(raw.n_cpu_percent_python),
-        cpu_native: num(raw.n_cpu_percent_c),
-        cpu_system: num(raw.n_sys_percent),
-        core_utilization: num(raw.n_core_utilization),
-        peak_mb: num(raw.n_peak_mb),
-        avg_mb: num(raw.n_avg_mb),
-        alloc_mb: num(raw.n_malloc_mb),
-        mallocs: num(raw.n_mallocs).max(0.0).round() as u64,
-        python_fraction: num(raw.n_python_fraction),
-        usage_fraction: num(raw.n_usage_fraction),
-        copy_mb_s: num(raw.n_copy_mb_s),
-        gpu_percent: num(raw.n_gpu_percent),
-        gpu_peak_mb: num(raw.n_gpu_peak_memory_mb),
-        gpu_avg_mb: num(raw.n_gpu_avg_memory_mb),
-        async_await_percent: num(raw.n_async_await_percent),
+        metrics,
         outer_loop,
         memory_timeline: downsample(
             raw.memory_samples.unwrap_or_default().into_iter().map(|(ns, mb)| (ns / 1e9, num(mb))).collect(),
             LINE_TIMELINE_POINTS,
         ),
         cpu_samples: raw.cpu_samples_list.map(|count| count as f64),
+    }
+}
+
+/// Scalene's key of each metric.
+fn scalene_metrics(raw: &RawLine<'_>) -> LineMetrics<Option<f64>> {
+    LineMetrics {
+        cpu_python: raw.n_cpu_percent_python,
+        cpu_native: raw.n_cpu_percent_c,
+        cpu_system: raw.n_sys_percent,
+        core_utilization: raw.n_core_utilization,
+        peak_mb: raw.n_peak_mb,
+        avg_mb: raw.n_avg_mb,
+        alloc_mb: raw.n_malloc_mb,
+        mallocs: raw.n_mallocs,
+        python_fraction: raw.n_python_fraction,
+        usage_fraction: raw.n_usage_fraction,
+        copy_mb_s: raw.n_copy_mb_s,
+        gpu_percent: raw.n_gpu_percent,
+        gpu_peak_mb: raw.n_gpu_peak_memory_mb,
+        gpu_avg_mb: raw.n_gpu_avg_memory_mb,
+        async_await_percent: raw.n_async_await_percent,
     }
 }
 
@@ -439,11 +449,11 @@ fn function_totals(function: &RawFunction<'_>, lines: &[LineEntry<'_>]) -> Funct
     };
     // Lines without activity add nothing: all their numbers are 0.
     for line in lines[first..last.max(first)].iter().filter_map(|line| line.stats.as_deref()) {
-        stats.cpu_python += line.cpu_python;
-        stats.cpu_native += line.cpu_native;
-        stats.cpu_system += line.cpu_system;
-        stats.peak_mb = stats.peak_mb.max(line.peak_mb);
-        stats.alloc_mb += line.alloc_mb;
+        stats.cpu_python += line.metrics.cpu_python;
+        stats.cpu_native += line.metrics.cpu_native;
+        stats.cpu_system += line.metrics.cpu_system;
+        stats.peak_mb = stats.peak_mb.max(line.metrics.peak_mb);
+        stats.alloc_mb += line.metrics.alloc_mb;
     }
     stats
 }

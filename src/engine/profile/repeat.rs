@@ -103,33 +103,22 @@ fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>],
                 Some(line) => Sample {
                     cpu_percent: line.cpu_total(),
                     cpu_s: line.cpu_total() / 100.0 * run.elapsed_s,
-                    peak_mb: line.peak_mb,
-                    alloc_mb: line.alloc_mb,
+                    peak_mb: line.metrics.peak_mb,
+                    alloc_mb: line.metrics.alloc_mb,
                 },
                 None => Sample::default(),
             })
             .collect();
         let present: Vec<&LineStats> = found.iter().flatten().copied().collect();
         let last_seen = *present.last().expect("the line comes from some run");
-        let average = |pick: fn(&LineStats) -> f64| mean(present.iter().map(|line| pick(line)), n_runs);
+        // The mean of each metric, summed in run order as `mean` sums (a run without the line adds 0).
+        let total = present.iter().map(|line| line.metrics).reduce(|total, metrics| total.zip(metrics).map(|(a, b)| a + b));
+        let mut metrics = total.expect("the line comes from some run").map(|total| total / n_runs as f64);
+        metrics.mallocs = metrics.mallocs.round();
         lines.push(LineStats {
             line: number,
             text: last_seen.text.clone(),
-            cpu_python: average(|l| l.cpu_python),
-            cpu_native: average(|l| l.cpu_native),
-            cpu_system: average(|l| l.cpu_system),
-            core_utilization: average(|l| l.core_utilization),
-            peak_mb: average(|l| l.peak_mb),
-            avg_mb: average(|l| l.avg_mb),
-            alloc_mb: average(|l| l.alloc_mb),
-            mallocs: (mean(present.iter().map(|l| l.mallocs as f64), n_runs)).round() as u64,
-            python_fraction: average(|l| l.python_fraction),
-            usage_fraction: average(|l| l.usage_fraction),
-            copy_mb_s: average(|l| l.copy_mb_s),
-            gpu_percent: average(|l| l.gpu_percent),
-            gpu_peak_mb: average(|l| l.gpu_peak_mb),
-            gpu_avg_mb: average(|l| l.gpu_avg_mb),
-            async_await_percent: average(|l| l.async_await_percent),
+            metrics,
             outer_loop: last_seen.outer_loop.clone(),
             memory_timeline: last_seen.memory_timeline.clone(),
             // Known only when every run that has the line counted its samples (a run without the line
@@ -205,8 +194,8 @@ fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>],
             Some(file) => Sample {
                 cpu_percent: file.cpu_percent,
                 cpu_s: file.cpu_percent / 100.0 * run.elapsed_s,
-                peak_mb: file.lines.iter().map(|line| line.peak_mb).fold(0.0, f64::max),
-                alloc_mb: file.lines.iter().map(|line| line.alloc_mb).sum(),
+                peak_mb: file.lines.iter().map(|line| line.metrics.peak_mb).fold(0.0, f64::max),
+                alloc_mb: file.lines.iter().map(|line| line.metrics.alloc_mb).sum(),
             },
             None => Sample::default(),
         })
@@ -226,14 +215,14 @@ fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>],
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::profile::model::RunStatus;
+    use crate::engine::profile::model::{LineMetrics, RunStatus};
 
     fn run(elapsed_s: f64, hot: f64, cold: Option<f64>) -> Profile {
         let mut profile = Profile::empty(RunStatus::Ok, "/p/a.py".into());
         profile.elapsed_s = elapsed_s;
-        let mut lines = vec![LineStats { line: 2, text: "hot()".into(), cpu_python: hot, peak_mb: 10.0, ..LineStats::default() }];
+        let mut lines = vec![LineStats { line: 2, text: "hot()".into(), metrics: LineMetrics { cpu_python: hot, peak_mb: 10.0, ..LineMetrics::default() }, ..LineStats::default() }];
         if let Some(cold) = cold {
-            lines.push(LineStats { line: 3, text: "cold()".into(), cpu_python: cold, ..LineStats::default() });
+            lines.push(LineStats { line: 3, text: "cold()".into(), metrics: LineMetrics { cpu_python: cold, ..LineMetrics::default() }, ..LineStats::default() });
         }
         let total: f64 = lines.iter().map(LineStats::cpu_total).sum();
         profile.files = vec![FileProfile {
@@ -252,8 +241,8 @@ mod tests {
         let combined = combine(&[run(1.0, 60.0, Some(40.0)), run(2.0, 80.0, None), run(3.0, 70.0, Some(20.0))]).unwrap();
         assert_eq!(combined.elapsed_s, 2.0);
         let file = &combined.files[0];
-        assert_eq!(file.line(2).unwrap().cpu_python, 70.0);
-        assert_eq!(file.line(3).unwrap().cpu_python, 20.0, "a run without the line counts as 0");
+        assert_eq!(file.line(2).unwrap().metrics.cpu_python, 70.0);
+        assert_eq!(file.line(3).unwrap().metrics.cpu_python, 20.0, "a run without the line counts as 0");
         let spread = combined.spread.as_ref().unwrap();
         assert_eq!(spread.runs, 3);
         let hot = spread.file(std::path::Path::new("/p/a.py")).unwrap().line(2).unwrap();
@@ -264,6 +253,17 @@ mod tests {
         let function = spread.files[0].function("f", 1).unwrap();
         assert_eq!((function.cpu_percent.min, function.cpu_percent.max), (80.0, 100.0));
         assert!(combined.notes.iter().any(|note| note.contains("means over 3 runs")));
+    }
+
+    #[test]
+    fn every_line_metric_is_averaged_and_allocation_samples_stay_whole() {
+        let mut runs = [run(1.0, 60.0, None), run(1.0, 80.0, None)];
+        runs[0].files[0].lines[0].metrics.mallocs = 1.0;
+        runs[1].files[0].lines[0].metrics.mallocs = 2.0;
+        runs[1].files[0].lines[0].metrics.async_await_percent = 10.0;
+        let metrics = combine(&runs).unwrap().files[0].line(2).unwrap().metrics;
+        assert_eq!((metrics.cpu_python, metrics.peak_mb, metrics.async_await_percent), (70.0, 10.0, 5.0));
+        assert_eq!(metrics.mallocs, 2.0, "the mean 1.5 is rounded");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::profile::model::{
-    FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
+    FileProfile, FileSpread, FunctionStats, Leak, LineMetrics, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
 };
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -204,21 +204,15 @@ impl From<&FileProfile> for FileJson {
 
 impl From<&LineStats> for LineJson {
     fn from(line: &LineStats) -> LineJson {
+        // Every metric of the model, named so that a new one cannot be left out unseen.
+        let LineMetrics {
+            cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs,
+            python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb, gpu_avg_mb: _, async_await_percent: _,
+        } = line.metrics;
         LineJson {
             line: line.line,
-            cpu_python: line.cpu_python,
-            cpu_native: line.cpu_native,
-            cpu_system: line.cpu_system,
-            core_utilization: line.core_utilization,
-            peak_mb: line.peak_mb,
-            avg_mb: line.avg_mb,
-            alloc_mb: line.alloc_mb,
-            mallocs: line.mallocs,
-            python_fraction: line.python_fraction,
-            usage_fraction: line.usage_fraction,
-            copy_mb_s: line.copy_mb_s,
-            gpu_percent: line.gpu_percent,
-            gpu_peak_mb: line.gpu_peak_mb,
+            cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs: mallocs as u64,
+            python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb,
             cpu_samples: line.cpu_samples,
             outer_loop: line.outer_loop.as_ref().map(|range| [*range.start(), *range.end()]),
         }
@@ -413,25 +407,25 @@ impl FileJson {
         let mut lines: Vec<LineStats> = self
             .lines
             .into_iter()
-            .map(|line| LineStats {
-                line: line.line,
-                text: texts.get((line.line as usize).wrapping_sub(1)).map(|text| text.to_string()).unwrap_or_default(),
-                cpu_python: line.cpu_python,
-                cpu_native: line.cpu_native,
-                cpu_system: line.cpu_system,
-                core_utilization: line.core_utilization,
-                peak_mb: line.peak_mb,
-                avg_mb: line.avg_mb,
-                alloc_mb: line.alloc_mb,
-                mallocs: line.mallocs,
-                python_fraction: line.python_fraction,
-                usage_fraction: line.usage_fraction,
-                copy_mb_s: line.copy_mb_s,
-                gpu_percent: line.gpu_percent,
-                gpu_peak_mb: line.gpu_peak_mb,
-                cpu_samples: line.cpu_samples,
-                outer_loop: line.outer_loop.filter(|[start, end]| *start > 0 && end > start).map(|[start, end]| start..=end),
-                ..LineStats::default()
+            .map(|line| {
+                let LineJson {
+                    line, cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs,
+                    python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb, cpu_samples, outer_loop,
+                } = line;
+                LineStats {
+                    line,
+                    text: texts.get((line as usize).wrapping_sub(1)).map(|text| text.to_string()).unwrap_or_default(),
+                    metrics: LineMetrics {
+                        cpu_python, cpu_native, cpu_system, core_utilization, peak_mb, avg_mb, alloc_mb, mallocs: mallocs as f64,
+                        python_fraction, usage_fraction, copy_mb_s, gpu_percent, gpu_peak_mb,
+                        // Not in the normalized JSON.
+                        gpu_avg_mb: 0.0,
+                        async_await_percent: 0.0,
+                    },
+                    cpu_samples,
+                    outer_loop: outer_loop.filter(|[start, end]| *start > 0 && end > start).map(|[start, end]| start..=end),
+                    ..LineStats::default()
+                }
             })
             .collect();
         lines.sort_by_key(|line| line.line);

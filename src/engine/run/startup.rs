@@ -154,7 +154,7 @@ fn check_probe(profile: &crate::engine::profile::model::Profile, program: &Path,
     if !file.lines.iter().any(|line| line.cpu_total() > 0.0) {
         return Err("no CPU samples on the probe's lines".into());
     }
-    if memory && !(profile.memory && file.lines.iter().any(|line| line.alloc_mb > 0.0 && line.peak_mb > 0.0)) {
+    if memory && !(profile.memory && file.lines.iter().any(|line| line.metrics.alloc_mb > 0.0 && line.metrics.peak_mb > 0.0)) {
         return Err("no memory samples on the probe's lines".into());
     }
     Ok(())

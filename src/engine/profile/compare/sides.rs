@@ -51,7 +51,7 @@ impl Side<'_> {
 
     pub fn line(&self, file: &FileProfile, line: &LineStats) -> Metrics {
         let spread = self.file_spread(&file.path).and_then(|spread| spread.line(line.line));
-        self.metrics(line.cpu_total(), line.peak_mb, line.alloc_mb, spread)
+        self.metrics(line.cpu_total(), line.metrics.peak_mb, line.metrics.alloc_mb, spread)
     }
 
     /// A matched line or function without activity on this side: zeros (with zero ranges when repeated).
@@ -67,8 +67,8 @@ impl Side<'_> {
 
     pub fn file(&self, file: &FileProfile) -> Metrics {
         let spread = self.file_spread(&file.path).map(|spread| &spread.total);
-        let peak = file.lines.iter().map(|line| line.peak_mb).fold(0.0, f64::max);
-        let alloc = file.lines.iter().map(|line| line.alloc_mb).sum();
+        let peak = file.lines.iter().map(|line| line.metrics.peak_mb).fold(0.0, f64::max);
+        let alloc = file.lines.iter().map(|line| line.metrics.alloc_mb).sum();
         self.metrics(file.cpu_percent, peak, alloc, spread)
     }
 
@@ -84,7 +84,7 @@ impl Side<'_> {
                 Some(count) => count,
                 None => self.line(file, line).cpu_s / sampling,
             };
-            let key = [line.cpu_python.to_bits(), line.cpu_native.to_bits(), line.cpu_system.to_bits(), count.to_bits()];
+            let key = [line.metrics.cpu_python.to_bits(), line.metrics.cpu_native.to_bits(), line.metrics.cpu_system.to_bits(), count.to_bits()];
             if line.cpu_samples.is_some() && seen.contains(&key) {
                 continue;
             }

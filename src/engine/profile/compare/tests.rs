@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::engine::profile::model::{FileSpread, LineStats, MetricSpread, RunStatus, Spread, Stat};
+use crate::engine::profile::model::{FileSpread, LineMetrics, LineStats, MetricSpread, RunStatus, Spread, Stat};
 
 fn fixture(name: &str) -> Profile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/scalene/2.4.0/{name}.json"));
@@ -147,7 +147,12 @@ fn synthetic(lines: &[(u32, &str, f64, f64)], elapsed_s: f64) -> Profile {
         lines: lines
             .iter()
             .filter(|l| l.2 > 0.0 || l.3 > 0.0)
-            .map(|(line, text, cpu, peak)| LineStats { line: *line, text: text.to_string(), cpu_python: *cpu, peak_mb: *peak, alloc_mb: *peak, ..LineStats::default() })
+            .map(|(line, text, cpu, peak)| LineStats {
+                line: *line,
+                text: text.to_string(),
+                metrics: LineMetrics { cpu_python: *cpu, peak_mb: *peak, alloc_mb: *peak, ..LineMetrics::default() },
+                ..LineStats::default()
+            })
             .collect(),
         functions: Vec::new(),
         leaks: Vec::new(),
@@ -278,7 +283,7 @@ fn with_functions(mut profile: Profile, functions: &[(&str, u32, u32)]) -> Profi
         .iter()
         .map(|(name, line, end_line)| {
             let inside = file.lines.iter().filter(|l| (*line..=*end_line).contains(&l.line));
-            let (cpu, alloc) = inside.fold((0.0, 0.0), |(c, a), l| (c + l.cpu_python, a + l.alloc_mb));
+            let (cpu, alloc) = inside.fold((0.0, 0.0), |(c, a), l| (c + l.metrics.cpu_python, a + l.metrics.alloc_mb));
             FunctionStats { name: name.to_string(), line: *line, end_line: *end_line, cpu_python: cpu, alloc_mb: alloc, ..FunctionStats::default() }
         })
         .filter(|f| f.cpu_python > 0.0 || f.alloc_mb > 0.0)

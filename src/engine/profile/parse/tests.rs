@@ -33,19 +33,19 @@ fn f(value: &Value, key: &str) -> f64 {
 type FieldGetter = fn(&LineStats) -> f64;
 
 const LINE_FIELDS: [(&str, FieldGetter); 13] = [
-    ("n_cpu_percent_python", |l| l.cpu_python),
-    ("n_cpu_percent_c", |l| l.cpu_native),
-    ("n_sys_percent", |l| l.cpu_system),
-    ("n_core_utilization", |l| l.core_utilization),
-    ("n_peak_mb", |l| l.peak_mb),
-    ("n_avg_mb", |l| l.avg_mb),
-    ("n_malloc_mb", |l| l.alloc_mb),
-    ("n_mallocs", |l| l.mallocs as f64),
-    ("n_python_fraction", |l| l.python_fraction),
-    ("n_usage_fraction", |l| l.usage_fraction),
-    ("n_copy_mb_s", |l| l.copy_mb_s),
-    ("n_gpu_percent", |l| l.gpu_percent),
-    ("n_gpu_peak_memory_mb", |l| l.gpu_peak_mb),
+    ("n_cpu_percent_python", |l| l.metrics.cpu_python),
+    ("n_cpu_percent_c", |l| l.metrics.cpu_native),
+    ("n_sys_percent", |l| l.metrics.cpu_system),
+    ("n_core_utilization", |l| l.metrics.core_utilization),
+    ("n_peak_mb", |l| l.metrics.peak_mb),
+    ("n_avg_mb", |l| l.metrics.avg_mb),
+    ("n_malloc_mb", |l| l.metrics.alloc_mb),
+    ("n_mallocs", |l| l.metrics.mallocs),
+    ("n_python_fraction", |l| l.metrics.python_fraction),
+    ("n_usage_fraction", |l| l.metrics.usage_fraction),
+    ("n_copy_mb_s", |l| l.metrics.copy_mb_s),
+    ("n_gpu_percent", |l| l.metrics.gpu_percent),
+    ("n_gpu_peak_memory_mb", |l| l.metrics.gpu_peak_mb),
 ];
 
 /// Checks every mapped field of a parsed fixture against its raw JSON.
@@ -95,7 +95,7 @@ fn check_against_raw(name: &str, bytes: &[u8]) {
             for (key, get) in LINE_FIELDS {
                 assert_eq!(get(line), f(raw_line, key), "{name}: {path}:{lineno} {key}");
             }
-            assert_eq!(line.gpu_avg_mb, f(raw_line, "n_gpu_avg_memory_mb"));
+            assert_eq!(line.metrics.gpu_avg_mb, f(raw_line, "n_gpu_avg_memory_mb"));
             let raw_text = raw_line["line"].as_str().unwrap().trim_end_matches('\n');
             assert_eq!(line.text, raw_text.replace("\\u0026", "&").replace("\\u003c", "<").replace("\\u003e", ">"));
             let n_samples = raw_line["memory_samples"].as_array().map_or(0, Vec::len);
@@ -203,7 +203,7 @@ fn leaks_are_reported_with_likelihood_and_velocity() {
 fn cpu_only_profiles_have_no_memory_numbers() {
     let profile = parse_profile(&fixture("2.4.0", "cpu_bound_cpu_only")).unwrap();
     assert!(!profile.memory);
-    assert!(profile.files[0].lines.iter().all(|line| line.peak_mb == 0.0 && line.alloc_mb == 0.0));
+    assert!(profile.files[0].lines.iter().all(|line| line.metrics.peak_mb == 0.0 && line.metrics.alloc_mb == 0.0));
     assert!(profile.files[0].lines.iter().any(|line| line.cpu_total() > 10.0));
 }
 
@@ -298,7 +298,7 @@ fn nan_and_infinity_become_zero_with_a_note() {
     .replace("123456.5", "NaN")
     .replace("\"max_footprint_mb\":", "\"max_footprint_mb\":-Infinity,\"_was\":");
     let profile = parse_profile(bytes.as_bytes()).unwrap();
-    assert_eq!(profile.files[0].line(8).unwrap().core_utilization, 0.0);
+    assert_eq!(profile.files[0].line(8).unwrap().metrics.core_utilization, 0.0);
     assert_eq!(profile.peak_mb, 0.0);
     assert!(profile.notes.iter().any(|note| note.contains("2 value(s)")), "{:?}", profile.notes);
     // A string that merely contains the word is left alone.
@@ -309,7 +309,7 @@ fn nan_and_infinity_become_zero_with_a_note() {
 #[test]
 fn huge_values_are_kept_and_out_of_range_ones_rejected() {
     let bytes = modified("cpu_bound", |raw| first_file(raw)["lines"][7]["n_malloc_mb"] = Value::from(1e300));
-    assert_eq!(parse_profile(&bytes).unwrap().files[0].line(8).unwrap().alloc_mb, 1e300);
+    assert_eq!(parse_profile(&bytes).unwrap().files[0].line(8).unwrap().metrics.alloc_mb, 1e300);
     let text = String::from_utf8(modified("cpu_bound", |raw| raw["elapsed_time_sec"] = Value::from(4.25))).unwrap();
     let bytes = text.replace("4.25", "1e999");
     check_err(bytes.as_bytes(), |err| matches!(err, ParseError::Syntax { .. } | ParseError::Field { .. }));
@@ -326,7 +326,7 @@ fn unknown_keys_are_ignored_and_missing_metrics_are_zero() {
         line.remove("n_sys_percent");
     });
     let profile = parse_profile(&bytes).unwrap();
-    assert_eq!(profile.files[0].line(8).unwrap().cpu_system, 0.0);
+    assert_eq!(profile.files[0].line(8).unwrap().metrics.cpu_system, 0.0);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The profile wing: what a profile is and the math on it. The model (model.rs), reading Scalene's JSON
+//! The profile wing: what a profile is and the math on it. The model (model.rs, with a line's metrics in
+//! metrics.rs), reading Scalene's JSON
 //! (parse.rs), the normalized JSON (schema.rs), carrying numbers through edits (remap.rs), combining
 //! repeated runs (repeat.rs) and comparing two profiles (compare/).
 //!
@@ -9,6 +10,7 @@
 //! The run and keep wings build on it; it imports nothing of theirs.
 
 pub mod compare;
+pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod remap;

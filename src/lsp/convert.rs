@@ -213,7 +213,7 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::profile::model::LineMetrics;
+    use crate::engine::profile::metrics::LineMetrics;
     use crate::lsp::settings::Settings;
 
     fn line(cpu_python: f64, peak_mb: f64) -> LineStats {

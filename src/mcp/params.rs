@@ -496,7 +496,7 @@ mod tests {
         let value = serde_json::to_value(LineNumbers {
             numbers: LineJson::from(&crate::engine::profile::model::LineStats {
                 line: 7,
-                metrics: crate::engine::profile::model::LineMetrics { cpu_python: 12.5, ..Default::default() },
+                metrics: crate::engine::profile::metrics::LineMetrics { cpu_python: 12.5, ..Default::default() },
                 ..Default::default()
             }),
             source: "x = 1".into(),

@@ -280,7 +280,8 @@ impl ProfileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::profile::model::{FileProfile, LineMetrics, LineStats, RunStatus};
+    use crate::engine::profile::metrics::LineMetrics;
+    use crate::engine::profile::model::{FileProfile, LineStats, RunStatus};
 
     fn profile(program: &str, files: &[&str], n_lines: u32) -> Profile {
         let mut profile = Profile::empty(RunStatus::Ok, program.into());

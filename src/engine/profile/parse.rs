@@ -10,8 +10,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 use crate::engine::error::ParseError;
+use crate::engine::profile::metrics::LineMetrics;
 use crate::engine::profile::model::{
-    FileProfile, FunctionStats, LINE_TIMELINE_POINTS, LineMetrics, LineStats, Leak, Profile, RunStatus, SourceLocation,
+    FileProfile, FunctionStats, LINE_TIMELINE_POINTS, LineStats, Leak, Profile, RunStatus, SourceLocation,
     TIMELINE_POINTS,
 };
 

@@ -215,7 +215,8 @@ fn combine_file(path: &Path, runs: &[Profile], per_run: &[Option<&FileProfile>],
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::profile::model::{LineMetrics, RunStatus};
+    use crate::engine::profile::metrics::LineMetrics;
+    use crate::engine::profile::model::RunStatus;
 
     fn run(elapsed_s: f64, hot: f64, cold: Option<f64>) -> Profile {
         let mut profile = Profile::empty(RunStatus::Ok, "/p/a.py".into());

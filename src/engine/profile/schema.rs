@@ -8,8 +8,9 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::profile::metrics::LineMetrics;
 use crate::engine::profile::model::{
-    FileProfile, FileSpread, FunctionStats, Leak, LineMetrics, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
+    FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
 };
 
 pub const SCHEMA_VERSION: u32 = 1;

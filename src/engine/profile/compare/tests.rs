@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::engine::profile::model::{FileSpread, LineMetrics, LineStats, MetricSpread, RunStatus, Spread, Stat};
+use crate::engine::profile::metrics::LineMetrics;
+use crate::engine::profile::model::{FileSpread, LineStats, MetricSpread, RunStatus, Spread, Stat};
 
 fn fixture(name: &str) -> Profile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/scalene/2.4.0/{name}.json"));

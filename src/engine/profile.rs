@@ -1,7 +1,6 @@
-//! The profile wing: what a profile is and the math on it. The model (model.rs, with a line's metrics in
-//! metrics.rs), reading Scalene's JSON
-//! (parse.rs), the normalized JSON (schema.rs), carrying numbers through edits (remap.rs), combining
-//! repeated runs (repeat.rs) and comparing two profiles (compare/).
+//! The profile wing: what a profile is and the math on it. The model (model.rs, a line's metrics in
+//! metrics.rs), reading Scalene's JSON (parse.rs), the normalized JSON (schema.rs), carrying numbers
+//! through edits (remap.rs), combining repeated runs (repeat.rs) and comparing two profiles (compare/).
 //!
 //! Architecture Invariant: pure data and math. No file system, no processes, no tokio, no environment
 //! and nothing of the run or keep wings: a function here gets its input as values and returns values

@@ -278,7 +278,15 @@ impl Settings {
             min_change_percent: non_negative(options.compare.min_change_percent, rule.min_change_percent, "compare.minChangePercent", &mut warnings),
             min_cpu_percent: non_negative(options.compare.min_cpu_percent, rule.min_cpu_percent, "compare.minCpuPercent", &mut warnings),
             min_mb: non_negative(options.compare.min_mb, rule.min_mb, "compare.minMb", &mut warnings),
-            error_rate_percent: non_negative(options.compare.error_rate_percent, rule.error_rate_percent, "compare.errorRatePercent", &mut warnings),
+            error_rate_percent: match options.compare.error_rate_percent {
+                None => rule.error_rate_percent,
+                Some(percent) if percent > 0.0 && percent <= 50.0 => percent,
+                Some(percent) => {
+                    // 0 would never name anything; above 50 would name noise (the CLI and MCP refuse both).
+                    warnings.push(format!("scalene.compare.errorRatePercent must be a percentage above 0 and at most 50, not {percent}; using {}", rule.error_rate_percent));
+                    rule.error_rate_percent
+                }
+            },
         };
         let settings = Settings {
             python: options.python.filter(|python| !python.is_empty()).map(PathBuf::from),
@@ -366,6 +374,13 @@ mod tests {
         let (settings, warnings) = Settings::from_value(&json!({"compare": {"minMb": -3}}));
         assert_eq!(settings.compare.min_mb, NoiseRule::default().min_mb);
         assert!(warnings[0].contains("scalene.compare.minMb"), "{warnings:?}");
+        for bad in [0.0, -1.0, 50.5, 100.0] {
+            let (settings, warnings) = Settings::from_value(&json!({"compare": {"errorRatePercent": bad}}));
+            assert_eq!(settings.compare.error_rate_percent, NoiseRule::default().error_rate_percent, "{bad}");
+            assert!(warnings[0].contains("scalene.compare.errorRatePercent must be a percentage above 0 and at most 50"), "{warnings:?}");
+        }
+        let (settings, warnings) = Settings::from_value(&json!({"compare": {"errorRatePercent": 50}}));
+        assert!(warnings.is_empty() && settings.compare.error_rate_percent == 50.0, "{warnings:?}");
     }
 
     #[test]

@@ -440,30 +440,54 @@ fn with_and_without_the_shortcut_the_fixtures_have_the_same_kind_of_numbers_on_t
     let alloc: fn(&scalene_lsp::engine::profile::model::LineStats) -> f64 = |line| line.metrics.alloc_mb;
     runtime().block_on(async {
         for name in ["cpu_bound.py", "memory_heavy.py", "leak.py", "multi_module/main.py", "threads.py", "raises.py", "exits_nonzero.py", "reads_argv.py", "too_short.py"] {
-            let mut runs = Vec::new();
-            for startup in [Startup::Shortcut, Startup::Normal] {
-                let mut request = request(&support::program(name));
-                request.startup = startup;
-                runs.push(engine.profile(request).await.unwrap());
-            }
-            let (fast, normal) = (&runs[0], &runs[1]);
-            assert_eq!(fast.profile.status, normal.profile.status, "{name}");
-            assert_eq!((fast.profile.memory, fast.profile.gpu), (normal.profile.memory, normal.profile.gpu), "{name}");
-            // The files with a real share of the time, and each file's hottest line (CPU and
-            // allocations) in one run are active in the other. Which line of a call chain a sample lands
-            // on varies from run to run in both paths alike (multi_module's `Circle` lines took 8 to 44%
-            // across three runs of the normal path), so lesser lines are not compared.
-            for (a, b, which) in [(fast, normal, "shortcut → normal"), (normal, fast, "normal → shortcut")] {
-                for file in heavy_files(a) {
-                    assert!(b.profile.files.iter().any(|f| f.path == file), "{name} ({which}): {} measured in one run only", file.display());
+            // runs[0]: with the shortcut, runs[1]: Scalene's own start-up.
+            let mut runs: [Vec<Arc<CachedProfile>>; 2] = [Vec::new(), Vec::new()];
+            for round in 0..2 {
+                for (side, startup) in [Startup::Shortcut, Startup::Normal].into_iter().enumerate() {
+                    let mut request = request(&support::program(name));
+                    request.startup = startup;
+                    runs[side].push(engine.profile(request).await.unwrap());
                 }
-                for at in top_lines(a, cpu) {
-                    assert!(active(b, cpu, &at), "{name} ({which}): {at:?} has CPU time in one run only");
-                }
-                for at in top_lines(a, alloc) {
-                    assert!(active(b, alloc, &at), "{name} ({which}): {at:?} allocates in one run only");
+                let (fast, normal) = (&runs[0][0], &runs[1][0]);
+                assert_eq!(fast.profile.status, normal.profile.status, "{name}");
+                assert_eq!((fast.profile.memory, fast.profile.gpu), (normal.profile.memory, normal.profile.gpu), "{name}");
+                // The files with a real share of the time, and each file's hottest line (CPU and
+                // allocations) in one run are active in the other. Which line of a call chain a sample
+                // lands on varies from run to run in both paths alike (multi_module's `Circle` lines took
+                // 8 to 44% across three runs of the normal path), so lesser lines are not compared; and
+                // under load a file that only calls (multi_module's main.py) took 25% in one run and no
+                // sample in another of the same path: what one run shows must be in one of two runs of
+                // the other path (a second round only when the first disagrees).
+                match same_kind_of_numbers(&runs, cpu, alloc) {
+                    Ok(()) => break,
+                    Err(problem) if round == 1 => panic!("{name}: {problem}"),
+                    Err(problem) => eprintln!("{name}: {problem}; one more run of each path"),
                 }
             }
         }
     });
+}
+
+type Metric = fn(&scalene_lsp::engine::profile::model::LineStats) -> f64;
+
+/// Everything heavy in any run of one path (`runs[0]`, `runs[1]`) is measured in some run of the other.
+fn same_kind_of_numbers(runs: &[Vec<Arc<CachedProfile>>; 2], cpu: Metric, alloc: Metric) -> Result<(), String> {
+    for (side, which) in [(0, "shortcut → normal"), (1, "normal → shortcut")] {
+        let others = &runs[1 - side];
+        for a in &runs[side] {
+            for file in heavy_files(a) {
+                if !others.iter().any(|b| b.profile.files.iter().any(|f| f.path == file)) {
+                    return Err(format!("({which}): {} measured in one path only", file.display()));
+                }
+            }
+            for (metric, what) in [(cpu, "has CPU time"), (alloc, "allocates")] {
+                for at in top_lines(a, metric) {
+                    if !others.iter().any(|b| active(b, metric, &at)) {
+                        return Err(format!("({which}): {at:?} {what} in one path only"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -446,10 +446,20 @@ fn with_and_without_the_shortcut_the_fixtures_have_the_same_kind_of_numbers_on_t
                 for (side, startup) in [Startup::Shortcut, Startup::Normal].into_iter().enumerate() {
                     let mut request = request(&support::program(name));
                     request.startup = startup;
-                    runs[side].push(engine.profile(request).await.unwrap());
+                    let mut entry = engine.profile(request.clone()).await.unwrap();
+                    // Python 3.11's importlib can crash when a signal handler runs during an import
+                    // (python/cpython#91351; Scalene samples with signals): the run says so in a note,
+                    // and is made again, once. Seen under load with multi_module, which imports three
+                    // modules.
+                    if entry.profile.notes.iter().any(|note| note.contains("cpython#91351")) {
+                        eprintln!("{name}: the import race of Python before 3.12; one more run");
+                        entry = engine.profile(request).await.unwrap();
+                    }
+                    runs[side].push(entry);
                 }
                 let (fast, normal) = (&runs[0][0], &runs[1][0]);
-                assert_eq!(fast.profile.status, normal.profile.status, "{name}");
+                let why = |entry: &CachedProfile| format!("{:?} {:?}", entry.profile.notes, entry.profile.stderr_tail);
+                assert_eq!(fast.profile.status, normal.profile.status, "{name}: shortcut {}, normal {}", why(fast), why(normal));
                 assert_eq!((fast.profile.memory, fast.profile.gpu), (normal.profile.memory, normal.profile.gpu), "{name}");
                 // The files with a real share of the time, and each file's hottest line (CPU and
                 // allocations) in one run are active in the other. Which line of a call chain a sample

@@ -1,5 +1,5 @@
 //! The profile wing: what a profile is and the math on it. The model (model.rs, a line's metrics in
-//! metrics.rs), reading Scalene's JSON (parse.rs), the normalized JSON (schema.rs), carrying numbers
+//! metrics.rs, call paths from Scalene's stacks in call_paths/), reading Scalene's JSON (parse.rs), the normalized JSON (schema.rs), carrying numbers
 //! through edits (remap.rs), combining repeated runs (repeat.rs) and comparing two profiles (compare/).
 //!
 //! Architecture Invariant: pure data and math. No file system, no processes, no tokio, no environment
@@ -8,6 +8,7 @@
 //! bounds remap's line diff.
 //! The run and keep wings build on it; it imports nothing of theirs.
 
+pub mod call_paths;
 pub mod compare;
 pub mod metrics;
 pub mod model;

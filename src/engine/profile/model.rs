@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::engine::profile::call_paths::CallPaths;
 use crate::engine::profile::metrics::LineMetrics;
 
 /// How a run ended. The profile (possibly partial or empty) is kept in every case.
@@ -124,6 +125,9 @@ pub struct Profile {
     pub spread: Option<std::sync::Arc<Spread>>,
     /// Scalene's CPU sampling interval for this run (`--cpu-sampling-rate`), when known.
     pub cpu_sampling_s: Option<f64>,
+    /// Who called what, from Scalene's stacks; None when it recorded none (before Scalene 2.3, or a
+    /// profile normalized before call paths were kept).
+    pub call_paths: Option<std::sync::Arc<CallPaths>>,
 }
 
 /// Where and how a profile was made here: what a saved profile records next to the numbers.
@@ -340,6 +344,7 @@ impl Profile {
             context: None,
             spread: None,
             cpu_sampling_s: None,
+            call_paths: None,
         }
     }
 

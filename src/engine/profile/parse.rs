@@ -141,6 +141,13 @@ struct RawProfile<'a> {
     samples: Option<Vec<(f64, Option<f64>)>>,
     #[serde(borrow)]
     files: Option<BTreeMap<Cow<'a, str>, RawFile<'a>>>,
+    /// The stack sections, read apart (stacks.rs) so that a bad one costs the call paths only.
+    #[serde(borrow, default)]
+    combined_stacks: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    combined_stacks_timeline: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    memory_stacks: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -271,7 +278,7 @@ fn num(value: Option<f64>) -> f64 {
     value.unwrap_or(0.0)
 }
 
-fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError> {
+fn build(raw: RawProfile<'_>, mut notes: Vec<String>) -> Result<Profile, ParseError> {
     let Some(raw_files) = raw.files else {
         let is_empty = raw.program.is_none() && raw.elapsed_time_sec.is_none() && raw.args.is_none();
         if !is_empty {
@@ -301,6 +308,14 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
     let mut args = raw.args.unwrap_or_default();
     let n_program = if args.first().is_some_and(|first| first == "-m") { 2 } else { 1 };
     args.drain(..n_program.min(args.len()));
+    let call_paths = stacks::call_paths(
+        stacks::Sections {
+            cpu: raw.combined_stacks,
+            timeline: raw.combined_stacks_timeline,
+            memory: raw.memory_stacks,
+        },
+        &mut notes,
+    );
     Ok(Profile {
         status: RunStatus::Ok,
         program: raw.program.map(Cow::into_owned).unwrap_or_default(),
@@ -321,6 +336,7 @@ fn build(raw: RawProfile<'_>, notes: Vec<String>) -> Result<Profile, ParseError>
         context: None,
         spread: None,
         cpu_sampling_s: None,
+        call_paths: call_paths.map(std::sync::Arc::new),
     })
 }
 
@@ -473,6 +489,8 @@ fn downsample(points: Vec<(f64, f64)>, max_points: usize) -> Vec<(f64, f64)> {
         })
         .collect()
 }
+
+mod stacks;
 
 #[cfg(test)]
 mod tests;

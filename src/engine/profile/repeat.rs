@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::engine::error::EngineError;
+use crate::engine::profile::call_paths::CallPaths;
 use crate::engine::profile::model::{FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, Spread, Stat};
 
 /// One run's value of the comparison metrics for a line, function or file.
@@ -66,6 +67,8 @@ pub fn combine(runs: &[Profile]) -> Result<Profile, EngineError> {
     combined.elapsed_s = mean(runs.iter().map(|run| run.elapsed_s), n_runs);
     combined.peak_mb = mean(runs.iter().map(|run| run.peak_mb), n_runs);
     combined.files = files;
+    let call_paths: Vec<&CallPaths> = runs.iter().filter_map(|run| run.call_paths.as_deref()).collect();
+    combined.call_paths = CallPaths::mean_of(&call_paths, n_runs).map(Arc::new);
     combined.notes.push(format!(
         "The numbers are means over {n_runs} runs; each line's smallest and largest value over the runs are kept for comparisons."
     ));

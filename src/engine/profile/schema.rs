@@ -13,6 +13,10 @@ use crate::engine::profile::model::{
     FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
 };
 
+mod call_paths;
+
+pub use call_paths::{CallFunctionJson, CallPathsJson, StackJson};
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A Scalene profile, normalized. Numbers are Scalene's own, unrounded.
@@ -52,6 +56,10 @@ pub struct ProfileJson {
     /// Scalene's CPU sampling interval in seconds (`--cpu-sampling-rate`), when the run happened here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_sampling_s: Option<f64>,
+    /// Who called what, from Scalene's sampled stacks (docs/schema.md, "Call paths"); absent when Scalene
+    /// recorded none (before 2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_paths: Option<CallPathsJson>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]
@@ -182,6 +190,7 @@ impl From<&Profile> for ProfileJson {
             files: profile.files.iter().map(FileJson::from).collect(),
             spread: profile.spread.as_deref().map(SpreadJson::from),
             cpu_sampling_s: profile.cpu_sampling_s,
+            call_paths: profile.call_paths.as_deref().map(CallPathsJson::from),
         }
     }
 }
@@ -397,6 +406,7 @@ impl ProfileJson {
         profile.files.sort_by(|a, b| a.path.cmp(&b.path));
         profile.spread = self.spread.map(|spread| Arc::new(spread.into()));
         profile.cpu_sampling_s = self.cpu_sampling_s;
+        profile.call_paths = self.call_paths.and_then(CallPathsJson::into_call_paths).map(Arc::new);
         profile
     }
 }

@@ -1,0 +1,126 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// `main → light → helper` (1 sample) and `main → heavy → helper` (3), `helper` at line 4, plus
+/// `main → fib → fib → fib` (2): a recursive function.
+fn sample() -> CallPaths {
+    let mut builder = CallPathsBuilder::default();
+    let file = || Place::Python(PathBuf::from("/p/app.py"));
+    let main = builder.function("main", file());
+    let light = builder.function("light", file());
+    let heavy = builder.function("heavy", file());
+    let helper = builder.function("helper", file());
+    let fib = builder.function("fib", file());
+    let stack = |builder: &mut CallPathsBuilder, frames: &[(u32, u32)]| -> Vec<u32> {
+        frames.iter().map(|(function, line)| builder.frame(*function, Some(*line))).collect()
+    };
+    let light_path = stack(&mut builder, &[(main, 20), (light, 8), (helper, 4)]);
+    builder.push(Weight::Cpu, light_path, 1.0);
+    let heavy_path = stack(&mut builder, &[(main, 21), (heavy, 12), (helper, 4)]);
+    builder.push(Weight::Cpu, heavy_path.clone(), 2.0);
+    builder.push(Weight::Cpu, heavy_path, 1.0);
+    let fib_path = stack(&mut builder, &[(main, 22), (fib, 30), (fib, 30), (fib, 31)]);
+    builder.push(Weight::Cpu, fib_path, 2.0);
+    builder.finish(0).unwrap()
+}
+
+fn names(paths: &CallPaths, edges: &[CallEdge]) -> Vec<(String, Option<u32>, f64)> {
+    edges.iter().map(|edge| (paths.function(edge.function).name.clone(), edge.call_line, edge.weight)).collect()
+}
+
+#[test]
+fn identical_stacks_merge_and_the_costliest_comes_first() {
+    let paths = sample();
+    assert_eq!(paths.cpu.len(), 3);
+    assert_eq!(paths.cpu.iter().map(|stack| stack.weight).collect::<Vec<_>>(), [3.0, 2.0, 1.0]);
+    assert_eq!(paths.total(Weight::Cpu), 6.0);
+    assert_eq!(paths.total(Weight::Memory), 0.0);
+}
+
+#[test]
+fn callers_of_a_helper_come_with_their_call_lines_costliest_first() {
+    let paths = sample();
+    let helper = paths.find(Path::new("/p/app.py"), "helper");
+    assert_eq!(
+        names(&paths, &paths.incoming(Weight::Cpu, &helper)),
+        [("heavy".into(), Some(12), 3.0), ("light".into(), Some(8), 1.0)]
+    );
+    assert_eq!(paths.inclusive(Weight::Cpu, &helper), 4.0);
+    let main = paths.find(Path::new("/p/app.py"), "main");
+    assert_eq!(
+        names(&paths, &paths.outgoing(Weight::Cpu, &main)),
+        [("heavy".into(), Some(21), 3.0), ("fib".into(), Some(22), 2.0), ("light".into(), Some(20), 1.0)]
+    );
+}
+
+#[test]
+fn recursion_counts_each_stack_once() {
+    let paths = sample();
+    let fib = paths.find(Path::new("/p/app.py"), "fib");
+    assert_eq!(paths.inclusive(Weight::Cpu, &fib), 2.0);
+    // fib is called by main (line 22) and by itself (line 30), each once per stack.
+    assert_eq!(names(&paths, &paths.incoming(Weight::Cpu, &fib)), [("main".into(), Some(22), 2.0), ("fib".into(), Some(30), 2.0)]);
+    let tree = paths.flame_tree(Weight::Cpu);
+    let main = &tree.children[0];
+    let fib_node = main.children.iter().find(|node| node.function == Some(fib[0])).unwrap();
+    assert_eq!((fib_node.total, fib_node.children[0].total, fib_node.children[0].children[0].self_weight), (2.0, 2.0, 2.0));
+}
+
+#[test]
+fn paths_into_a_line_are_the_chains_of_callers() {
+    let paths = sample();
+    let into = paths.paths_into_line(Weight::Cpu, Path::new("/p/app.py"), 4, 10);
+    let chains: Vec<(Vec<&str>, f64)> = into
+        .iter()
+        .map(|path| (path.functions.iter().map(|f| paths.function(*f).name.as_str()).collect(), path.weight))
+        .collect();
+    assert_eq!(chains, [(vec!["main", "heavy", "helper"], 3.0), (vec!["main", "light", "helper"], 1.0)]);
+    assert_eq!(paths.paths_into_line(Weight::Cpu, Path::new("/p/app.py"), 4, 1).len(), 1);
+    assert!(paths.paths_into_line(Weight::Cpu, Path::new("/p/other.py"), 4, 10).is_empty());
+}
+
+#[test]
+fn the_flame_tree_sums_to_the_total_and_keeps_call_lines() {
+    let paths = sample();
+    let tree = paths.flame_tree(Weight::Cpu);
+    assert_eq!(tree.total, 6.0);
+    let main = &tree.children[0];
+    assert_eq!(main.total, 6.0);
+    assert_eq!(main.lines, [(21, 3.0), (22, 2.0), (20, 1.0)]);
+    assert_eq!(main.children.iter().map(|child| child.total).sum::<f64>(), 6.0);
+}
+
+#[test]
+fn bounds_keep_the_innermost_frames_and_say_so() {
+    let mut builder = CallPathsBuilder::default();
+    let function = builder.function("deep", Place::Python(PathBuf::from("/p/deep.py")));
+    let frames: Vec<u32> = (1..=MAX_DEPTH as u32 + 10).map(|line| builder.frame(function, Some(line))).collect();
+    let innermost = *frames.last().unwrap();
+    builder.push(Weight::Cpu, frames, 1.0);
+    builder.push(Weight::Cpu, Vec::new(), 5.0);
+    builder.push(Weight::Cpu, vec![innermost], f64::NAN);
+    builder.timeline(0.5, 0, 1, None);
+    builder.timeline(0.6, 1, 1, None); // the empty stack: skipped
+    builder.timeline(0.7, 99, 1, None); // out of range: skipped
+    let paths = builder.finish(3).unwrap();
+    assert_eq!(paths.cpu[0].frames.len(), MAX_DEPTH);
+    assert_eq!(*paths.cpu[0].frames.last().unwrap(), innermost);
+    assert_eq!(paths.cpu[1].weight, 0.0, "NaN weighs nothing");
+    assert_eq!(paths.timeline.len(), 1);
+    assert!(paths.notes.iter().any(|note| note.contains("innermost 256")), "{:?}", paths.notes);
+}
+
+#[test]
+fn nothing_recorded_is_no_call_paths() {
+    assert!(CallPathsBuilder::default().finish(0).is_none());
+}
+
+#[test]
+fn plumbing_is_the_interpreter_calling_on_not_its_work() {
+    assert!(is_plumbing("_PyEval_EvalFrameDefault", "/usr/lib/libpython3.11.so.1.0"));
+    assert!(is_plumbing("", ""));
+    assert!(is_plumbing("memcpy", "/x/site-packages/scalene/libscalene.so"));
+    assert!(!is_plumbing("PyNumber_Remainder", "/usr/lib/libpython3.11.so.1.0"));
+    assert!(!is_plumbing("DOUBLE_add", "/x/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"));
+}

@@ -86,7 +86,7 @@ def direct_argv(args, out_dir, program):
     # run's own dir.
     program = (ROOT / program).resolve()
     return [
-        str(ROOT / args.python), "-m", "scalene", "run", "--no-stacks",
+        str(ROOT / args.python), "-m", "scalene", "run",
         "-o", str(out_dir / "profile.json"),
         "--memory",
         "--program-path", str(ROOT),

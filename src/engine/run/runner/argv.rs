@@ -12,7 +12,7 @@ use crate::engine::profile::model::Mode;
 /// after `---` (so Scalene never mistakes them for its options).
 pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
     let mut argv: Vec<OsString> =
-        ["-m", "scalene", "run", "--no-stacks", "-o"].into_iter().map(OsString::from).collect();
+        ["-m", "scalene", "run", "-o"].into_iter().map(OsString::from).collect();
     argv.push(output.into());
     match spec.mode {
         Mode::Cpu => argv.push("--cpu-only".into()),
@@ -102,7 +102,7 @@ mod tests {
     fn program_arguments_always_follow_the_separator() {
         assert_eq!(
             argv(&spec()),
-            ["-m", "scalene", "run", "--no-stacks", "-o", "/run/profile.json", "--memory", "/proj/main.py", "---",
+            ["-m", "scalene", "run", "-o", "/run/profile.json", "--memory", "/proj/main.py", "---",
              "--flag", "two words"]
         );
     }
@@ -127,7 +127,7 @@ mod tests {
         spec.cpu_sampling_rate = Some(0.005);
         assert_eq!(
             argv(&spec),
-            ["-m", "scalene", "run", "--no-stacks", "-o", "/run/profile.json", "--memory", "--profile-only",
+            ["-m", "scalene", "run", "-o", "/run/profile.json", "--memory", "--profile-only",
              "pkg,lib", "--program-path", "/proj/src", "--cpu-sampling-rate", "0.005", "-m", "pkg.main", "---",
              "--flag", "two words"]
         );
@@ -152,7 +152,7 @@ mod tests {
         spec.program = Program::Test { file: "/proj/tests/test_a.py".into(), name: "TestA::test_b".into() };
         assert_eq!(
             argv(&spec),
-            ["-m", "scalene", "run", "--no-stacks", "-o", "/run/profile.json", "--memory", "--profile-interval", "1.5",
+            ["-m", "scalene", "run", "-o", "/run/profile.json", "--memory", "--profile-interval", "1.5",
              "--off", "-m", "pytest", "---", "/proj/tests/test_a.py::TestA::test_b", "-q", "-p", "no:cacheprovider"]
         );
     }

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod baseline;
+pub mod calls;
 pub mod capabilities;
 pub mod client;
 pub mod commands;

@@ -2,7 +2,7 @@
 
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
-use super::convert;
+use super::{calls, convert};
 use super::session::DocumentSnapshot;
 
 pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<Hover> {
@@ -13,18 +13,28 @@ pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<H
     let file = view.file();
     let profile = &view.entry.profile;
     let wanted = position.line + 1;
-    let markdown = if let Some(line) = file.lines.iter().find(|line| view.line_map.map(line.line) == Some(wanted)) {
-        convert::hover_markdown(profile, &view.entry.id.to_string(), file, line, view.is_stale())
+    let paths = profile.call_paths.as_deref();
+    let (mut markdown, callers) = if let Some(line) = file.lines.iter().find(|line| view.line_map.map(line.line) == Some(wanted)) {
+        (
+            convert::hover_markdown(profile, &view.entry.id.to_string(), file, line, view.is_stale()),
+            paths.and_then(|paths| calls::hover_paths(paths, &file.path, line.line)),
+        )
     } else {
         let function = file.functions.iter().find(|function| view.line_map.map(function.line) == Some(wanted))?;
-        format!(
-            "**Scalene** · **{}** (lines {}–{}): {}",
-            function.name,
-            function.line,
-            function.end_line,
-            convert::function_summary(function, profile.memory)
+        (
+            format!(
+                "**Scalene** · **{}** (lines {}–{}): {}",
+                function.name,
+                function.line,
+                function.end_line,
+                convert::function_summary(function, profile.memory)
+            ),
+            paths.and_then(|paths| calls::hover_callers(paths, &file.path, &function.name)),
         )
     };
+    if let Some(callers) = callers {
+        markdown.push_str(&format!("\n\n{callers}"));
+    }
     Some(markdown_hover(markdown))
 }
 

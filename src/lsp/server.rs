@@ -18,7 +18,7 @@ use super::document::{Document, Encoding};
 use super::endpoint::{EndpointRequest, EndpointStarter, McpEndpointNotification};
 use super::session::{Session, uri_path};
 use super::settings::Settings;
-use super::{actions, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
+use super::{actions, calls, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
 use crate::engine::{CacheEvent, Engine, panic_message};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -183,6 +183,7 @@ fn server_capabilities(encoding: Encoding) -> ServerCapabilities {
             ..TextDocumentSyncOptions::default()
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        call_hierarchy_provider: Some(CallHierarchyServerCapability::Simple(true)),
         inlay_hint_provider: Some(OneOf::Right(InlayHintServerCapabilities::Options(InlayHintOptions {
             resolve_provider: Some(true),
             ..InlayHintOptions::default()
@@ -353,6 +354,29 @@ impl LanguageServer for Backend {
             Ok(hover::handle_hover(&snapshot, position.position))
         })
         .await
+    }
+
+    async fn prepare_call_hierarchy(&self, params: CallHierarchyPrepareParams) -> Result<Option<Vec<CallHierarchyItem>>> {
+        guarded("textDocument/prepareCallHierarchy", async {
+            let position = params.text_document_position_params;
+            let Some(snapshot) = self.session.snapshot(&position.text_document.uri) else { return Ok(None) };
+            if calls::lacks_call_paths(&snapshot) {
+                if !self.session.told_no_call_paths.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    self.session.client.show_message(MessageType::INFO, calls::NO_CALL_PATHS).await;
+                }
+                return Ok(None);
+            }
+            Ok(calls::handle_prepare(&self.session, &snapshot, position.position))
+        })
+        .await
+    }
+
+    async fn incoming_calls(&self, params: CallHierarchyIncomingCallsParams) -> Result<Option<Vec<CallHierarchyIncomingCall>>> {
+        guarded("callHierarchy/incomingCalls", async { Ok(calls::handle_incoming(&self.session, &params.item)) }).await
+    }
+
+    async fn outgoing_calls(&self, params: CallHierarchyOutgoingCallsParams) -> Result<Option<Vec<CallHierarchyOutgoingCall>>> {
+        guarded("callHierarchy/outgoingCalls", async { Ok(calls::handle_outgoing(&self.session, &params.item)) }).await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {

@@ -57,6 +57,8 @@ pub struct Session {
     compare_maps: DashMap<Uri, CachedLineMap>,
     /// When the user last changed a document (refreshes wait until typing pauses).
     last_edit: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Whether the user was told that a profile has no call paths (said once per session).
+    pub told_no_call_paths: AtomicBool,
 }
 
 /// A document's line map for one version of its text and one profile.
@@ -125,6 +127,7 @@ impl Session {
             compare: RwLock::new(None),
             compare_maps: DashMap::new(),
             last_edit: std::sync::Mutex::new(None),
+            told_no_call_paths: AtomicBool::new(false),
         }
     }
 

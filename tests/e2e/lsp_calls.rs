@@ -1,0 +1,148 @@
+//! The call hierarchy with costs (textDocument/prepareCallHierarchy, callHierarchy/incomingCalls and
+//! outgoingCalls) and call paths on hover, from Scalene's stacks: a real run of a program whose helper
+//! is called from two places, and the captured fixture of that program through an edit.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::lsp_load::{load_fixture, server_with_loaded};
+use crate::lsp_profile::{profile_and_wait, start_in};
+use crate::support::lsp_client::{LspClient, TIMEOUT, default_capabilities};
+use crate::support::{self, TempProject};
+use scalene_lsp::engine::profile::call_paths::Weight;
+
+/// The 0-based line of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> u64 {
+    text.lines().position(|line| line.contains(needle)).unwrap_or_else(|| panic!("{needle:?} in the text")) as u64
+}
+
+fn prepare(client: &mut LspClient, uri: &str, line: u64) -> Value {
+    client.request_ok(
+        "textDocument/prepareCallHierarchy",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 4}}),
+    )
+}
+
+fn calls(client: &mut LspClient, method: &str, item: &Value) -> Vec<Value> {
+    let answer = client.request_ok(method, json!({"item": item}));
+    answer.as_array().unwrap_or_else(|| panic!("{method}: {answer}")).clone()
+}
+
+/// (name, detail, first call line) of incoming (`from`) or outgoing (`to`) calls.
+fn listed(calls: &[Value], side: &str) -> Vec<(String, String, Option<u64>)> {
+    calls
+        .iter()
+        .map(|call| {
+            (
+                call[side]["name"].as_str().unwrap().to_owned(),
+                call[side]["detail"].as_str().unwrap_or("").to_owned(),
+                call["fromRanges"][0]["start"]["line"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+/// The number before `suffix` in `text` ("73.5% of CPU through this call" → 73.5).
+fn number_before(text: &str, suffix: &str) -> f64 {
+    let head = text.split(suffix).next().unwrap();
+    let start = head.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |at| at + 1);
+    head[start..].parse().unwrap_or_else(|_| panic!("a number before {suffix:?} in {text:?}"))
+}
+
+#[test]
+fn show_call_hierarchy_on_a_helper_lists_both_callers_costliest_first_after_a_real_run() {
+    let project = TempProject::new();
+    let source = support::repo().join("fixtures/programs/call_paths");
+    let main_text = std::fs::read_to_string(source.join("main.py")).unwrap();
+    let helpers_text = std::fs::read_to_string(source.join("helpers.py")).unwrap();
+    let main = project.write("main.py", &main_text);
+    let helpers = project.write("helpers.py", &helpers_text);
+    let mut client = start_in(&project, default_capabilities());
+    client.ignore("textDocument/publishDiagnostics");
+    let main_uri = client.open(&main, &main_text);
+    let helpers_uri = client.open(&helpers, &helpers_text);
+    let (_, end) = profile_and_wait(&mut client, &main_uri, json!({"mode": "cpu"}));
+    assert!(end.starts_with("ok"), "{end}");
+
+    // On the helper: one item, with its inclusive share.
+    let items = prepare(&mut client, &helpers_uri, line_of(&helpers_text, "total += i * i % 7"));
+    assert_eq!(items[0]["name"], json!("score"), "{items}");
+    assert_eq!(items[0]["range"]["start"]["line"].as_u64(), Some(line_of(&helpers_text, "def score")), "{items}");
+    assert!(items[0]["detail"].as_str().unwrap().contains("% of CPU"), "{items}");
+
+    // Its callers: heavy_batch (3x the work) first, each at its call site, shares of score adding up.
+    let incoming = listed(&calls(&mut client, "callHierarchy/incomingCalls", &items[0]), "from");
+    let names: Vec<&str> = incoming.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names, ["heavy_batch", "light_batch"], "{incoming:?}");
+    assert_eq!(incoming[0].2, Some(line_of(&main_text, "score(2_700_000)")), "{incoming:?}");
+    assert_eq!(incoming[1].2, Some(line_of(&main_text, "score(900_000)")), "{incoming:?}");
+    let of_score: f64 = incoming.iter().map(|(_, detail, _)| number_before(detail, "% of score's")).sum();
+    assert!((99.0..=101.0).contains(&of_score), "the callers' shares of score add up: {incoming:?}");
+
+    // From main: the two batches among its callees, the heavier first.
+    let main_items = prepare(&mut client, &main_uri, line_of(&main_text, "    light_batch()"));
+    assert_eq!(main_items[0]["name"], json!("main"), "{main_items}");
+    let outgoing = listed(&calls(&mut client, "callHierarchy/outgoingCalls", &main_items[0]), "to");
+    let order: Vec<&str> = outgoing.iter().map(|(name, _, _)| name.as_str()).filter(|name| name.ends_with("_batch")).collect();
+    assert_eq!(order, ["heavy_batch", "light_batch"], "{outgoing:?}");
+
+    // Hover on the helper's loop names its callers.
+    let hover = client.hover(&helpers_uri, line_of(&helpers_text, "total += i * i % 7"), 8).unwrap();
+    assert!(hover.contains("called from") && hover.contains("heavy_batch") && hover.contains("light_batch"), "{hover}");
+}
+
+#[test]
+fn callers_come_from_the_captured_profile_with_its_shares_and_move_with_edits() {
+    let (fixture, profile) = load_fixture("call_paths");
+    let paths = profile.call_paths.clone().unwrap();
+    let helpers = profile.files.iter().find(|file| file.path.ends_with("helpers.py")).unwrap().path.clone();
+    let main = profile.files.iter().find(|file| file.path.ends_with("main.py")).unwrap().path.clone();
+    let mut client = server_with_loaded(&fixture, &profile);
+    client.ignore("textDocument/publishDiagnostics");
+    let helpers_text = std::fs::read_to_string(&helpers).unwrap();
+    let main_text = std::fs::read_to_string(&main).unwrap();
+    let helpers_uri = client.open(&helpers, &helpers_text);
+    let main_uri = client.open(&main, &main_text);
+
+    // The shares the engine computes from the fixture, independently of the server.
+    let score = paths.find(Path::new(&helpers), "score");
+    let expected: Vec<(String, f64)> = paths
+        .incoming(Weight::Cpu, &score)
+        .iter()
+        .map(|edge| (paths.function(edge.function).name.clone(), 100.0 * edge.weight / paths.total(Weight::Cpu)))
+        .collect();
+    let items = prepare(&mut client, &helpers_uri, line_of(&helpers_text, "total += i * i % 7"));
+    let incoming = listed(&calls(&mut client, "callHierarchy/incomingCalls", &items[0]), "from");
+    let got: Vec<(String, f64)> =
+        incoming.iter().map(|(name, detail, _)| (name.clone(), number_before(detail, "% of CPU through this call"))).collect();
+    assert_eq!(got.len(), expected.len());
+    for ((name, share), (want_name, want_share)) in got.iter().zip(&expected) {
+        assert_eq!(name, want_name);
+        assert!((share - want_share).abs() <= 0.05, "{name}: {share} vs {want_share}");
+    }
+
+    // Two lines inserted at the top of main.py: the call sites move with them.
+    client.change(&main_uri, 2, &format!("import os\nimport sys\n{main_text}"));
+    let moved = listed(&calls(&mut client, "callHierarchy/incomingCalls", &items[0]), "from");
+    for (before, after) in incoming.iter().zip(&moved) {
+        assert_eq!(after.2, before.2.map(|line| line + 2), "{before:?} → {after:?}");
+    }
+}
+
+#[test]
+fn a_profile_without_stacks_says_so_once_and_everything_else_works() {
+    let (fixture, profile) = load_fixture("cpu_bound_cpu_only");
+    let mut client = server_with_loaded(&fixture, &profile);
+    let file = &profile.files[0].path;
+    let text = std::fs::read_to_string(file).unwrap();
+    let uri = client.open(file, &text);
+    client.expect_diagnostics(&uri, |diagnostics| !diagnostics.is_empty(), TIMEOUT);
+    assert_eq!(prepare(&mut client, &uri, 6), Value::Null);
+    let message = client.expect_notification("window/showMessage", |_| true, TIMEOUT);
+    assert!(message["message"].as_str().unwrap().contains("no call paths"), "{message}");
+    assert_eq!(prepare(&mut client, &uri, 6), Value::Null);
+    assert!(!client.inlay_hints(&uri, &text).is_empty(), "hints still work");
+    client.forget_unclaimed();
+    assert!(!client.report().contains("window/showMessage"), "said once: {}", client.report());
+}

@@ -178,6 +178,8 @@ fn repeated_runs_average_each_stack_and_keep_the_last_timeline() {
 }
 
 /// Each stack as (label, line) pairs and its weight: what a user sees, whatever the interning order.
-fn readable(paths: &CallPaths, weight: Weight) -> Vec<(Vec<(String, Option<u32>)>, f64)> {
+type Readable = Vec<(Vec<(String, Option<u32>)>, f64)>;
+
+fn readable(paths: &CallPaths, weight: Weight) -> Readable {
     paths.stacks(weight).iter().map(|stack| (paths.readable_stack(stack), stack.weight)).collect()
 }

@@ -41,6 +41,7 @@ local COMMANDS = {
   'ScaleneSaveBaseline',
   'ScaleneCompare',
   'ScaleneExitCompare',
+  'ScaleneCallers',
 }
 
 -- ---------------------------------------------------------------------------------------------------
@@ -1164,6 +1165,46 @@ test('20. where the server is not attached, an action says why and what to do; o
   if not ok then
     error(err, 0)
   end
+end)
+
+test('21. :ScaleneCallers after a real run lists both callers of a helper, costliest first, at their call sites', function()
+  local dir = project .. '/calls'
+  vim.fn.mkdir(dir, 'p')
+  local main_text = read_file(ROOT .. '/fixtures/programs/call_paths/main.py')
+  local helpers_text = read_file(ROOT .. '/fixtures/programs/call_paths/helpers.py')
+  fresh(dir .. '/helpers.py', helpers_text)
+  fresh(dir .. '/main.py', main_text)
+  local finish = run_and_wait('ScaleneProfileCpu', 'main.py')
+  check(finish.value.message and finish.value.message:find('^ok'), 'the run ended %s', inspect1(finish.value))
+  local helpers_buf = open(dir .. '/helpers.py')
+  attached_client(helpers_buf)
+  local loop = vim.fn.search('total += i \\* i % 7')
+  check(loop > 0, 'the loop line of score() is in helpers.py')
+  vim.api.nvim_win_set_cursor(0, { loop, 8 })
+  vim.fn.setqflist({}, 'r', { title = 'none', items = {} })
+  vim.cmd('ScaleneCallers')
+  local qf = wait_for('the callers in the quickfix list', T_REQUEST, function()
+    local got = vim.fn.getqflist({ title = 1, items = 1 })
+    return got.title:find('callers of score', 1, true) and got
+  end)
+  local lines = vim.split(main_text, '\n', { plain = true })
+  local function line_of(needle)
+    for i, line in ipairs(lines) do
+      if line:find(needle, 1, true) then
+        return i
+      end
+    end
+  end
+  local texts = vim.tbl_map(function(entry)
+    return entry.text
+  end, qf.items)
+  out(('# 21: %s'):format(inspect1(texts)))
+  check(#qf.items == 2, 'two callers: %s', inspect1(texts))
+  check(qf.items[1].text:find('^heavy_batch: ') and qf.items[2].text:find('^light_batch: '), 'heavy_batch first: %s', inspect1(texts))
+  check(qf.items[1].lnum == line_of('score(2_700_000)') and qf.items[2].lnum == line_of('score(900_000)'), 'at the call sites: %s', inspect1(qf.items))
+  check(vim.api.nvim_buf_get_name(qf.items[1].bufnr):find('/calls/main.py$'), 'in main.py')
+  check(qf.items[1].text:find('%% of CPU through this call'), 'with its share: %s', qf.items[1].text)
+  vim.cmd('cclose')
 end)
 
 H.finish()

@@ -265,4 +265,44 @@ function M.hottest(opts)
   end, { any = true })
 end
 
+--- Lists the profiled callers of the function under the cursor in the quickfix list, costliest first
+--- (from the server's call hierarchy, i.e. Scalene's stacks): each entry is a call site with its share.
+function M.callers()
+  with_client(function(client, bufnr)
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+    client:request('textDocument/prepareCallHierarchy', params, function(err, items)
+      if err then
+        return lsp.error('Scalene: ' .. (err.message or vim.inspect(err)))
+      end
+      if type(items) ~= 'table' or #items == 0 then
+        return notify('Scalene: no call paths here. Profile the program first (:ScaleneProfile); a function that never ran has none.', vim.log.levels.WARN)
+      end
+      local item = items[1]
+      client:request('callHierarchy/incomingCalls', { item = item }, function(err2, calls)
+        if err2 then
+          return lsp.error('Scalene: ' .. (err2.message or vim.inspect(err2)))
+        end
+        calls = type(calls) == 'table' and calls or {}
+        if #calls == 0 then
+          return notify(('Scalene: %s has no profiled callers (only the program itself runs it)'):format(item.name))
+        end
+        local entries = {}
+        for _, call in ipairs(calls) do
+          local ranges = (call.fromRanges and #call.fromRanges > 0) and call.fromRanges or { call.from.selectionRange }
+          for _, range in ipairs(ranges) do
+            table.insert(entries, {
+              filename = vim.uri_to_fname(call.from.uri),
+              lnum = range.start.line + 1,
+              col = range.start.character + 1,
+              text = ('%s: %s'):format(call.from.name, call.from.detail or ''),
+            })
+          end
+        end
+        vim.fn.setqflist({}, ' ', { title = ('Scalene: callers of %s'):format(item.name), items = entries })
+        vim.cmd('botright copen')
+      end, bufnr)
+    end, bufnr)
+  end)
+end
+
 return M

@@ -14,6 +14,7 @@ pub mod document;
 pub mod endpoint;
 pub mod environment;
 pub mod error;
+pub mod flame;
 pub mod heat;
 pub mod hints;
 pub mod hotspots;
@@ -37,6 +38,7 @@ pub async fn serve_stdio(engine: Engine, endpoint_starter: Option<endpoint::Endp
         .custom_method("window/workDoneProgress/cancel", server::Backend::work_done_progress_cancel)
         .custom_method("scalene/environment", server::Backend::environment)
         .custom_method("scalene/hotspots", server::Backend::hotspots)
+        .custom_method("scalene/flameGraph", server::Backend::flame_graph)
         .finish();
     transport::serve(service, socket, tokio::io::stdin(), tokio::io::stdout()).await;
     // The client may have gone without `shutdown`: stop runs and let them clean up.

@@ -18,7 +18,7 @@ use super::document::{Document, Encoding};
 use super::endpoint::{EndpointRequest, EndpointStarter, McpEndpointNotification};
 use super::session::{Session, uri_path};
 use super::settings::Settings;
-use super::{actions, calls, client, commands, diagnostics, environment, error, heat, hints, hotspots, hover, lenses, progress};
+use super::{actions, calls, client, commands, diagnostics, environment, error, flame, heat, hints, hotspots, hover, lenses, progress};
 use crate::engine::{CacheEvent, Engine, panic_message};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -74,6 +74,15 @@ impl Backend {
     }
 
     /// Applies a raw settings object and tells the user about bad values.
+    /// `scalene/flameGraph`: the call tree of the newest profile, for a flame graph (flame.rs).
+    pub async fn flame_graph(&self, params: Option<flame::FlameParams>) -> Result<flame::FlameResult> {
+        guarded("scalene/flameGraph", async {
+            flame::handle_flame(&self.session, params.unwrap_or_default())
+                .map_err(|message| tower_lsp_server::jsonrpc::Error::invalid_params(message))
+        })
+        .await
+    }
+
     async fn apply_settings(&self, value: &Value) {
         let (settings, warnings) = Settings::from_value(value);
         self.session.set_settings(settings);

@@ -146,3 +146,35 @@ fn a_profile_without_stacks_says_so_once_and_everything_else_works() {
     client.forget_unclaimed();
     assert!(!client.report().contains("window/showMessage"), "said once: {}", client.report());
 }
+
+/// The node named `name` among `node`'s children.
+fn child<'a>(node: &'a Value, name: &str) -> &'a Value {
+    node["children"].as_array().unwrap().iter().find(|child| child["name"] == name).unwrap_or_else(|| panic!("{name} under {}", node["name"]))
+}
+
+#[test]
+fn the_flame_graph_request_gives_the_merged_call_tree_with_both_branches() {
+    let (fixture, profile) = load_fixture("call_paths");
+    let paths = profile.call_paths.clone().unwrap();
+    let main = profile.files.iter().find(|file| file.path.ends_with("main.py")).unwrap().path.clone();
+    let mut client = server_with_loaded(&fixture, &profile);
+    let answer = client.request_ok("scalene/flameGraph", json!({}));
+    assert_eq!(answer["unit"], json!("samples"), "{answer}");
+    let root = &answer["root"];
+    assert_eq!(root["total"].as_f64(), Some(paths.total(Weight::Cpu)));
+    let main_node = child(child(root, "<module>"), "main");
+    let (heavy, light) = (child(main_node, "heavy_batch"), child(main_node, "light_batch"));
+    let (heavy_score, light_score) = (child(heavy, "score"), child(light, "score"));
+    assert!(heavy_score["total"].as_f64() > light_score["total"].as_f64(), "{heavy_score} vs {light_score}");
+    assert!(heavy_score["uri"].as_str().unwrap().ends_with("helpers.py"));
+    // main's node sits on its costliest call line; the children come costliest first.
+    let text = std::fs::read_to_string(&main).unwrap();
+    assert_eq!(main_node["line"].as_u64(), Some(line_of(&text, "    heavy_batch()")), "{main_node}");
+    let totals: Vec<f64> = main_node["children"].as_array().unwrap().iter().map(|c| c["total"].as_f64().unwrap()).collect();
+    assert!(totals.windows(2).all(|pair| pair[0] >= pair[1]), "{totals:?}");
+    // Memory stacks: none in a cpu-only profile, said so.
+    let memory = client.request_ok("scalene/flameGraph", json!({"weight": "memory"}));
+    assert!(memory["root"].is_null() && memory["message"].as_str().unwrap().contains("memory mode"), "{memory}");
+    let bad = client.request("scalene/flameGraph", json!({"weight": "wall"})).unwrap_err();
+    assert!(bad["message"].as_str().unwrap().contains("\"cpu\" or \"memory\""), "{bad}");
+}

@@ -78,7 +78,7 @@ impl Backend {
     pub async fn flame_graph(&self, params: Option<flame::FlameParams>) -> Result<flame::FlameResult> {
         guarded("scalene/flameGraph", async {
             flame::handle_flame(&self.session, params.unwrap_or_default())
-                .map_err(|message| tower_lsp_server::jsonrpc::Error::invalid_params(message))
+                .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
         })
         .await
     }

@@ -1,6 +1,8 @@
 //! `parse_profile` against a plain `serde_json::Value` parse of the same bytes, on real Scalene 2.4.0
 //! output: `many_modules.json` (6 MB, the largest fixture) and the largest of the other 2.4.0 fixtures.
-//! The goal is `parse_profile` no slower than 2x the `Value` parse. See benches/README.md.
+//! The goal is `parse_profile` no slower than 2x the `Value` parse. With Scalene's stacks (call paths):
+//! `many_modules_stacks.json` (the same program with stacks) and `recursion.json` (stacks 421 frames
+//! deep, most of its bytes), goal no slower than the `Value` parse. See benches/README.md.
 //!
 //!     cargo bench --bench parse            # measure (about a minute)
 //!     cargo test --benches                 # run each benchmark once, as a test
@@ -14,6 +16,8 @@ use scalene_lsp::engine::profile::parse::parse_profile;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/scalene/2.4.0");
 const BIG: &str = "many_modules.json";
+/// Fixtures captured with Scalene's stacks.
+const STACKED: [&str; 2] = ["many_modules_stacks.json", "recursion.json"];
 
 /// The largest profile fixture in the 2.4.0 set other than `many_modules.json`.
 fn largest_other_fixture() -> PathBuf {
@@ -22,7 +26,7 @@ fn largest_other_fixture() -> PathBuf {
         .map(|entry| entry.expect("readable directory entry").path())
         .filter(|path| {
             let name = path.file_name().and_then(|name| name.to_str()).unwrap_or("");
-            name.ends_with(".json") && name != BIG && name != "MANIFEST.json"
+            name.ends_with(".json") && name != BIG && name != "MANIFEST.json" && !STACKED.contains(&name)
         })
         .max_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0))
         .expect("fixtures/scalene/2.4.0 has profile fixtures")
@@ -54,6 +58,9 @@ fn bench_fixture(c: &mut Criterion, path: &Path) {
 fn parse_benches(c: &mut Criterion) {
     bench_fixture(c, &Path::new(FIXTURES).join(BIG));
     bench_fixture(c, &largest_other_fixture());
+    for name in STACKED {
+        bench_fixture(c, &Path::new(FIXTURES).join(name));
+    }
 }
 
 criterion_group!(benches, parse_benches);

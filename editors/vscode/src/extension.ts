@@ -2,7 +2,9 @@
 // unit-tested); ./vscode holds the thin VS Code glue.
 import * as vscode from 'vscode';
 import { chooseInterpreter, RESTART_SETTINGS } from './lib/settings';
+import { COMMANDS } from './lib/commands';
 import { registerCommands } from './vscode/commands';
+import { FlameGraphPanel } from './vscode/flamePanel';
 import { HeatDecorations } from './vscode/heatDecorations';
 import { PythonInterpreter } from './vscode/interpreter';
 import { registerMcpProvider } from './vscode/mcp';
@@ -19,7 +21,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runStatus = new RunStatus();
   const envStatus = new EnvironmentStatus();
   const manager = server;
-  context.subscriptions.push(output, interpreter, manager, heat, runStatus, envStatus);
+  const flame = new FlameGraphPanel(context, manager);
+  context.subscriptions.push(output, interpreter, manager, heat, runStatus, envStatus, flame);
 
   let envRequest = 0;
   /** Asks the server which interpreter and Scalene a profile of the active file would use. */
@@ -58,6 +61,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     manager.onLineHeat.event((params) => heat.update(params)),
     manager.onRunStatus.event((status) => runStatus.update(status)),
+    manager.onProfilesChanged.event((uri) => flame.profilesChanged(uri)),
+    vscode.commands.registerCommand(COMMANDS.flameGraph, (arg?: unknown) => {
+      const editor = vscode.window.activeTextEditor;
+      const uri = arg instanceof vscode.Uri ? arg : editor?.document.languageId === 'python' ? editor.document.uri : undefined;
+      flame.show(uri);
+    }),
     interpreter.onDidChange.event(async () => {
       await manager.sendSettings();
       void refreshEnvironment();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
   findChain,
+  flameTitle,
   formatAmount,
   formatShare,
   frameLabel,
@@ -128,6 +129,12 @@ test('labels, shares, amounts and tooltips', () => {
   assert.equal(frameLocation(node('sorted', 1, 1, [], { module: 'libpython3.11.so' })), 'native, libpython3.11.so');
   assert.equal(frameLocation(node('all', 1, 0)), undefined);
   assert.equal(frameTooltip({ node: score, share: 0.6 }, 'samples'), 'score: 60.0% of the run\ntotal 60 samples · self 58 samples\nhelpers.py:7');
+});
+
+test('the title names the program file, the profile and the weight', () => {
+  assert.equal(flameTitle({ program: '/w/app/main.py', profileId: 'p2', weight: 'cpu', unit: 'samples' }), 'main.py · p2 · CPU samples');
+  assert.equal(flameTitle({ program: 'C:\\w\\main.py', profileId: 'p3', weight: 'memory', unit: 'MB' }), 'main.py · p3 · memory allocated (MB)');
+  assert.equal(flameTitle({ program: null, profileId: null, weight: 'cpu', unit: 'samples' }), 'CPU samples');
 });
 
 test('search: case-insensitive in names and native libraries; the matched share counts nested matches once', () => {

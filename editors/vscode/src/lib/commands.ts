@@ -19,6 +19,7 @@ export const COMMANDS = {
   saveBaseline: 'scalene.saveProfileAsBaseline',
   compareBaseline: 'scalene.compareWithBaseline',
   exitCompare: 'scalene.exitCompareMode',
+  flameGraph: 'scalene.showFlameGraph',
 } as const;
 
 /** The server's commands (docs/lsp.md), called with workspace/executeCommand. */

@@ -157,6 +157,13 @@ export function formatShare(share: number): string {
   return `${percent.toFixed(1)}%`;
 }
 
+/** The header of the view: `main.py · p2 · CPU samples` (the program's file name, the profile, the weight). */
+export function flameTitle(result: FlameResult): string {
+  const program = (result.program ?? '').split(/[\\/]/).pop() ?? '';
+  const weight = result.unit === 'MB' ? 'memory allocated (MB)' : 'CPU samples';
+  return [program, result.profileId ?? '', weight].filter((part) => part !== '').join(' · ');
+}
+
 /** `1,234 samples`, `12.3 MB`. */
 export function formatAmount(value: number, unit: FlameResult['unit']): string {
   if (unit === 'MB') {

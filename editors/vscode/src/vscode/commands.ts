@@ -184,6 +184,7 @@ export function registerCommands(
     vscode.commands.registerCommand(COMMANDS.clear, async () => {
       const result = await call<{ cleared: number }>('scalene.clear', {});
       if (result) {
+        server.onProfilesChanged.fire(undefined);
         vscode.window.setStatusBarMessage(`Scalene: cleared ${result.cleared} profile(s)`, 5000);
       }
     }),
@@ -213,6 +214,7 @@ export function registerCommands(
           return;
         }
         const files = result.files.map((f) => vscode.Uri.parse(f));
+        server.onProfilesChanged.fire(result.files[0]);
         const visible = vscode.window.visibleTextEditors.some((e) => files.some((f) => f.toString() === e.document.uri.toString()));
         vscode.window.setStatusBarMessage(`Scalene: loaded ${path.basename(file.fsPath)} (${files.length} file(s))`, 5000);
         if (!visible && files.length > 0) {

@@ -29,6 +29,7 @@ import {
   type BinarySource,
 } from '../lib/binary';
 import type { EnvironmentResult, ServerState } from '../lib/environment';
+import type { FlameResult, FlameWeight } from '../lib/flame';
 import type { LineHeatParams } from '../lib/heat';
 import { runIdFromToken, type RunStatusParams } from '../lib/progress';
 import { redactSecrets } from '../lib/redact';
@@ -119,6 +120,8 @@ export class ServerManager implements vscode.Disposable {
   readonly onDidChangeEndpoint = new vscode.EventEmitter<McpEndpoint | undefined>();
   readonly onLineHeat = new vscode.EventEmitter<LineHeatParams>();
   readonly onRunStatus = new vscode.EventEmitter<RunStatusParams>();
+  /** The profiles shown changed: a run ended (its file's URI), a JSON was loaded, profiles were cleared. */
+  readonly onProfilesChanged = new vscode.EventEmitter<string | undefined>();
 
   private starting: Promise<void> | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -138,6 +141,7 @@ export class ServerManager implements vscode.Disposable {
     this.onDidChangeEndpoint.dispose();
     this.onLineHeat.dispose();
     this.onRunStatus.dispose();
+    this.onProfilesChanged.dispose();
   }
 
   /** The server settings object as sent to the server (only the values the user set). */
@@ -275,7 +279,12 @@ export class ServerManager implements vscode.Disposable {
     client.onClientError = undefined;
     this.shownError = undefined;
     client.onNotification('scalene/lineHeat', (params: LineHeatParams) => this.onLineHeat.fire(params));
-    client.onNotification('scalene/runStatus', (params: RunStatusParams) => this.onRunStatus.fire(params));
+    client.onNotification('scalene/runStatus', (params: RunStatusParams) => {
+      this.onRunStatus.fire(params);
+      if (params.phase === 'end') {
+        this.onProfilesChanged.fire(params.uri);
+      }
+    });
     client.onNotification('scalene/mcpEndpoint', (params: McpEndpoint) => {
       // The token is a secret: log the URL only.
       this.output.info(`MCP endpoint for agents: ${params.url}`);
@@ -407,5 +416,19 @@ export class ServerManager implements vscode.Disposable {
       params.python = python;
     }
     return client.sendRequest<EnvironmentResult>('scalene/environment', params);
+  }
+
+  /** `scalene/flameGraph` (docs/lsp.md); undefined when the server does not run. */
+  async flameGraph(uri: vscode.Uri | undefined, weight: FlameWeight): Promise<FlameResult | undefined> {
+    await this.start();
+    const client = this.client;
+    if (!client || this.state !== 'running') {
+      return undefined;
+    }
+    const params: { uri?: string; weight: FlameWeight } = { weight };
+    if (uri) {
+      params.uri = client.code2ProtocolConverter.asUri(uri);
+    }
+    return client.sendRequest<FlameResult>('scalene/flameGraph', params);
   }
 }

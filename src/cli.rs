@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod doctor;
+pub mod export;
 pub mod paint;
 pub mod profile;
 pub mod render;
@@ -51,6 +52,8 @@ pub struct ShowArgs {
     pub save: Option<String>,
     #[command(flatten)]
     pub store: saved::StoreArgs,
+    #[command(flatten)]
+    pub exports: export::ExportArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,11 +181,17 @@ pub fn show(args: ShowArgs) -> ExitCode {
     if let Err(code) = saved::check_save_name(args.save.as_deref()) {
         return code;
     }
+    let exports = match args.exports.check() {
+        Ok(exports) => exports,
+        Err(code) => return code,
+    };
     let max_bytes = crate::engine::units::bytes(args.max_size_mb);
     match crate::engine::load_profile_file(&args.profile, max_bytes) {
         Ok(profile) => {
             let code = print_profile(&profile, args.json);
-            saved::save_after(&args.store.store(), args.save.as_deref(), &profile).unwrap_or(code)
+            let exported = exports.write(&profile);
+            let saved = saved::save_after(&args.store.store(), args.save.as_deref(), &profile);
+            exported.or(saved).unwrap_or(code)
         }
         Err(err) => fail(&err),
     }

@@ -22,7 +22,7 @@ enum Command {
     /// Serve the Language Server Protocol over stdio (the default with no command).
     Serve(ServeArgs),
     /// Run a Python program under Scalene and show where it spends CPU time and memory, line by line.
-    Profile(cli::profile::ProfileArgs),
+    Profile(Box<cli::profile::ProfileArgs>),
     /// Show an existing profile: a Scalene JSON (e.g. from `scalene run -o FILE.json`), the output of
     /// `profile --json`, or a saved profile's file.
     Show(cli::ShowArgs),
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         None | Some(Command::Serve(ServeArgs { stdio: _ })) => cli::serve(),
-        Some(Command::Profile(args)) => cli::profile::profile(args),
+        Some(Command::Profile(args)) => cli::profile::profile(*args),
         Some(Command::Show(args)) => cli::show(args),
         Some(Command::Doctor(args)) => cli::doctor::doctor(args),
         Some(Command::Mcp(args)) => cli::mcp(args),

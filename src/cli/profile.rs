@@ -43,6 +43,8 @@ pub struct ProfileArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub store: saved::StoreArgs,
+    #[command(flatten)]
+    pub exports: super::export::ExportArgs,
     /// Arguments for the program, after `--`.
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -166,6 +168,11 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
     if let Err(code) = saved::check_save_name(args.save.as_deref()) {
         return code;
     }
+    // Checked before the run, so that a wrong path does not cost a run.
+    let exports = match args.exports.check() {
+        Ok(exports) => exports,
+        Err(code) => return code,
+    };
     let (save, repeat) = (args.save, args.repeat);
     let name = if repeat > 1 { format!("{name} ({repeat} runs)") } else { name };
     let store_settings = args.store.settings();
@@ -217,7 +224,9 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
                 if live_view {
                     print_program_output(&entry.profile);
                 }
-                saved::save_after(&engine.store(), save.as_deref(), &entry.profile).unwrap_or(code)
+                let exported = exports.write(&entry.profile);
+                let saved = saved::save_after(&engine.store(), save.as_deref(), &entry.profile);
+                exported.or(saved).unwrap_or(code)
             }
             Err(err) => fail(&err),
         }

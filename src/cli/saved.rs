@@ -59,6 +59,8 @@ pub enum SavedCommand {
         /// Print the normalized JSON (docs/schema.md) instead of the terminal view.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        exports: super::export::ExportArgs,
     },
     /// Delete a saved profile.
     Delete {
@@ -181,9 +183,13 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
                 print(&list_text(&listing.entries))
             }
         }
-        SavedCommand::Show { name, json } => {
+        SavedCommand::Show { name, json, exports } => {
+            let exports = match exports.check() {
+                Ok(exports) => exports,
+                Err(code) => return Ok(code),
+            };
             let saved = store.load(&name)?;
-            if json {
+            let code = if json {
                 print(&(serde_json::to_string_pretty(&ProfileJson::from(&saved.profile)).expect("the schema serializes") + "\n"))
             } else {
                 let meta = &saved.meta;
@@ -197,7 +203,8 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
                 text.push('\n');
                 text.push_str(&super::render::render(&saved.profile, &super::render::RenderOptions { color: super::use_color(), source_width: 80 }));
                 print(&text)
-            }
+            };
+            exports.write(&saved.profile).unwrap_or(code)
         }
         SavedCommand::Delete { name, json } => {
             if store.delete(&name)? {

@@ -167,6 +167,9 @@ pub enum EngineError {
     /// A profile that cannot be compared or saved (no measurements, unreadable input, changed files).
     #[error("{reason}. Fix: {fix}")]
     CannotCompare { reason: String, fix: String },
+    /// A profile that cannot be exported in the form asked (no call paths, no stacks of that weight).
+    #[error("{reason}. Fix: {fix}")]
+    CannotExport { reason: String, fix: String },
 }
 
 impl EngineError {
@@ -210,6 +213,7 @@ impl EngineError {
             EngineError::SavedUnreadable { .. } => "saved_unreadable",
             EngineError::StoreUnusable { .. } => "store_unusable",
             EngineError::CannotCompare { .. } => "cannot_compare",
+            EngineError::CannotExport { .. } => "cannot_export",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The profile wing: what a profile is and the math on it. The model (model.rs, a line's metrics in
 //! metrics.rs, call paths from Scalene's stacks in call_paths/), reading Scalene's JSON (parse.rs), the normalized JSON (schema.rs), carrying numbers
-//! through edits (remap.rs), combining repeated runs (repeat.rs) and comparing two profiles (compare/).
+//! through edits (remap.rs), combining repeated runs (repeat.rs), comparing two profiles (compare/) and
+//! exporting call paths for other tools (export.rs: flame graph, speedscope, collapsed, cpuprofile).
 //!
 //! Architecture Invariant: pure data and math. No file system, no processes, no tokio, no environment
 //! and nothing of the run or keep wings: a function here gets its input as values and returns values
@@ -10,6 +11,7 @@
 
 pub mod call_paths;
 pub mod compare;
+pub mod export;
 pub mod metrics;
 pub mod model;
 pub mod parse;

@@ -6,6 +6,7 @@
 mod architecture;
 mod cli;
 mod cli_compare;
+mod cli_exports;
 mod cli_saved;
 mod docs_schema;
 mod engine_live;

@@ -100,6 +100,10 @@ fs.symlinkSync(venv, path.join(ws, '.venv'));
 for (const name of ['cpu_bound.py', 'memory_heavy.py']) {
   fs.copyFileSync(path.join(root, 'fixtures', 'programs', name), path.join(ws, name));
 }
+// The flame graph: score() called by light_batch and heavy_batch (3x the work), as main.py and helpers.py.
+for (const name of ['main.py', 'helpers.py']) {
+  fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'call_paths', name), path.join(ws, name));
+}
 // Compare mode: compare_me.py starts as compare_v1.py and becomes compare_v2.py (grow() 3x slower).
 fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'compare_v1.py'), path.join(ws, 'compare_me.py'));
 fs.writeFileSync(
@@ -523,7 +527,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -685,23 +689,30 @@ try {
     });
 
     await check('the Command Palette lists each Scalene command once, and none of the server\'s command ids', async () => {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 30_000 });
-      await input.fill('>Scalene');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Scalene: Restart Server' }).first().waitFor({ timeout: 30_000 });
-      const labels = await page.evaluate(() =>
-        [...document.querySelectorAll('.quick-input-list .monaco-list-row .label-name')].map((el) => (el.textContent ?? '').trim()),
-      );
-      await page.keyboard.press('Escape');
+      /** The labels the palette shows for `query` (the list is virtualized: only the rows in view). */
+      const paletteLabels = async (query, waitText) => {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ state: 'visible', timeout: 30_000 });
+        await input.fill(query);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: waitText }).first().waitFor({ timeout: 30_000 });
+        const shown = await page.evaluate(() =>
+          [...document.querySelectorAll('.quick-input-list .monaco-list-row .label-name')].map((el) => (el.textContent ?? '').trim()),
+        );
+        await page.keyboard.press('Escape');
+        return shown;
+      };
+      const labels = await paletteLabels('>Scalene', 'Scalene: Restart Server');
       const ours = labels.filter((label) => label.startsWith('Scalene:'));
       log('palette', JSON.stringify(ours));
       assert(new Set(ours).size === ours.length, `duplicates: ${JSON.stringify(ours)}`);
       for (const title of ['Profile Current File', 'Profile with Arguments…', 'Profile CPU Only', 'Cancel Profiling', 'Clear Profiles',
         'Toggle Annotations', 'Load Scalene JSON…', 'Show Output', 'Restart Server', 'Copy MCP Configuration', 'Profile Current File Live',
-        'Profile Live, Recording Paused', 'Save Profile as Baseline', 'Compare with Baseline', 'Exit Compare Mode']) {
-        assert(ours.includes(`Scalene: ${title}`), `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
+        'Profile Live, Recording Paused', 'Save Profile as Baseline', 'Compare with Baseline', 'Exit Compare Mode', 'Show Flame Graph']) {
+        // Rows beyond the list's height are not in the page: ask for those by their title.
+        const found = ours.includes(`Scalene: ${title}`) || (await paletteLabels(`>Scalene: ${title}`, `Scalene: ${title}`).catch(() => [])).filter((l) => l === `Scalene: ${title}`).length === 1;
+        assert(found, `Scalene: ${title} is listed: ${JSON.stringify(ours)}`);
       }
       assert(!labels.some((label) => /^scalene\.\w+$/.test(label)), `server ids listed: ${JSON.stringify(labels)}`);
       // Pause and Resume Recording only while a run goes on.
@@ -845,6 +856,7 @@ try {
       const inEditor = await contextMenu(page.locator('.editor-instance .view-line', { hasText: 'def build_lists' }).first(), 'editor');
       const inExplorer = await contextMenu(page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'cpu_bound.py' }).first(), 'explorer');
       log('menus', JSON.stringify({ editor: inEditor.filter((t) => /Profile/.test(t)), explorer: inExplorer.filter((t) => /Profile/.test(t)) }));
+      assert(inEditor.some((t) => /Show Flame Graph/.test(t)), `editor: Show Flame Graph: ${JSON.stringify(inEditor)}`);
       for (const [where, items] of [['editor', inEditor], ['explorer', inExplorer]]) {
         assert(items.some((t) => /Profile Current File/.test(t)), `${where}: Profile Current File: ${JSON.stringify(items)}`);
         assert(items.some((t) => /Profile with Arguments/.test(t)), `${where}: Profile with Arguments…: ${JSON.stringify(items)}`);
@@ -1017,6 +1029,105 @@ try {
       }, 60_000);
       assert(HINT_FORMAT.test(partial), `partial profile hint: ${partial}`);
       await screenshot('cancelled');
+    });
+  }
+
+  // ------------------------------------------------------------ flame graph of call_paths (main.py, helpers.py)
+  if (want('flame')) {
+    /** The flame graph webview's document: webviews are an iframe holding the page's iframe. */
+    const flame = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    const frame = (name) => flame.locator(`.frame[data-name="${name}"]`);
+    const profileIdShown = () => flame.locator('body').getAttribute('data-profile-id', { timeout: 5000 }).catch(() => undefined);
+    /** The extension's own log lines about the flame graph (Scalene output channel). */
+    const flameLog = () => {
+      const found = [];
+      const walk = (dir) => {
+        for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+          const file = path.join(dir, entry.name);
+          if (entry.isDirectory()) walk(file);
+          else if (entry.name === 'Scalene.log') found.push(...fs.readFileSync(file, 'utf8').split('\n').filter((l) => /flame graph: .* drawn/.test(l)));
+        }
+      };
+      walk(path.join(userData, 'logs'));
+      return found;
+    };
+
+    await check('Show Flame Graph draws main, heavy_batch, light_batch and score, heavy_batch wider than light_batch', async () => {
+      await runCommand('View: Hide Panel').catch(() => {});
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      await openFile('main.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      await waitForRun('main.py');
+      await openFile('main.py');
+      const t0 = Date.now();
+      await runCommand('Scalene: Show Flame Graph');
+      await waitFor('the flame graph frames', async () => (await frame('score').count()) >= 2, 60_000, 20);
+      const ms = Date.now() - t0;
+      log(`flame graph: frames drawn ${ms} ms after the command (measured by the test, polling every 20 ms)`);
+      for (const name of ['main', 'heavy_batch', 'light_batch', 'score']) {
+        await frame(name).first().waitFor({ state: 'visible', timeout: 10_000 });
+      }
+      const heavy = await frame('heavy_batch').first().boundingBox();
+      const light = await frame('light_batch').first().boundingBox();
+      log('flame widths', JSON.stringify({ heavy: heavy?.width, light: light?.width }));
+      assert(heavy && light && heavy.width > light.width, `heavy_batch wider than light_batch: ${heavy?.width} vs ${light?.width}`);
+      const label = norm(await frame('heavy_batch').first().innerText());
+      assert(/^heavy_batch \d+\.\d%$/.test(label.trim()), `label "name NN.N%": ${label}`);
+      const tooltip = await frame('score').first().getAttribute('title');
+      assert(/total \d[\d,]* samples · self/.test(tooltip) && /helpers\.py:\d+/.test(tooltip), `tooltip: ${tooltip}`);
+      await page.mouse.move(5, 400);
+      await page.waitForTimeout(300); // a picture, not an assertion
+      await screenshot('flame-graph');
+      log('flame log', JSON.stringify(flameLog()));
+    });
+
+    await check('the flame graph search highlights the matching frames', async () => {
+      await flame.locator('#search').fill('score');
+      await waitFor('two score matches', async () => (await flame.locator('.frame.match').count()) === 2, 10_000);
+      const matched = norm(await flame.locator('#matched').innerText());
+      assert(/^\d+\.\d% matched$/.test(matched), `matched share: ${matched}`);
+      await flame.locator('#search').fill('');
+      await waitFor('no matches', async () => (await flame.locator('.frame.match').count()) === 0, 10_000);
+    });
+
+    await check('the flame graph follows a new profile of the file', async () => {
+      const before = await profileIdShown();
+      // Quick open opens in the focused group: the editors' group, not the flame graph's.
+      await runCommand('View: Focus First Editor Group');
+      await openFile('main.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      // The run's end (status bar) and the new profile's frames, both timed by polling every 20 ms.
+      let endedAt;
+      const runEnded = async () => {
+        // The summary after this run's spinner (the previous run's summary may still show at first).
+        const texts = await statusSeen();
+        const start = texts.findIndex((t) => /Scalene: main\.py \d+ s/.test(t));
+        return start >= 0 && texts.slice(start + 1).some((t) => /Scalene: ok in \d+\.\d s/.test(t));
+      };
+      const drawnAt = await waitFor('the new profile in the flame graph', async () => {
+        const now = await profileIdShown();
+        const drawn = now && now !== before && (await frame('score').count()) >= 2 ? Date.now() : undefined;
+        if (endedAt === undefined && (await runEnded())) endedAt = Date.now();
+        return drawn;
+      }, 240_000, 20);
+      const after = await profileIdShown();
+      // Both show the same notification's effect: a draw seen in the poll that saw the summary counts 0.
+      log(`flame graph: ${before} -> ${after}, drawn ${endedAt === undefined ? '?' : Math.max(0, drawnAt - endedAt)} ms after the status bar showed the run's end (20 ms polls)`);
+      await waitFor('the extension to log the draw', async () => flameLog().some((l) => l.includes(`${after} drawn`)), 10_000).catch(() => {});
+      log('flame log', JSON.stringify(flameLog()));
+    });
+
+    await check("clicking a score frame opens helpers.py at score's line and marks the frames of that line", async () => {
+      await frame('score').first().click();
+      await page.locator('.tab.active', { hasText: 'helpers.py' }).first().waitFor({ timeout: 30_000 });
+      // The editor's selection is now on score's line: its frame is marked (debounced).
+      await waitFor('the score frame marked as the selected line', async () => (await flame.locator('.frame.cursor[data-name="score"]').count()) >= 1, 10_000);
+      // The click zoomed in: score spans the chart; Reset Zoom shows the whole run again.
+      await flame.locator('#reset').click();
+      await waitFor('light_batch again after Reset Zoom', async () => (await frame('light_batch').count()) === 1, 10_000);
+      await screenshot('flame-graph-clicked');
     });
   }
 

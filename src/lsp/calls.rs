@@ -251,21 +251,28 @@ fn resolve(session: &Session, item: &CallHierarchyItem) -> Option<(Arc<CachedPro
 pub fn hover_paths(paths: &CallPaths, file: &Path, line: u32) -> Option<String> {
     let all = paths.paths_into_line(Weight::Cpu, file, line, usize::MAX);
     let total: f64 = all.iter().map(|path| path.weight).sum();
-    let shown: Vec<String> = all
-        .iter()
-        .take(HOVER_PATHS)
-        .filter_map(|path| {
-            // The callers of the line's own function, without the module's frame, the nearest 3.
-            let callers: Vec<&str> = path.functions[..path.functions.len() - 1]
-                .iter()
-                .map(|function| paths.function(*function).name.as_str())
-                .filter(|name| *name != "<module>")
-                .collect();
-            let nearest = &callers[callers.len().saturating_sub(3)..];
-            let chain = if callers.len() > 3 { format!("… → {}", nearest.join(" → ")) } else { nearest.join(" → ") };
-            (!chain.is_empty()).then(|| format!("{chain} ({:.0}%)", 100.0 * path.weight / total))
-        })
-        .collect();
+    // Chains by name: two call sites of one chain read as one.
+    let mut chains: Vec<(String, f64)> = Vec::new();
+    for path in &all {
+        // The callers of the line's own function, without the module's frame, the nearest 3.
+        let callers: Vec<&str> = path.functions[..path.functions.len() - 1]
+            .iter()
+            .map(|function| paths.function(*function).name.as_str())
+            .filter(|name| *name != "<module>")
+            .collect();
+        let nearest = &callers[callers.len().saturating_sub(3)..];
+        let chain = if callers.len() > 3 { format!("… → {}", nearest.join(" → ")) } else { nearest.join(" → ") };
+        if chain.is_empty() {
+            continue;
+        }
+        match chains.iter_mut().find(|(known, _)| *known == chain) {
+            Some((_, weight)) => *weight += path.weight,
+            None => chains.push((chain, path.weight)),
+        }
+    }
+    chains.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let shown: Vec<String> =
+        chains.iter().take(HOVER_PATHS).map(|(chain, weight)| format!("{chain} ({:.0}%)", 100.0 * weight / total)).collect();
     (!shown.is_empty() && total > 0.0).then(|| format!("called from {}", shown.join(", ")))
 }
 

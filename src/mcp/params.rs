@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Mode;
 use crate::engine::profile::schema::LineJson;
 
+pub mod call_paths;
 pub mod saved;
 
 /// A tool's output schema: rmcp's, made open (`additionalProperties: false` removed everywhere).
@@ -312,6 +313,10 @@ pub struct FunctionRow {
     pub cpu_system: f64,
     pub peak_mb: f64,
     pub alloc_mb: f64,
+    /// function_profile only, when Scalene recorded stacks: who calls it (at most 3, costliest first,
+    /// by CPU); `call_paths` gives more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callers: Vec<call_paths::CallEdgeRow>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -124,7 +124,8 @@ impl ScaleneMcp {
              `profile` {{\"path\": \"app.py\"}} to run a file. Profiling EXECUTES the program with the given \
              arguments (only files inside the workspace; no shell), so profile only code you would run anyway. Then \
              read the numbers with `hotspots` (ranked lines), `line_profile` (every measured line of a range) and \
-             `function_profile`; the `optimize-hotspots` prompt walks through a measured optimisation (profile, \
+             `function_profile`, and ask `call_paths` who calls a slow function or line and at what cost (its \
+             callers, callees and the costliest call chains into it); the `optimize-hotspots` prompt walks through a measured optimisation (profile, \
              change, profile again, compare). To check a change: `save_profile` the profile as a baseline, change the \
              code, `profile` again, then `compare` {{\"before\": \"baseline\"}} names what got slower or faster, line by \
              line, beyond Scalene's sampling noise. CPU numbers are percent of the run's CPU time, memory is MB. Paths \

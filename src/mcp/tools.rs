@@ -12,6 +12,7 @@ use rmcp::{RoleServer, tool, tool_router};
 
 use super::error::ToolError;
 use super::params::*;
+use super::params::call_paths::*;
 use super::server::ScaleneMcp;
 use super::views;
 use crate::engine::keep::cache::{CachedProfile, CoveredFile};
@@ -109,6 +110,28 @@ impl ScaleneMcp {
             (None, None) => self.engine().cache().covering(&path).ok_or_else(|| no_profile_for(&display))?,
         };
         Ok((covered, display))
+    }
+
+    /// The profile `call_paths` reads: by run or id, else the newest covering the file, else the newest
+    /// whose stacks pass through it (a file that only calls has stacks but may have no line numbers).
+    fn call_paths_profile(&self, path: &Path, display: &str, profile_id: Option<&str>, run_id: Option<&str>) -> Result<std::sync::Arc<CachedProfile>, ToolError> {
+        if let Some(run_id) = run_id {
+            return self.run_entry(run_id);
+        }
+        let cache = self.engine().cache();
+        if let Some(text) = profile_id {
+            let id = parse_profile_id(text)?;
+            return cache.get(id).ok_or_else(|| missing_profile(id));
+        }
+        if let Some(covered) = cache.covering(path) {
+            return Ok(covered.entry);
+        }
+        cache
+            .list()
+            .into_iter()
+            .rev()
+            .find(|entry| entry.profile.call_paths.as_deref().is_some_and(|paths| views::call_paths::stack_file(paths, path, None).is_some()))
+            .ok_or_else(|| no_profile_for(display))
     }
 
     /// A run's profile now: its newest live snapshot while it runs, its final profile afterwards.
@@ -358,14 +381,77 @@ impl ScaleneMcp {
                 .collect(),
             _ => Vec::new(),
         };
-        let functions: Vec<FunctionRow> = functions.into_iter().take(limit).map(|function| views::function_row(file, function, &roots)).collect();
-        let more = if total > functions.len() {
+        let paths = entry.profile.call_paths.as_deref();
+        let stack_file = paths.and_then(|paths| views::call_paths::stack_file(paths, &file.path, None));
+        let functions: Vec<FunctionRow> = functions
+            .into_iter()
+            .take(limit)
+            .map(|function| FunctionRow {
+                callers: match (paths, stack_file.as_deref()) {
+                    (Some(paths), Some(stack_file)) => views::call_paths::top_callers(paths, stack_file, &function.name, &roots, FUNCTION_CALLERS),
+                    _ => Vec::new(),
+                },
+                ..views::function_row(file, function, &roots)
+            })
+            .collect();
+        let mut more = if total > functions.len() {
             format!("{} more functions: pass a larger limit (up to {MAX_LIMIT}).", total - functions.len())
         } else {
             format!("line_profile {{\"path\": \"{display}\", \"start_line\": <def line>, \"end_line\": <end_line>}} gives a function's lines.")
         };
+        if paths.is_some() {
+            more.push_str(&format!(" Who calls a function, what it calls and the costliest paths into it: call_paths {{\"path\": \"{display}\", \"function\": <name>}}."));
+        }
         let snapshot = views::snapshot_info(entry, self.engine());
         Ok(Json(FunctionProfileResult { profile_id: entry.id.to_string(), snapshot, path: display, total, functions, lines, more }))
+    }
+
+    /// Who calls a function or line, at what cost, and what it calls.
+    #[tool(
+        description = "Why is this slow: who calls it and at what cost. For a function (function: \"score\", \"Worker.run\") or a line (line: N) of a file, from Scalene's sampled stacks: its inclusive share of the run (itself plus everything it calls) and its self share; its callers (function, path, call line, percent of the run and of the target's total), costliest first, so you see which call site to optimise or avoid; its callees (Python functions, and native code such as numpy's or the interpreter's, marked native with their module); and the costliest call chains into it (\"main (main.py:22) → heavy_batch (main.py:11) → score (helpers.py:4)\"). weight: cpu (default) or memory (MB allocated, memory-mode profiles). From the newest profile covering the file (or profile_id / run_id). Default 5 of each (limit up to 50). Needs a profile with stacks (Scalene >= 2.3).",
+        annotations(title = "Callers, callees and call paths", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
+        output_schema = output_schema::<CallPathsResult>()
+    )]
+    pub async fn call_paths(&self, Parameters(params): Parameters<CallPathsParams>) -> ToolResult<CallPathsResult> {
+        let target = match (params.function.as_deref().map(str::trim), params.line) {
+            (Some(name), None) if !name.is_empty() => views::call_paths::Target::Function(name),
+            (None, Some(line)) if line >= 1 => views::call_paths::Target::Line(line),
+            (None, Some(_)) => return Err(ToolError::invalid("`line` is 1-based: pass a line number of at least 1")),
+            (Some(_), Some(_)) => return Err(ToolError::invalid("give either `function` or `line`, not both")),
+            _ => return Err(ToolError::invalid("give `function` (a function name of the file) or `line` (a line number)")),
+        };
+        let limit = clamp_limit(params.limit, DEFAULT_CALL_LIMIT, MAX_CALL_LIMIT);
+        let roots = self.roots();
+        let path = roots.resolve(&params.path).map_err(ToolError::Refused)?;
+        let display = roots.display(&path);
+        let entry = self.call_paths_profile(&path, &display, params.profile_id.as_deref(), params.run_id.as_deref())?;
+        let Some(paths) = entry.profile.call_paths.as_deref() else {
+            let version = entry.profile.scalene_version.as_deref().map(|version| format!(", made with Scalene {version}")).unwrap_or_default();
+            return Err(ToolError::refused(format!(
+                "Scalene recorded no stacks for this profile ({}{version}), so it has no call paths: its lines and functions have numbers, but not who called them. Fix: profile again with Scalene >= 2.3 (pip install -U scalene) and without --no-stacks; function_profile and line_profile still answer from this profile.",
+                entry.id
+            )));
+        };
+        let profiled = entry.file_index(&path).map(|index| &entry.profile.files[index]);
+        let stack_file = views::call_paths::stack_file(paths, &path, profiled.map(|file| file.path.as_path())).ok_or_else(|| {
+            ToolError::refused(format!(
+                "no sampled stack of profile {} passes through {display}. Files in its stacks: {}. Fix: ask about one of these files, or profile a run that exercises {display}.",
+                entry.id,
+                views::call_paths::files_in_stacks(paths, &roots)
+            ))
+        })?;
+        let query = views::call_paths::CallPathsQuery {
+            profile_id: entry.id.to_string(),
+            snapshot: views::snapshot_info(&entry, self.engine()),
+            paths,
+            file: &stack_file,
+            profiled,
+            target,
+            weight: params.weight,
+            limit,
+            roots: &roots,
+        };
+        views::call_paths::call_paths_view(&query).map(Json).map_err(ToolError::Refused)
     }
 
     /// The profiles in memory and the runs in progress.

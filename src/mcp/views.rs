@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use super::params::*;
 use super::params::saved::*;
+
+pub mod call_paths;
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunInfo};
 use crate::engine::keep::cache::CachedProfile;
@@ -72,6 +74,7 @@ pub fn function_row(file: &FileProfile, function: &crate::engine::profile::model
         cpu_system: round2(function.cpu_system),
         peak_mb: round2(function.peak_mb),
         alloc_mb: round2(function.alloc_mb),
+        callers: Vec::new(),
     }
 }
 

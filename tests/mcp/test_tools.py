@@ -21,6 +21,7 @@ TOOLS = {
     "hotspots": (True, False, False),
     "line_profile": (True, False, False),
     "function_profile": (True, False, False),
+    "call_paths": (True, False, False),
     "list_profiles": (True, False, False),
     "load_profile": (False, False, False),
     "clear": (False, True, False),

@@ -3,11 +3,13 @@
 //! Scalene JSON, this tool's normalized JSON or a saved profile), with the paths of a profile recorded
 //! on another machine rebased onto the workspace.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::engine::error::EngineError;
 use crate::engine::keep::cache::{ProfileKey, ProfileOrigin};
 use crate::engine::keep::storage;
+use crate::engine::profile::call_paths::{CallPaths, Place};
 use crate::engine::profile::model::{Profile, RunStatus};
 use crate::engine::workspace::rebase;
 
@@ -57,6 +59,20 @@ pub fn load_profile_file(path: &Path, max_bytes: u64) -> Result<Profile, EngineE
     Ok(profile)
 }
 
+/// The Python functions of the call paths live in the same files as the lines: they move with them,
+/// so that a question about a workspace file finds its functions in the stacks.
+fn rebase_call_paths(paths: &mut CallPaths, roots: &[PathBuf]) {
+    let mut moved: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    for function in &mut paths.functions {
+        if let Place::Python(path) = &mut function.place {
+            let local = moved.entry(path.clone()).or_insert_with(|| rebase(path, roots));
+            if let Some(local) = local {
+                *path = local.clone();
+            }
+        }
+    }
+}
+
 /// Rebases every file of a loaded profile that does not exist here, and says so in a note. The line
 /// remapping (remap.rs) still checks each file's text, so a wrong guess shows no wrong number.
 pub fn rebase_profile(profile: &mut Profile, roots: &[PathBuf]) {
@@ -78,11 +94,36 @@ pub fn rebase_profile(profile: &mut Profile, roots: &[PathBuf]) {
         at.file = local;
     }
     profile.files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(paths) = profile.call_paths.as_mut() {
+        rebase_call_paths(std::sync::Arc::make_mut(paths), roots);
+    }
     if let Some((from, to)) = example {
         profile.notes.push(format!(
             "{n_rebased} file(s) of this profile do not exist at their recorded paths and were matched to the workspace (e.g. {} → {})",
             from.display(),
             to.display()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_paths_move_with_the_files_of_a_profile_from_elsewhere() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(repo.join("fixtures/scalene/2.4.0/MANIFEST.json")).unwrap()).unwrap();
+        let captured_at = manifest["programs_dir"].as_str().unwrap();
+        let raw = std::fs::read_to_string(repo.join("fixtures/scalene/2.4.0/call_paths.json")).unwrap();
+        let mut profile = crate::engine::profile::parse::parse_profile(raw.replace(captured_at, "/ci/build/proj").as_bytes()).unwrap();
+        let root = repo.join("fixtures/programs");
+        rebase_profile(&mut profile, std::slice::from_ref(&root));
+        let helpers = root.join("call_paths/helpers.py");
+        assert!(profile.files.iter().any(|file| file.path == helpers));
+        let paths = profile.call_paths.as_deref().unwrap();
+        assert_eq!(paths.find(&helpers, "score").len(), 1, "the stacks name the rebased file");
+        assert!(paths.functions.iter().filter_map(|function| function.file()).all(|file| !file.starts_with("/ci/build/proj")));
     }
 }

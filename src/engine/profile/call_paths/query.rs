@@ -15,10 +15,14 @@ pub struct CallEdge {
     pub weight: f64,
 }
 
-/// A chain of functions, outermost first, and the weight of the stacks that took it.
+/// A chain of functions, outermost first, and the weight of the stacks that took it: stacks that
+/// differ only below the target, or in the line the target was on, are one path.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallPath {
     pub functions: Vec<u32>,
+    /// The line of each function but the last from which it called the next (one fewer than
+    /// `functions`).
+    pub call_lines: Vec<Option<u32>>,
     pub weight: f64,
 }
 
@@ -73,6 +77,74 @@ impl CallPaths {
             .sum()
     }
 
+    /// True when `frame` is a Python frame on `line` of `file`.
+    fn on_line(&self, frame: &CallFrame, file: &Path, line: u32) -> bool {
+        frame.line == Some(line) && self.function(frame.function).file() == Some(file)
+    }
+
+    /// The weight of the stacks that pass through `line` of `file` (each stack once).
+    pub fn inclusive_line(&self, weight: Weight, file: &Path, line: u32) -> f64 {
+        self.stacks(weight)
+            .iter()
+            .filter(|stack| stack.frames.iter().any(|frame| self.on_line(&self.frame(*frame), file, line)))
+            .map(|stack| stack.weight)
+            .sum()
+    }
+
+    /// The weight of the stacks whose innermost frame is on `line` of `file` (the line's own work, not
+    /// what it calls).
+    pub fn self_weight_line(&self, weight: Weight, file: &Path, line: u32) -> f64 {
+        self.stacks(weight)
+            .iter()
+            .filter(|stack| stack.frames.last().is_some_and(|frame| self.on_line(&self.frame(*frame), file, line)))
+            .map(|stack| stack.weight)
+            .sum()
+    }
+
+    /// The functions seen on `line` of `file` (usually one).
+    pub fn functions_on_line(&self, file: &Path, line: u32) -> Vec<u32> {
+        let mut functions: Vec<u32> =
+            self.frames.iter().filter(|frame| self.on_line(frame, file, line)).map(|frame| frame.function).collect();
+        functions.sort_unstable();
+        functions.dedup();
+        functions
+    }
+
+    /// The lines of `file` that Python frames were on, sorted.
+    pub fn lines_of(&self, file: &Path) -> Vec<u32> {
+        let mut lines: Vec<u32> = self
+            .frames
+            .iter()
+            .filter(|frame| self.function(frame.function).file() == Some(file))
+            .filter_map(|frame| frame.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
+    /// Who called the function while it was on `line` of `file`, and from which line, costliest first.
+    pub fn incoming_line(&self, weight: Weight, file: &Path, line: u32) -> Vec<CallEdge> {
+        self.edges(weight, |frames| {
+            frames
+                .windows(2)
+                .filter(|pair| self.on_line(&pair[1], file, line))
+                .map(|pair| (pair[0].function, pair[0].line))
+                .collect()
+        })
+    }
+
+    /// What `line` of `file` calls (the call line is that line), costliest first.
+    pub fn outgoing_line(&self, weight: Weight, file: &Path, line: u32) -> Vec<CallEdge> {
+        self.edges(weight, |frames| {
+            frames
+                .windows(2)
+                .filter(|pair| self.on_line(&pair[0], file, line))
+                .map(|pair| (pair[1].function, pair[0].line))
+                .collect()
+        })
+    }
+
     /// Who calls any of `functions`, and from which line, costliest first.
     pub fn incoming(&self, weight: Weight, functions: &[u32]) -> Vec<CallEdge> {
         self.edges(weight, |frames| {
@@ -116,19 +188,15 @@ impl CallPaths {
     }
 
     /// The costliest chains of callers into any of `functions` (up to and including its outermost
-    /// appearance in each stack), at most `limit`.
+    /// appearance in each stack) with their call lines, at most `limit`.
     pub fn paths_into_functions(&self, weight: Weight, functions: &[u32], limit: usize) -> Vec<CallPath> {
         self.paths_into(weight, |frame| functions.contains(&frame.function), limit)
     }
 
     /// The costliest chains of functions into `line` of `file` (up to and including the function that
-    /// was on it, at its outermost appearance in each stack), at most `limit`.
+    /// was on it, at its outermost appearance in each stack) with their call lines, at most `limit`.
     pub fn paths_into_line(&self, weight: Weight, file: &Path, line: u32, limit: usize) -> Vec<CallPath> {
-        self.paths_into(
-            weight,
-            |frame| frame.line == Some(line) && self.function(frame.function).file() == Some(file),
-            limit,
-        )
+        self.paths_into(weight, |frame| self.on_line(frame, file, line), limit)
     }
 
     fn paths_into(&self, weight: Weight, target: impl Fn(&CallFrame) -> bool, limit: usize) -> Vec<CallPath> {
@@ -136,9 +204,10 @@ impl CallPaths {
         for stack in self.stacks(weight) {
             let Some(end) = stack.frames.iter().position(|frame| target(&self.frame(*frame))) else { continue };
             let functions: Vec<u32> = stack.frames[..=end].iter().map(|frame| self.frame(*frame).function).collect();
-            match paths.iter_mut().find(|path| path.functions == functions) {
+            let call_lines: Vec<Option<u32>> = stack.frames[..end].iter().map(|frame| self.frame(*frame).line).collect();
+            match paths.iter_mut().find(|path| path.functions == functions && path.call_lines == call_lines) {
                 Some(path) => path.weight += stack.weight,
-                None => paths.push(CallPath { functions, weight: stack.weight }),
+                None => paths.push(CallPath { functions, call_lines, weight: stack.weight }),
             }
         }
         paths.sort_by(|a, b| b.weight.total_cmp(&a.weight));

@@ -81,6 +81,37 @@ fn paths_into_a_line_are_the_chains_of_callers() {
 }
 
 #[test]
+fn paths_carry_the_line_each_function_called_from() {
+    let paths = sample();
+    let helper = paths.find(Path::new("/p/app.py"), "helper");
+    let into = paths.paths_into_functions(Weight::Cpu, &helper, 10);
+    let chains: Vec<(Vec<Option<u32>>, f64)> = into.iter().map(|path| (path.call_lines.clone(), path.weight)).collect();
+    assert_eq!(chains, [(vec![Some(21), Some(12)], 3.0), (vec![Some(20), Some(8)], 1.0)]);
+    let fib = paths.find(Path::new("/p/app.py"), "fib");
+    let into = paths.paths_into_functions(Weight::Cpu, &fib, 10);
+    assert_eq!((into[0].functions.len(), into[0].call_lines.clone()), (2, vec![Some(22)]), "up to fib's outermost appearance");
+}
+
+#[test]
+fn a_line_has_callers_callees_and_weights_like_a_function() {
+    let paths = sample();
+    let file = Path::new("/p/app.py");
+    // Line 4 of helper: reached from heavy (line 12) and light (line 8); it is the innermost frame.
+    assert_eq!(paths.inclusive_line(Weight::Cpu, file, 4), 4.0);
+    assert_eq!(paths.self_weight_line(Weight::Cpu, file, 4), 4.0);
+    assert_eq!(names(&paths, &paths.incoming_line(Weight::Cpu, file, 4)), [("heavy".into(), Some(12), 3.0), ("light".into(), Some(8), 1.0)]);
+    assert!(paths.outgoing_line(Weight::Cpu, file, 4).is_empty());
+    // Line 30 of fib calls fib (twice in one stack: counted once) and is reached from main and from fib.
+    assert_eq!(paths.inclusive_line(Weight::Cpu, file, 30), 2.0);
+    assert_eq!(paths.self_weight_line(Weight::Cpu, file, 30), 0.0);
+    assert_eq!(names(&paths, &paths.outgoing_line(Weight::Cpu, file, 30)), [("fib".into(), Some(30), 2.0)]);
+    assert_eq!(names(&paths, &paths.incoming_line(Weight::Cpu, file, 30)), [("main".into(), Some(22), 2.0), ("fib".into(), Some(30), 2.0)]);
+    assert_eq!(paths.functions_on_line(file, 30), paths.find(file, "fib"));
+    assert_eq!(paths.lines_of(file), [4, 8, 12, 20, 21, 22, 30, 31]);
+    assert!(paths.lines_of(Path::new("/p/other.py")).is_empty());
+}
+
+#[test]
 fn the_flame_tree_sums_to_the_total_and_keeps_call_lines() {
     let paths = sample();
     let tree = paths.flame_tree(Weight::Cpu);

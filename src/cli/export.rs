@@ -99,6 +99,10 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 impl Exports {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
     /// Makes every file (nothing is written when one cannot be made: the profile has no call paths),
     /// then writes each atomically and says so on stderr. None when all were written; else the exit
     /// code of the failure, said.

@@ -80,6 +80,9 @@ pub struct RunArgs {
     /// CPU sampling interval in seconds (Scalene's default: 0.01).
     #[arg(long, value_name = "SECONDS")]
     pub cpu_sampling_rate: Option<f64>,
+    /// Do not record Scalene's stacks: no call paths, flame graph or exports, 3-10 % less run time.
+    #[arg(long)]
+    pub no_call_paths: bool,
 }
 
 impl RunArgs {
@@ -105,6 +108,7 @@ impl RunArgs {
             cpu_sampling_rate: self.cpu_sampling_rate,
             io,
             startup: Startup::allowing_shortcut(!self.no_shortcut),
+            no_call_paths: self.no_call_paths,
             ..ProfileRequest::default()
         })
     }
@@ -173,6 +177,10 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         Ok(exports) => exports,
         Err(code) => return code,
     };
+    if args.run.no_call_paths && !exports.is_empty() {
+        eprintln!("error: --no-call-paths leaves out the call paths that --flamegraph and --export draw. Fix: drop --no-call-paths.");
+        return ExitCode::from(exit::USAGE);
+    }
     let (save, repeat) = (args.save, args.repeat);
     let name = if repeat > 1 { format!("{name} ({repeat} runs)") } else { name };
     let store_settings = args.store.settings();

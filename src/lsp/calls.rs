@@ -31,8 +31,9 @@ struct ItemData {
 
 /// What the user is told, once per session, when a profile has no call paths.
 pub const NO_CALL_PATHS: &str = "Scalene: this profile has no call paths, so callers and callees cannot be shown: \
-Scalene recorded no stacks (Scalene before 2.3, or a profile saved before call paths were kept). Profile the \
-file again with Scalene 2.3 or later (`pip install -U scalene` in the project's interpreter).";
+Scalene recorded no stacks (the setting `scalene.callPaths` is off, Scalene is older than 2.3, or the profile was \
+saved before call paths were kept). Profile the file again with `callPaths` on and Scalene 2.3 or later \
+(`pip install -U scalene` in the project's interpreter).";
 
 /// True when the document's profile has no call paths (the call hierarchy then says so, once).
 pub fn lacks_call_paths(snapshot: &DocumentSnapshot) -> bool {

@@ -428,7 +428,7 @@ impl ScaleneMcp {
         let Some(paths) = entry.profile.call_paths.as_deref() else {
             let version = entry.profile.scalene_version.as_deref().map(|version| format!(", made with Scalene {version}")).unwrap_or_default();
             return Err(ToolError::refused(format!(
-                "Scalene recorded no stacks for this profile ({}{version}), so it has no call paths: its lines and functions have numbers, but not who called them. Fix: profile again with Scalene >= 2.3 (pip install -U scalene) and without --no-stacks; function_profile and line_profile still answer from this profile.",
+                "Scalene recorded no stacks for this profile ({}{version}), so it has no call paths: its lines and functions have numbers, but not who called them. Fix: profile again with Scalene >= 2.3 (pip install -U scalene), with call paths on (profile_file records them; the CLI's --no-call-paths and the editor setting callPaths: false leave them out); function_profile and line_profile still answer from this profile.",
                 entry.id
             )));
         };

@@ -536,6 +536,35 @@ fn doctor_shows_the_start_up_and_no_shortcut_turns_it_off() {
     assert!(stdout.contains("start-up:      Scalene's own"), "the environment variable does the same: {stdout}");
 }
 
+/// `--no-call-paths` asks Scalene for no stacks (the same plan in `doctor` and `profile`), and cannot be
+/// combined with an export that needs them.
+#[test]
+fn no_call_paths_runs_without_stacks_and_refuses_exports() {
+    let program = support::program("cpu_bound.py");
+    let command_of = |stdout: &str| stdout.lines().find(|line| line.starts_with("command:")).unwrap_or_default().to_string();
+    let (output, stdout, stderr) = run(bin().args(["doctor", "--python"]).arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(!command_of(&stdout).contains("--no-stacks"), "stacks are recorded by default: {stdout}");
+    let (output, stdout, stderr) = run(bin().args(["doctor", "--no-call-paths", "--python"]).arg(support::python()).arg(&program));
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(command_of(&stdout).contains("--no-stacks"), "{stdout}");
+    let project = TempProject::new();
+    let svg = project.path().join("out.svg");
+    let (output, _, stderr) = run(bin().args(["profile", "--no-call-paths", "--flamegraph"]).arg(&svg).arg(&program));
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(stderr.contains("--no-call-paths leaves out the call paths") && stderr.contains("Fix: drop --no-call-paths"), "{stderr}");
+    assert!(!svg.exists());
+    // A real run: numbers per line, no call paths.
+    let (output, stdout, stderr) = run(bin()
+        .args(["profile", "--json", "--mode", "cpu", "--no-call-paths", "--python"])
+        .arg(support::python())
+        .arg(support::program("call_paths/main.py")));
+    assert_eq!(code(&output), 0, "{stderr}");
+    let profile: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(profile.get("call_paths").is_none_or(serde_json::Value::is_null), "no call paths without stacks");
+    assert!(profile["files"].as_array().is_some_and(|files| !files.is_empty()), "the lines are still measured: {stdout}");
+}
+
 /// `doctor` plans the run `profile` would make with the same options (one request builder for both).
 #[test]
 fn doctor_shows_the_command_of_profile_with_the_same_run_options() {

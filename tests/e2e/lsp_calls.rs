@@ -147,6 +147,28 @@ fn a_profile_without_stacks_says_so_once_and_everything_else_works() {
     assert!(!client.report().contains("window/showMessage"), "said once: {}", client.report());
 }
 
+/// The setting `callPaths: false`: a real run records no stacks (cheaper), the hints are there, and the
+/// call hierarchy says why it is empty and which setting brings it back.
+#[test]
+fn call_paths_off_in_the_settings_runs_without_stacks_and_says_which_setting() {
+    let project = TempProject::new();
+    let source = support::repo().join("fixtures/programs/call_paths");
+    let main_text = std::fs::read_to_string(source.join("main.py")).unwrap();
+    let main = project.write("main.py", &main_text);
+    project.write("helpers.py", &std::fs::read_to_string(source.join("helpers.py")).unwrap());
+    let mut client = LspClient::spawn();
+    client.initialize(Some(project.path()), default_capabilities(), json!({"python": support::python(), "callPaths": false}));
+    client.ignore("textDocument/publishDiagnostics");
+    let main_uri = client.open(&main, &main_text);
+    let (_, end) = profile_and_wait(&mut client, &main_uri, json!({"mode": "cpu"}));
+    assert!(end.starts_with("ok"), "{end}");
+    assert!(!client.inlay_hints(&main_uri, &main_text).is_empty(), "the lines are measured");
+    assert_eq!(prepare(&mut client, &main_uri, line_of(&main_text, "def heavy_batch")), Value::Null);
+    let message = client.expect_notification("window/showMessage", |_| true, TIMEOUT);
+    let text = message["message"].as_str().unwrap();
+    assert!(text.contains("no call paths") && text.contains("`scalene.callPaths` is off"), "{message}");
+}
+
 /// The node named `name` among `node`'s children.
 fn child<'a>(node: &'a Value, name: &str) -> &'a Value {
     node["children"].as_array().unwrap().iter().find(|child| child["name"] == name).unwrap_or_else(|| panic!("{name} under {}", node["name"]))

@@ -113,7 +113,7 @@ impl Weight {
 }
 
 /// A profile's call paths. `None` on a profile whose Scalene recorded no stacks (before 2.3, or a run
-/// with `--no-stacks`).
+/// with `--no-stacks`, which `--no-call-paths` and the setting `callPaths: false` ask for).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallPaths {
     pub functions: Vec<CallFunction>,

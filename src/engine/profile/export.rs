@@ -96,10 +96,10 @@ pub fn export(profile: &Profile, format: ExportFormat, weight: Weight) -> Result
 pub fn exportable(profile: &Profile, format: ExportFormat, weight: Weight) -> Result<&CallPaths, EngineError> {
     let Some(paths) = profile.call_paths.as_deref() else {
         return Err(EngineError::CannotExport {
-            reason: "this profile has no call paths: Scalene recorded no stacks (Scalene before 2.3, a run with \
-                     --no-stacks, or a profile saved before call paths were kept)"
+            reason: "this profile has no call paths: Scalene recorded no stacks (a run with \
+                     --no-call-paths, Scalene before 2.3, or a profile saved before call paths were kept)"
                 .into(),
-            fix: "profile again with Scalene >= 2.3 (`scalene-lsp profile FILE --flamegraph out.svg` records them)".into(),
+            fix: "profile again without --no-call-paths, with Scalene >= 2.3 (`scalene-lsp profile FILE --flamegraph out.svg` records them)".into(),
         });
     };
     if format == ExportFormat::Cpuprofile && weight == Weight::Memory {

@@ -45,6 +45,9 @@ pub struct ProfileRequest {
     pub paused: bool,
     /// Whether the start-up shortcut may be used (where verified).
     pub startup: Startup,
+    /// Run without Scalene's stacks (`--no-stacks`): no call paths, 3-10 % less run time
+    /// (docs/performance.md, "Call paths").
+    pub no_call_paths: bool,
 }
 
 /// The snapshot interval of live runs unless the request sets one.
@@ -99,6 +102,7 @@ impl RunPlan {
             io: request.io,
             live: request.live,
             paused: request.paused,
+            no_stacks: request.no_call_paths,
             startup_env: Vec::new(),
             lifecycle,
         };

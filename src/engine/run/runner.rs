@@ -123,6 +123,8 @@ pub struct RunSpec {
     /// Start with recording paused (`--off`); `RunControl::request` switches it (and a wish made
     /// while the run was queued overrides this).
     pub paused: bool,
+    /// `--no-stacks`: no call paths (Scalene records its stacks unless told).
+    pub no_stacks: bool,
     /// Variables that make Scalene skip its re-launch (the start-up shortcut, `engine/startup.rs`);
     /// empty: Scalene's own path.
     pub startup_env: Vec<(String, String)>,

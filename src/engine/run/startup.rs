@@ -118,6 +118,7 @@ pub async fn verify(preflight: &Preflight, memory: bool, place: RunPlace<'_>) ->
         io: ProgramIo::Captured,
         live: None,
         paused: false,
+        no_stacks: false,
         startup_env: shortcut_env(&effective_env(&[]), startup.preload(memory), memory),
         lifecycle: None,
     };

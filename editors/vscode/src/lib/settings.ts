@@ -37,6 +37,7 @@ export const SERVER_SETTINGS = [
   'compare.errorRatePercent',
   'live.interval',
   'shortcut',
+  'callPaths',
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTINGS)[number];

@@ -38,6 +38,9 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
     if spec.paused {
         argv.push("--off".into());
     }
+    if spec.no_stacks {
+        argv.push("--no-stacks".into());
+    }
     match &spec.program {
         Program::Script(path) => argv.push(path.into()),
         Program::Module(module) => argv.extend(["-m".into(), module.into()]),
@@ -89,6 +92,7 @@ mod tests {
             io: crate::engine::run::runner::ProgramIo::Captured,
             live: None,
             paused: false,
+            no_stacks: false,
             startup_env: Vec::new(),
             lifecycle: None,
         }
@@ -131,6 +135,16 @@ mod tests {
              "pkg,lib", "--program-path", "/proj/src", "--cpu-sampling-rate", "0.005", "-m", "pkg.main", "---",
              "--flag", "two words"]
         );
+    }
+
+    #[test]
+    fn stacks_are_recorded_unless_call_paths_are_off() {
+        let mut spec = spec();
+        assert!(!argv(&spec).contains(&"--no-stacks".to_string()), "Scalene records its stacks by default");
+        spec.no_stacks = true;
+        let args = argv(&spec);
+        let flag = args.iter().position(|arg| arg == "--no-stacks").expect("--no-stacks asked for");
+        assert!(flag < args.iter().position(|arg| arg == "---").unwrap(), "a Scalene flag, before the program's arguments: {args:?}");
     }
 
     #[test]

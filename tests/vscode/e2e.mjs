@@ -343,8 +343,14 @@ async function runCommand(title) {
 }
 
 async function openFile(name) {
-  // Quick open filters asynchronously: press Enter only when the focused row is the file, and try again
-  // if another editor became active.
+  await openFileTab(name);
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
+}
+
+/** Opens a file with Quick Open and waits for its tab (a custom editor, such as a .cpuprofile's, has no
+ * text lines). Quick open filters asynchronously: press Enter only when the focused row is the file, and
+ * try again if another editor became active. */
+async function openFileTab(name) {
   await waitFor(`${name} to open`, async () => {
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+P');
@@ -360,7 +366,6 @@ async function openFile(name) {
       return false;
     }
   }, 90_000, 500);
-  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
 }
 
 /** The visible editor lines: [{top, text}] sorted by position. */
@@ -527,7 +532,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame', 'cpuprofile'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -1128,6 +1133,42 @@ try {
       await flame.locator('#reset').click();
       await waitFor('light_batch again after Reset Zoom', async () => (await frame('light_batch').count()) === 1, 10_000);
       await screenshot('flame-graph-clicked');
+    });
+  }
+
+  // ------------------------------------------------------------ a .cpuprofile export in VS Code's own viewer
+  if (want('cpuprofile')) {
+    await check('an exported .cpuprofile opens in VS Code\'s built-in profile viewer with score under both callers', async () => {
+      // The bundled server's CLI exports the captured call_paths profile, as a user would.
+      const dirs = fs.readdirSync(extensions).filter((d) => d.startsWith('scalene-lsp.scalene-lsp'));
+      const bundled = path.join(extensions, dirs[0], 'bin', 'scalene-lsp');
+      const target = path.join(ws, 'call_paths.cpuprofile');
+      const fixture = path.join(root, 'fixtures', 'scalene', '2.4.0', 'call_paths.json');
+      const exported = spawnSync(bundled, ['show', fixture, '--export', 'cpuprofile', target], { env, encoding: 'utf8', timeout: 60_000 });
+      assert(exported.status === 0, `export exited ${exported.status}: ${exported.stderr}`);
+      await runCommand('View: Close All Editors').catch(() => {});
+      await openFileTab('call_paths.cpuprofile');
+      // ms-vscode.vscode-js-profile-table (built into VS Code) shows it as a table in a webview.
+      const table = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+      const rows = await waitFor('the profile table rows', async () => {
+        const text = await table.locator('body').innerText({ timeout: 2000 }).catch(() => '');
+        return ['score', 'heavy_batch', 'light_batch', 'main'].every((name) => text.includes(name)) ? text : undefined;
+      }, 60_000, 250);
+      log('cpuprofile table', JSON.stringify(norm(rows).slice(0, 400)));
+      // Each row reads: self time, total time, function, file. heavy_batch's total is larger than
+      // light_batch's (3x the work), and score's total is both of theirs.
+      const cells = rows.split('\n').map((l) => norm(l).trim());
+      const ms = (name) => {
+        const at = cells.indexOf(name);
+        const total = at >= 2 ? /^([\d.,]+)\s*ms$/.exec(cells[at - 1]) : null;
+        return total ? parseFloat(total[1].replace(/,/g, '')) : undefined;
+      };
+      assert(ms('heavy_batch') !== undefined && ms('light_batch') !== undefined, `times per function in ${norm(rows).slice(0, 400)}`);
+      assert(ms('heavy_batch') > ms('light_batch'), `heavy_batch ${ms('heavy_batch')} ms > light_batch ${ms('light_batch')} ms`);
+      assert(Math.abs(ms('score') - (ms('heavy_batch') + ms('light_batch'))) <= 0.05 * ms('score') + 20,
+        `score's total (${ms('score')} ms) is what its two callers spend in it (${ms('heavy_batch')} + ${ms('light_batch')} ms, less their own time)`);
+      assert(cells.filter((c) => c === 'main').length === 1, `main is one row, whatever line it called from: ${norm(rows).slice(0, 400)}`);
+      await screenshot('cpuprofile-table');
     });
   }
 

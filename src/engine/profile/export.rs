@@ -327,6 +327,15 @@ struct CpuProfileNode {
     hit_count: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     children: Vec<u32>,
+    /// The node's own samples per source line (1-based), as DevTools' `PositionTickInfo`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    position_ticks: Vec<PositionTicks>,
+}
+
+#[derive(Serialize)]
+struct PositionTicks {
+    line: u32,
+    ticks: u64,
 }
 
 #[derive(Serialize)]
@@ -340,9 +349,11 @@ struct CpuProfileCallFrame {
 }
 
 /// Chrome's `.cpuprofile` (the DevTools protocol's `Profiler.Profile`) of the CPU stacks: the call
-/// tree of the stacks (a node per frame under its caller, the root `(root)`), and each stack's samples
-/// (its weight rounded) one after the other, one sampling interval apart, in the order of their labels.
-/// Times are in microseconds; lines 0-based.
+/// tree of the stacks (a node per function under its caller, the root `(root)`, as V8 writes it: a
+/// function's call frame is where it starts, here its first sampled line, and the lines its own
+/// samples were on are its `positionTicks`), and each stack's samples (its weight rounded) one after
+/// the other, one sampling interval apart, in the order of their labels. Times are in microseconds;
+/// call frame lines 0-based, position ticks 1-based.
 pub fn cpuprofile(paths: &CallPaths, sampling_s: f64) -> String {
     let interval_us = if sampling_s.is_finite() && sampling_s > 0.0 { (sampling_s * 1e6).round().max(1.0) as u64 } else { 10_000 };
     let root = CpuProfileNode {
@@ -356,10 +367,12 @@ pub fn cpuprofile(paths: &CallPaths, sampling_s: f64) -> String {
         },
         hit_count: 0,
         children: Vec::new(),
+        position_ticks: Vec::new(),
     };
     let mut nodes = vec![root];
-    // (parent node id, frame) → node id
+    // (parent node id, function) → node id
     let mut child_ids: HashMap<(u32, u32), u32> = HashMap::new();
+    let first_lines = first_lines(paths);
     let mut script_ids: HashMap<String, String> = HashMap::new();
     let (mut samples, mut time_deltas) = (Vec::new(), Vec::new());
     for stack in ordered(paths, Weight::Cpu) {
@@ -369,19 +382,27 @@ pub fn cpuprofile(paths: &CallPaths, sampling_s: f64) -> String {
         }
         let mut parent = 1;
         for frame_index in stack.frames.iter() {
-            parent = match child_ids.get(&(parent, *frame_index)) {
+            let function = paths.frame(*frame_index).function;
+            parent = match child_ids.get(&(parent, function)) {
                 Some(id) => *id,
                 None => {
                     let id = nodes.len() as u32 + 1;
-                    let call_frame = cpuprofile_frame(paths, *frame_index, &mut script_ids);
-                    nodes.push(CpuProfileNode { id, call_frame, hit_count: 0, children: Vec::new() });
+                    let call_frame = cpuprofile_frame(paths, function, first_lines.get(&function).copied(), &mut script_ids);
+                    nodes.push(CpuProfileNode { id, call_frame, hit_count: 0, children: Vec::new(), position_ticks: Vec::new() });
                     nodes[parent as usize - 1].children.push(id);
-                    child_ids.insert((parent, *frame_index), id);
+                    child_ids.insert((parent, function), id);
                     id
                 }
             };
         }
-        nodes[parent as usize - 1].hit_count += n_samples;
+        let node = &mut nodes[parent as usize - 1];
+        node.hit_count += n_samples;
+        if let Some(line) = stack.frames.last().and_then(|frame| paths.frame(*frame).line) {
+            match node.position_ticks.iter_mut().find(|ticks| ticks.line == line) {
+                Some(ticks) => ticks.ticks += n_samples,
+                None => node.position_ticks.push(PositionTicks { line, ticks: n_samples }),
+            }
+        }
         for _ in 0..n_samples {
             samples.push(parent);
             time_deltas.push(interval_us);
@@ -392,9 +413,21 @@ pub fn cpuprofile(paths: &CallPaths, sampling_s: f64) -> String {
     serde_json::to_string(&profile).expect("the cpuprofile serializes")
 }
 
-fn cpuprofile_frame(paths: &CallPaths, frame: u32, script_ids: &mut HashMap<String, String>) -> CpuProfileCallFrame {
-    let frame = paths.frame(frame);
-    let function = paths.function(frame.function);
+/// Each Python function's first line among its frames (1-based).
+fn first_lines(paths: &CallPaths) -> HashMap<u32, u32> {
+    let mut first: HashMap<u32, u32> = HashMap::new();
+    for stack in &paths.cpu {
+        for frame in stack.frames.iter().map(|frame| paths.frame(*frame)) {
+            if let Some(line) = frame.line {
+                first.entry(frame.function).and_modify(|known| *known = (*known).min(line)).or_insert(line);
+            }
+        }
+    }
+    first
+}
+
+fn cpuprofile_frame(paths: &CallPaths, function: u32, first_line: Option<u32>, script_ids: &mut HashMap<String, String>) -> CpuProfileCallFrame {
+    let function = paths.function(function);
     match &function.place {
         Place::Python(path) => {
             let url = file_url(path);
@@ -404,8 +437,8 @@ fn cpuprofile_frame(paths: &CallPaths, frame: u32, script_ids: &mut HashMap<Stri
                 function_name: function.name.clone(),
                 script_id,
                 url,
-                line_number: frame.line.map_or(-1, |line| i64::from(line) - 1),
-                column_number: if frame.line.is_some() { 0 } else { -1 },
+                line_number: first_line.map_or(-1, |line| i64::from(line) - 1),
+                column_number: if first_line.is_some() { 0 } else { -1 },
             }
         }
         Place::Native(_) => CpuProfileCallFrame {

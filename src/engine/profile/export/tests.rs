@@ -163,6 +163,23 @@ fn cpuprofiles_are_a_consistent_tree_with_a_sample_per_cpu_sample() {
         paths.frames.iter().any(|frame| paths.function(frame.function).name == "score" && frame.line == Some(line as u32)),
         "line {line} is one of score's frames"
     );
+    // One node per function under its caller (main once, however many lines it called from), its own
+    // samples per line as positionTicks.
+    let nodes = json["nodes"].as_array().unwrap();
+    let mains: Vec<&Value> = nodes.iter().filter(|node| node["callFrame"]["functionName"] == "main").collect();
+    assert_eq!(mains.len(), 1, "main is one node: {mains:?}");
+    for node in nodes {
+        let names: Vec<&Value> = node["children"].as_array().map(Vec::as_slice).unwrap_or_default().iter()
+            .map(|child| &nodes.iter().find(|n| &n["id"] == child).unwrap()["callFrame"]["functionName"]).collect();
+        assert!(names.iter().all(|name| names.iter().filter(|other| other == &name).count() == 1), "siblings are distinct functions: {names:?}");
+        if let Some(ticks) = node["positionTicks"].as_array() {
+            let sum: u64 = ticks.iter().map(|tick| tick["ticks"].as_u64().unwrap()).sum();
+            assert_eq!(sum, node["hitCount"].as_u64().unwrap(), "{node}");
+            assert!(ticks.iter().all(|tick| tick["line"].as_u64().unwrap() >= 1), "1-based lines");
+        }
+    }
+    let scores = nodes.iter().filter(|node| node["callFrame"]["functionName"] == "score");
+    assert!(scores.clone().any(|node| node["positionTicks"].as_array().is_some_and(|ticks| !ticks.is_empty())), "score's own samples on its lines");
 }
 
 #[test]

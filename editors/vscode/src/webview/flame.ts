@@ -146,7 +146,9 @@ function draw(reason: string): void {
   const fragment = document.createDocumentFragment();
   for (const rect of layout.rects) {
     const frame = document.createElement('div');
-    const verdict = result.compare && rect.node.change ? ` verdict-${rect.node.change.verdict}` : '';
+    // In compare mode every frame shows a verdict; frames the comparison does not judge (the root, native
+    // functions, files it does not cover) are neutral rather than heat-coloured.
+    const verdict = result.compare ? (rect.node.change ? ` verdict-${rect.node.change.verdict}` : ' no-verdict') : '';
     frame.className = `frame heat${rect.heat}${rect.ancestor ? ' ancestor' : ''}${rect.node.uri ? ' source' : ''}${rect.node.module ? ' native' : ''}${verdict}`;
     frame.dataset.id = rect.id;
     frame.dataset.name = rect.node.name;

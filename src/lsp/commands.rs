@@ -175,7 +175,7 @@ fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrid
         let token = format!("scalene-{run_id}");
         session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
         let what = progress::RunTitle { test, live, compare: false };
-        tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what));
+        tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what, None));
     }
     Ok(Some(json!({ "run_id": run_id.to_string() })))
 }

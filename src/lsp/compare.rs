@@ -123,28 +123,44 @@ pub async fn compare(session: &Arc<Session>, uri: Uri, path: PathBuf, args: Comp
     let session = session.clone();
     let joined = handle.joined;
     tokio::spawn(async move {
+        // Compare mode is entered before the run's end is announced (views ask again at the end).
+        let entered = Arc::new(std::sync::Mutex::new(None));
         if !joined {
             let token = format!("scalene-{run_id}");
             session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
             let what = progress::RunTitle { compare: true, ..progress::RunTitle::default() };
-            progress::track_run(session.clone(), handle, uri, token, what).await;
-        }
-        // A failed run was reported by track_run; only a profile is compared.
-        if let Ok(entry) = waiter.wait().await {
-            let summary = match enter(&session, &baseline, entry) {
-                Ok(summary) => summary,
-                Err(err) => {
-                    session.client.show_message(MessageType::ERROR, format!("Scalene: cannot compare {} with baseline `{}`: {err}", file_name(&path), baseline.meta.name)).await;
-                    return;
-                }
+            let hook: progress::BeforeEnd = {
+                let (session, baseline, entered) = (session.clone(), baseline.clone(), entered.clone());
+                Box::new(move |result| {
+                    if let Ok(entry) = result {
+                        *entered.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(enter(&session, &baseline, entry.clone()));
+                    }
+                })
             };
-            let level = if summary.verdict == Verdict::Regressed { MessageType::WARNING } else { MessageType::INFO };
-            session
-                .client
-                .show_message(level, format!("Scalene: {} compared with baseline `{}`: {}", file_name(&path), baseline.meta.name, summary.text))
-                .await;
-            progress::after_profile_change(session).await;
+            progress::track_run(session.clone(), handle, uri, token, what, Some(hook)).await;
         }
+        let outcome = entered.lock().unwrap_or_else(|poison| poison.into_inner()).take();
+        // A failed run was reported by track_run; only a profile is compared.
+        let outcome = match outcome {
+            Some(outcome) => outcome,
+            None => match waiter.wait().await {
+                Ok(entry) => enter(&session, &baseline, entry),
+                Err(_) => return,
+            },
+        };
+        let summary = match outcome {
+            Ok(summary) => summary,
+            Err(err) => {
+                session.client.show_message(MessageType::ERROR, format!("Scalene: cannot compare {} with baseline `{}`: {err}", file_name(&path), baseline.meta.name)).await;
+                return;
+            }
+        };
+        let level = if summary.verdict == Verdict::Regressed { MessageType::WARNING } else { MessageType::INFO };
+        session
+            .client
+            .show_message(level, format!("Scalene: {} compared with baseline `{}`: {}", file_name(&path), baseline.meta.name, summary.text))
+            .await;
+        progress::after_profile_change(session).await;
     });
     Ok(json!({ "run_id": run_id.to_string() }))
 }

@@ -15,7 +15,7 @@ use super::run_status::{HottestLine, RunKind, RunPhase, RunStatusNotification, R
 use super::session::{Session, uri_path};
 use crate::engine::profile::model::RunStatus;
 use crate::engine::run::runner::control::RecordingProblem;
-use crate::engine::{RunHandle, RunId};
+use crate::engine::{RunHandle, RunId, RunResult};
 
 /// What a run is, for its progress title and `scalene/runStatus`.
 #[derive(Clone, Debug, Default)]
@@ -87,7 +87,11 @@ async fn send_status(session: &Session, status: RunStatusParams) {
     }
 }
 
-pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token: String, what: RunTitle) {
+/// What to do with a run's result before its end is announced (compare mode is entered here, so that a
+/// view that asks again at the end already sees it).
+pub type BeforeEnd = Box<dyn FnOnce(&RunResult) + Send>;
+
+pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token: String, what: RunTitle, before_end: Option<BeforeEnd>) {
     let run_id = handle.run_id;
     let path = uri_path(&uri).unwrap_or_default();
     let file_name = path.file_name().map_or_else(|| uri.as_str().to_string(), |n| n.to_string_lossy().into_owned());
@@ -137,6 +141,9 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         () = recording => unreachable!("following the recording never ends"),
     };
     session.runs.remove(&run_id);
+    if let Some(before_end) = before_end {
+        before_end(&result);
+    }
     let mut end = begin.ended(&result, started.elapsed(), series.as_ref());
     let summary = summary(&end);
     end.summary = Some(summary.clone());

@@ -108,6 +108,11 @@ pub struct RunStatusParams {
     /// The hottest line so far (a live run's newest snapshot), and at the end the profile's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hottest: Option<HottestLine>,
+    /// The profile shown for the run: its newest snapshot while it goes on (a new id for each snapshot),
+    /// the final profile at the end; views that draw a whole profile (a flame graph) ask again when it
+    /// changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_id: Option<String>,
     /// The outcome: the profile's status (`ok`, `program_failed`, `too_short`, `cancelled`, `timed_out`),
     /// or `failed` when there is no profile.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,6 +140,7 @@ impl RunStatusParams {
             elapsed_s: 0.0,
             series: None,
             hottest: None,
+            profile_id: None,
             status: None,
             error: None,
             summary: None,
@@ -151,6 +157,7 @@ impl RunStatusParams {
             recording_requested: info.is_none_or(|info| info.recording_wanted),
             series: series.map(SeriesStep::of),
             hottest: info.and_then(|info| info.snapshot.as_ref()).and_then(|snapshot| HottestLine::of(&snapshot.profile)),
+            profile_id: info.and_then(|info| info.snapshot.as_ref()).map(|snapshot| snapshot.id.to_string()),
             ..self.clone()
         }
     }
@@ -163,6 +170,7 @@ impl RunStatusParams {
             Ok(entry) => RunStatusParams {
                 elapsed_s: entry.profile.elapsed_s,
                 hottest: HottestLine::of(&entry.profile),
+                profile_id: Some(entry.id.to_string()),
                 status: Some(entry.profile.status.as_str().to_string()),
                 ..at_end
             },

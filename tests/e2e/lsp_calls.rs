@@ -199,4 +199,68 @@ fn the_flame_graph_request_gives_the_merged_call_tree_with_both_branches() {
     assert!(memory["root"].is_null() && memory["message"].as_str().unwrap().contains("memory mode"), "{memory}");
     let bad = client.request("scalene/flameGraph", json!({"weight": "wall"})).unwrap_err();
     assert!(bad["message"].as_str().unwrap().contains("\"cpu\" or \"memory\""), "{bad}");
+    assert_eq!((&answer["view"], &answer["status"]), (&json!("tree"), &json!("ok")), "{answer}");
+    assert!(answer["compare"].is_null() && answer["timeline"].is_null(), "no comparison, no timeline: {answer}");
+}
+
+/// The frames of a timeline thread named `name`, in time order.
+fn timeline_frames<'a>(thread: &'a Value, name: &str) -> Vec<&'a Value> {
+    thread["frames"].as_array().unwrap().iter().filter(|frame| frame["name"] == name).collect()
+}
+
+#[test]
+fn the_timeline_view_draws_the_stacks_in_time_order_bounded_by_the_width() {
+    let (fixture, profile) = load_fixture("call_paths");
+    let paths = profile.call_paths.clone().unwrap();
+    let mut client = server_with_loaded(&fixture, &profile);
+    let answer = client.request_ok("scalene/flameGraph", json!({"view": "timeline", "width": 800}));
+    assert_eq!(answer["view"], "timeline", "{answer}");
+    assert!(answer["root"].is_null(), "{answer}");
+    let timeline = &answer["timeline"];
+    assert_eq!(timeline["runs"].as_u64(), Some(paths.timeline.len() as u64));
+    assert_eq!(timeline["columns"], 800);
+    let duration = timeline["durationS"].as_f64().unwrap();
+    assert!(duration > 0.0, "{timeline}");
+    let threads = timeline["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 1, "one thread: {timeline}");
+    let thread = &threads[0];
+    assert_eq!(thread["label"], "main thread");
+    let samples: u64 = paths.timeline.iter().map(|run| u64::from(run.count)).sum();
+    assert_eq!(thread["samples"].as_u64(), Some(samples));
+    let frames = thread["frames"].as_array().unwrap();
+    // Every frame lies in the run, rows from 0, by depth then start; no two frames of a row overlap.
+    for frame in frames {
+        let (start, end) = (frame["start"].as_f64().unwrap(), frame["end"].as_f64().unwrap());
+        assert!(0.0 <= start && start <= end && end <= duration + 1e-9, "{frame}");
+        assert!(frame["depth"].as_u64().unwrap() < thread["depth"].as_u64().unwrap());
+    }
+    for pair in frames.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a["depth"] == b["depth"] {
+            assert!(a["end"].as_f64().unwrap() <= b["start"].as_f64().unwrap() + 1e-9, "{a} then {b}");
+        } else {
+            assert!(a["depth"].as_u64() < b["depth"].as_u64(), "{a} then {b}");
+        }
+    }
+    // The program's order: the batches (score under them) come before ranked, which comes before keep.
+    let first_start = |name: &str| timeline_frames(thread, name).first().map(|frame| frame["start"].as_f64().unwrap());
+    let last_end = |name: &str| timeline_frames(thread, name).last().map(|frame| frame["end"].as_f64().unwrap());
+    let score = timeline_frames(thread, "score");
+    assert!(!score.is_empty(), "score is on the timeline: {thread}");
+    assert!(score[0]["uri"].as_str().unwrap().ends_with("helpers.py") && score[0]["line"].is_u64(), "{}", score[0]);
+    let ranked = first_start("ranked").expect("ranked on the timeline");
+    assert!(last_end("heavy_batch").unwrap() <= ranked + 1e-9, "the batches end before ranked starts: {thread}");
+    // main spans (nearly) the whole run at one row: adjacent runs of it merged.
+    let main = timeline_frames(thread, "main");
+    assert!(main.len() <= 3, "main's runs are merged: {main:?}");
+    // Narrow views cost fewer frames, never more than columns x rows.
+    let narrow = client.request_ok("scalene/flameGraph", json!({"view": "timeline", "width": 20}));
+    let narrow_thread = &narrow["timeline"]["threads"][0];
+    let narrow_frames = narrow_thread["frames"].as_array().unwrap().len() as u64;
+    assert!(narrow_frames <= 20 * narrow_thread["depth"].as_u64().unwrap() && narrow_frames <= frames.len() as u64, "{narrow}");
+    // Refusals say what was expected.
+    let bad = client.request("scalene/flameGraph", json!({"view": "icicle"})).unwrap_err();
+    assert!(bad["message"].as_str().unwrap().contains("\"tree\" or \"timeline\""), "{bad}");
+    let bad = client.request("scalene/flameGraph", json!({"view": "timeline", "weight": "memory"})).unwrap_err();
+    assert!(bad["message"].as_str().unwrap().contains("CPU samples only"), "{bad}");
 }

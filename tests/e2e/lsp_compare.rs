@@ -33,6 +33,14 @@ fn labels(hints: &[Value]) -> Vec<(u64, String)> {
     hints.iter().map(|hint| (hint["position"]["line"].as_u64().unwrap(), hint["label"].as_str().unwrap().to_string())).collect()
 }
 
+/// The first node named `name` in a `scalene/flameGraph` tree (depth first).
+fn find_node<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
+    if node["name"] == name {
+        return Some(node);
+    }
+    node["children"].as_array()?.iter().find_map(|child| find_node(child, name))
+}
+
 #[test]
 fn compare_mode_shows_the_changes_of_the_captured_versions_on_their_lines_through_edits() {
     let store = tempfile::tempdir().unwrap();
@@ -184,6 +192,23 @@ fn a_baseline_then_a_slower_and_a_faster_function_then_compare_profiles_now_and_
     let label = hints.iter().find(|(line, _)| *line == slow_flagged[0]).map(|(_, label)| label.clone()).unwrap_or_else(|| panic!("{hints:?}"));
     assert!(label.starts_with('+') && label.contains(" s CPU (+"), "{label}");
     assert!(hints.iter().any(|(line, label)| fast_lines.contains(line) && label.starts_with('−')), "{hints:?}");
+    // The flame graph of the compared profile is coloured by the comparison's function verdicts.
+    let flame = client.request_ok("scalene/flameGraph", json!({"uri": uri}));
+    assert_eq!(flame["compare"]["baseline"], "baseline", "{flame}");
+    assert_eq!(flame["compare"]["verdict"], "regressed", "{flame}");
+    let node = |name: &str| find_node(&flame["root"], name).unwrap_or_else(|| panic!("{name} in {flame}"));
+    let (slow, fast, main) = (node("slow"), node("fast"), node("<module>"));
+    assert_eq!(slow["change"]["verdict"], "regressed", "{slow}");
+    assert_eq!(fast["change"]["verdict"], "improved", "{fast}");
+    let (before, after) = (slow["change"]["before"].as_f64().unwrap(), slow["change"]["after"].as_f64().unwrap());
+    assert!(after > before && slow["change"]["changePercent"].as_f64().unwrap() > 0.0, "before → after in CPU seconds: {slow}");
+    assert_eq!(slow["change"]["function"], "slow");
+    assert!(main["change"].is_null() || main["change"]["verdict"].is_string(), "{main}");
+    assert!(flame["root"]["change"].is_null(), "the root has no verdict");
+    // Leaving compare mode leaves plain colours.
+    client.execute_ok("scalene.exitCompare", Value::Null);
+    let plain = client.request_ok("scalene/flameGraph", json!({"uri": uri}));
+    assert!(plain["compare"].is_null() && find_node(&plain["root"], "slow").unwrap()["change"].is_null(), "{plain}");
     // The plain diagnostics of the new profile (published before compare mode began) are not looked at.
     client.forget_unclaimed();
 }

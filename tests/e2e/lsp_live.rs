@@ -86,6 +86,13 @@ fn a_live_run_updates_its_hints_while_the_program_moves_on_and_recording_can_be_
     let hover = client.hover(&uri, line_a, 8).expect("a hover on phase a's loop");
     assert!(hover.contains("live: the run so far"), "{hover}");
     let first_seconds = hover_run_seconds(&hover);
+    // The flame graph draws the snapshot too: live call paths, said to be the run so far.
+    let flame = client.request_ok("scalene/flameGraph", json!({"uri": uri}));
+    assert_eq!(flame["status"], "running", "{flame}");
+    let flame_text = flame["root"].to_string();
+    assert!(flame_text.contains("\"phase_a\"") && !flame_text.contains("\"phase_b\""), "{flame}");
+    let timeline = client.request_ok("scalene/flameGraph", json!({"uri": uri, "view": "timeline"}));
+    assert!(timeline["timeline"]["threads"][0]["frames"].to_string().contains("\"phase_a\""), "{timeline}");
 
     let actions = client.code_actions(&uri, 0);
     let pause = action(&actions, "Pause recording").unwrap_or_else(|| panic!("{actions:#?}"));
@@ -96,6 +103,9 @@ fn a_live_run_updates_its_hints_while_the_program_moves_on_and_recording_can_be_
     wait_for_hints(&mut client, &uri, &text, |lines| lines.contains(&line_b));
     let hover = client.hover(&uri, line_b, 8).expect("a hover on phase b's loop");
     assert!(hover_run_seconds(&hover) > first_seconds, "the snapshots cover more and more of the run: {first_seconds} then {hover}");
+    let later = client.request_ok("scalene/flameGraph", json!({"uri": uri}));
+    assert!(later["root"].to_string().contains("\"phase_b\"") && later["profileId"] != flame["profileId"], "{later}");
+    assert!(later["elapsedS"].as_f64() > flame["elapsedS"].as_f64(), "{flame} then {later}");
 
     // Pause and resume from the editor (the brief's `runId` spelling is accepted too).
     // Each answers at once with what was asked; the progress reports what Scalene confirmed.

@@ -87,7 +87,7 @@ fn run_status_follows_a_live_run_from_begin_to_end_for_a_client_that_asks() {
         (&json!("begin"), &json!("live"), &json!(true), &json!(uri), &json!(true), &json!(true), &json!(0.0)),
         "{begin}"
     );
-    for absent in ["status", "summary", "error", "series", "hottest", "test"] {
+    for absent in ["status", "summary", "error", "series", "hottest", "test", "profileId"] {
         assert_eq!(begin.get(absent), None, "{begin}");
     }
 
@@ -110,6 +110,8 @@ fn run_status_follows_a_live_run_from_begin_to_end_for_a_client_that_asks() {
                 assert!((hot_line - 2..=hot_line).contains(&line), "a line of phase a's loop (0-based {hot_line} and the two above): {status}");
                 assert_eq!(hottest["uri"], json!(uri), "{status}");
                 assert!(hottest["cpu"].as_f64().is_some_and(|cpu| cpu > 0.0), "{status}");
+                // The snapshot the hottest line comes from, by its profile id.
+                assert!(status["profileId"].as_str().is_some_and(|id| id.starts_with('p')), "{status}");
                 client.execute_ok("scalene.pause", json!({"run_id": run_id}));
                 asked = "pause";
             }

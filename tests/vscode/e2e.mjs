@@ -1050,7 +1050,7 @@ try {
         for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
           const file = path.join(dir, entry.name);
           if (entry.isDirectory()) walk(file);
-          else if (entry.name === 'Scalene.log') found.push(...fs.readFileSync(file, 'utf8').split('\n').filter((l) => /flame graph: .* drawn/.test(l)));
+          else if (entry.name === 'Scalene.log') found.push(...fs.readFileSync(file, 'utf8').split('\n').filter((l) => /(flame graph|timeline): .* drawn/.test(l)));
         }
       };
       walk(path.join(userData, 'logs'));
@@ -1133,6 +1133,109 @@ try {
       await flame.locator('#reset').click();
       await waitFor('light_batch again after Reset Zoom', async () => (await frame('light_batch').count()) === 1, 10_000);
       await screenshot('flame-graph-clicked');
+    });
+
+    const timelineFrame = (name) => flame.locator(`.frame.timeline[data-name="${name}"]`);
+    await check('the Timeline tab draws the run in time order; clicking a frame opens its line', async () => {
+      await runCommand('View: Focus First Editor Group');
+      const t0 = Date.now();
+      await flame.locator('#tab-timeline').click();
+      await waitFor('the timeline frames', async () => (await timelineFrame('score').count()) >= 1, 60_000, 20);
+      log(`timeline: frames drawn ${Date.now() - t0} ms after the tab was clicked (measured by the test, polling every 20 ms)`);
+      for (const name of ['main', 'heavy_batch', 'light_batch', 'score', 'ranked']) {
+        await timelineFrame(name).first().waitFor({ state: 'visible', timeout: 10_000 });
+      }
+      const lanes = norm(await flame.locator('.lane').first().innerText());
+      assert(/^main thread · [\d,]+ samples$/.test(lanes), `a lane per thread: ${lanes}`);
+      assert(/CPU timeline/.test(norm(await flame.locator('#title').innerText())), 'the title names the timeline');
+      // Time runs left to right: the batches come before ranked(), which runs last but keep().
+      const heavy = await timelineFrame('heavy_batch').first().boundingBox();
+      const ranked = await timelineFrame('ranked').first().boundingBox();
+      assert(heavy && ranked && heavy.x < ranked.x, `heavy_batch starts before ranked: ${heavy?.x} vs ${ranked?.x}`);
+      const tooltip = await timelineFrame('score').first().getAttribute('title');
+      assert(/→/.test(tooltip) && /samples/.test(tooltip) && /helpers\.py:\d+/.test(tooltip), `tooltip: ${tooltip}`);
+      await page.mouse.move(5, 400);
+      await page.waitForTimeout(300); // a picture, not an assertion
+      await screenshot('flame-graph-timeline');
+      await waitFor('the extension to log the timeline draw', async () => flameLog().some((l) => /timeline: .* drawn \d+ ms after the Timeline tab/.test(l)), 10_000).catch(() => {});
+      log('timeline log', JSON.stringify(flameLog().filter((l) => /timeline:/.test(l))));
+      await runCommand('View: Focus First Editor Group');
+      await openFile('main.py');
+      await timelineFrame('heavy_batch').first().click();
+      await page.locator('.tab.active', { hasText: 'main.py' }).first().waitFor({ timeout: 30_000 });
+      await timelineFrame('score').first().click();
+      await page.locator('.tab.active', { hasText: 'helpers.py' }).first().waitFor({ timeout: 30_000 });
+      await waitFor('the score frame marked as the selected line', async () => (await flame.locator('.frame.timeline.cursor[data-name="score"]').count()) >= 1, 10_000);
+      await flame.locator('#tab-tree').click();
+      await waitFor('the flame graph again', async () => (await frame('light_batch').count()) >= 1 && (await flame.locator('.frame.timeline').count()) === 0, 30_000);
+    });
+
+    await check('in compare mode the flame graph colours functions by the comparison, with a legend and before → after', async () => {
+      await runCommand('View: Focus First Editor Group');
+      await openFile('main.py');
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      await runCommand('Scalene: Save Profile as Baseline');
+      await waitFor('the saved message', async () => (await notifications()).some((t) => /saved the profile of main\.py/.test(t)), 30_000);
+      // heavy_batch does three times the work: score() gets much slower.
+      const text = fs.readFileSync(path.join(ws, 'main.py'), 'utf8');
+      assert(text.includes('score(2_700_000)'), 'the call_paths program calls score(2_700_000)');
+      fs.writeFileSync(path.join(ws, 'main.py'), text.replace('score(2_700_000)', 'score(8_100_000)'));
+      await waitFor('the editor to show the heavier main.py', async () => (await viewLines()).some((l) => norm(l.text).includes('score(8_100_000)')), 30_000);
+      await watchStatusBar();
+      await runCommand('Scalene: Compare with Baseline');
+      await waitForRun('main.py');
+      await waitFor('regressed frames in the flame graph', async () => (await flame.locator('.frame.verdict-regressed').count()) >= 1, 60_000);
+      const legend = norm(await flame.locator('#legend').innerText());
+      assert(/vs baseline `baseline`/.test(legend) && /regressed/.test(legend) && /improved/.test(legend) && /too small to judge/.test(legend), `legend: ${legend}`);
+      const regressed = await flame.locator('.frame.verdict-regressed').evaluateAll((els) => els.map((el) => el.dataset.name));
+      log('compare: regressed frames', JSON.stringify(regressed));
+      assert(regressed.includes('score'), `score() is slower: ${JSON.stringify(regressed)}`);
+      const coloured = await flame.locator('.frame[class*="verdict-"]:not(.no-verdict)').count();
+      assert(coloured >= 3, `every profiled function has a verdict colour: ${coloured}`);
+      const tooltip = await frame('score').first().getAttribute('title');
+      assert(/vs baseline `baseline`: score \d+\.\d+ s → \d+\.\d+ s CPU \(\+\d+%\) · regressed/.test(tooltip), `tooltip: ${tooltip}`);
+      await page.mouse.move(5, 400);
+      await page.waitForTimeout(300); // a picture, not an assertion
+      await screenshot('flame-graph-compare');
+      await runCommand('Scalene: Exit Compare Mode');
+      await waitFor('plain colours again', async () => (await flame.locator('.frame[class*="verdict"]').count()) === 0 && (await flame.locator('#legend').isHidden()), 30_000);
+      fs.writeFileSync(path.join(ws, 'main.py'), text);
+    });
+
+    await check('during a live run the flame graph redraws from the snapshots and says it is live', async () => {
+      await runCommand('View: Focus First Editor Group');
+      await openFile('live_demo.py');
+      await watchStatusBar();
+      const seen = [];
+      let liveTitle;
+      await runCommand('Scalene: Profile Current File Live');
+      const runEnded = async () => {
+        const texts = await statusSeen();
+        const start = texts.findIndex((t) => /Scalene: live_demo\.py \(live\) \d+ s/.test(t));
+        return start >= 0 && texts.slice(start + 1).some((t) => /Scalene: \w+ in \d+\.\d s/.test(t));
+      };
+      // Profiles shown while the run goes on: at least two different snapshots before its end.
+      await waitFor('two live snapshots drawn before the run ends', async () => {
+        const ended = await runEnded();
+        const id = await profileIdShown();
+        const live = await flame.locator('body').getAttribute('data-live', { timeout: 2000 }).catch(() => undefined);
+        if (!ended && live === 'true' && id && !seen.includes(id) && (await frame('spin').count()) >= 1) {
+          seen.push(id);
+          liveTitle = norm(await flame.locator('#title').innerText());
+          if (seen.length === 2) {
+            await page.mouse.move(5, 400);
+            await screenshot('flame-graph-live');
+          }
+        }
+        assert(!(ended && seen.length < 2), `the run ended after ${seen.length} live snapshot(s) drawn`);
+        return seen.length >= 2;
+      }, 120_000, 100);
+      log('live: snapshots drawn', JSON.stringify(seen), 'title', liveTitle);
+      assert(/^live · \d+\.\d s · live_demo\.py/.test(liveTitle), `the title says live: ${liveTitle}`);
+      await waitForRun('live_demo.py', /Scalene: ok in \d+\.\d s/, 120_000);
+      await waitFor('the final profile, not live', async () => (await flame.locator('body').getAttribute('data-live')) === 'false', 30_000);
+      const live = flameLog().filter((l) => /after a live snapshot/.test(l));
+      log('live redraws', JSON.stringify(live));
     });
   }
 

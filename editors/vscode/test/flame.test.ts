@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
+  LiveThrottle,
+  changeText,
+  layoutTimeline,
+  liveLabel,
+  timelineTooltip,
+  VERDICT_LEGEND,
   findChain,
   flameTitle,
   formatAmount,
@@ -16,6 +22,7 @@ import {
   parseFromWebview,
   searchMatches,
   type FlameNode,
+  type Timeline,
 } from '../src/lib/flame';
 
 const HELPERS = 'file:///w/helpers.py';
@@ -172,4 +179,98 @@ test('messages from the webview are checked before use', () => {
   assert.equal(parseFromWebview('ready'), undefined);
   assert.equal(parseFromWebview(null), undefined);
   assert.equal(parseFromWebview({ type: 'eval' }), undefined);
+});
+
+test('a live snapshot is named in the title with the seconds it covers', () => {
+  assert.equal(liveLabel({ status: 'running', elapsedS: 3.24 }), 'live · 3.2 s');
+  assert.equal(liveLabel({ status: 'running' }), 'live');
+  assert.equal(liveLabel({ status: 'ok', elapsedS: 3 }), undefined);
+  assert.equal(
+    flameTitle({ program: '/w/main.py', profileId: 'p4', weight: 'cpu', unit: 'samples', status: 'running', elapsedS: 1.96 }),
+    'live · 2.0 s · main.py · p4 · CPU samples',
+  );
+  assert.equal(flameTitle({ program: '/w/main.py', profileId: 'p4', weight: 'cpu', unit: 'samples', view: 'timeline' }), 'main.py · p4 · CPU timeline');
+});
+
+test('compare mode tooltips give before → after and the verdict of the function', () => {
+  const regressed = { verdict: 'regressed' as const, function: 'slow', before: 0.3, after: 0.95, changePercent: 216.7 };
+  assert.equal(changeText(regressed, 'cpu', 'baseline'), 'vs baseline `baseline`: slow 0.30 s → 0.95 s CPU (+217%) · regressed');
+  assert.equal(
+    changeText({ verdict: 'improved', function: 'keep', before: 40, after: 10, changePercent: -75 }, 'memory', 'v1'),
+    'vs baseline `v1`: keep 40.0 MB → 10.0 MB allocated (−75%) · improved',
+  );
+  assert.match(changeText({ verdict: 'unchanged', function: 'same', before: 1, after: 1.02, changePercent: 2, detectablePercent: 18.4 }, 'cpu', 'b'), /unchanged \(changes under ±18% cannot be seen\)$/);
+  assert.match(changeText({ verdict: 'below', function: 'tiny' }, 'cpu', 'b'), /^vs baseline `b`: tiny · too small to judge/);
+  assert.match(changeText({ verdict: 'new', function: 'fresh', after: 0.5 }, 'cpu', 'b'), /fresh new: 0\.50 s CPU · new$/);
+  // The tooltip adds it only in compare mode.
+  const changed: FlameNode = node('slow', 5, 5, [], { change: regressed });
+  assert.doesNotMatch(frameTooltip({ node: changed, share: 0.5 }, 'samples'), /baseline/);
+  assert.match(frameTooltip({ node: changed, share: 0.5 }, 'samples', { baseline: 'baseline', verdict: 'regressed' }), /0\.30 s → 0\.95 s CPU/);
+  assert.deepEqual(
+    VERDICT_LEGEND.map((entry) => entry.verdict),
+    ['regressed', 'improved', 'unchanged', 'new', 'below'],
+  );
+});
+
+const TIMELINE: Timeline = {
+  durationS: 2,
+  runs: 10,
+  columns: 100,
+  threads: [
+    {
+      thread: 1,
+      label: 'main thread',
+      samples: 90,
+      depth: 2,
+      frames: [
+        { name: 'main', uri: MAIN, line: 3, depth: 0, start: 0, end: 2, samples: 90 },
+        { name: 'a', uri: MAIN, line: 7, depth: 1, start: 0, end: 0.5, samples: 20 },
+        { name: 'sliver', uri: MAIN, line: 9, depth: 1, start: 0.5, end: 0.5001, samples: 1 },
+        { name: 'b', uri: HELPERS, line: 1, depth: 1, start: 0.6, end: 2, samples: 69 },
+      ],
+    },
+    { thread: 2, label: 'thread 2', samples: 5, depth: 1, frames: [{ name: 'worker', uri: MAIN, line: 20, depth: 0, start: 1, end: 1.5, samples: 5 }] },
+  ],
+};
+
+test('the timeline lays out each thread as a lane, x by time, narrow frames left out', () => {
+  const layout = layoutTimeline(TIMELINE, 0.001);
+  assert.deepEqual(layout.lanes, [
+    { row: 0, label: 'main thread · 90 samples' },
+    { row: 3, label: 'thread 2 · 5 samples' },
+  ]);
+  assert.equal(layout.rows, 5);
+  const byFrame = (name: string) => layout.rects.find((rect) => rect.frame.name === name)!;
+  assert.deepEqual([byFrame('main').x, byFrame('main').width, byFrame('main').row], [0, 1, 1]);
+  assert.deepEqual([byFrame('b').x, byFrame('b').width, byFrame('b').row], [0.3, 0.7, 2]);
+  assert.deepEqual([byFrame('worker').x, byFrame('worker').row], [0.5, 4]);
+  assert.equal(layout.rects.some((rect) => rect.frame.name === 'sliver'), false, 'under the minimum width');
+  assert.equal(layoutTimeline(TIMELINE).rects.length, 5);
+  assert.equal(timelineTooltip(TIMELINE.threads[0].frames[3]), 'b: 600 ms → 2.00 s (1.40 s)\n69 samples\nhelpers.py:2');
+});
+
+test('live redraws wait for the previous one and for twice its cost, then draw the newest snapshot', () => {
+  const throttle = new LiveThrottle(500, 10_000);
+  assert.equal(throttle.offer(0), true, 'the first snapshot at once');
+  assert.equal(throttle.offer(100), false, 'not while the first is drawn');
+  assert.equal(throttle.dueIn(150), undefined, 'busy: nothing due');
+  throttle.done(400); // it cost 400 ms: the next waits 800 ms from the start
+  assert.equal(throttle.dueIn(400), 400);
+  assert.equal(throttle.offer(600), false);
+  assert.equal(throttle.offer(800), true);
+  throttle.done(850);
+  assert.equal(throttle.dueIn(900), undefined, 'nothing waiting');
+  assert.equal(throttle.offer(1000), false, 'at least 500 ms apart');
+  assert.equal(throttle.offer(1300), true);
+  // A draw never reported (a hidden view) stops blocking after maxBusyMs.
+  assert.equal(throttle.offer(5000), false);
+  assert.equal(throttle.offer(11_400), true);
+});
+
+test('the webview may ask for a view at its width (bounded)', () => {
+  assert.deepEqual(parseFromWebview({ type: 'view', view: 'timeline', width: 1234.4 }), { type: 'view', view: 'timeline', width: 1234 });
+  assert.deepEqual(parseFromWebview({ type: 'view', view: 'tree', width: 99_999 }), { type: 'view', view: 'tree', width: 8000 });
+  assert.equal(parseFromWebview({ type: 'view', view: 'chart', width: 10 }), undefined);
+  assert.equal(parseFromWebview({ type: 'view', view: 'tree' }), undefined);
+  assert.equal((parseFromWebview({ type: 'drawn', view: 'timeline', frames: 3 }) as { view: string }).view, 'timeline');
 });

@@ -1,7 +1,7 @@
 //! Call paths: Scalene's sampled stacks (`combined_stacks` for CPU, `memory_stacks` for allocations,
 //! and the CPU timeline) as interned functions and frames plus weighted stacks, and the questions the
 //! front ends ask of them: who calls a function and at what cost, what it calls, the costliest paths
-//! into a line, folded stacks for flame graphs. Built by `parse` (and `schema` for the normalized JSON),
+//! into a line, folded stacks for flame graphs, the timeline as a flame chart (`timeline.rs`). Built by `parse` (and `schema` for the normalized JSON),
 //! read by every front end. Pure: no IO.
 //!
 //! What is kept of a stack (the measured shape is in ../shared/scalene-notes.md, "Samples, loops and
@@ -14,11 +14,13 @@
 //! (the innermost are kept), `MAX_TIMELINE_RUNS` timeline runs; what is dropped is said in `notes`.
 
 mod query;
+mod timeline;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use query::{CallEdge, CallPath, FlameNode};
+pub use timeline::{MAX_COLUMNS, MAX_TIMELINE_SPANS, TimelineChart, TimelineLane, TimelineSpan};
 
 /// At most this many distinct stacks of each kind are kept (the costliest, when there are more).
 pub const MAX_STACKS: usize = 20_000;

@@ -13,10 +13,62 @@ export interface FlameNode {
   module?: string | null;
   total: number;
   self: number;
+  /** In compare mode: the comparison's verdict of the function. */
+  change?: FlameChange | null;
   children: FlameNode[];
 }
 
 export type FlameWeight = 'cpu' | 'memory';
+export type FlameView = 'tree' | 'timeline';
+
+/** The comparison's verdicts a frame can show (docs/lsp.md, scalene/flameGraph, compare mode). */
+export type ChangeVerdict = 'regressed' | 'improved' | 'unchanged' | 'new' | 'below';
+
+/** A function's change in compare mode: before/after in CPU seconds (cpu) or MB allocated (memory). */
+export interface FlameChange {
+  verdict: ChangeVerdict;
+  function: string;
+  before?: number | null;
+  after?: number | null;
+  changePercent?: number | null;
+  detectablePercent?: number | null;
+}
+
+/** The comparison a compare-mode graph is coloured by. */
+export interface FlameCompare {
+  baseline: string;
+  savedAt?: string | null;
+  verdict: string;
+  summary?: string | null;
+}
+
+/** A frame of the timeline view: seconds since the first sample. */
+export interface TimelineFrame {
+  name: string;
+  uri?: string | null;
+  line?: number | null;
+  module?: string | null;
+  depth: number;
+  start: number;
+  end: number;
+  samples: number;
+}
+
+export interface TimelineThread {
+  thread?: number | null;
+  label: string;
+  samples: number;
+  depth: number;
+  frames: TimelineFrame[];
+}
+
+export interface Timeline {
+  durationS: number;
+  runs: number;
+  columns: number;
+  threads: TimelineThread[];
+  notes?: string[];
+}
 
 /** `scalene/flameGraph`'s answer. */
 export interface FlameResult {
@@ -26,7 +78,14 @@ export interface FlameResult {
   unit: 'samples' | 'MB';
   /** Why there is no tree, with what to do. */
   message?: string | null;
+  view?: FlameView;
+  /** `running` for a live run's snapshot. */
+  status?: string | null;
+  /** Seconds the profile covers. */
+  elapsedS?: number | null;
+  compare?: FlameCompare | null;
   root?: FlameNode | null;
+  timeline?: Timeline | null;
 }
 
 /** One frame as drawn. */
@@ -157,11 +216,20 @@ export function formatShare(share: number): string {
   return `${percent.toFixed(1)}%`;
 }
 
-/** The header of the view: `main.py · p2 · CPU samples` (the program's file name, the profile, the weight). */
+/** The header of the view: `main.py · p2 · CPU samples` (the program's file name, the profile, the weight),
+ * `main.py · p2 · CPU timeline` for the timeline, with `live · 3.2 s` in front for a live run's snapshot. */
 export function flameTitle(result: FlameResult): string {
   const program = (result.program ?? '').split(/[\\/]/).pop() ?? '';
-  const weight = result.unit === 'MB' ? 'memory allocated (MB)' : 'CPU samples';
-  return [program, result.profileId ?? '', weight].filter((part) => part !== '').join(' · ');
+  const weight = result.view === 'timeline' ? 'CPU timeline' : result.unit === 'MB' ? 'memory allocated (MB)' : 'CPU samples';
+  return [liveLabel(result) ?? '', program, result.profileId ?? '', weight].filter((part) => part !== '').join(' · ');
+}
+
+/** `live · 3.2 s` for a live run's snapshot (the run so far), else undefined. */
+export function liveLabel(result: Pick<FlameResult, 'status' | 'elapsedS'>): string | undefined {
+  if (result.status !== 'running') {
+    return undefined;
+  }
+  return typeof result.elapsedS === 'number' ? `live · ${result.elapsedS.toFixed(1)} s` : 'live';
 }
 
 /** `1,234 samples`, `12.3 MB`. */
@@ -193,8 +261,9 @@ export function frameLocation(node: FlameNode): string | undefined {
   return node.module ? `native, ${node.module}` : undefined;
 }
 
-/** The tooltip: name, share, total and self in the profile's unit, and where the function is. */
-export function frameTooltip(rect: Pick<FlameRect, 'node' | 'share'>, unit: FlameResult['unit']): string {
+/** The tooltip: name, share, total and self in the profile's unit, where the function is, and in compare
+ * mode the function's change against the baseline. */
+export function frameTooltip(rect: Pick<FlameRect, 'node' | 'share'>, unit: FlameResult['unit'], compare?: FlameCompare | null): string {
   const { node } = rect;
   const lines = [
     `${node.name}: ${formatShare(rect.share)} of the run`,
@@ -204,11 +273,170 @@ export function frameTooltip(rect: Pick<FlameRect, 'node' | 'share'>, unit: Flam
   if (location) {
     lines.push(location);
   }
+  if (compare && node.change) {
+    lines.push(changeText(node.change, unit === 'MB' ? 'memory' : 'cpu', compare.baseline));
+  }
   return lines.join('\n');
 }
 
+/** The legend of compare mode's colours, in order. */
+export const VERDICT_LEGEND: readonly { verdict: ChangeVerdict; label: string }[] = [
+  { verdict: 'regressed', label: 'regressed' },
+  { verdict: 'improved', label: 'improved' },
+  { verdict: 'unchanged', label: 'unchanged' },
+  { verdict: 'new', label: 'new' },
+  { verdict: 'below', label: 'too small to judge' },
+];
+
+function signedPercent(percent: number): string {
+  const rounded = Math.round(percent);
+  return rounded > 0 ? `+${rounded}%` : rounded < 0 ? `\u2212${Math.abs(rounded)}%` : '0%';
+}
+
+/**
+ * A function's change for a tooltip: `vs baseline \`baseline\`: score 0.30 s → 0.95 s CPU (+217%) · regressed`
+ * (MB allocated for memory); `below` says the function costs too little to judge.
+ */
+export function changeText(change: FlameChange, weight: FlameWeight, baseline: string): string {
+  const amount = (value: number) => (weight === 'memory' ? `${value.toFixed(1)} MB` : `${value.toFixed(2)} s`);
+  const what = weight === 'memory' ? 'allocated' : 'CPU';
+  let numbers: string;
+  if (typeof change.before === 'number' && typeof change.after === 'number') {
+    numbers = `${amount(change.before)} \u2192 ${amount(change.after)} ${what}`;
+    if (typeof change.changePercent === 'number') {
+      numbers += ` (${signedPercent(change.changePercent)})`;
+    }
+  } else if (typeof change.after === 'number') {
+    numbers = `new: ${amount(change.after)} ${what}`;
+  } else {
+    numbers = '';
+  }
+  const verdict =
+    change.verdict === 'below'
+      ? 'too small to judge (under the comparison\'s floors on both sides)'
+      : change.verdict === 'unchanged' && typeof change.detectablePercent === 'number'
+        ? `unchanged (changes under \u00b1${Math.round(change.detectablePercent)}% cannot be seen)`
+        : change.verdict;
+  return `vs baseline \`${baseline}\`: ${change.function}${numbers ? ` ${numbers}` : ''} \u00b7 ${verdict}`;
+}
+
+/** One frame of the timeline as drawn. */
+export interface TimelineRect {
+  frame: TimelineFrame;
+  /** Left edge and width as fractions of the view. */
+  x: number;
+  width: number;
+  /** Row from the top, lane headers included. */
+  row: number;
+}
+
+export interface TimelineLayout {
+  rects: TimelineRect[];
+  /** Each thread's header row and label. */
+  lanes: { row: number; label: string }[];
+  rows: number;
+}
+
+/**
+ * The timeline's rectangles: x is time over the run's duration; each thread a lane (a header row, then
+ * its frames' rows). Frames narrower than `minWidth` (a fraction of the view) are left out.
+ */
+export function layoutTimeline(timeline: Timeline, minWidth = 0): TimelineLayout {
+  const duration = timeline.durationS > 0 ? timeline.durationS : 1;
+  const rects: TimelineRect[] = [];
+  const lanes: { row: number; label: string }[] = [];
+  let row = 0;
+  for (const thread of timeline.threads) {
+    lanes.push({ row, label: `${thread.label} · ${formatAmount(thread.samples, 'samples')}` });
+    const top = row + 1;
+    for (const frame of thread.frames) {
+      const width = (frame.end - frame.start) / duration;
+      if (width < minWidth) {
+        continue;
+      }
+      rects.push({ frame, x: frame.start / duration, width, row: top + frame.depth });
+    }
+    row = top + Math.max(thread.depth, 1);
+  }
+  return { rects, lanes, rows: row };
+}
+
+/** `0.25 s`, `1.2 s`, `12 s`, `250 ms`. */
+export function formatSeconds(seconds: number): string {
+  if (seconds < 1) {
+    return `${Math.round(seconds * 1000)} ms`;
+  }
+  return seconds < 10 ? `${seconds.toFixed(2)} s` : `${seconds.toFixed(1)} s`;
+}
+
+/** A timeline frame's tooltip: name, when and how long, its samples, where it is. */
+export function timelineTooltip(frame: TimelineFrame): string {
+  const lines = [
+    `${frame.name}: ${formatSeconds(frame.start)} \u2192 ${formatSeconds(frame.end)} (${formatSeconds(Math.max(frame.end - frame.start, 0))})`,
+    formatAmount(frame.samples, 'samples'),
+  ];
+  const location = frameLocation({ name: frame.name, uri: frame.uri, line: frame.line, module: frame.module, total: 0, self: 0, children: [] });
+  if (location) {
+    lines.push(location);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * When to redraw a live run's snapshots: never while the previous request or draw is under way, and at
+ * most once per `max(minIntervalMs, 2 × the last draw's cost)`, so a big profile never keeps the view busy;
+ * the newest snapshot asked for while waiting is drawn when the wait is over.
+ */
+export class LiveThrottle {
+  private busy = false;
+  private lastStart = -Infinity;
+  private lastCostMs = 0;
+  private pending = false;
+
+  /** `maxBusyMs`: a refresh whose draw was never reported (a hidden view) stops counting after this. */
+  constructor(
+    private readonly minIntervalMs = 500,
+    private readonly maxBusyMs = 10_000,
+  ) {}
+
+  /** A new snapshot is there at `now`: true to refresh now; else it is remembered. */
+  offer(now: number): boolean {
+    if (this.busy && now - this.lastStart >= this.maxBusyMs) {
+      this.busy = false;
+    }
+    if (this.busy || now - this.lastStart < this.waitMs()) {
+      this.pending = true;
+      return false;
+    }
+    this.busy = true;
+    this.pending = false;
+    this.lastStart = now;
+    return true;
+  }
+
+  /** The refresh started at the last `offer` is drawn (or failed) at `now`. */
+  done(now: number): void {
+    if (this.busy) {
+      this.lastCostMs = Math.max(0, now - this.lastStart);
+    }
+    this.busy = false;
+  }
+
+  /** Milliseconds from `now` until a remembered snapshot may be drawn; undefined when none is waiting. */
+  dueIn(now: number): number | undefined {
+    if (!this.pending || this.busy) {
+      return undefined;
+    }
+    return Math.max(0, this.lastStart + this.waitMs() - now);
+  }
+
+  private waitMs(): number {
+    return Math.max(this.minIntervalMs, 2 * this.lastCostMs);
+  }
+}
+
 /** Whether a frame matches the search text (case-insensitive, in its name or native library). */
-export function matchesQuery(node: FlameNode, query: string): boolean {
+export function matchesQuery(node: Pick<FlameNode, 'name' | 'module'>, query: string): boolean {
   const q = query.trim().toLowerCase();
   if (q === '') {
     return false;
@@ -252,6 +480,7 @@ export function mapUris(node: FlameNode, map: (uri: string) => string): FlameNod
 /** Messages between the extension and the flame graph webview. */
 export type ToWebview =
   | { type: 'profile'; result: FlameResult; memoryAvailable: boolean; reason: string }
+  | { type: 'timeline'; result: FlameResult; reason: string }
   | { type: 'error'; message: string }
   | { type: 'loading' }
   | { type: 'cursor'; uri?: string; line?: number };
@@ -261,7 +490,8 @@ export type FromWebview =
   | { type: 'open'; uri: string; line?: number }
   | { type: 'weight'; weight: FlameWeight }
   | { type: 'refresh' }
-  | { type: 'drawn'; profileId?: string; frames: number; drawMs: number; reason: string };
+  | { type: 'view'; view: FlameView; width: number }
+  | { type: 'drawn'; profileId?: string; frames: number; drawMs: number; reason: string; view: FlameView };
 
 /** Checks a message from the webview (it is untrusted input: only these shapes are acted on). */
 export function parseFromWebview(message: unknown): FromWebview | undefined {
@@ -280,6 +510,11 @@ export function parseFromWebview(message: unknown): FromWebview | undefined {
       return undefined;
     case 'weight':
       return m.weight === 'cpu' || m.weight === 'memory' ? { type: 'weight', weight: m.weight } : undefined;
+    case 'view':
+      if ((m.view === 'tree' || m.view === 'timeline') && typeof m.width === 'number' && Number.isFinite(m.width)) {
+        return { type: 'view', view: m.view, width: Math.min(8000, Math.max(1, Math.round(m.width))) };
+      }
+      return undefined;
     case 'drawn':
       return {
         type: 'drawn',
@@ -287,6 +522,7 @@ export function parseFromWebview(message: unknown): FromWebview | undefined {
         frames: typeof m.frames === 'number' ? m.frames : 0,
         drawMs: typeof m.drawMs === 'number' ? m.drawMs : 0,
         reason: typeof m.reason === 'string' ? m.reason : '',
+        view: m.view === 'timeline' ? 'timeline' : 'tree',
       };
     default:
       return undefined;

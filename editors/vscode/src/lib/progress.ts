@@ -38,6 +38,8 @@ export interface RunStatusParams {
   elapsedS: number;
   series?: { current: number; total: number };
   hottest?: HottestLine;
+  /** The profile shown for the run: its newest snapshot (reports), the final profile (end). */
+  profileId?: string;
   /** At the end: `ok`, `program_failed`, `too_short`, `cancelled`, `timed_out`, or `failed` (no profile). */
   status?: string;
   /** With `failed`: the error's kind (`scalene_missing`, ...). */

@@ -138,15 +138,20 @@ export function registerCommands(
       if (!uri) {
         return;
       }
-      const result = await call<{ run_id?: string }>('scalene.compare', { uri: uri.toString() });
+      const result = await call<{ run_id?: string; profile_id?: string }>('scalene.compare', { uri: uri.toString() });
       if (result?.run_id) {
         server.output.info(`${result.run_id}: profiling ${uri.fsPath} to compare it with the baseline`);
+      } else if (result?.profile_id) {
+        server.onProfilesChanged.fire(uri.toString()); // compared at once: the flame graph shows it
       }
     }),
     vscode.commands.registerCommand(COMMANDS.exitCompare, async () => {
       const result = await call<{ exited: boolean }>('scalene.exitCompare');
       if (result) {
         vscode.window.setStatusBarMessage(result.exited ? 'Scalene: compare mode off' : 'Scalene: not in compare mode', 5000);
+        if (result.exited) {
+          server.onProfilesChanged.fire(undefined);
+        }
       }
     }),
     vscode.commands.registerCommand(COMMANDS.profileWithArgs, async (arg?: unknown) => {

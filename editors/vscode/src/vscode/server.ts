@@ -29,7 +29,7 @@ import {
   type BinarySource,
 } from '../lib/binary';
 import type { EnvironmentResult, ServerState } from '../lib/environment';
-import type { FlameResult, FlameWeight } from '../lib/flame';
+import type { FlameResult, FlameView, FlameWeight } from '../lib/flame';
 import type { LineHeatParams } from '../lib/heat';
 import { runIdFromToken, type RunStatusParams } from '../lib/progress';
 import { redactSecrets } from '../lib/redact';
@@ -419,13 +419,17 @@ export class ServerManager implements vscode.Disposable {
   }
 
   /** `scalene/flameGraph` (docs/lsp.md); undefined when the server does not run. */
-  async flameGraph(uri: vscode.Uri | undefined, weight: FlameWeight): Promise<FlameResult | undefined> {
+  async flameGraph(uri: vscode.Uri | undefined, weight: FlameWeight, view: FlameView = 'tree', width?: number): Promise<FlameResult | undefined> {
     await this.start();
     const client = this.client;
     if (!client || this.state !== 'running') {
       return undefined;
     }
-    const params: { uri?: string; weight: FlameWeight } = { weight };
+    const params: { uri?: string; weight: FlameWeight; view?: FlameView; width?: number } = { weight };
+    if (view === 'timeline') {
+      params.view = view;
+      params.width = width;
+    }
     if (uri) {
       params.uri = client.code2ProtocolConverter.asUri(uri);
     }

@@ -155,3 +155,79 @@ fn plumbing_is_the_interpreter_calling_on_not_its_work() {
     assert!(!is_plumbing("PyNumber_Remainder", "/usr/lib/libpython3.11.so.1.0"));
     assert!(!is_plumbing("DOUBLE_add", "/x/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"));
 }
+
+/// `main → a` then `main → b` on one thread, then `worker` on another; each sample 10 ms apart.
+fn timeline_sample(runs_of_a: usize) -> CallPaths {
+    let mut builder = CallPathsBuilder::default();
+    let file = || Place::Python(PathBuf::from("/p/app.py"));
+    let (main, a, b, worker) = (builder.function("main", file()), builder.function("a", file()), builder.function("b", file()), builder.function("worker", file()));
+    let stacks = [vec![(main, 10), (a, 3)], vec![(main, 11), (b, 6)], vec![(worker, 20)]];
+    for stack in stacks {
+        let frames = stack.iter().map(|(function, line)| builder.frame(*function, Some(*line))).collect();
+        builder.push(Weight::Cpu, frames, 1.0);
+    }
+    // Scalene's stack indices: 0 = main → a, 1 = main → b, 2 = worker.
+    let mut t = 0.0;
+    for _ in 0..runs_of_a {
+        builder.timeline(t, 0, 1, Some(1));
+        t += 0.01;
+    }
+    builder.timeline(t, 1, 5, Some(1));
+    builder.timeline(0.005, 2, 2, Some(2));
+    builder.finish(0).unwrap()
+}
+
+fn span_names(paths: &CallPaths, lane: &TimelineLane) -> Vec<(String, u32)> {
+    lane.spans.iter().map(|span| (paths.function(span.function).name.clone(), span.depth)).collect()
+}
+
+#[test]
+fn the_timeline_merges_adjacent_runs_of_a_chain_per_thread_in_time_order() {
+    let paths = timeline_sample(3);
+    let chart = paths.timeline_chart(1000).unwrap();
+    assert_eq!(chart.runs, 5);
+    assert_eq!(chart.lanes.len(), 2, "one lane per thread");
+    let main = &chart.lanes[0];
+    assert_eq!(main.thread, Some(1));
+    assert_eq!(main.samples, 8);
+    // main spans everything; a, then b, below it; three runs of a are one frame.
+    assert_eq!(span_names(&paths, main), [("main".into(), 0), ("a".into(), 1), ("b".into(), 1)]);
+    let (whole, a, b) = (&main.spans[0], &main.spans[1], &main.spans[2]);
+    assert!(a.start_s < 0.001 && (a.end_s - 0.03).abs() < 0.001, "{a:?}");
+    assert!(b.start_s >= a.end_s - 0.001 && b.end_s > b.start_s, "{b:?}");
+    assert!((whole.end_s - b.end_s).abs() < 1e-9 && whole.start_s == a.start_s);
+    assert!((a.samples - 3.0).abs() < 0.01 && (b.samples - 5.0).abs() < 0.01 && (whole.samples - 8.0).abs() < 0.01, "{main:?}");
+    assert_eq!((a.line, b.line), (Some(3), Some(6)));
+    assert_eq!(main.depth, 2);
+    assert_eq!(span_names(&paths, &chart.lanes[1]), [("worker".into(), 0)]);
+}
+
+#[test]
+fn a_long_timeline_is_bounded_by_the_columns_of_the_view() {
+    let paths = timeline_sample(19_990);
+    let chart = paths.timeline_chart(500).unwrap();
+    let main = &chart.lanes[0];
+    assert_eq!(chart.columns, 500);
+    // 19,990 runs of a: one frame, not 19,990; b's 50 ms is under a column (0.4 s) and a ran longer there.
+    assert_eq!(span_names(&paths, main), [("main".into(), 0), ("a".into(), 1)]);
+    assert!(chart.lanes.iter().map(|lane| lane.spans.len()).sum::<usize>() <= 500 * 2);
+    assert!((chart.duration_s - 199.95).abs() < 0.1, "{}", chart.duration_s);
+    assert_eq!(paths.timeline_chart(0).unwrap().columns, 1);
+    assert!(CallPaths::default().timeline_chart(100).is_none());
+}
+
+#[test]
+fn a_silence_in_the_timeline_is_a_gap_not_the_last_stack() {
+    let mut builder = CallPathsBuilder::default();
+    let a = builder.function("a", Place::Python(PathBuf::from("/p/app.py")));
+    let frame = builder.frame(a, Some(1));
+    builder.push(Weight::Cpu, vec![frame], 1.0);
+    for t in [0.0, 0.01, 0.02, 5.0, 5.01] {
+        builder.timeline(t, 0, 1, None);
+    }
+    let paths = builder.finish(0).unwrap();
+    let chart = paths.timeline_chart(1000).unwrap();
+    let spans = &chart.lanes[0].spans;
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert!(spans[0].end_s < 0.5 && spans[1].start_s > 4.9, "{spans:?}");
+}

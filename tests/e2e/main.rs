@@ -5,6 +5,7 @@
 
 mod architecture;
 mod cli;
+mod cli_attach;
 mod cli_compare;
 mod cli_exports;
 mod cli_saved;

@@ -198,3 +198,37 @@ fn bad_rates_and_durations_are_usage_errors() {
     let (code, stderr) = refused(&["attach", "abc"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn attached_profiles_save_and_compare_with_each_other_but_not_with_a_scalene_profile() {
+    let target = Target::start(120.0);
+    let store = TempProject::new();
+    let store_dir = store.path().join("store");
+    for name in ["first", "second"] {
+        let (output, _, stderr) = run(bin().args(["attach", &target.pid().to_string(), "--duration", "1.5", "--save", name, "--store"]).arg(&store_dir));
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains(&format!("saved as {name}")), "{stderr}");
+    }
+    let (output, stdout, stderr) = run(bin().args(["compare", "first", "second", "--json", "--store"]).arg(&store_dir));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let comparison: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let heavy = comparison["functions"].as_array().unwrap().iter().find(|function| function["name"] == "heavy").unwrap_or_else(|| panic!("{stdout}"));
+    assert_ne!(heavy["verdict"], "regressed", "the same program sampled twice: {heavy}");
+    // A saved attached profile reads back as one.
+    let (output, stdout, stderr) = run(bin().args(["saved", "show", "first", "--json", "--store"]).arg(&store_dir));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((json["source"].as_str(), json["attached"]["pid"].as_u64()), (Some("py-spy"), Some(u64::from(target.pid()))));
+    // Against a Scalene profile: refused, with the reason, even with --force.
+    let scalene = support::scalene_fixture("2.4.0", "cpu_bound");
+    for force in [false, true] {
+        let mut command = bin();
+        command.args(["compare", "first"]).arg(&scalene).arg("--store").arg(&store_dir);
+        if force {
+            command.arg("--force");
+        }
+        let (output, _, stderr) = run(&mut command);
+        assert_eq!(output.status.code(), Some(4), "{stderr}");
+        assert!(stderr.contains("different samplers") && stderr.contains("Fix:"), "{stderr}");
+    }
+}

@@ -92,17 +92,17 @@ fn function_share(json: &serde_json::Value, name: &str) -> f64 {
 fn attach_measures_the_70_30_split_and_leaves_the_target_running() {
     let target = Target::start(120.0);
     assert!(target.keeps_going(), "the fixture runs before attaching");
-    let (output, stdout, stderr) = run(bin().args(["attach", &target.pid().to_string(), "--duration", "4", "--rate", "200", "--json"]));
+    let (output, stdout, stderr) = run(bin().args(["attach", &target.pid().to_string(), "--duration", "6", "--rate", "250", "--json"]));
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     crate::cli::assert_valid(&json);
     assert_eq!(json["source"], "py-spy");
     assert_eq!(json["memory"], false);
     assert_eq!(json["attached"]["pid"], target.pid());
-    assert_eq!(json["attached"]["rate_hz"], 200.0);
+    assert_eq!(json["attached"]["rate_hz"], 250.0);
     assert_eq!(json["attached"]["clock"], "wall");
     let samples = json["attached"]["samples"].as_u64().unwrap();
-    assert!(samples >= 100, "4 s at 200 Hz gives hundreds of samples, got {samples}");
+    assert!(samples >= 100, "6 s at 250 Hz gives hundreds of samples, got {samples}");
     let (heavy, light) = (function_share(&json, "heavy"), function_share(&json, "light"));
     assert!((heavy - 70.0).abs() <= 5.0 && (light - 30.0).abs() <= 5.0, "heavy {heavy:.1} %, light {light:.1} % (expected 70/30 ± 5)");
     assert!(json["call_paths"]["cpu"].as_array().is_some_and(|stacks| !stacks.is_empty()), "call paths from the stacks");

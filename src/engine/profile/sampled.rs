@@ -51,6 +51,7 @@ pub struct SampleTally {
     ticks: u64,
     samples: u64,
     errors: u64,
+    skipped: u64,
 }
 
 /// At most this many timeline runs are kept (the call-path model's bound).
@@ -90,6 +91,12 @@ impl SampleTally {
             _ if room => self.timeline.push((t_s, id, 1, thread_id)),
             _ => {}
         }
+    }
+
+    /// One tick skipped: it came right after the previous one (py-spy catching up), so it would only
+    /// repeat that moment.
+    pub fn skip(&mut self) {
+        self.skipped += 1;
     }
 
     pub fn samples(&self) -> u64 {
@@ -218,6 +225,12 @@ impl SampleTally {
         ));
         if self.errors > 0 {
             profile.notes.push(format!("{} of {} ticks could not read the stacks and were skipped", self.errors, self.ticks));
+        }
+        if self.skipped > 0 {
+            profile.notes.push(format!(
+                "{} ticks came right after the previous one (the sampler fell behind on a busy machine) and were skipped, so as not to count one moment twice",
+                self.skipped
+            ));
         }
         if self.samples == 0 {
             profile.notes.push(if info.idle {

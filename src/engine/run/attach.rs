@@ -101,8 +101,23 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     let mut next_snapshot = request.live.map(|interval| sampling_started + interval);
     let mut exited = true;
     let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
+    // py-spy's timer draws Poisson intervals, but when its thread falls behind (the machine is busy) it
+    // catches up with samples taken back to back, which all see the same stack: such a burst would
+    // weigh one moment many times. A sample closer than half an interval to the last one counted is
+    // skipped (and counted in `skipped`).
+    let min_spacing = 0.5 / f64::from(request.rate_hz);
+    let mut last_counted = f64::NEG_INFINITY;
     for sample in &mut sampler {
         let t_s = sampling_started.elapsed().as_secs_f64();
+        if t_s - last_counted < min_spacing {
+            tally.skip();
+            if stop.load(Ordering::Relaxed) || request.duration.is_some_and(|duration| sampling_started.elapsed() >= duration) {
+                exited = false;
+                break;
+            }
+            continue;
+        }
+        last_counted = t_s;
         tally.tick(sample.sampling_errors.as_ref().is_some_and(|errors| !errors.is_empty()));
         for trace in sample.traces {
             if !request.idle && !trace.active {

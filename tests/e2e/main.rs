@@ -13,6 +13,7 @@ mod docs_schema;
 mod engine_live;
 mod engine_runner;
 mod host_faults;
+mod lsp_attach;
 mod lsp_calls;
 mod lsp_compare;
 mod lsp_edits;

@@ -103,13 +103,14 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
     // py-spy's timer draws Poisson intervals, but when its thread falls behind (the machine is busy) it
     // catches up with samples taken back to back, which all see the same stack: such a burst would
-    // weigh one moment many times. A sample closer than half an interval to the last one counted is
-    // skipped (and counted in `skipped`).
+    // weigh one moment many times. A late sample (py-spy did not sleep before it) closer than half an
+    // interval to the last one counted is skipped (and counted in `skipped`); samples on time are all
+    // kept (Poisson intervals are often short, and that is fine).
     let min_spacing = 0.5 / f64::from(request.rate_hz);
     let mut last_counted = f64::NEG_INFINITY;
     for sample in &mut sampler {
         let t_s = sampling_started.elapsed().as_secs_f64();
-        if t_s - last_counted < min_spacing {
+        if sample.late.is_some() && t_s - last_counted < min_spacing {
             tally.skip();
             if stop.load(Ordering::Relaxed) || request.duration.is_some_and(|duration| sampling_started.elapsed() >= duration) {
                 exited = false;

@@ -99,6 +99,10 @@ fn attaching_from_the_editor_lists_the_process_reports_samples_and_hints_its_lin
     let heavy_line = text.lines().position(|line| line.contains("n += i % 7")).unwrap() as u64;
     let hints = client.inlay_hints(&uri, &text);
     assert!(hints.iter().any(|hint| hint["position"]["line"] == json!(heavy_line)), "heavy's loop line has a hint: {hints:#?}");
+    // The hover says whose numbers these are.
+    let hover = client.hover(&uri, heavy_line, 8).expect("a hover on heavy's loop line");
+    assert!(hover.starts_with("**py-spy** · line") && hover.contains(&format!("pid {pid}")) && hover.contains("did not start"), "{hover}");
+    assert!(!hover.contains("CPU: system"), "no Scalene-only rows: {hover}");
     assert!(target.keeps_going(), "the target runs on after the attach");
     client.forget_unclaimed();
 }

@@ -45,6 +45,7 @@ async def test_a_workspace_process_is_listed_first_and_attached(connect, workspa
             names = {function["name"] for function in summary["functions"]}
             assert {"heavy", "light"} <= names, summary["functions"]
             assert summary["run_id"].startswith("run-")
+            assert "py-spy's wall-clock samples" in summary["more"], summary["more"]
         assert running(child), "the process keeps running after the attach"
     finally:
         child.kill()

@@ -232,3 +232,21 @@ fn attached_profiles_save_and_compare_with_each_other_but_not_with_a_scalene_pro
         assert!(stderr.contains("different samplers") && stderr.contains("Fix:"), "{stderr}");
     }
 }
+
+#[test]
+fn live_on_a_terminal_redraws_and_ctrl_c_detaches_with_the_final_view() {
+    let target = Target::start(120.0);
+    let project = TempProject::new();
+    let mut shell = support::terminal::Shell::start(project.path());
+    shell.type_text(&format!("{} attach {} --live; echo \"exit=$?\"\n", env!("CARGO_BIN_EXE_scalene-lsp"), target.pid()));
+    let limit = Duration::from_secs(60);
+    assert!(shell.wait_for("py-spy's samples so far, redrawn every second", 0, limit), "no live header: {}", shell.screen());
+    let header_at = shell.len();
+    assert!(shell.wait_for("heavy (", header_at, limit), "no redraw with numbers: {}", shell.screen());
+    shell.type_text("\x03");
+    assert!(shell.wait_for("exit=", shell.len(), limit), "Ctrl-C did not end the attach: {}", shell.screen());
+    let screen = shell.screen();
+    assert!(screen.contains("py-spy samples of") && screen.contains("status ok") && screen.contains("exit=0"), "{screen}");
+    assert!(!matches!(target.state(), 'T' | 't'), "the target is left stopped");
+    assert!(target.keeps_going(), "the target runs on after Ctrl-C");
+}

@@ -250,3 +250,31 @@ fn live_on_a_terminal_redraws_and_ctrl_c_detaches_with_the_final_view() {
     assert!(!matches!(target.state(), 'T' | 't'), "the target is left stopped");
     assert!(target.keeps_going(), "the target runs on after Ctrl-C");
 }
+
+#[test]
+fn subprocesses_samples_the_python_children_of_an_idle_parent() {
+    let code = format!(
+        "import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, {:?}, '60'])\ntry:\n    time.sleep(60)\nfinally:\n    child.kill()\n",
+        support::program("split_70_30.py").display().to_string()
+    );
+    let mut parent = Command::new(support::python()).args(["-c", &code]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(parent.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready", "the child runs");
+    let pid = parent.id().to_string();
+    let (output, stdout, stderr) = run(bin().args(["attach", &pid, "--duration", "2", "--subprocesses", "--json"]));
+    let (alone_output, alone_stdout, _) = run(bin().args(["attach", &pid, "--duration", "1", "--json"]));
+    // SIGINT: the parent's `finally` kills the child, so nothing outlives the test.
+    let _ = Command::new("kill").args(["-INT", &pid]).status();
+    let _ = parent.wait();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(function_share(&json, "heavy") > 0.0, "the child's heavy() is sampled: {}", json["files"]);
+    let threads = json["attached"]["threads"].as_array().unwrap();
+    assert!(threads.iter().all(|thread| thread["pid"] != parent.id()), "the parent sleeps: only the child's thread runs: {threads:?}");
+    // Without --subprocesses the sleeping parent alone: no running thread, and a note that says so.
+    assert_eq!(alone_output.status.code(), Some(0));
+    let alone: serde_json::Value = serde_json::from_str(&alone_stdout).unwrap();
+    assert_eq!(alone["attached"]["samples"], 0);
+    assert!(alone["notes"].as_array().unwrap().iter().any(|note| note.as_str().unwrap().contains("--idle")), "{:?}", alone["notes"]);
+}

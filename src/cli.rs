@@ -1,6 +1,7 @@
 //! The command line: `profile`, `show`, `doctor`, `compare`, `saved`. The one place that maps errors to
 //! stderr text and exit codes.
 
+pub mod attach;
 pub mod compare;
 pub mod doctor;
 pub mod export;

@@ -42,6 +42,11 @@ enum Command {
     Compare(cli::compare::CompareArgs),
     /// Saved profiles: list, show, delete, cleanup, clear.
     Saved(cli::saved::SavedArgs),
+    /// Attach to a running Python process (py-spy samples it without stopping it) until Ctrl-C or
+    /// --duration, then show where it spent its time, line by line, like `profile`.
+    Attach(Box<cli::attach::AttachArgs>),
+    /// List the Python processes you may attach to: pid, age, Python version, working directory, command.
+    Ps(cli::attach::PsArgs),
 }
 
 #[derive(clap::Args)]
@@ -79,6 +84,8 @@ fn main() -> ExitCode {
         Some(Command::Mcp(args)) => cli::mcp(args),
         Some(Command::Compare(args)) => cli::compare::compare(args),
         Some(Command::Saved(args)) => cli::saved::saved(args),
+        Some(Command::Attach(args)) => cli::attach::attach(*args),
+        Some(Command::Ps(args)) => cli::attach::ps(args),
         Some(Command::Watchdog { pgid, run_dir }) => cli::watchdog(pgid, run_dir),
     }
 }

@@ -260,13 +260,17 @@ fn print_program_output(profile: &Profile) {
 
 /// One frame of the live view: the screen cleared, a header, and the snapshot's view cut to the
 /// terminal's height (None: waiting for the first snapshot).
-fn live_screen(profile: Option<&Profile>, name: &str) -> String {
+pub(super) fn live_screen(profile: Option<&Profile>, name: &str) -> String {
     let rows = terminal_rows().unwrap_or(40).max(5);
     let mut out = String::from("\x1b[H\x1b[2J");
-    let header = format!("scalene-lsp: {name} live · the run so far, redrawn at each snapshot · Ctrl-C stops it and shows the final profile\n");
+    let header = if name.starts_with("pid ") {
+        format!("scalene-lsp: {name} live · py-spy's samples so far, redrawn every second · Ctrl-C detaches and shows the final profile\n")
+    } else {
+        format!("scalene-lsp: {name} live · the run so far, redrawn at each snapshot · Ctrl-C stops it and shows the final profile\n")
+    };
     out.push_str(&header);
     let Some(profile) = profile else {
-        out.push_str("waiting for Scalene's first snapshot…\n");
+        out.push_str(if name.starts_with("pid ") { "attaching…\n" } else { "waiting for Scalene's first snapshot…\n" });
         return out;
     };
     let view = render::render(profile, &render::RenderOptions { color: use_color(), source_width: 80 });

@@ -106,8 +106,26 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
     let (sources, source_notes) = Sources::load(profile);
 
     // Header.
-    let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of"), paint.bold(&profile.program));
+    if let Some(attached) = &profile.attached {
+        // Another sampler, said first: py-spy's wall-clock samples of a process scalene-lsp did not start.
+        let _ = writeln!(out, "{} {} {}", paint.bold("py-spy samples of"), paint.bold(&profile.program), paint.dim(&format!("(pid {}, attached)", attached.pid)));
+        let mut header = vec![
+            format!("status {}", paint.status(profile.status)),
+            format!("sampled {} s", fit_with(profile.elapsed_s, 2, 9)),
+            format!("{} samples at {} Hz", attached.samples, attached.rate_hz),
+            if attached.idle { "all threads (idle too)".to_string() } else { "running threads".to_string() },
+            "wall clock, no memory".to_string(),
+        ];
+        if let Some(version) = &attached.python_version {
+            header.push(format!("Python {version}"));
+        }
+        let _ = writeln!(out, "{}", header.join(" · "));
+        let _ = writeln!(out, "command: {}", attached.command_line);
+    }
     let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {} s", fit_with(profile.elapsed_s, 2, 9))];
+    if profile.attached.is_none() {
+        let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of"), paint.bold(&profile.program));
+    }
     if profile.memory {
         let at = profile
             .peak_at
@@ -133,7 +151,9 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
     if let Some(version) = &profile.scalene_version {
         header.push(format!("Scalene {version}"));
     }
-    let _ = writeln!(out, "{}", header.join(" · "));
+    if profile.attached.is_none() {
+        let _ = writeln!(out, "{}", header.join(" · "));
+    }
     if !profile.args.is_empty() {
         let _ = writeln!(out, "args: {}", profile.args.iter().map(|arg| format!("{arg:?}")).collect::<Vec<_>>().join(" "));
     }

@@ -170,6 +170,10 @@ pub enum EngineError {
     /// A profile that cannot be exported in the form asked (no call paths, no stacks of that weight).
     #[error("{reason}. Fix: {fix}")]
     CannotExport { reason: String, fix: String },
+
+    /// Attaching to a running process failed or was refused (`scalene-lsp attach`): why, and the fix.
+    #[error("cannot attach to process {pid}: {problem}. Fix: {fix}")]
+    AttachFailed { pid: u32, problem: String, fix: String },
 }
 
 impl EngineError {
@@ -214,6 +218,7 @@ impl EngineError {
             EngineError::StoreUnusable { .. } => "store_unusable",
             EngineError::CannotCompare { .. } => "cannot_compare",
             EngineError::CannotExport { .. } => "cannot_export",
+            EngineError::AttachFailed { .. } => "attach_failed",
         }
     }
 

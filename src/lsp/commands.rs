@@ -29,6 +29,8 @@ pub enum Command {
     Pause,
     Resume,
     ProfileTest,
+    ListProcesses,
+    Attach,
 }
 
 impl Command {
@@ -45,6 +47,8 @@ impl Command {
             Command::Pause,
             Command::Resume,
             Command::ProfileTest,
+            Command::ListProcesses,
+            Command::Attach,
         ]
     }
 
@@ -61,6 +65,8 @@ impl Command {
             Command::Pause => "scalene.pause",
             Command::Resume => "scalene.resume",
             Command::ProfileTest => "scalene.profileTest",
+            Command::ListProcesses => "scalene.listProcesses",
+            Command::Attach => "scalene.attach",
         }
     }
 
@@ -78,6 +84,8 @@ impl Command {
             Command::SaveBaseline => "{uri, name?: string}",
             Command::Compare => "{uri, baseline?: string, runs?: number}",
             Command::ExitCompare => "no arguments",
+            Command::ListProcesses => "no arguments or {}",
+            Command::Attach => "{pid: number, duration?: number (seconds, default: until scalene.cancel), live?: bool (default true)}",
         }
     }
 
@@ -128,6 +136,14 @@ struct ClearArgs {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct AttachArgs {
+    pid: u32,
+    duration: Option<f64>,
+    live: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoadArgs {
     path: String,
 }
@@ -174,7 +190,7 @@ fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrid
     if !handle.joined {
         let token = format!("scalene-{run_id}");
         session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
-        let what = progress::RunTitle { test, live, compare: false };
+        let what = progress::RunTitle { test, attached: None, live, compare: false };
         tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what, None));
     }
     Ok(Some(json!({ "run_id": run_id.to_string() })))
@@ -220,6 +236,57 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let name = test.test_name().map(str::to_string);
             let run = RunOverrides { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
             start_run(session, uri, test, run, name)
+        }
+        Command::ListProcesses => {
+            let _: ClearArgs = arguments(command, &params.arguments)?;
+            let roots = session.roots();
+            let processes = tokio::task::spawn_blocking(crate::engine::python_processes).await.map_err(|err| request_failed(err.to_string()))?;
+            // The workspace's own processes first (working directory or script inside a root).
+            let in_workspace = |process: &crate::engine::PythonProcess| {
+                process.cwd.as_ref().is_some_and(|cwd| roots.iter().any(|root| cwd.starts_with(root)))
+                    || roots.iter().any(|root| process.command_line.contains(&*root.to_string_lossy()))
+            };
+            let mut listed: Vec<(bool, Value)> = processes
+                .iter()
+                .map(|process| {
+                    let inside = in_workspace(process);
+                    (inside, json!({
+                        "pid": process.pid,
+                        "command_line": process.command_line,
+                        "cwd": process.cwd.as_ref().map(|cwd| cwd.display().to_string()),
+                        "age_s": process.age_s,
+                        "python_version": process.python_version,
+                        "in_workspace": inside,
+                    }))
+                })
+                .collect();
+            listed.sort_by_key(|(inside, _)| !*inside);
+            Ok(Some(json!({ "processes": listed.into_iter().map(|(_, value)| value).collect::<Vec<_>>() })))
+        }
+        Command::Attach => {
+            let args: AttachArgs = arguments(command, &params.arguments)?;
+            let duration = match args.duration {
+                None => None,
+                Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= crate::engine::run::attach::MAX_DURATION_S => Some(std::time::Duration::from_secs_f64(seconds)),
+                Some(seconds) => return Err(invalid_params(format!("{}: `duration` must be more than 0 and at most a day (seconds), got {seconds}", command.id()))),
+            };
+            let live = args.live.unwrap_or(true).then_some(std::time::Duration::from_secs(1));
+            let request = crate::engine::AttachRequest { pid: args.pid, duration, rate_hz: crate::engine::DEFAULT_RATE_HZ, idle: false, native: false, subprocesses: false, live };
+            // The checks read /proc only: cheap enough to answer the request with their error.
+            crate::engine::run::attach::procs::check_target(args.pid).map_err(|err| engine_error(&err))?;
+            let handle = session.engine.start_attach(request).map_err(|err| engine_error(&err))?;
+            let run_id = handle.run_id;
+            // The run's document: the target's script when it is a file, else its working directory.
+            let arguments = crate::engine::run::attach::procs::arguments(args.pid);
+            let cwd = crate::engine::run::attach::procs::cwd(args.pid);
+            let program = std::path::PathBuf::from(crate::engine::run::attach::procs::program_of(&arguments, cwd.as_deref()));
+            let place = if program.is_file() { Some(program) } else { cwd };
+            let uri = place.and_then(|path| Uri::from_file_path(&path)).unwrap_or_else(|| "file:///".parse().expect("a valid URI"));
+            let token = format!("scalene-{run_id}");
+            session.runs.insert(run_id, EditorRun { uri: uri.clone(), token: token.clone() });
+            let what = progress::RunTitle { test: None, attached: Some(args.pid), live: live.is_some(), compare: false };
+            tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what, None));
+            Ok(Some(json!({ "run_id": run_id.to_string(), "pid": args.pid })))
         }
         Command::Cancel => {
             let args: CancelArgs = arguments(command, &params.arguments)?;

@@ -151,13 +151,27 @@ pub fn lens_title(function: &FunctionStats, memory: bool) -> String {
 /// memory sparkline, and the profile's status and age.
 pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, line: &LineStats, stale: bool) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "**Scalene** · line {} · {:.1}% of CPU time\n", line.line, line.cpu_total());
-    let mut rows: Vec<(String, String)> = vec![
-        ("CPU: python".into(), format!("{:.1}%", line.metrics.cpu_python)),
-        ("CPU: native".into(), format!("{:.1}%", line.metrics.cpu_native)),
-        ("CPU: system".into(), format!("{:.1}%", line.metrics.cpu_system)),
-        ("core utilisation".into(), format!("{:.0}%", line.metrics.core_utilization * 100.0)),
-    ];
+    let attached = profile.attached.as_deref();
+    let mut rows: Vec<(String, String)> = match attached {
+        // py-spy's numbers, said as such: shares of wall-clock samples, no system time or utilisation.
+        Some(attached) => {
+            let _ = writeln!(md, "**py-spy** · line {} · {:.1}% of the samples (wall clock, pid {})\n", line.line, line.cpu_total(), attached.pid);
+            vec![
+                ("samples".into(), format!("{:.0}", line.cpu_samples.unwrap_or(0.0))),
+                ("python".into(), format!("{:.1}%", line.metrics.cpu_python)),
+                ("native".into(), format!("{:.1}%", line.metrics.cpu_native)),
+            ]
+        }
+        None => {
+            let _ = writeln!(md, "**Scalene** · line {} · {:.1}% of CPU time\n", line.line, line.cpu_total());
+            vec![
+                ("CPU: python".into(), format!("{:.1}%", line.metrics.cpu_python)),
+                ("CPU: native".into(), format!("{:.1}%", line.metrics.cpu_native)),
+                ("CPU: system".into(), format!("{:.1}%", line.metrics.cpu_system)),
+                ("core utilisation".into(), format!("{:.0}%", line.metrics.core_utilization * 100.0)),
+            ]
+        }
+    };
     if profile.memory {
         rows.extend([
             ("memory: peak".into(), format!("{:.1} MB", line.metrics.peak_mb)),
@@ -204,6 +218,13 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
         status => format!("partial: {}", status.as_str()),
     };
     let _ = write!(md, "\n_profile {profile_id} · {status} · {} · {:.2} s run_", age(profile.created), profile.elapsed_s);
+    if let Some(attached) = attached {
+        let _ = write!(
+            md,
+            "\n\n_sampled by py-spy at {} Hz ({} samples) from pid {} (`{}`), a process scalene-lsp attached to and did not start; no memory numbers_",
+            attached.rate_hz, attached.samples, attached.pid, attached.command_line
+        );
+    }
     if stale {
         md.push_str("\n\n⚠ **stale**: the file changed since this profile; numbers are shown only on unchanged lines. Profile again to refresh.");
     }

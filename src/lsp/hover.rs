@@ -23,7 +23,8 @@ pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<H
         let function = file.functions.iter().find(|function| view.line_map.map(function.line) == Some(wanted))?;
         (
             format!(
-                "**Scalene** · **{}** (lines {}–{}): {}",
+                "**{}** · **{}** (lines {}–{}): {}",
+                if profile.attached.is_some() { "py-spy" } else { "Scalene" },
                 function.name,
                 function.line,
                 function.end_line,

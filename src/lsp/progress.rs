@@ -22,6 +22,8 @@ use crate::engine::{RunHandle, RunId, RunResult};
 pub struct RunTitle {
     /// The test's name, when the run is one pytest test.
     pub test: Option<String>,
+    /// The process id, when the run is an attach (`scalene.attach`): py-spy, not Scalene.
+    pub attached: Option<u32>,
     pub live: bool,
     /// A run for `scalene.compare`.
     pub compare: bool,
@@ -100,10 +102,12 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         None => file_name,
     };
     let live = if what.live { " live" } else { "" };
-    let title = match &what.test {
-        Some(_) => format!("Scalene: profiling test {name}{live}"),
-        None => format!("Scalene: profiling {name}{live}"),
+    let title = match (&what.test, what.attached) {
+        (_, Some(pid)) => format!("Scalene: attached to {pid} (py-spy)"),
+        (Some(_), None) => format!("Scalene: profiling test {name}{live}"),
+        (None, None) => format!("Scalene: profiling {name}{live}"),
     };
+    let attached = what.attached;
     let series = handle.series.clone();
     let engine = session.engine.clone();
     let kind = what.kind(series.is_some());
@@ -122,8 +126,12 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     // The elapsed time from one clock for the ticker and for follow_recording's reports.
     let ticks = handle.wait_with_ticks(|_| {
         let (session, progress) = (&session, &progress);
-        let status = begin.at(RunPhase::Report, started.elapsed(), engine.run_info(run_id).as_ref(), series.as_ref());
-        let message = report(&status);
+        let info = engine.run_info(run_id);
+        let status = begin.at(RunPhase::Report, started.elapsed(), info.as_ref(), series.as_ref());
+        let message = match (attached, info.as_ref()) {
+            (Some(pid), Some(info)) => attach_report(pid, info),
+            _ => report(&status),
+        };
         async move {
             send_status(session, status).await;
             if let Some(progress) = progress {
@@ -170,6 +178,21 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
             client.show_message(MessageType::ERROR, format!("Scalene could not profile {name}: {err}")).await;
         }
     }
+}
+
+/// The progress of an attach: `attached to 12345 (gunicorn: worker) · 3.2 s · 320 samples`, then the
+/// hottest line so far.
+pub fn attach_report(pid: u32, info: &crate::engine::RunInfo) -> String {
+    let profile = info.snapshot.as_ref().map(|entry| &entry.profile);
+    let command = profile.and_then(|profile| profile.attached.as_ref()).map(|attached| attached.command_line.clone());
+    let command = command.unwrap_or_else(|| info.program.split_once(" (").map_or(String::new(), |(_, rest)| rest.trim_end_matches(')').to_string()));
+    let samples = profile.and_then(|profile| profile.attached.as_ref()).map_or(0, |attached| attached.samples);
+    let mut text = format!("attached to {pid} ({command}) · {:.1} s · {samples} samples", info.elapsed.as_secs_f64());
+    if let Some((file, line)) = profile.and_then(|profile| profile.hottest_line()) {
+        let name = file.path.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        text.push_str(&format!(" · hottest {name}:{} ({:.1}%)", line.line, line.cpu_total()));
+    }
+    text
 }
 
 /// Reports each change of a run's recording (asked for or confirmed) at once, until the run ends: a

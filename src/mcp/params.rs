@@ -119,6 +119,44 @@ pub struct ProfileCodeParams {
     pub limit: Option<usize>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachParams {
+    /// The process id of a running Python program (from list_python_processes).
+    pub pid: u32,
+    /// How long to sample, in seconds: default 5, at most 60.
+    #[serde(default)]
+    pub duration_s: Option<f64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListProcessesParams {}
+
+/// A Python process one may attach to.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessRow {
+    pub pid: u32,
+    pub command_line: String,
+    /// Its working directory (absolute), when readable.
+    pub cwd: Option<String>,
+    /// Seconds since it started.
+    pub age_s: f64,
+    /// From the interpreter's name (`3.11`), when it shows.
+    pub python_version: Option<String>,
+    /// Its working directory or command line is inside the workspace: `attach` may sample it without
+    /// the setting that allows other processes.
+    pub in_workspace: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProcessList {
+    /// The workspace's processes first, then the oldest first.
+    pub processes: Vec<ProcessRow>,
+}
+
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HotspotsParams {
@@ -359,6 +397,10 @@ pub struct ProfileSummary {
     pub peak_mb: f64,
     /// Whether memory was profiled.
     pub memory: bool,
+    /// `py-spy` for a profile of a running process (`attach`): wall-clock samples, no memory numbers;
+    /// absent for a Scalene profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Files with measurements, relative to the workspace root.
     pub files: Vec<String>,
     /// The hottest lines by CPU share.

@@ -140,8 +140,15 @@ pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSum
         })
         .collect();
     let first_file = profile.files.first().map(|file| roots.display(&file.path)).unwrap_or_else(|| program_display(profile, roots));
+    let numbers = match &profile.attached {
+        Some(attached) => format!(
+            "Numbers are py-spy's wall-clock samples of pid {} ({} samples at {} Hz; percent of the samples), not Scalene's CPU time; no memory numbers.",
+            attached.pid, attached.samples, attached.rate_hz
+        ),
+        None => "Numbers are percent of the run's CPU time and MB.".to_string(),
+    };
     let more = format!(
-        "Numbers are percent of the run's CPU time and MB. More: hotspots {{\"profile_id\": \"{id}\", \"metric\": \"memory\"|\"cpu\"|\"leaks\", \"limit\": 30}}; every measured line of a file: line_profile {{\"path\": \"{first_file}\"}}; functions: function_profile {{\"path\": \"{first_file}\"}}."
+        "{numbers} More: hotspots {{\"profile_id\": \"{id}\", \"metric\": \"memory\"|\"cpu\"|\"leaks\", \"limit\": 30}}; every measured line of a file: line_profile {{\"path\": \"{first_file}\"}}; functions: function_profile {{\"path\": \"{first_file}\"}}."
     );
     ProfileSummary {
         profile_id: Some(id),
@@ -151,6 +158,7 @@ pub fn summary(entry: &CachedProfile, roots: &Roots, limit: usize) -> ProfileSum
         elapsed_s: round2(profile.elapsed_s),
         peak_mb: round2(profile.peak_mb),
         memory: profile.memory,
+        source: profile.attached.as_ref().map(|_| crate::engine::profile::model::ATTACHED_SOURCE.to_string()),
         files: profile.files.iter().map(|file| roots.display(&file.path)).collect(),
         hotspots,
         functions,
@@ -249,6 +257,7 @@ pub fn started(run: &RunInfo, roots: &Roots) -> ProfileSummary {
         elapsed_s: 0.0,
         peak_mb: 0.0,
         memory: false,
+        source: None,
         files: Vec::new(),
         hotspots: Vec::new(),
         functions: Vec::new(),

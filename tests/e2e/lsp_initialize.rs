@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::support::TempProject;
 use crate::support::lsp_client::{LspClient, default_capabilities};
 
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 13] = [
     "scalene.profile",
     "scalene.cancel",
     "scalene.clear",
@@ -17,6 +17,8 @@ const COMMANDS: [&str; 11] = [
     "scalene.pause",
     "scalene.resume",
     "scalene.profileTest",
+    "scalene.listProcesses",
+    "scalene.attach",
 ];
 const INVALID_PARAMS: i64 = -32602;
 

@@ -5,6 +5,7 @@
 
 mod architecture;
 mod cli;
+mod cli_attach;
 mod cli_compare;
 mod cli_exports;
 mod cli_saved;
@@ -12,6 +13,7 @@ mod docs_schema;
 mod engine_live;
 mod engine_runner;
 mod host_faults;
+mod lsp_attach;
 mod lsp_calls;
 mod lsp_compare;
 mod lsp_edits;

@@ -33,6 +33,8 @@ TOOLS = {
     "compare": (True, False, False),
     "pause": (False, False, False),
     "resume": (False, False, False),
+    "list_python_processes": (True, False, False),
+    "attach": (False, False, True),
 }
 
 

@@ -42,6 +42,8 @@ local COMMANDS = {
   'ScaleneCompare',
   'ScaleneExitCompare',
   'ScaleneCallers',
+  'ScaleneAttach',
+  'ScaleneDetach',
 }
 
 -- ---------------------------------------------------------------------------------------------------
@@ -1205,6 +1207,70 @@ test('21. :ScaleneCallers after a real run lists both callers of a helper, costl
   check(vim.api.nvim_buf_get_name(qf.items[1].bufnr):find('/calls/main.py$'), 'in main.py')
   check(qf.items[1].text:find('%% of CPU through this call'), 'with its share: %s', qf.items[1].text)
   vim.cmd('cclose')
+end)
+
+
+test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), attaches to the one picked; its lines get hints; :ScaleneDetach ends it and the process runs on', function()
+  local script = project .. '/split.py'
+  write_file(script, read_file(ROOT .. '/fixtures/programs/split_70_30.py'))
+  local target = vim.system({ PYTHON, script, '120' }, { cwd = project })
+  local ok, err = pcall(function()
+    local buf = open(script)
+    attached_client(buf)
+    local shown
+    local original_select = vim.ui.select
+    vim.ui.select = function(items, opts, on_choice)
+      shown = { items = items, lines = vim.tbl_map(opts.format_item, items) }
+      for i, item in ipairs(items) do
+        if item.pid == target.pid then
+          return on_choice(item, i)
+        end
+      end
+      on_choice(nil, nil)
+    end
+    local from = #progress
+    local picked, pick_err = pcall(function()
+      -- The target may still be starting: pick it once the server lists it.
+      wait_for('the target in the process list', T_REQUEST, function()
+        shown = nil
+        vim.cmd('ScaleneAttach')
+        wait_for('the :ScaleneAttach list', T_REQUEST, function()
+          return shown
+        end)
+        return vim.iter(shown.items):any(function(item)
+          return item.pid == target.pid
+        end)
+      end)
+    end)
+    vim.ui.select = original_select
+    if not picked then
+      error(pick_err, 0)
+    end
+    out(('# 22: %s'):format(inspect1(vim.list_slice(shown.lines, 1, 2))))
+    local begin = wait_for('$/progress begin "Scalene: attached to"', T_REQUEST, function()
+      return find_begin('Scalene: attached to ' .. target.pid, from)
+    end)
+    local line = nil
+    for i, text in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+      if text:find('n += i % 7', 1, true) and not line then
+        line = i - 1
+      end
+    end
+    wait_for('a hint on heavy()\'s loop line', T_RUN, function()
+      return shown_hints(buf)[line]
+    end)
+    vim.cmd('ScaleneDetach')
+    wait_for('the end of the attach', T_REQUEST, function()
+      return find_end(begin.token)
+    end)
+    local stat = read_file('/proc/' .. target.pid .. '/stat')
+    local state = stat:match('%) (%a)')
+    check(state ~= 'T' and state ~= 't', 'the target is stopped (%s) after :ScaleneDetach', state)
+  end)
+  target:kill(9)
+  if not ok then
+    error(err, 0)
+  end
 end)
 
 H.finish()

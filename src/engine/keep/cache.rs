@@ -48,6 +48,8 @@ pub enum ProfileOrigin {
     Run,
     /// Read from a Scalene JSON file.
     Loaded,
+    /// Sampled by py-spy from a process scalene-lsp attached to (`Engine::start_attach`).
+    Attached,
 }
 
 impl ProfileOrigin {
@@ -55,6 +57,7 @@ impl ProfileOrigin {
         match self {
             ProfileOrigin::Run => "run",
             ProfileOrigin::Loaded => "loaded",
+            ProfileOrigin::Attached => "attached",
         }
     }
 }

@@ -36,6 +36,21 @@ pub fn check(before: (&str, &Profile), after: (&str, &Profile), force: bool) -> 
             });
         }
     }
+    // Different samplers measure different things (Scalene: CPU time, split Python/native/system; py-spy:
+    // wall-clock samples of running threads): no --force makes their numbers comparable.
+    let sampler = |profile: &Profile| if profile.attached.is_some() { "py-spy's wall-clock samples of an attached process" } else { "Scalene's CPU time" };
+    if before.1.attached.is_some() != after.1.attached.is_some() {
+        return Err(EngineError::CannotCompare {
+            reason: format!(
+                "they come from different samplers: {} is {}, {} is {}, which measure different things",
+                before.0,
+                sampler(before.1),
+                after.0,
+                sampler(after.1)
+            ),
+            fix: "compare two attached profiles (`scalene-lsp attach PID --save NAME`) or two Scalene profiles (`scalene-lsp profile --save NAME`) of the same program".into(),
+        });
+    }
     if force {
         return Ok(());
     }
@@ -350,7 +365,7 @@ pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_labe
         notes.push(format!("the peak ({:.1} → {:.1} MB) was reached at {}:{}{function}", before.peak_mb, after.peak_mb, file_name(&at.file.display().to_string()), at.line));
     }
     let mut summary = summarize(&overall, &file_changes, &function_changes, &line_changes);
-    if cpu_compared && let Some(seen) = visibility(&function_changes, b_side.runs().min(a_side.runs())) {
+    if cpu_compared && let Some(seen) = visibility(&function_changes, b_side.runs().min(a_side.runs()), after.attached.is_some()) {
         summary.text.push(' ');
         summary.text.push_str(&seen);
         summary.limits = Some(seen);
@@ -387,7 +402,7 @@ pub fn compare(before: &Profile, before_label: &str, after: &Profile, after_labe
 }
 
 /// "Changes under ±35% in crunch (0.12 s CPU) cannot be seen": the hottest functions' detectable change.
-fn visibility(functions: &[FunctionChange], runs: u32) -> Option<String> {
+fn visibility(functions: &[FunctionChange], runs: u32, attached: bool) -> Option<String> {
     let mut hot: Vec<&FunctionChange> = functions.iter().filter(|f| f.cpu_test.is_some() && f.after.is_some()).collect();
     hot.sort_by(|a, b| b.after.as_ref().map_or(0.0, |m| m.cpu_s).total_cmp(&a.after.as_ref().map_or(0.0, |m| m.cpu_s)));
     let parts: Vec<String> = hot
@@ -398,7 +413,12 @@ fn visibility(functions: &[FunctionChange], runs: u32) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    let advice = if runs < 3 { ": use --repeat 3 on both sides to see smaller ones" } else { "" };
+    let advice = match (attached, runs < 3) {
+        // Attached profiles have no repeated runs: more samples come from attaching longer.
+        (true, _) => ": attach longer (or at a higher --rate) on both sides to see smaller ones",
+        (false, true) => ": use --repeat 3 on both sides to see smaller ones",
+        (false, false) => "",
+    };
     Some(format!("Changes under {} cannot be seen{advice}.", parts.join(", ")))
 }
 

@@ -128,6 +128,45 @@ pub struct Profile {
     /// Who called what, from Scalene's stacks; None when it recorded none (before Scalene 2.3, or a
     /// profile normalized before call paths were kept).
     pub call_paths: Option<std::sync::Arc<CallPaths>>,
+    /// Set when py-spy, not Scalene, made the numbers: samples of a running process that scalene-lsp
+    /// attached to and did not start (`scalene-lsp attach`). None for a Scalene profile.
+    pub attached: Option<std::sync::Arc<Attached>>,
+}
+
+/// The sampler of an attached profile, named in every view of one: `source` in the JSON.
+pub const ATTACHED_SOURCE: &str = "py-spy";
+
+/// How an attached profile was sampled. Its CPU numbers are wall-clock samples of the threads that were
+/// running (or, with `idle`, of every thread): a line's share is its part of the samples counted, its
+/// seconds are its samples times the sampling interval. No memory numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attached {
+    pub pid: u32,
+    /// The process's command line, as read when attaching.
+    pub command_line: String,
+    /// The target's Python version, as py-spy found it.
+    pub python_version: Option<String>,
+    /// Samples per second asked for.
+    pub rate_hz: f64,
+    /// Sampling ticks taken (each reads every thread's stack once).
+    pub ticks: u64,
+    /// Thread stacks counted (idle ones left out unless `idle`): every share is a part of these.
+    pub samples: u64,
+    /// Ticks whose stacks could not be read (skipped).
+    pub errors: u64,
+    pub idle: bool,
+    pub native: bool,
+    pub subprocesses: bool,
+    /// Samples per thread, most first: the per-thread view of the merged numbers.
+    pub threads: Vec<ThreadSamples>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadSamples {
+    pub pid: u32,
+    pub thread_id: u64,
+    pub name: Option<String>,
+    pub samples: u64,
 }
 
 /// Where and how a profile was made here: what a saved profile records next to the numbers.
@@ -345,6 +384,7 @@ impl Profile {
             spread: None,
             cpu_sampling_s: None,
             call_paths: None,
+            attached: None,
         }
     }
 

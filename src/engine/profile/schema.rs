@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::profile::metrics::LineMetrics;
 use crate::engine::profile::model::{
-    FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
+    ATTACHED_SOURCE, Attached, FileProfile, ThreadSamples, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
 };
 
 mod call_paths;
@@ -60,6 +60,96 @@ pub struct ProfileJson {
     /// recorded none (before 2.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_paths: Option<CallPathsJson>,
+    /// `py-spy` for a profile made by attaching to a running process (`scalene-lsp attach`); absent for a
+    /// Scalene profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// How an attached profile was sampled (present exactly when `source` is `py-spy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached: Option<AttachedJson>,
+}
+
+/// An attached profile's sampling: py-spy read the stacks of a process scalene-lsp did not start. Its CPU
+/// numbers are wall-clock samples of the running threads (every thread with `idle`), not CPU time
+/// measured by Scalene; there are no memory numbers.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct AttachedJson {
+    pub pid: u32,
+    /// The process's command line when attached.
+    pub command_line: String,
+    /// The target's Python version, as py-spy read it.
+    pub python_version: Option<String>,
+    /// Samples per second asked for.
+    pub rate_hz: f64,
+    /// Sampling ticks taken (each reads every thread's stack once).
+    pub ticks: u64,
+    /// Thread stacks counted: every CPU share is a part of these.
+    pub samples: u64,
+    /// Ticks whose stacks could not be read (skipped).
+    pub errors: u64,
+    /// Whether idle threads' stacks were counted (`--idle`).
+    pub idle: bool,
+    /// Whether native frames were read (`--native`).
+    pub native: bool,
+    /// Whether the process's Python subprocesses were sampled too (`--subprocesses`).
+    pub subprocesses: bool,
+    /// Always `wall`: the numbers are wall-clock samples of a process scalene-lsp did not start.
+    pub clock: String,
+    /// Samples per thread, most first.
+    pub threads: Vec<ThreadJson>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct ThreadJson {
+    pub pid: u32,
+    pub thread_id: u64,
+    pub name: Option<String>,
+    pub samples: u64,
+}
+
+impl From<&Attached> for AttachedJson {
+    fn from(attached: &Attached) -> AttachedJson {
+        let Attached { pid, command_line, python_version, rate_hz, ticks, samples, errors, idle, native, subprocesses, threads } = attached;
+        AttachedJson {
+            pid: *pid,
+            command_line: command_line.clone(),
+            python_version: python_version.clone(),
+            rate_hz: *rate_hz,
+            ticks: *ticks,
+            samples: *samples,
+            errors: *errors,
+            idle: *idle,
+            native: *native,
+            subprocesses: *subprocesses,
+            clock: "wall".into(),
+            threads: threads
+                .iter()
+                .map(|thread| ThreadJson { pid: thread.pid, thread_id: thread.thread_id, name: thread.name.clone(), samples: thread.samples })
+                .collect(),
+        }
+    }
+}
+
+impl AttachedJson {
+    fn into_attached(self) -> Attached {
+        let AttachedJson { pid, command_line, python_version, rate_hz, ticks, samples, errors, idle, native, subprocesses, clock: _, threads } = self;
+        Attached {
+            pid,
+            command_line,
+            python_version,
+            rate_hz,
+            ticks,
+            samples,
+            errors,
+            idle,
+            native,
+            subprocesses,
+            threads: threads
+                .into_iter()
+                .map(|thread| ThreadSamples { pid: thread.pid, thread_id: thread.thread_id, name: thread.name, samples: thread.samples })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]
@@ -191,6 +281,8 @@ impl From<&Profile> for ProfileJson {
             spread: profile.spread.as_deref().map(SpreadJson::from),
             cpu_sampling_s: profile.cpu_sampling_s,
             call_paths: profile.call_paths.as_deref().map(CallPathsJson::from),
+            source: profile.attached.is_some().then(|| ATTACHED_SOURCE.to_string()),
+            attached: profile.attached.as_deref().map(AttachedJson::from),
         }
     }
 }
@@ -407,6 +499,7 @@ impl ProfileJson {
         profile.spread = self.spread.map(|spread| Arc::new(spread.into()));
         profile.cpu_sampling_s = self.cpu_sampling_s;
         profile.call_paths = self.call_paths.and_then(CallPathsJson::into_call_paths).map(Arc::new);
+        profile.attached = self.attached.map(|attached| Arc::new(attached.into_attached()));
         profile
     }
 }

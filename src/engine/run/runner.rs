@@ -9,7 +9,7 @@ mod argv;
 pub mod control;
 mod group;
 mod outcome;
-mod procfs;
+pub(crate) mod procfs;
 mod snapshots;
 mod stamp;
 mod terminal;

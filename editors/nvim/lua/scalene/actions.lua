@@ -172,6 +172,59 @@ function M.cancel()
   end, { any = true })
 end
 
+--- The attach started last by :ScaleneAttach (its run id), for :ScaleneDetach.
+local attached_run = nil
+
+--- Attaches py-spy to a running Python process: `opts.pid`, else a vim.ui.select of the processes the
+--- server lists (the workspace's first). Its numbers annotate the process's files like a live run.
+---@param opts { pid?: integer }|nil
+function M.attach(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    local function start(pid)
+      lsp.execute(client, 'scalene.attach', { pid = pid }, bufnr, function(result)
+        if type(result) == 'table' and result.run_id then
+          attached_run = result.run_id
+          notify(('Scalene: attached to %d with py-spy (%s); :ScaleneDetach ends it'):format(pid, result.run_id))
+        end
+      end)
+    end
+    if opts.pid then
+      return start(opts.pid)
+    end
+    lsp.execute(client, 'scalene.listProcesses', vim.empty_dict(), bufnr, function(result)
+      local items = type(result) == 'table' and result.processes or {}
+      if #items == 0 then
+        return notify('Scalene: no Python process of yours is running (start the program, then :ScaleneAttach)', vim.log.levels.WARN)
+      end
+      vim.ui.select(items, {
+        prompt = 'Scalene: attach to',
+        kind = 'scalene.process',
+        format_item = function(item)
+          return ('%d  %s  (%d s)'):format(item.pid, item.command_line, math.floor(item.age_s or 0))
+        end,
+      }, function(item)
+        if item then
+          start(item.pid)
+        end
+      end)
+    end)
+  end, { any = true })
+end
+
+--- Ends the attach started by :ScaleneAttach (the newest run when there is none); the target keeps running.
+function M.detach()
+  with_client(function(client, bufnr)
+    local args = attached_run and { run_id = attached_run } or vim.empty_dict()
+    lsp.execute(client, 'scalene.cancel', args, bufnr, function(result)
+      attached_run = nil
+      if not (type(result) == 'table' and result.cancelled) then
+        notify('Scalene: not attached to any process')
+      end
+    end)
+  end, { any = true })
+end
+
 --- Removes every profile (hints, diagnostics, heat), from every running client.
 function M.clear()
   with_client(function()

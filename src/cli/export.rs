@@ -3,11 +3,11 @@
 //! (engine/profile/export.rs) and written atomically (a temp file in the same folder, renamed over the
 //! target). Formats and their viewers: docs/cli.md, "Exports".
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{exit, fail};
+use crate::engine::keep::export_file;
 use crate::engine::{EngineError, Profile};
 use crate::engine::profile::call_paths::Weight;
 use crate::engine::profile::export::{ExportFormat, export};
@@ -61,7 +61,7 @@ impl ExportArgs {
             targets.push(Target { format, path: PathBuf::from(path) });
         }
         for (index, target) in targets.iter().enumerate() {
-            if let Some(problem) = unwritable(&target.path) {
+            if let Some(problem) = export_file::unwritable(&target.path) {
                 return Err(usage(format!("cannot write {} to {:?}: {problem}", target.format.describe(), target.path)));
             }
             if targets[..index].iter().any(|earlier| earlier.path == target.path) {
@@ -69,32 +69,6 @@ impl ExportArgs {
             }
         }
         Ok(Exports { targets, weight })
-    }
-}
-
-/// Why `path` cannot be written, with the fix (None: it can be tried).
-fn unwritable(path: &Path) -> Option<String> {
-    if path.as_os_str().is_empty() {
-        return Some("the file name is empty. Fix: name a file, e.g. out.svg.".into());
-    }
-    if path.is_dir() {
-        return Some("it is a folder. Fix: name a file in it, e.g. out.svg.".into());
-    }
-    let folder = folder_of(path);
-    if !folder.is_dir() {
-        return Some(format!(
-            "its folder {folder:?} does not exist. Fix: create it first (mkdir -p {}) or name a file in an existing folder.",
-            crate::engine::error::shell_quote(&folder.to_string_lossy())
-        ));
-    }
-    None
-}
-
-/// The folder a file is written in (`.` for a bare name).
-fn folder_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
     }
 }
 
@@ -115,7 +89,7 @@ impl Exports {
             }
         }
         for (target, bytes) in made {
-            if let Err(err) = write_atomically(&target.path, &bytes) {
+            if let Err(err) = export_file::write_atomically(&target.path, &bytes) {
                 return Some(fail(&EngineError::io(format!("cannot write {} to {:?}", target.format.describe(), target.path), err)));
             }
             let what = match self.weight {
@@ -128,15 +102,3 @@ impl Exports {
     }
 }
 
-/// Writes `bytes` to `path` through a temp file in the same folder renamed over it, so a reader never
-/// sees half a file and a failed write leaves the old file as it was.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut file = tempfile::Builder::new().prefix(".scalene-lsp-export-").tempfile_in(folder_of(path))?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    // A file to share and open in a viewer, not a secret (tempfile creates 0600).
-    file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    file.persist(path).map_err(|err| err.error)?;
-    Ok(())
-}

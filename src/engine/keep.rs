@@ -5,6 +5,7 @@
 //! It builds on the profile wing (what is kept) and never starts a process.
 
 pub mod cache;
+pub mod export_file;
 pub mod loading;
 pub mod profile_file;
 pub mod storage;

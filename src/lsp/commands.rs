@@ -31,6 +31,7 @@ pub enum Command {
     ProfileTest,
     ListProcesses,
     Attach,
+    ExportProfile,
 }
 
 impl Command {
@@ -49,6 +50,7 @@ impl Command {
             Command::ProfileTest,
             Command::ListProcesses,
             Command::Attach,
+            Command::ExportProfile,
         ]
     }
 
@@ -67,6 +69,7 @@ impl Command {
             Command::ProfileTest => "scalene.profileTest",
             Command::ListProcesses => "scalene.listProcesses",
             Command::Attach => "scalene.attach",
+            Command::ExportProfile => "scalene.exportProfile",
         }
     }
 
@@ -85,6 +88,7 @@ impl Command {
             Command::Compare => "{uri, baseline?: string, runs?: number}",
             Command::ExitCompare => "no arguments",
             Command::ListProcesses => "no arguments or {}",
+            Command::ExportProfile => "{path: string (absolute), format: \"flamegraph\" | \"speedscope\" | \"collapsed\" | \"cpuprofile\", uri?: string, weight?: \"cpu\" | \"memory\"}",
             Command::Attach => "{pid: number, duration?: number (seconds, default: until scalene.cancel), live?: bool (default true)}",
         }
     }
@@ -132,6 +136,15 @@ struct CancelArgs {
 #[serde(deny_unknown_fields)]
 struct ClearArgs {
     uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportArgs {
+    path: String,
+    format: String,
+    uri: Option<String>,
+    weight: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +301,10 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             tokio::spawn(progress::track_run(session.clone(), handle, uri, token, what, None));
             Ok(Some(json!({ "run_id": run_id.to_string(), "pid": args.pid })))
         }
+        Command::ExportProfile => {
+            let args: ExportArgs = arguments(command, &params.arguments)?;
+            export_profile(session, command, args).await
+        }
         Command::Cancel => {
             let args: CancelArgs = arguments(command, &params.arguments)?;
             let run_id = parse_run_id(command, args.run_id.as_deref())?;
@@ -372,4 +389,46 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             Ok(Some(compare::exit_compare(session)))
         }
     }
+}
+
+/// `scalene.exportProfile`: the newest profile covering `uri` (else the newest) written as `format` to
+/// the absolute `path` (checked first, written whole off the async threads). Answers what was written.
+async fn export_profile(session: &Arc<Session>, command: Command, args: ExportArgs) -> Result<Option<Value>> {
+    use crate::engine::keep::export_file;
+    use crate::engine::profile::call_paths::Weight;
+    use crate::engine::profile::export::{ExportFormat, export};
+    let format = args.format.parse::<ExportFormat>().map_err(|problem| invalid_params(format!("{}: {problem}", command.id())))?;
+    let weight = match args.weight.as_deref() {
+        None | Some("cpu") => Weight::Cpu,
+        Some("memory") => Weight::Memory,
+        Some(other) => return Err(invalid_params(format!("{}: `weight` must be \"cpu\" or \"memory\", not {other:?}", command.id()))),
+    };
+    let path = std::path::PathBuf::from(&args.path);
+    if !path.is_absolute() {
+        return Err(invalid_params(format!("{}: `path` must be an absolute file path, got {:?}", command.id(), args.path)));
+    }
+    if let Some(problem) = export_file::unwritable(&path) {
+        return Err(request_failed(format!("cannot write {} to {}: {problem}", format.describe(), path.display())));
+    }
+    let cache = session.engine.cache();
+    let covering = match &args.uri {
+        Some(text) => Some(parse_uri(command, text)?.1),
+        None => None,
+    };
+    let entry = covering
+        .and_then(|file| cache.covering(&file).map(|covered| covered.entry))
+        .or_else(|| cache.list().pop())
+        .ok_or_else(|| request_failed("No profile to export yet: profile a file first (Scalene: Profile This File)."))?;
+    let bytes = export(&entry.profile, format, weight).map_err(|err| engine_error(&err))?;
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || export_file::write_atomically(&target, &bytes))
+        .await
+        .map_err(|err| request_failed(err.to_string()))?
+        .map_err(|err| request_failed(format!("cannot write {}: {err}", path.display())))?;
+    Ok(Some(json!({
+        "path": path.display().to_string(),
+        "format": format.as_str(),
+        "profile_id": entry.id.to_string(),
+        "program": entry.profile.program,
+    })))
 }

@@ -169,6 +169,42 @@ fn call_paths_off_in_the_settings_runs_without_stacks_and_says_which_setting() {
     assert!(text.contains("no call paths") && text.contains("`scalene.callPaths` is off"), "{message}");
 }
 
+/// `scalene.exportProfile`: the editor's export command writes the profile covering a file in the
+/// format asked for, and says what is wrong with a bad format, a relative path, a missing folder or a
+/// profile without call paths.
+#[test]
+fn the_export_command_writes_the_profile_of_a_file_in_each_format() {
+    let (fixture, profile) = load_fixture("call_paths");
+    let main = profile.files.iter().find(|file| file.path.ends_with("main.py")).unwrap().path.clone();
+    let mut client = server_with_loaded(&fixture, &profile);
+    let uri = client.open(&main, &std::fs::read_to_string(&main).unwrap());
+    let out = TempProject::new();
+    let speedscope = out.path().join("call paths.speedscope.json");
+    let answer = client.execute_ok("scalene.exportProfile", json!({"uri": uri, "format": "speedscope", "path": speedscope}));
+    assert_eq!(answer["format"], "speedscope", "{answer}");
+    let written: Value = serde_json::from_slice(&std::fs::read(&speedscope).unwrap()).unwrap();
+    assert_eq!(written["$schema"], "https://www.speedscope.app/file-format-schema.json");
+    let names: Vec<&str> = written["shared"]["frames"].as_array().unwrap().iter().filter_map(|frame| frame["name"].as_str()).collect();
+    for name in ["score", "heavy_batch", "light_batch"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let svg = out.path().join("out.svg");
+    client.execute_ok("scalene.exportProfile", json!({"format": "flamegraph", "path": svg}));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("heavy_batch (main.py)"), "the newest profile when no uri is given");
+    let error = |client: &mut LspClient, argument: Value| client.execute("scalene.exportProfile", argument).unwrap_err()["message"].as_str().unwrap().to_owned();
+    let message = error(&mut client, json!({"format": "png", "path": out.path().join("x.png")}));
+    assert!(message.contains("speedscope, collapsed, cpuprofile"), "{message}");
+    let message = error(&mut client, json!({"format": "collapsed", "path": "out.txt"}));
+    assert!(message.contains("`path` must be an absolute file path"), "{message}");
+    let message = error(&mut client, json!({"format": "collapsed", "path": out.path().join("missing/out.txt")}));
+    assert!(message.contains("does not exist") && message.contains("Fix:"), "{message}");
+    let message = error(&mut client, json!({"format": "cpuprofile", "weight": "memory", "path": out.path().join("m.cpuprofile")}));
+    assert!(message.contains("CPU time samples only"), "{message}");
+    let mut left = support::entries(out.path());
+    left.sort();
+    assert_eq!(left, ["call paths.speedscope.json", "out.svg", "pyproject.toml"], "the two exports, no temp file or failed export left");
+}
+
 /// The node named `name` among `node`'s children.
 fn child<'a>(node: &'a Value, name: &str) -> &'a Value {
     node["children"].as_array().unwrap().iter().find(|child| child["name"] == name).unwrap_or_else(|| panic!("{name} under {}", node["name"]))

@@ -1207,6 +1207,24 @@ test('21. :ScaleneCallers after a real run lists both callers of a helper, costl
   check(vim.api.nvim_buf_get_name(qf.items[1].bufnr):find('/calls/main.py$'), 'in main.py')
   check(qf.items[1].text:find('%% of CPU through this call'), 'with its share: %s', qf.items[1].text)
   vim.cmd('cclose')
+  -- :ScaleneExport writes the same profile's call paths (folded stacks: heavy_batch's line heavier).
+  local folded = dir .. '/calls.collapsed.txt'
+  vim.cmd('ScaleneExport collapsed ' .. vim.fn.fnameescape(folded))
+  wait_for('the collapsed stacks written', T_REQUEST, function()
+    return vim.fn.filereadable(folded) == 1
+  end)
+  local weights = { heavy = 0, light = 0 }
+  for _, line in ipairs(vim.fn.readfile(folded)) do
+    local stack, count = line:match('^(.*) (%d+)$')
+    check(stack, 'a folded line: %s', line)
+    if stack:find('heavy_batch', 1, true) and stack:find('score', 1, true) then
+      weights.heavy = weights.heavy + tonumber(count)
+    elseif stack:find('light_batch', 1, true) and stack:find('score', 1, true) then
+      weights.light = weights.light + tonumber(count)
+    end
+  end
+  out(('# 21 export: %s'):format(inspect1(weights)))
+  check(weights.heavy > weights.light and weights.light > 0, 'score through heavy_batch outweighs light_batch: %s', inspect1(weights))
 end)
 
 

@@ -1273,6 +1273,31 @@ try {
       assert(cells.filter((c) => c === 'main').length === 1, `main is one row, whatever line it called from: ${norm(rows).slice(0, 400)}`);
       await screenshot('cpuprofile-table');
     });
+
+    await check('Scalene: Export Profile… writes the profile of main.py as a .cpuprofile and opens it', async () => {
+      await runCommand('View: Close All Editors').catch(() => {});
+      await runCommand('Notifications: Clear All Notifications').catch(() => {});
+      await openFile('main.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Current File');
+      await waitForRun('main.py');
+      await runCommand('Scalene: Export Profile…');
+      const input = page.locator('.quick-input-widget input');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'CPU profile (.cpuprofile)' }).first().click();
+      // code-server's save dialog is VS Code's simple one: a path in the quick input, main.cpuprofile beside main.py.
+      await waitFor('the save dialog with main.cpuprofile', async () => /main\.cpuprofile$/.test(await input.inputValue().catch(() => '')), 30_000);
+      await page.keyboard.press('Enter');
+      const target = path.join(ws, 'main.cpuprofile');
+      await waitFor('main.cpuprofile written', async () => fs.existsSync(target), 30_000);
+      const written = JSON.parse(fs.readFileSync(target, 'utf8'));
+      assert(written.nodes.some((n) => n.callFrame.functionName === 'score'), 'score in the written profile');
+      const open = page.locator('.notification-toast .monaco-button', { hasText: 'Open' }).first();
+      await open.click({ timeout: 30_000 });
+      await page.locator('.tab.active', { hasText: 'main.cpuprofile' }).waitFor({ timeout: 30_000 });
+      const table = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+      await waitFor('score in the opened table', async () => (await table.locator('body').innerText({ timeout: 2000 }).catch(() => '')).includes('heavy_batch'), 60_000, 250);
+      await screenshot('export-profile-command');
+    });
   }
 
   // ------------------------------------------------------------ missing binary

@@ -118,6 +118,27 @@ function M.save_baseline(opts)
   end, { bufnr = opts.bufnr })
 end
 
+--- Writes the newest profile of the current buffer's file (else the newest) as `format` to `path`
+--- (relative to the current directory): flamegraph (SVG), speedscope, cpuprofile or collapsed.
+---@param opts {format?: string, path?: string, bufnr?: integer}
+function M.export(opts)
+  opts = opts or {}
+  if not opts.format or not opts.path then
+    return notify('Scalene: :ScaleneExport takes a format (flamegraph, speedscope, cpuprofile, collapsed) and a file', vim.log.levels.ERROR)
+  end
+  local path = vim.fn.fnamemodify(vim.fn.expand(opts.path), ':p')
+  with_client(function(client, bufnr)
+    local args = { format = opts.format, path = path }
+    if vim.api.nvim_buf_get_name(bufnr) ~= '' then
+      args.uri = vim.uri_from_bufnr(bufnr)
+    end
+    lsp.execute(client, 'scalene.exportProfile', args, bufnr, function(result)
+      result = type(result) == 'table' and result or {}
+      notify(('Scalene: wrote %s (%s)'):format(vim.fn.fnamemodify(tostring(result.path or path), ':~'), opts.format))
+    end)
+  end, { bufnr = opts.bufnr })
+end
+
 --- Compares the current buffer's file with a saved baseline (default `baseline`): at once when its
 --- newest profile is of the text as it is, else after profiling it now (the server then shows the
 --- outcome). Hints, diagnostics and lenses show the changes until M.exit_compare.

@@ -61,6 +61,18 @@ function M.create()
   create('ScaleneCallers', function()
     actions().callers()
   end, { nargs = 0, desc = 'Scalene: the profiled callers of the function under the cursor, costliest first (quickfix)' })
+  create('ScaleneExport', function(cmd)
+    actions().export({ format = cmd.fargs[1], path = cmd.fargs[2] })
+  end, {
+    nargs = '+',
+    complete = function(_, line)
+      if #vim.split(line, '%s+', { trimempty = true }) <= 2 and not line:find('%S+%s+%S+%s') then
+        return { 'flamegraph', 'speedscope', 'cpuprofile', 'collapsed' }
+      end
+      return vim.fn.getcompletion(line:match('%S*$'), 'file')
+    end,
+    desc = 'Scalene: export the newest profile of this file (flamegraph|speedscope|cpuprofile|collapsed FILE)',
+  })
   create('ScaleneSaveBaseline', function(cmd)
     actions().save_baseline({ name = cmd.fargs[1] })
   end, { nargs = '?', desc = 'Scalene: save the newest profile of this file as a baseline (default name: baseline)' })

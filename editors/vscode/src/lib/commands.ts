@@ -20,7 +20,16 @@ export const COMMANDS = {
   compareBaseline: 'scalene.compareWithBaseline',
   exitCompare: 'scalene.exitCompareMode',
   flameGraph: 'scalene.showFlameGraph',
+  exportProfile: 'scalene.exportProfileAs',
 } as const;
+
+/** The export formats of `scalene.exportProfile`, as the Export Profile picker lists them. */
+export const EXPORT_FORMATS = [
+  { format: 'flamegraph', label: 'Flame graph (SVG)', detail: 'An interactive SVG: open it in a browser', extension: 'svg' },
+  { format: 'speedscope', label: 'speedscope', detail: 'Open it at speedscope.app or with `npx speedscope FILE`', extension: 'speedscope.json' },
+  { format: 'cpuprofile', label: 'CPU profile (.cpuprofile)', detail: "VS Code's own profile viewer, Chrome DevTools", extension: 'cpuprofile' },
+  { format: 'collapsed', label: 'Collapsed stacks', detail: 'Folded stacks for inferno, flamegraph.pl, perfanno.nvim', extension: 'collapsed.txt' },
+] as const;
 
 /** The server's commands (docs/lsp.md), called with workspace/executeCommand. */
 export const SERVER_COMMANDS = [
@@ -35,4 +44,7 @@ export const SERVER_COMMANDS = [
   'scalene.saveBaseline',
   'scalene.compare',
   'scalene.exitCompare',
+  'scalene.exportProfile',
+  'scalene.listProcesses',
+  'scalene.attach',
 ] as const;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatArgs, parseArgs } from '../lib/args';
-import { COMMANDS } from '../lib/commands';
+import { COMMANDS, EXPORT_FORMATS } from '../lib/commands';
 import { updateMcpJson, writeWhole } from '../lib/mcpJson';
 import { type RecordingAnswer, recordingText } from '../lib/progress';
 import type { PythonInterpreter } from './interpreter';
@@ -115,6 +115,40 @@ export function registerCommands(
     vscode.commands.registerCommand(COMMANDS.profileLivePaused, (arg?: unknown) => profile(arg, { live: true, paused: true })),
     vscode.commands.registerCommand(COMMANDS.pauseRecording, () => setRecording(false)),
     vscode.commands.registerCommand(COMMANDS.resumeRecording, () => setRecording(true)),
+    vscode.commands.registerCommand(COMMANDS.exportProfile, async () => {
+      // The profile of the active Python file (else the newest), in a format picked, to a file chosen.
+      const active = vscode.window.activeTextEditor?.document.uri;
+      const uri = active?.scheme === 'file' ? active : undefined;
+      const picked = await vscode.window.showQuickPick(
+        EXPORT_FORMATS.map((entry) => ({ label: entry.label, detail: entry.detail, entry })),
+        { title: 'Scalene: Export Profile', placeHolder: 'Export the call paths of the newest profile as…' },
+      );
+      if (!picked) {
+        return;
+      }
+      const folder = uri ? vscode.Uri.file(path.dirname(uri.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri;
+      const stem = uri ? path.basename(uri.fsPath, '.py') : 'profile';
+      const target = await vscode.window.showSaveDialog({
+        title: `Scalene: Export Profile as ${picked.entry.label}`,
+        defaultUri: folder ? vscode.Uri.joinPath(folder, `${stem}.${picked.entry.extension}`) : undefined,
+      });
+      if (!target) {
+        return;
+      }
+      const result = await call<{ path: string; program: string }>('scalene.exportProfile', {
+        format: picked.entry.format,
+        path: target.fsPath,
+        ...(uri ? { uri: uri.toString() } : {}),
+      });
+      if (result) {
+        server.output.info(`exported ${result.program} as ${picked.entry.format}: ${result.path}`);
+        const open = picked.entry.format === 'cpuprofile' ? 'Open' : undefined;
+        const choice = await vscode.window.showInformationMessage(`Scalene: wrote ${path.basename(result.path)} (${picked.entry.label}).`, ...(open ? [open] : []));
+        if (choice === open) {
+          await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.path));
+        }
+      }
+    }),
     vscode.commands.registerCommand(COMMANDS.saveBaseline, async (arg?: unknown) => {
       const uri = arg instanceof vscode.Uri ? arg : activeFile();
       if (!uri) {

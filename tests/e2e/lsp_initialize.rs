@@ -18,6 +18,7 @@ const COMMANDS: [&str; 13] = [
     "scalene.resume",
     "scalene.profileTest",
     "scalene.listProcesses",
+    "scalene.exportProfile",
     "scalene.attach",
 ];
 const INVALID_PARAMS: i64 = -32602;

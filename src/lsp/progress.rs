@@ -31,7 +31,9 @@ pub struct RunTitle {
 
 impl RunTitle {
     fn kind(&self, series: bool) -> RunKind {
-        if series {
+        if self.attached.is_some() {
+            RunKind::Attach
+        } else if series {
             RunKind::Repeat
         } else if self.compare {
             RunKind::Compare
@@ -111,7 +113,7 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     let series = handle.series.clone();
     let engine = session.engine.clone();
     let kind = what.kind(series.is_some());
-    let begin = RunStatusParams::begin(run_id, uri, kind, what.live, what.test, engine.run_info(run_id).as_ref(), series.as_ref());
+    let begin = RunStatusParams { pid: what.attached, ..RunStatusParams::begin(run_id, uri, kind, what.live, what.test, engine.run_info(run_id).as_ref(), series.as_ref()) };
     send_status(&session, begin.clone()).await;
     let client = session.client.clone();
     let progress = if session.capabilities().work_done_progress

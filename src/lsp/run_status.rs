@@ -39,6 +39,8 @@ pub enum RunKind {
     Test,
     Compare,
     Repeat,
+    /// py-spy attached to a running process (`scalene.attach`): cancel detaches.
+    Attach,
 }
 
 /// Which run of a series is going (1-based), out of how many.
@@ -96,6 +98,9 @@ pub struct RunStatusParams {
     /// The test's name, for a `test` run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
+    /// The process sampled, for an `attach` run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
     /// Scalene is recording (as confirmed); false while paused.
     pub recording: bool,
     /// The recording state asked for last; differs from `recording` while a pause or resume is on its way.
@@ -135,6 +140,7 @@ impl RunStatusParams {
             kind,
             live,
             test,
+            pid: None,
             recording: true,
             recording_requested: true,
             elapsed_s: 0.0,

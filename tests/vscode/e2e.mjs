@@ -532,7 +532,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame', 'cpuprofile'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame', 'cpuprofile', 'attach'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -1297,6 +1297,52 @@ try {
       const table = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
       await waitFor('score in the opened table', async () => (await table.locator('body').innerText({ timeout: 2000 }).catch(() => '')).includes('heavy_batch'), 60_000, 250);
       await screenshot('export-profile-command');
+    });
+  }
+
+  // ------------------------------------------------------------ attach to a process started outside the editor
+  if (want('attach')) {
+    await check('Attach to Process… samples a program started from a terminal: its lines get numbers; Detach leaves it running', async () => {
+      fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'split_70_30.py'), path.join(ws, 'split.py'));
+      // Started as from a terminal: not by the editor, not under Scalene.
+      const target = spawn(path.join(ws, '.venv', 'bin', 'python'), [path.join(ws, 'split.py'), '300'], { cwd: ws, env, stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        await new Promise((resolve, reject) => {
+          target.stdout.once('data', resolve);
+          target.once('exit', (code) => reject(new Error(`split.py exited ${code}`)));
+        });
+        await runCommand('Notifications: Clear All Notifications').catch(() => {});
+        await openFile('split.py');
+        await watchStatusBar();
+        await runCommand('Scalene: Attach to Process…');
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `${target.pid}  ` }).first();
+        await row.waitFor({ timeout: 30_000 });
+        const rowText = norm(await row.innerText());
+        log('attach picker row', JSON.stringify(rowText));
+        assert(/split\.py/.test(rowText) && /in this workspace/.test(rowText), `the row names the program and the workspace: ${rowText}`);
+        await row.click();
+        await waitFor('the status bar to say attached', async () => (await statusSeen()).some((t) => t.includes(`attached to ${target.pid}`)), 30_000);
+        // Live snapshots every second: heavy()'s loop line gets a CPU hint.
+        const hint = await waitFor('a hint on the loop line', async () => hintOf(await viewLines(), 'n += i % 7'), 60_000, 250);
+        log('attach hint', hint);
+        assert(/% CPU/.test(hint), `a CPU hint: ${hint}`);
+        await screenshot('attach');
+        // Detach from the status bar item; the run ends and the program keeps running (not stopped).
+        await page.locator('.part.statusbar .statusbar-item', { hasText: `attached to ${target.pid}` }).first().click();
+        await waitFor('the attach to end', async () => {
+          const texts = await statusSeen();
+          const last = texts[texts.length - 1] ?? '';
+          return !last.includes('attached to') && /Scalene: /.test(last);
+        }, 30_000);
+        const state = () => fs.readFileSync(`/proc/${target.pid}/stat`, 'utf8').split(') ')[1][0];
+        const ticks = () => Number(fs.readFileSync(`/proc/${target.pid}/stat`, 'utf8').split(') ')[1].split(' ')[11]);
+        const before = ticks();
+        await page.waitForTimeout(1000);
+        assert(target.exitCode === null && !/[tT]/.test(state()), `the program runs on after Detach (state ${state()})`);
+        assert(ticks() > before, 'and keeps using the CPU');
+      } finally {
+        target.kill('SIGKILL');
+      }
     });
   }
 

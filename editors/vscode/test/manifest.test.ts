@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS, SERVER_COMMANDS } from '../src/lib/commands';
+import { COMMANDS, SERVER_COMMANDS, processItem } from '../src/lib/commands';
 import { EXTENSION_DIR, packageJson, readRepoFile } from './paths';
 
 const pkg = packageJson();
@@ -83,4 +83,10 @@ test('no module under src/lib imports vscode (they are tested in plain Node)', (
     const text = fs.readFileSync(path.join(dir, file), 'utf8');
     assert.doesNotMatch(text, /from 'vscode'|require\('vscode'\)/, file);
   }
+});
+
+test('Attach to Process lists a process by pid and command line, the workspace and its age beside it', () => {
+  const item = processItem({ pid: 12, command_line: 'python app.py', cwd: '/w', age_s: 125, python_version: '3.11.7', in_workspace: true });
+  assert.deepEqual(item, { label: '12  python app.py', description: 'in this workspace · Python 3.11.7 · started 2 min ago', detail: '/w' });
+  assert.equal(processItem({ pid: 1, command_line: 'x', age_s: 7200, in_workspace: false }).description, 'started 2 h ago');
 });

@@ -75,3 +75,9 @@ test('a pause or resume says whether it is on its way, in place, or was already 
   assert.equal(recordingText(true, { ...answer, requested: true, recording: false }), 'resuming recording');
   assert.equal(recordingText(true, { ...answer, requested: true, changed: false, pending: false }), 'was already recording');
 });
+
+test('an attach run: the status bar names the process and offers to detach', () => {
+  const attached = status('split.py', { kind: 'attach', pid: 4242, live: true, elapsedS: 3.4 });
+  assert.equal(runningView(attached).text, '$(debug-disconnect) Scalene: attached to 4242 3 s · Detach');
+  assert.match(runningView(attached).tooltip, /py-spy is sampling process 4242 .*\nClick to detach: the process runs on/);
+});

@@ -21,7 +21,29 @@ export const COMMANDS = {
   exitCompare: 'scalene.exitCompareMode',
   flameGraph: 'scalene.showFlameGraph',
   exportProfile: 'scalene.exportProfileAs',
+  attachProcess: 'scalene.attachToProcess',
 } as const;
+
+/** A process `scalene.listProcesses` lists (docs/lsp.md). */
+export interface PythonProcess {
+  pid: number;
+  command_line: string;
+  cwd?: string | null;
+  age_s: number;
+  python_version?: string | null;
+  in_workspace: boolean;
+}
+
+/** How the Attach to Process picker shows a process: its pid and command line, then its age and folder. */
+export function processItem(process: PythonProcess): { label: string; description: string; detail: string } {
+  const age = process.age_s < 60 ? `${Math.floor(process.age_s)} s` : process.age_s < 3600 ? `${Math.floor(process.age_s / 60)} min` : `${Math.floor(process.age_s / 3600)} h`;
+  const python = process.python_version ? `Python ${process.python_version} · ` : '';
+  return {
+    label: `${process.pid}  ${process.command_line}`,
+    description: `${process.in_workspace ? 'in this workspace · ' : ''}${python}started ${age} ago`,
+    detail: process.cwd ?? '',
+  };
+}
 
 /** The export formats of `scalene.exportProfile`, as the Export Profile picker lists them. */
 export const EXPORT_FORMATS = [

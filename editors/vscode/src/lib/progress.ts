@@ -30,9 +30,11 @@ export interface RunStatusParams {
   runId: string;
   uri: string;
   phase: 'begin' | 'report' | 'end';
-  kind: 'profile' | 'live' | 'test' | 'compare' | 'repeat';
+  kind: 'profile' | 'live' | 'test' | 'compare' | 'repeat' | 'attach';
   live: boolean;
   test?: string;
+  /** The process an `attach` run samples. */
+  pid?: number;
   recording: boolean;
   recordingRequested: boolean;
   elapsedS: number;
@@ -72,6 +74,14 @@ export interface RunView {
 
 /** The status bar while a run goes on: spinner (pause icon while paused), file, seconds. */
 export function runningView(status: RunStatusParams): RunView {
+  if (status.kind === 'attach') {
+    const lines = [`py-spy is sampling process ${status.pid ?? '?'} (attached, not started by Scalene) for ${Math.floor(status.elapsedS)} s.`];
+    if (status.hottest) {
+      lines.push(`Hottest so far: ${hottestText(status.hottest)}.`);
+    }
+    lines.push('Click to detach: the process runs on, its profile is kept.');
+    return { text: `$(debug-disconnect) Scalene: attached to ${status.pid ?? '?'} ${Math.floor(status.elapsedS)} s · Detach`, tooltip: lines.join('\n') };
+  }
   const file = runName(status);
   const paused = !status.recording;
   const elapsed = `${Math.floor(status.elapsedS)} s`;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatArgs, parseArgs } from '../lib/args';
-import { COMMANDS, EXPORT_FORMATS } from '../lib/commands';
+import { COMMANDS, EXPORT_FORMATS, processItem, type PythonProcess } from '../lib/commands';
 import { updateMcpJson, writeWhole } from '../lib/mcpJson';
 import { type RecordingAnswer, recordingText } from '../lib/progress';
 import type { PythonInterpreter } from './interpreter';
@@ -147,6 +147,37 @@ export function registerCommands(
         if (choice === open) {
           await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.path));
         }
+      }
+    }),
+    vscode.commands.registerCommand(COMMANDS.attachProcess, async (arg?: unknown) => {
+      // py-spy samples a Python process already running; its files get the numbers like a live run, and
+      // the run's status bar item detaches (scalene.cancel).
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Scalene: attaching reads another process, so it is off in an untrusted workspace. Trust the workspace to attach.');
+        return;
+      }
+      let pid = typeof arg === 'number' ? arg : undefined;
+      if (pid === undefined) {
+        const listed = await call<{ processes: PythonProcess[] }>('scalene.listProcesses', {});
+        if (!listed) {
+          return;
+        }
+        if (listed.processes.length === 0) {
+          void vscode.window.showInformationMessage('Scalene: no Python process of yours is running. Start the program (from a terminal, say), then attach.');
+          return;
+        }
+        const picked = await vscode.window.showQuickPick(
+          listed.processes.map((process) => ({ ...processItem(process), pid: process.pid })),
+          { title: 'Scalene: Attach to Process', placeHolder: 'A Python process to sample with py-spy (those of this workspace first)', matchOnDescription: true, matchOnDetail: true },
+        );
+        pid = picked?.pid;
+      }
+      if (pid === undefined) {
+        return;
+      }
+      const result = await call<{ run_id: string; pid: number }>('scalene.attach', { pid });
+      if (result) {
+        server.output.info(`attached to ${result.pid} (${result.run_id})`);
       }
     }),
     vscode.commands.registerCommand(COMMANDS.saveBaseline, async (arg?: unknown) => {

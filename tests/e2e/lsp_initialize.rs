@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::support::TempProject;
 use crate::support::lsp_client::{LspClient, default_capabilities};
 
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "scalene.profile",
     "scalene.cancel",
     "scalene.clear",

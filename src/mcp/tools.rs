@@ -603,7 +603,9 @@ impl ScaleneMcp {
             native: false,
             subprocesses: false,
             live: None,
+            thread: params.thread.clone(),
         };
+        request.validate().map_err(|problem| ToolError::invalid(problem.replace("--thread", "thread")))?;
         let handle = engine.start_attach(request).map_err(|err| ToolError::refused(err.to_string()))?;
         let run_id = handle.run_id;
         let mut guard = CancelOnDrop { engine: engine.clone(), run_id, armed: true };

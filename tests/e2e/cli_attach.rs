@@ -183,6 +183,88 @@ fn bad_targets_are_refused_with_the_fix() {
     // The process id 0.
     let (code, stderr) = refused(&["attach", "0"]);
     assert!(code == 4 && stderr.contains("not a process id"), "{stderr}");
+    // PID 1, the init process here (a container's PID 1 may well be the Python app: then it is attached to).
+    let init = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
+    if !init.trim().starts_with("python") {
+        let (code, stderr) = refused(&["attach", "1", "--duration", "1"]);
+        assert_eq!(code, 4, "{stderr}");
+        assert!((stderr.contains("not a Python process") || stderr.contains("another user")) && stderr.contains("Fix:"), "{stderr}");
+    }
+}
+
+/// `attach_changes.py MODE`: a target that changes under the sampler (threads, fork, exec).
+fn changing_target(mode: &str) -> Child {
+    let mut child = Command::new(support::python()).arg(support::program("attach_changes.py")).args([mode, "30"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    child
+}
+
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+fn function_names(json: &serde_json::Value) -> Vec<String> {
+    json["files"].as_array().unwrap().iter().flat_map(|file| file["functions"].as_array().unwrap()).map(|function| function["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn thread_counts_one_thread_only_and_the_view_lists_the_threads() {
+    let mut target = changing_target("threads");
+    let pid = target.id().to_string();
+    let (output, stdout, stderr) = run(bin().args(["attach", &pid, "--duration", "1.5", "--thread", "crunch", "--json"]));
+    let (all_output, view, all_stderr) = run(bin().args(["attach", &pid, "--duration", "1.5"]));
+    let (none_output, none_stdout, _) = run(bin().args(["attach", &pid, "--duration", "0.5", "--thread", "nope", "--json"]));
+    let (empty_code, empty_stderr) = refused(&["attach", &pid, "--thread", " "]);
+    target.kill().unwrap();
+    target.wait().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names = function_names(&json);
+    assert!(names.contains(&"crunch".to_string()) && !names.contains(&"churn".to_string()), "only crunch's thread: {names:?}");
+    assert_eq!(json["attached"]["thread"], "crunch");
+    let threads = json["attached"]["threads"].as_array().unwrap();
+    assert!(threads.len() == 1 && threads[0]["name"] == "crunch" && threads[0]["native_id"].as_u64().is_some(), "{threads:?}");
+    // Without --thread: both threads, merged, and the header's per-thread line names each with its share.
+    assert_eq!(all_output.status.code(), Some(0), "{all_stderr}");
+    let thread_line = view.lines().find(|line| line.starts_with("threads: ")).unwrap_or_else(|| panic!("no threads line: {view}"));
+    assert!(thread_line.contains("crunch (tid ") && thread_line.contains("churn (tid ") && thread_line.contains('%'), "{thread_line}");
+    assert!(view.contains("crunch (") && view.contains("churn ("), "both functions in the view: {view}");
+    // A filter that matches nothing says which threads there were.
+    assert_eq!(none_output.status.code(), Some(0));
+    let none: serde_json::Value = serde_json::from_str(&none_stdout).unwrap();
+    assert!(none["notes"].as_array().unwrap().iter().any(|note| { let note = note.as_str().unwrap(); note.contains("No thread matched") && note.contains("crunch (tid ") }), "{:?}", none["notes"]);
+    assert!(empty_code == 2 && empty_stderr.contains("--thread needs a thread's name or id"), "{empty_stderr}");
+}
+
+#[test]
+fn a_target_that_execs_or_forks_mid_attach_ends_or_goes_on_cleanly() {
+    for mode in ["exec-python", "exec-other"] {
+        let mut target = changing_target(mode);
+        let (output, stdout, stderr) = run(bin().args(["attach", &target.id().to_string(), "--duration", "10", "--json"]));
+        let state = state_of(target.id());
+        target.kill().unwrap();
+        target.wait().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{mode}: {stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert!(json["notes"].as_array().unwrap().iter().any(|note| note.as_str().unwrap().contains("replaced its program (exec)")), "{mode}: {:?}", json["notes"]);
+        assert!(json["elapsed_s"].as_f64().unwrap() < 9.0, "{mode}: the attach ended at the exec, not at --duration");
+        assert!(function_names(&json).contains(&"before_exec".to_string()), "{mode}: the samples before the exec are kept: {}", json["files"]);
+        assert!(matches!(state, Some('R' | 'S')), "{mode}: the new program runs on ({state:?})");
+    }
+    // A fork: the parent goes on being sampled; with --subprocesses the child is sampled too.
+    let mut target = changing_target("fork");
+    let (output, stdout, stderr) = run(bin().args(["attach", &target.id().to_string(), "--duration", "3.5", "--subprocesses", "--json"]));
+    let state = state_of(target.id());
+    target.kill().unwrap();
+    target.wait().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names = function_names(&json);
+    assert!(names.contains(&"parent_work".to_string()) && names.contains(&"child_work".to_string()), "parent and forked child: {names:?}");
+    assert!(matches!(state, Some('R' | 'S')), "the parent runs on ({state:?})");
 }
 
 #[test]
@@ -193,6 +275,8 @@ fn bad_rates_and_durations_are_usage_errors() {
         (["--duration", "0"], "--duration must be more than 0"),
         (["--duration", "NaN"], "--duration must be more than 0"),
         (["--duration", "1e9"], "--duration must be more than 0"),
+        (["--duration", "31536000"], "at most 86400 seconds"),
+        (["--rate", "NaN"], "invalid value 'NaN' for '--rate"),
     ] {
         let (code, stderr) = refused(&["attach", "1", args[0], args[1]]);
         assert_eq!(code, 2, "{args:?}: {stderr}");

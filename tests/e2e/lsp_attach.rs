@@ -129,5 +129,15 @@ fn cancel_detaches_and_the_target_keeps_running_and_bad_pids_are_refused() {
     assert!(refused["message"].as_str().unwrap().contains("no such process"), "{refused}");
     let refused = client.execute("scalene.attach", json!({"pid": pid, "duration": 0})).expect_err("a zero duration");
     assert!(refused["message"].as_str().unwrap().contains("duration"), "{refused}");
+    let refused = client.execute("scalene.attach", json!({"pid": pid, "thread": ""})).expect_err("an empty thread");
+    assert!(refused["message"].as_str().unwrap().contains("`thread` needs a thread's name or id"), "{refused}");
+    let refused = client.execute("scalene.attach", json!({"pid": 0})).expect_err("pid 0");
+    assert!(refused["message"].as_str().unwrap().contains("not a process id"), "{refused}");
+    // After the cancel and every refusal nothing is left attached: a new attach is not "already attached".
+    let again = client.execute_ok("scalene.attach", json!({"pid": pid, "duration": 0.5}));
+    let token = format!("scalene-{}", again["run_id"].as_str().unwrap());
+    client.expect_request("window/workDoneProgress/create", TIMEOUT);
+    progress_of(&mut client, &token, "end");
+    assert!(target.keeps_going(), "the target runs on after the refusals");
     client.forget_unclaimed();
 }

@@ -157,6 +157,8 @@ pub struct Attached {
     pub idle: bool,
     pub native: bool,
     pub subprocesses: bool,
+    /// Only the threads matching this (name, native id or Python id) were counted (`--thread`).
+    pub thread: Option<String>,
     /// Samples per thread, most first: the per-thread view of the merged numbers.
     pub threads: Vec<ThreadSamples>,
 }
@@ -164,7 +166,10 @@ pub struct Attached {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ThreadSamples {
     pub pid: u32,
+    /// Python's id of the thread (`threading.get_ident()`).
     pub thread_id: u64,
+    /// The operating system's id (`threading.get_native_id()`, what `top -H` shows), when py-spy read it.
+    pub native_id: Option<u64>,
     pub name: Option<String>,
     pub samples: u64,
 }

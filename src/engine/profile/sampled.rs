@@ -38,6 +38,40 @@ pub struct SamplingInfo {
     pub idle: bool,
     pub native: bool,
     pub subprocesses: bool,
+    /// Only the threads matching this were counted (`--thread`).
+    pub thread: Option<String>,
+}
+
+/// The thread a stack was read from.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadOf<'a> {
+    pub pid: u32,
+    /// Python's id (`threading.get_ident()`).
+    pub id: u64,
+    /// The operating system's id (`threading.get_native_id()`).
+    pub native_id: Option<u64>,
+    pub name: Option<&'a str>,
+}
+
+impl ThreadOf<'_> {
+    /// True when `filter` is this thread's name, native id, or Python id (decimal or `0x` hex).
+    pub fn matches(&self, filter: &str) -> bool {
+        let filter = filter.trim();
+        self.name == Some(filter)
+            || self.native_id.is_some_and(|id| id.to_string() == filter)
+            || self.id.to_string() == filter
+            || format!("{:#x}", self.id).eq_ignore_ascii_case(filter)
+    }
+
+    /// How a user knows the thread: its name and native id.
+    fn label(&self) -> String {
+        match (self.name, self.native_id) {
+            (Some(name), Some(native)) => format!("{name} (tid {native})"),
+            (Some(name), None) => name.to_string(),
+            (None, Some(native)) => format!("tid {native}"),
+            (None, None) => format!("{:#x}", self.id),
+        }
+    }
 }
 
 /// Stacks counted so far: distinct stacks (outermost frame first) and their counts, the time order of
@@ -47,7 +81,10 @@ pub struct SampleTally {
     stack_ids: HashMap<Box<[SampledFrame]>, u32>,
     stacks: Vec<(Box<[SampledFrame]>, u64)>,
     timeline: Vec<(f64, u32, u32, u64)>,
-    threads: HashMap<(u32, u64), (Option<String>, u64)>,
+    threads: HashMap<(u32, u64), (Option<String>, Option<u64>, u64)>,
+    /// With a thread filter: the stacks of other threads, left out, by thread.
+    only: Option<String>,
+    others: HashMap<String, u64>,
     ticks: u64,
     samples: u64,
     errors: u64,
@@ -58,6 +95,11 @@ pub struct SampleTally {
 const MAX_TIMELINE: usize = crate::engine::profile::call_paths::MAX_TIMELINE_RUNS;
 
 impl SampleTally {
+    /// A tally counting only the threads `filter` matches (see `ThreadOf::matches`); all with `None`.
+    pub fn only_thread(filter: Option<String>) -> SampleTally {
+        SampleTally { only: filter, ..SampleTally::default() }
+    }
+
     /// One tick: every thread's stack was read (or not: `error`).
     pub fn tick(&mut self, error: bool) {
         self.ticks += 1;
@@ -67,13 +109,20 @@ impl SampleTally {
     }
 
     /// One thread's stack at `t_s` seconds after attaching, outermost frame first.
-    pub fn add(&mut self, t_s: f64, pid: u32, thread_id: u64, thread_name: Option<&str>, frames: Vec<SampledFrame>) {
+    pub fn add(&mut self, t_s: f64, thread: ThreadOf, frames: Vec<SampledFrame>) {
         if frames.is_empty() {
             return;
         }
+        if let Some(only) = &self.only
+            && !thread.matches(only)
+        {
+            *self.others.entry(thread.label()).or_default() += 1;
+            return;
+        }
+        let thread_id = thread.id;
         self.samples += 1;
-        let entry = self.threads.entry((pid, thread_id)).or_insert_with(|| (thread_name.map(str::to_owned), 0));
-        entry.1 += 1;
+        let entry = self.threads.entry((thread.pid, thread_id)).or_insert_with(|| (thread.name.map(str::to_owned), thread.native_id, 0));
+        entry.2 += 1;
         let key: Box<[SampledFrame]> = frames.into_boxed_slice();
         let id = match self.stack_ids.get(&key) {
             Some(id) => *id,
@@ -204,7 +253,7 @@ impl SampleTally {
         let mut threads: Vec<ThreadSamples> = self
             .threads
             .iter()
-            .map(|((pid, thread_id), (name, samples))| ThreadSamples { pid: *pid, thread_id: *thread_id, name: name.clone(), samples: *samples })
+            .map(|((pid, thread_id), (name, native_id, samples))| ThreadSamples { pid: *pid, thread_id: *thread_id, native_id: *native_id, name: name.clone(), samples: *samples })
             .collect();
         threads.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.thread_id.cmp(&b.thread_id)));
         let mut profile = Profile::empty(status, program);
@@ -232,7 +281,25 @@ impl SampleTally {
                 self.skipped
             ));
         }
-        if self.samples == 0 {
+        if let Some(only) = &self.only {
+            let left_out: u64 = self.others.values().sum();
+            if self.samples == 0 && left_out > 0 {
+                let mut seen: Vec<(&String, &u64)> = self.others.iter().collect();
+                seen.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let seen: Vec<&str> = seen.iter().take(10).map(|(label, _)| label.as_str()).collect();
+                profile.notes.push(format!(
+                    "No thread matched {only:?}: the threads sampled were {}. Fix: pass one of their names or tids to --thread (`thread` in the editor and MCP).",
+                    seen.join(", ")
+                ));
+            } else {
+                profile.notes.push(format!(
+                    "Only the threads matching {only:?} (by name, tid or Python id) were counted: {} of {} thread samples; every share is a part of theirs.",
+                    self.samples,
+                    self.samples + left_out
+                ));
+            }
+        }
+        if self.samples == 0 && (self.only.is_none() || self.others.is_empty()) {
             profile.notes.push(if info.idle {
                 "No stack was sampled: the process had no Python thread to read.".to_string()
             } else {
@@ -250,6 +317,7 @@ impl SampleTally {
             idle: info.idle,
             native: info.native,
             subprocesses: info.subprocesses,
+            thread: info.thread.clone(),
             threads,
         }));
         profile
@@ -299,6 +367,10 @@ mod tests {
         SampledFrame { name: name.into(), file: file.into(), line, native: false }
     }
 
+    fn main_thread(pid: u32, id: u64) -> ThreadOf<'static> {
+        ThreadOf { pid, id, native_id: Some(4242), name: Some("MainThread") }
+    }
+
     const SOURCE: &str = "import time\n\ndef heavy():\n    x = 0\n    for i in range(10):\n        x += i\n    return x\n\ndef light():\n    return 1\n\ndef main():\n    heavy()\n    light()\n";
 
     #[test]
@@ -316,11 +388,11 @@ mod tests {
         let mut tally = SampleTally::default();
         for i in 0..70 {
             tally.tick(false);
-            tally.add(i as f64 * 0.01, 7, 1, Some("MainThread"), vec![frame("<module>", "/p/a.py", 15), frame("main", "/p/a.py", 13), frame("heavy", "/p/a.py", 6)]);
+            tally.add(i as f64 * 0.01, main_thread(7, 1), vec![frame("<module>", "/p/a.py", 15), frame("main", "/p/a.py", 13), frame("heavy", "/p/a.py", 6)]);
         }
         for i in 0..30 {
             tally.tick(false);
-            tally.add(0.7 + i as f64 * 0.01, 7, 1, Some("MainThread"), vec![frame("<module>", "/p/a.py", 15), frame("main", "/p/a.py", 14), frame("light", "/p/a.py", 10)]);
+            tally.add(0.7 + i as f64 * 0.01, main_thread(7, 1), vec![frame("<module>", "/p/a.py", 15), frame("main", "/p/a.py", 14), frame("light", "/p/a.py", 10)]);
         }
         tally.tick(true);
         let info = SamplingInfo { pid: 7, command_line: "python a.py".into(), rate_hz: 100.0, ..SamplingInfo::default() };
@@ -346,11 +418,37 @@ mod tests {
     fn a_native_leaf_charges_the_innermost_python_line_as_native() {
         let mut tally = SampleTally::default();
         let native = SampledFrame { name: "PyNumber_Add".into(), file: "/usr/lib/libpython3.11.so".into(), line: 0, native: true };
-        tally.add(0.0, 1, 1, None, vec![frame("heavy", "/p/a.py", 6), native]);
-        tally.add(0.0, 1, 2, None, vec![frame("heavy", "/p/a.py", 6)]);
+        tally.add(0.0, ThreadOf { pid: 1, id: 1, native_id: None, name: None }, vec![frame("heavy", "/p/a.py", 6), native]);
+        tally.add(0.0, ThreadOf { pid: 1, id: 2, native_id: None, name: None }, vec![frame("heavy", "/p/a.py", 6)]);
         let profile = tally.profile(&SamplingInfo { rate_hz: 100.0, ..SamplingInfo::default() }, RunStatus::Ok, "a".into(), 0.02, &HashMap::new());
         let line = &profile.files[0].lines[0];
         assert_eq!((line.metrics.cpu_python, line.metrics.cpu_native), (50.0, 50.0));
         assert_eq!(profile.attached.as_deref().unwrap().threads.len(), 2, "threads merged, counted apart");
+    }
+
+    #[test]
+    fn a_thread_filter_counts_that_thread_only_and_names_the_others_when_nothing_matched() {
+        let crunch = ThreadOf { pid: 1, id: 0x7f00, native_id: Some(101), name: Some("crunch") };
+        let churn = ThreadOf { pid: 1, id: 0x7f01, native_id: Some(102), name: Some("churn") };
+        for filter in ["crunch", "101", "0x7F00", &0x7f00u64.to_string()] {
+            let mut tally = SampleTally::only_thread(Some(filter.to_string()));
+            for i in 0..10 {
+                tally.add(i as f64 * 0.01, crunch, vec![frame("heavy", "/p/a.py", 6)]);
+                tally.add(i as f64 * 0.01, churn, vec![frame("light", "/p/a.py", 10)]);
+            }
+            let info = SamplingInfo { rate_hz: 100.0, thread: Some(filter.to_string()), ..SamplingInfo::default() };
+            let profile = tally.profile(&info, RunStatus::Ok, "a".into(), 0.1, &HashMap::new());
+            let lines: Vec<u32> = profile.files[0].lines.iter().map(|line| line.line).collect();
+            assert_eq!(lines, vec![6], "{filter}: only crunch's line");
+            let attached = profile.attached.as_deref().unwrap();
+            assert_eq!((attached.samples, attached.threads.len(), attached.thread.as_deref(), attached.threads[0].native_id), (10, 1, Some(filter), Some(101)));
+            assert!(profile.notes.iter().any(|note| note.contains("10 of 20 thread samples")), "{:?}", profile.notes);
+        }
+        let mut tally = SampleTally::only_thread(Some("nope".into()));
+        tally.add(0.0, churn, vec![frame("light", "/p/a.py", 10)]);
+        let profile = tally.profile(&SamplingInfo { rate_hz: 100.0, ..SamplingInfo::default() }, RunStatus::Ok, "a".into(), 0.1, &HashMap::new());
+        assert!(profile.files.is_empty());
+        assert!(profile.notes.iter().any(|note| note.contains("No thread matched \"nope\"") && note.contains("churn (tid 102)") && note.contains("Fix:")), "{:?}", profile.notes);
+        assert!(!profile.notes.iter().any(|note| note.contains("idle the whole time")), "not said to be idle: {:?}", profile.notes);
     }
 }

@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::profile::metrics::LineMetrics;
 use crate::engine::profile::model::{
-    ATTACHED_SOURCE, Attached, FileProfile, ThreadSamples, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
+    ATTACHED_SOURCE, FileProfile, FileSpread, FunctionStats, Leak, LineStats, MetricSpread, Profile, RunStatus, SourceLocation, Spread, Stat,
 };
 
+mod attached;
 mod call_paths;
 
+pub use attached::{AttachedJson, ThreadJson};
 pub use call_paths::{CallFunctionJson, CallPathsJson, StackJson};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -67,89 +69,6 @@ pub struct ProfileJson {
     /// How an attached profile was sampled (present exactly when `source` is `py-spy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<AttachedJson>,
-}
-
-/// An attached profile's sampling: py-spy read the stacks of a process scalene-lsp did not start. Its CPU
-/// numbers are wall-clock samples of the running threads (every thread with `idle`), not CPU time
-/// measured by Scalene; there are no memory numbers.
-#[derive(Serialize, Deserialize, JsonSchema)]
-pub struct AttachedJson {
-    pub pid: u32,
-    /// The process's command line when attached.
-    pub command_line: String,
-    /// The target's Python version, as py-spy read it.
-    pub python_version: Option<String>,
-    /// Samples per second asked for.
-    pub rate_hz: f64,
-    /// Sampling ticks taken (each reads every thread's stack once).
-    pub ticks: u64,
-    /// Thread stacks counted: every CPU share is a part of these.
-    pub samples: u64,
-    /// Ticks whose stacks could not be read (skipped).
-    pub errors: u64,
-    /// Whether idle threads' stacks were counted (`--idle`).
-    pub idle: bool,
-    /// Whether native frames were read (`--native`).
-    pub native: bool,
-    /// Whether the process's Python subprocesses were sampled too (`--subprocesses`).
-    pub subprocesses: bool,
-    /// Always `wall`: the numbers are wall-clock samples of a process scalene-lsp did not start.
-    pub clock: String,
-    /// Samples per thread, most first.
-    pub threads: Vec<ThreadJson>,
-}
-
-#[derive(Serialize, Deserialize, JsonSchema)]
-pub struct ThreadJson {
-    pub pid: u32,
-    pub thread_id: u64,
-    pub name: Option<String>,
-    pub samples: u64,
-}
-
-impl From<&Attached> for AttachedJson {
-    fn from(attached: &Attached) -> AttachedJson {
-        let Attached { pid, command_line, python_version, rate_hz, ticks, samples, errors, idle, native, subprocesses, threads } = attached;
-        AttachedJson {
-            pid: *pid,
-            command_line: command_line.clone(),
-            python_version: python_version.clone(),
-            rate_hz: *rate_hz,
-            ticks: *ticks,
-            samples: *samples,
-            errors: *errors,
-            idle: *idle,
-            native: *native,
-            subprocesses: *subprocesses,
-            clock: "wall".into(),
-            threads: threads
-                .iter()
-                .map(|thread| ThreadJson { pid: thread.pid, thread_id: thread.thread_id, name: thread.name.clone(), samples: thread.samples })
-                .collect(),
-        }
-    }
-}
-
-impl AttachedJson {
-    fn into_attached(self) -> Attached {
-        let AttachedJson { pid, command_line, python_version, rate_hz, ticks, samples, errors, idle, native, subprocesses, clock: _, threads } = self;
-        Attached {
-            pid,
-            command_line,
-            python_version,
-            rate_hz,
-            ticks,
-            samples,
-            errors,
-            idle,
-            native,
-            subprocesses,
-            threads: threads
-                .into_iter()
-                .map(|thread| ThreadSamples { pid: thread.pid, thread_id: thread.thread_id, name: thread.name, samples: thread.samples })
-                .collect(),
-        }
-    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]

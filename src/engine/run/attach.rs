@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::error::EngineError;
 use crate::engine::profile::model::{Profile, RunStatus};
-use crate::engine::profile::sampled::{SampleTally, SampledFrame, SamplingInfo};
+use crate::engine::profile::sampled::{SampleTally, SampledFrame, SamplingInfo, ThreadOf};
 
 /// The default sampling rate, per second (py-spy's own default).
 pub const DEFAULT_RATE_HZ: u32 = 100;
@@ -44,7 +44,12 @@ pub struct AttachRequest {
     pub subprocesses: bool,
     /// Call `on_snapshot` with the profile so far at this interval.
     pub live: Option<Duration>,
+    /// Count only the threads this names (name, native id or Python id; see `ThreadOf::matches`).
+    pub thread: Option<String>,
 }
+
+/// How often the sampler checks that the target still runs the program it attached to (exec).
+const EXEC_CHECK: Duration = Duration::from_millis(250);
 
 impl AttachRequest {
     /// The checks of the request's own values (the target's come when attaching).
@@ -56,6 +61,9 @@ impl AttachRequest {
             && (duration.is_zero() || duration.as_secs_f64() > MAX_DURATION_S)
         {
             return Err(format!("--duration must be more than 0 and at most {MAX_DURATION_S} seconds (a day), got {}", duration.as_secs_f64()));
+        }
+        if self.thread.as_deref().is_some_and(|thread| thread.trim().is_empty()) {
+            return Err("--thread needs a thread's name or id (`top -H -p PID` lists the ids), got an empty one".to_string());
         }
         Ok(())
     }
@@ -84,6 +92,7 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     let started = Instant::now();
     let span = tracing::info_span!("attach", pid, rate_hz = request.rate_hz);
     let _entered = span.enter();
+    let identity = procs::exec_identity(pid);
     let mut sampler = py_spy::sampler::Sampler::new(pid as py_spy::Pid, &config).map_err(|err| procs::explain_spy_error(pid, &format!("{err:#}")))?;
     tracing::info!(attach_ms = started.elapsed().as_millis() as u64, "attached");
     let info = SamplingInfo {
@@ -94,12 +103,15 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
         idle: request.idle,
         native: request.native,
         subprocesses: request.subprocesses,
+        thread: request.thread.clone(),
     };
     let sampling_started = Instant::now();
-    let mut tally = SampleTally::default();
+    let mut tally = SampleTally::only_thread(request.thread.clone());
     let mut sources: HashMap<Arc<str>, Arc<str>> = HashMap::new();
     let mut next_snapshot = request.live.map(|interval| sampling_started + interval);
     let mut exited = true;
+    let mut replaced: Option<f64> = None;
+    let mut next_exec_check = sampling_started + EXEC_CHECK;
     let mut names: HashMap<(String, String), (Arc<str>, Arc<str>)> = HashMap::new();
     // py-spy's timer draws Poisson intervals, but when its thread falls behind (the machine is busy) it
     // catches up with samples taken back to back, which all see the same stack: such a burst would
@@ -110,6 +122,19 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     let mut last_counted = f64::NEG_INFINITY;
     for sample in &mut sampler {
         let t_s = sampling_started.elapsed().as_secs_f64();
+        // A process that exec'd runs another program under the same pid: py-spy's addresses are stale
+        // (every read fails, or worse). Checked on a failed read and a few times a second.
+        let failed_read = sample.sampling_errors.as_ref().is_some_and(|errors| !errors.is_empty());
+        if (failed_read || Instant::now() >= next_exec_check)
+            && let Some(before) = &identity
+        {
+            next_exec_check = Instant::now() + EXEC_CHECK;
+            if procs::exec_identity(pid).is_some_and(|now| &now != before) {
+                replaced = Some(t_s);
+                exited = false;
+                break;
+            }
+        }
         if sample.late.is_some() && t_s - last_counted < min_spacing {
             tally.skip();
             if stop.load(Ordering::Relaxed) || request.duration.is_some_and(|duration| sampling_started.elapsed() >= duration) {
@@ -119,7 +144,7 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
             continue;
         }
         last_counted = t_s;
-        tally.tick(sample.sampling_errors.as_ref().is_some_and(|errors| !errors.is_empty()));
+        tally.tick(failed_read);
         for trace in sample.traces {
             if !request.idle && !trace.active {
                 continue;
@@ -137,7 +162,8 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
                     SampledFrame { name, file, line: frame.line.max(0) as u32, native: frame.module.is_some() }
                 })
                 .collect();
-            tally.add(t_s, trace.pid as u32, trace.thread_id, trace.thread_name.as_deref(), frames);
+            let thread = ThreadOf { pid: trace.pid as u32, id: trace.thread_id, native_id: trace.os_thread_id, name: trace.thread_name.as_deref() };
+            tally.add(t_s, thread, frames);
         }
         if let (Some(at), Some(interval)) = (next_snapshot, request.live)
             && Instant::now() >= at
@@ -157,6 +183,12 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     tracing::info!(samples = tally.samples(), ticks = tally.ticks(), elapsed_s, exited, "detached");
     read_sources(&tally, &mut sources);
     let mut profile = tally.profile(&info, RunStatus::Ok, program, elapsed_s, &sources);
+    if let Some(at_s) = replaced {
+        let now = procs::command_line(pid);
+        profile.notes.push(format!(
+            "The process replaced its program (exec) after {at_s:.1} s of sampling and now runs `{now}`: the samples up to then are kept. Fix: attach again to sample the new program, if it is Python (`scalene-lsp ps`)."
+        ));
+    }
     if exited {
         profile.notes.push(format!("The process exited after {elapsed_s:.1} s of sampling: the samples up to then are kept."));
     }

@@ -189,6 +189,21 @@ pub fn program_of(arguments: &[String], cwd: Option<&Path>) -> String {
     arguments.join(" ")
 }
 
+/// What changes when a process replaces its program (exec) and nothing else does: its executable and
+/// its auxiliary vector (the new program's entry point, the address of its random bytes, ...). A
+/// process renaming itself (`setproctitle`, as gunicorn workers do) changes its command line, not these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecIdentity {
+    exe: Option<PathBuf>,
+    auxv: Vec<u8>,
+}
+
+/// The process's `ExecIdentity`, None once it is gone (or its auxiliary vector cannot be read).
+pub fn exec_identity(pid: u32) -> Option<ExecIdentity> {
+    let auxv = std::fs::read(format!("/proc/{pid}/auxv")).ok()?;
+    Some(ExecIdentity { exe: std::fs::read_link(format!("/proc/{pid}/exe")).ok(), auxv })
+}
+
 /// Turns py-spy's failure to attach into one message with its fix.
 pub fn explain_spy_error(pid: u32, error: &str) -> EngineError {
     let lower = error.to_lowercase();
@@ -235,5 +250,16 @@ mod tests {
         assert!(own.contains("scalene-lsp itself") && own.contains("Fix:"), "{own}");
         let zero = check_target(0).err().expect("not pid 0").to_string();
         assert!(zero.contains("not a process id"), "{zero}");
+    }
+
+    #[test]
+    fn exec_identity_stays_for_a_renamed_process_and_changes_with_exec() {
+        let me = exec_identity(std::process::id()).expect("our own");
+        assert_eq!(exec_identity(std::process::id()), Some(me.clone()), "stable while nothing happens");
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let other = exec_identity(child.id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_ne!(other, Some(me), "another program, another identity");
     }
 }

@@ -1,7 +1,8 @@
 //! LSP latency, measured from a client over stdio against the real binary:
 //! 1. inlay hints for 100-line ranges of a 5,000-line file whose every line has activity (the real
 //!    Scalene profile fixtures/scalene/2.4.0/big_file.json, loaded): p50/p99 round trip, idle and while
-//!    a real Scalene run is going;
+//!    a real Scalene run is going, and while the same server is attached to a running process (py-spy,
+//!    a snapshot every second);
 //! 2. from `scalene.loadProfile` of a Scalene JSON to the first publishDiagnostics, per fixture;
 //! 3. live runs: inlay hints while a live run writes a snapshot every second (against idle), and from
 //!    a snapshot written into a live run's output file to `workspace/inlayHint/refresh`, per fixture.
@@ -119,6 +120,30 @@ fn main() {
     live_client.execute_ok("scalene.cancel", json!({"run_id": run["run_id"]}));
     live_client.expect_notification("$/progress", progress("end"), Duration::from_secs(120));
     drop(live_client);
+
+    // The same server attached (py-spy at 100 Hz, a snapshot every second) to a program it did not start:
+    // the sampler thread and the snapshots are in the process that answers.
+    let mut target = std::process::Command::new(&python)
+        .arg(repo().join("fixtures/programs/split_70_30.py"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(target.stdout.take().unwrap()), &mut ready).unwrap();
+    let attach = client.execute_ok("scalene.attach", json!({"pid": target.id()}));
+    let attached_shown = |params: &Value| params["value"]["message"].as_str().is_some_and(|message| message.contains(" samples"));
+    client.expect_notification("$/progress", attached_shown, Duration::from_secs(60));
+    let attached = hint_latencies(&mut client, &uri, n_requests);
+    report("inlay hints, 100-line ranges, while this server is attached to a process (py-spy, 100 Hz)", &attached);
+    println!(
+        "attached / idle: p50 {:.2}x, p99 {:.2}x",
+        percentile(&attached, 0.5).as_secs_f64() / percentile(&idle, 0.5).as_secs_f64(),
+        percentile(&attached, 0.99).as_secs_f64() / percentile(&idle, 0.99).as_secs_f64()
+    );
+    client.execute_ok("scalene.cancel", json!({"run_id": attach["run_id"]}));
+    client.expect_notification("$/progress", progress("end"), Duration::from_secs(60));
+    let _ = target.kill();
+    let _ = target.wait();
     drop(client);
 
     // 3. A snapshot written into a live run's output → the editor asked to refresh its hints. The run's

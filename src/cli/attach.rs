@@ -4,8 +4,6 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{block_on, engine_settings, exit, fail, out, print_profile, saved};
@@ -90,48 +88,59 @@ pub fn attach(args: AttachArgs) -> ExitCode {
     let (json, save) = (args.json, args.save);
     let store_settings = args.store.settings();
     block_on(async move {
+        // The same path as the editor's and the agents' attach: `Engine::start_attach`, its snapshots in
+        // the cache, Ctrl-C a cancel (which detaches and keeps the samples so far).
         let engine = Engine::new(EngineSettings { store: store_settings, ..engine_settings() });
-        let stop = Arc::new(AtomicBool::new(false));
-        let (snapshots_tx, mut snapshots) = tokio::sync::mpsc::unbounded_channel();
+        let mut snapshots = engine.cache().subscribe();
         let name = format!("pid {}", request.pid);
+        let (pid, rate_hz) = (request.pid, request.rate_hz);
+        let handle = match engine.start_attach(request) {
+            Ok(handle) => handle,
+            Err(err) => return fail(&err),
+        };
         if live_view {
             out(&super::profile::live_screen(None, &name));
         } else if std::io::stderr().is_terminal() {
             let until = duration.map_or("Ctrl-C".to_string(), |duration| format!("{:.1} s or Ctrl-C", duration.as_secs_f64()));
-            eprintln!("scalene-lsp: attaching py-spy to pid {} at {} Hz until {until}…", request.pid, request.rate_hz);
+            eprintln!("scalene-lsp: attaching py-spy to pid {pid} at {rate_hz} Hz until {until}…");
         }
-        let sampling = tokio::task::spawn_blocking({
-            let stop = stop.clone();
-            move || attach::attach_blocking(&request, &stop, |profile| drop(snapshots_tx.send(profile)))
-        });
-        let mut sampling = std::pin::pin!(sampling);
-        let result = loop {
-            tokio::select! {
-                result = &mut sampling => break result,
-                Some(profile) = snapshots.recv() => {
-                    out(&super::profile::live_screen(Some(&profile), &name));
+        let run_id = handle.run_id;
+        let mut wait = std::pin::pin!(handle.wait());
+        let redraw = async {
+            loop {
+                match snapshots.recv().await {
+                    Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
+                        if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == crate::engine::RunStatus::Running) {
+                            out(&super::profile::live_screen(Some(&entry.profile), &name));
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                    _ => {}
                 }
-                signal = crate::host::stop_signal(), if !stop.load(Ordering::Relaxed) => {
-                    tracing::info!(signal, "detaching");
-                    stop.store(true, Ordering::Relaxed);
-                }
+            }
+        };
+        let result = tokio::select! {
+            result = &mut wait => result,
+            () = redraw => unreachable!("the redraw loop never ends"),
+            signal = crate::host::stop_signal() => {
+                tracing::info!(signal, "detaching");
+                engine.cancel(Some(run_id));
+                wait.await
             }
         };
         if live_view {
             out("\x1b[H\x1b[2J");
         }
+        engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
-            Ok(Ok(profile)) => {
-                let code = print_profile(&profile, json);
-                let exported = exports.write(&profile);
-                let saved = saved::save_after(&engine.store(), save.as_deref(), &profile);
+            Ok(entry) => {
+                let profile = &entry.profile;
+                let code = print_profile(profile, json);
+                let exported = exports.write(profile);
+                let saved = saved::save_after(&engine.store(), save.as_deref(), profile);
                 exported.or(saved).unwrap_or(code)
             }
-            Ok(Err(err)) => fail(&err),
-            Err(panic) => {
-                eprintln!("error: the sampler stopped unexpectedly: {panic}");
-                ExitCode::from(exit::NO_PROFILE)
-            }
+            Err(err) => fail(&err),
         }
     })
 }

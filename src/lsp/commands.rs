@@ -285,7 +285,7 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
                 Some(seconds) => return Err(invalid_params(format!("{}: `duration` must be more than 0 and at most a day (seconds), got {seconds}", command.id()))),
             };
             let live = args.live.unwrap_or(true).then_some(std::time::Duration::from_secs(1));
-            let request = crate::engine::AttachRequest { pid: args.pid, duration, rate_hz: crate::engine::DEFAULT_RATE_HZ, idle: false, native: false, subprocesses: false, live, thread: args.thread };
+            let request = crate::engine::AttachRequest { duration, live, thread: args.thread, ..crate::engine::AttachRequest::new(args.pid) };
             request.validate().map_err(|problem| invalid_params(format!("{}: {}", command.id(), problem.replace("--thread", "`thread`"))))?;
             // The checks read /proc only: cheap enough to answer the request with their error.
             crate::engine::run::attach::procs::check_target(args.pid).map_err(|err| engine_error(&err))?;

@@ -60,11 +60,25 @@ fn diagnostic(range: Range, severity: tower_lsp_server::ls_types::DiagnosticSeve
     }
 }
 
+/// How a profile measured CPU, for the words next to its numbers: Scalene's CPU time, or py-spy's
+/// wall-clock samples of a process it attached to (no system time, no memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sampler {
+    Scalene,
+    PySpy,
+}
+
+impl Sampler {
+    pub fn of(profile: &crate::engine::Profile) -> Sampler {
+        if profile.attached.is_some() { Sampler::PySpy } else { Sampler::Scalene }
+    }
+}
+
 /// Diagnostics for one profiled line at `range` (already mapped to the current text).
 pub fn line_diagnostics(
     line: &LineStats,
     file: &FileProfile,
-    memory: bool,
+    (memory, sampler): (bool, Sampler),
     range: Range,
     settings: &DiagnosticSettings,
 ) -> Vec<Diagnostic> {
@@ -76,10 +90,13 @@ pub fn line_diagnostics(
             range,
             severity,
             "cpu-hotspot",
-            format!(
-                "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
-                line.metrics.cpu_python, line.metrics.cpu_native, line.metrics.cpu_system
-            ),
+            match sampler {
+                Sampler::Scalene => format!(
+                    "{cpu:.1}% of CPU time (python {:.1}%, native {:.1}%, system {:.1}%)",
+                    line.metrics.cpu_python, line.metrics.cpu_native, line.metrics.cpu_system
+                ),
+                Sampler::PySpy => format!("{cpu:.1}% of py-spy's samples (wall clock{})", native_part(line.metrics.cpu_native)),
+            },
         ));
     }
     if memory && line.metrics.peak_mb >= settings.memory_mb {
@@ -124,7 +141,15 @@ fn age(created: SystemTime) -> String {
     }
 }
 
-pub fn function_summary(function: &FunctionStats, memory: bool) -> String {
+/// ", native 3.0%" when a py-spy profile read native frames, else nothing.
+fn native_part(native: f64) -> String {
+    if native > 0.0 { format!(", native {native:.1}%") } else { String::new() }
+}
+
+pub fn function_summary(function: &FunctionStats, memory: bool, sampler: Sampler) -> String {
+    if sampler == Sampler::PySpy {
+        return format!("{:.1}% of the samples (py-spy, wall clock{})", function.cpu_total(), native_part(function.cpu_native));
+    }
     let mut text = format!(
         "{:.1}% CPU (python {:.1}%, native {:.1}%, system {:.1}%)",
         function.cpu_total(),
@@ -205,7 +230,7 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
             function.name,
             function.line,
             function.end_line,
-            function_summary(function, profile.memory)
+            function_summary(function, profile.memory, Sampler::of(profile))
         );
     }
     if line.memory_timeline.len() > 1 {
@@ -273,7 +298,7 @@ mod tests {
             metrics: LineMetrics { cpu_python: 29.0, cpu_native: 2.2, peak_mb: 150.0, alloc_mb: 150.0, ..LineMetrics::default() },
             ..LineStats::default()
         };
-        let found = line_diagnostics(&hot, &file, true, Range::default(), &settings);
+        let found = line_diagnostics(&hot, &file, (true, Sampler::Scalene), Range::default(), &settings);
         let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -286,7 +311,7 @@ mod tests {
         assert_eq!(found[0].severity, Some(settings.cpu_warning_severity));
         assert_eq!(found[0].code, Some(NumberOrString::String("cpu-hotspot".into())));
         let mild = LineStats { line: 4, metrics: LineMetrics { cpu_python: 12.0, ..LineMetrics::default() }, ..LineStats::default() };
-        assert_eq!(line_diagnostics(&mild, &file, true, Range::default(), &settings)[0].severity, Some(settings.cpu_severity));
+        assert_eq!(line_diagnostics(&mild, &file, (true, Sampler::Scalene), Range::default(), &settings)[0].severity, Some(settings.cpu_severity));
     }
 
     /// A captured fixture, parsed (the profile as the server holds it after `scalene.loadProfile`).

@@ -16,7 +16,7 @@ pub fn compute(snapshot: &DocumentSnapshot) -> Vec<Diagnostic> {
         return Vec::new();
     };
     let file = view.file();
-    let memory = view.entry.profile.memory;
+    let measured = (view.entry.profile.memory, convert::Sampler::of(&view.entry.profile));
     let mut diagnostics = Vec::new();
     for line in &file.lines {
         let Some(current) = view.line_map.map(line.line) else { continue };
@@ -24,7 +24,7 @@ pub fn compute(snapshot: &DocumentSnapshot) -> Vec<Diagnostic> {
             continue;
         }
         let range = convert::line_range(&snapshot.document, current - 1, snapshot.encoding);
-        diagnostics.extend(convert::line_diagnostics(line, file, memory, range, settings));
+        diagnostics.extend(convert::line_diagnostics(line, file, measured, range, settings));
     }
     diagnostics
 }

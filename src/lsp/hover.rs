@@ -28,7 +28,7 @@ pub fn handle_hover(snapshot: &DocumentSnapshot, position: Position) -> Option<H
                 function.name,
                 function.line,
                 function.end_line,
-                convert::function_summary(function, profile.memory)
+                convert::function_summary(function, profile.memory, convert::Sampler::of(profile))
             ),
             paths.and_then(|paths| calls::hover_callers(paths, &file.path, &function.name)),
         )

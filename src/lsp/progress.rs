@@ -84,6 +84,25 @@ pub fn summary(end: &RunStatusParams) -> String {
     text
 }
 
+/// The progress end message of an attach: `detached from 12345 after 4.0 s · 400 py-spy samples ·
+/// hottest: app.py:17 (76.0% of samples)`, or what ended it (the process exited, or exec'd).
+pub fn attach_summary(pid: u32, end: &RunStatusParams, profile: &crate::engine::Profile) -> String {
+    let noted = |words: &str| profile.notes.iter().any(|note| note.contains(words));
+    let how = if noted("replaced its program (exec)") {
+        format!("{pid} ran another program (exec) after")
+    } else if noted("The process exited") {
+        format!("{pid} exited after")
+    } else {
+        format!("detached from {pid} after")
+    };
+    let samples = profile.attached.as_ref().map_or(0, |attached| attached.samples);
+    let mut text = format!("{how} {:.1} s · {samples} py-spy samples", end.elapsed_s);
+    if let Some(hot) = &end.hottest {
+        text.push_str(&format!(" · hottest: {}:{} ({:.1}% of samples)", hot.file, hot.line + 1, hot.cpu));
+    }
+    text
+}
+
 /// Sends `scalene/runStatus` to a client that asked for it.
 async fn send_status(session: &Session, status: RunStatusParams) {
     if session.capabilities().run_status {
@@ -155,7 +174,10 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
         before_end(&result);
     }
     let mut end = begin.ended(&result, started.elapsed(), series.as_ref());
-    let summary = summary(&end);
+    let summary = match (end.pid, &result) {
+        (Some(pid), Ok(entry)) if end.error.is_none() => attach_summary(pid, &end, &entry.profile),
+        _ => summary(&end),
+    };
     end.summary = Some(summary.clone());
     send_status(&session, end).await;
     match progress {

@@ -595,16 +595,7 @@ impl ScaleneMcp {
             )));
         }
         let engine = self.engine().clone();
-        let request = crate::engine::AttachRequest {
-            pid,
-            duration: Some(Duration::from_secs_f64(seconds)),
-            rate_hz: crate::engine::DEFAULT_RATE_HZ,
-            idle: false,
-            native: false,
-            subprocesses: false,
-            live: None,
-            thread: params.thread.clone(),
-        };
+        let request = crate::engine::AttachRequest { duration: Some(Duration::from_secs_f64(seconds)), thread: params.thread.clone(), ..crate::engine::AttachRequest::new(pid) };
         request.validate().map_err(|problem| ToolError::invalid(problem.replace("--thread", "thread")))?;
         let handle = engine.start_attach(request).map_err(|err| ToolError::refused(err.to_string()))?;
         let run_id = handle.run_id;

@@ -95,7 +95,9 @@ fn attaching_from_the_editor_lists_the_process_reports_samples_and_hints_its_lin
     // Attaching twice at once is refused.
     let twice = client.execute("scalene.attach", json!({"pid": pid})).expect_err("a second attach");
     assert!(twice["message"].as_str().unwrap().contains("already attached"), "{twice}");
-    progress_of(&mut client, &token, "end");
+    let end = progress_of(&mut client, &token, "end");
+    let summary = end["message"].as_str().unwrap();
+    assert!(summary.starts_with(&format!("detached from {pid} after ")) && summary.contains(" py-spy samples · hottest: ") && summary.contains("% of samples)"), "{summary}");
     let heavy_line = text.lines().position(|line| line.contains("n += i % 7")).unwrap() as u64;
     let hints = client.inlay_hints(&uri, &text);
     assert!(hints.iter().any(|hint| hint["position"]["line"] == json!(heavy_line)), "heavy's loop line has a hint: {hints:#?}");
@@ -103,6 +105,10 @@ fn attaching_from_the_editor_lists_the_process_reports_samples_and_hints_its_lin
     let hover = client.hover(&uri, heavy_line, 8).expect("a hover on heavy's loop line");
     assert!(hover.starts_with("**py-spy** · line") && hover.contains(&format!("pid {pid}")) && hover.contains("did not start"), "{hover}");
     assert!(!hover.contains("CPU: system"), "no Scalene-only rows: {hover}");
+    // Hotspot diagnostics speak of py-spy's samples, without Scalene's system time.
+    let diagnostics = client.expect_diagnostics(&uri, |list| list.iter().any(|diagnostic| diagnostic["code"] == "cpu-hotspot"), TIMEOUT);
+    let hotspot = diagnostics.iter().find(|diagnostic| diagnostic["code"] == "cpu-hotspot").unwrap()["message"].as_str().unwrap().to_string();
+    assert!(hotspot.contains("of py-spy's samples (wall clock") && !hotspot.contains("system"), "{hotspot}");
     assert!(target.keeps_going(), "the target runs on after the attach");
     client.forget_unclaimed();
 }

@@ -1228,13 +1228,25 @@ test('21. :ScaleneCallers after a real run lists both callers of a helper, costl
 end)
 
 
-test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), attaches to the one picked; its lines get hints; :ScaleneDetach ends it and the process runs on', function()
-  local script = project .. '/split.py'
-  write_file(script, read_file(ROOT .. '/fixtures/programs/split_70_30.py'))
-  local target = vim.system({ PYTHON, script, '120' }, { cwd = project })
+test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), attaches to a web server started from a terminal; requests light up its handler, labelled py-spy; :ScaleneDetach ends it and the server keeps serving', function()
+  local script = project .. '/web_server.py'
+  write_file(script, read_file(ROOT .. '/fixtures/programs/slow_server.py'))
+  local port_file = project .. '/web_server.port'
+  os.remove(port_file)
+  local target = vim.system({ PYTHON, script, port_file }, { cwd = project })
+  local requests = {}
+  --- One GET, sent by a Python client in the background (Neovim answers the server meanwhile).
+  local function send_request()
+    local port = read_file(port_file)
+    local code = 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode(), end="")'
+    table.insert(requests, vim.system({ PYTHON, '-c', code, 'http://127.0.0.1:' .. port .. '/' }, { text = true }))
+  end
   local ok, err = pcall(function()
+    wait_for('the web server to listen', T_REQUEST, function()
+      return vim.uv.fs_stat(port_file)
+    end)
     local buf = open(script)
-    attached_client(buf)
+    local client = attached_client(buf)
     local shown
     local original_select = vim.ui.select
     vim.ui.select = function(items, opts, on_choice)
@@ -1270,13 +1282,25 @@ test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), att
     end)
     local line = nil
     for i, text in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
-      if text:find('n += i % 7', 1, true) and not line then
+      if text:find('total = (total * 31 + i) % 1_000_003', 1, true) and not line then
         line = i - 1
       end
     end
-    wait_for('a hint on heavy()\'s loop line', T_RUN, function()
+    -- Requests while attached: the handler's checksum loop gets a hint.
+    wait_for('a hint on the handler\'s loop line', T_RUN, function()
+      if #vim.tbl_filter(function(request)
+        return not request:is_closing()
+      end, requests) == 0 then
+        send_request()
+      end
       return shown_hints(buf)[line]
     end)
+    local hover = client:request_sync('textDocument/hover', {
+      textDocument = { uri = vim.uri_from_bufnr(buf) },
+      position = { line = line, character = 8 },
+    }, T_REQUEST, buf)
+    local text = hover and hover.result and hover.result.contents and hover.result.contents.value or ''
+    check(text:find('py-spy', 1, true) and text:find('pid ' .. target.pid, 1, true), 'the hover says py-spy sampled it: %q', text:sub(1, 200))
     vim.cmd('ScaleneDetach')
     wait_for('the end of the attach', T_REQUEST, function()
       return find_end(begin.token)
@@ -1284,7 +1308,17 @@ test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), att
     local stat = read_file('/proc/' .. target.pid .. '/stat')
     local state = stat:match('%) (%a)')
     check(state ~= 'T' and state ~= 't', 'the target is stopped (%s) after :ScaleneDetach', state)
+    for _, request in ipairs(requests) do
+      request:wait(30000)
+    end
+    requests = {}
+    send_request()
+    local answer = requests[1]:wait(30000)
+    check(answer.code == 0 and answer.stdout:match('^checksum %d+'), 'the server answers after :ScaleneDetach: %s %q', answer.code, answer.stdout .. answer.stderr)
   end)
+  for _, request in ipairs(requests) do
+    request:kill(9)
+  end
   target:kill(9)
   if not ok then
     error(err, 0)

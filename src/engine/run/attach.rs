@@ -52,6 +52,12 @@ pub struct AttachRequest {
 const EXEC_CHECK: Duration = Duration::from_millis(250);
 
 impl AttachRequest {
+    /// An attach to `pid` with the defaults every front end starts from: 100 Hz, running threads, Python
+    /// frames, no subprocesses, until stopped, no snapshots, every thread.
+    pub fn new(pid: u32) -> AttachRequest {
+        AttachRequest { pid, duration: None, rate_hz: DEFAULT_RATE_HZ, idle: false, native: false, subprocesses: false, live: None, thread: None }
+    }
+
     /// The checks of the request's own values (the target's come when attaching).
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=MAX_RATE_HZ).contains(&self.rate_hz) {

@@ -100,29 +100,11 @@ fn excerpt(text: &str, width: usize) -> String {
     }
 }
 
-/// The per-thread view of an attached profile's samples ("threads: crunch (tid 12) 52% · churn 48%"),
-/// when there is more than one thread or a `--thread` filter to say.
+/// The per-thread line of an attached profile's header (`threads: crunch (tid 12) 52% · churn 48%`).
 fn thread_line(attached: &crate::engine::profile::model::Attached) -> Option<String> {
-    const SHOWN: usize = 6;
-    if attached.threads.len() < 2 && attached.thread.is_none() {
-        return None;
-    }
-    let total = attached.samples.max(1) as f64;
-    let mut parts: Vec<String> = attached
-        .threads
-        .iter()
-        .take(SHOWN)
-        .map(|thread| {
-            let name = thread.name.clone().unwrap_or_else(|| format!("{:#x}", thread.thread_id));
-            let id = thread.native_id.map(|tid| format!(" (tid {tid})")).unwrap_or_default();
-            format!("{name}{id} {:.0}%", 100.0 * thread.samples as f64 / total)
-        })
-        .collect();
-    if attached.threads.len() > SHOWN {
-        parts.push(format!("{} more", attached.threads.len() - SHOWN));
-    }
+    let threads = attached.thread_summary(6)?;
     let only = attached.thread.as_deref().map(|filter| format!(" (only {filter:?}, --thread)")).unwrap_or_default();
-    Some(format!("threads{only}: {}", if parts.is_empty() { "none matched".to_string() } else { parts.join(" · ") }))
+    Some(format!("threads{only}: {threads}"))
 }
 
 pub fn render(profile: &Profile, options: &RenderOptions) -> String {

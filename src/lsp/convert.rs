@@ -249,6 +249,10 @@ pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, l
             "\n\n_sampled by py-spy at {} Hz ({} samples) from pid {} (`{}`), a process scalene-lsp attached to and did not start; no memory numbers_",
             attached.rate_hz, attached.samples, attached.pid, attached.command_line
         );
+        if let Some(threads) = attached.thread_summary(4) {
+            let only = attached.thread.as_deref().map(|filter| format!(" (only {filter:?})")).unwrap_or_default();
+            let _ = write!(md, "\n\n_threads{only}: {threads}_");
+        }
     }
     if stale {
         md.push_str("\n\n⚠ **stale**: the file changed since this profile; numbers are shown only on unchanged lines. Profile again to refresh.");

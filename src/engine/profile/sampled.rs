@@ -324,6 +324,32 @@ impl SampleTally {
     }
 }
 
+impl Attached {
+    /// The per-thread view of the samples, for a header or a hover: `crunch (tid 4012) 52% · churn (tid
+    /// 4013) 48%` (at most `shown` threads, then "N more"), when there are several threads or a
+    /// `--thread` filter to say; `none matched` for a filter that matched nothing.
+    pub fn thread_summary(&self, shown: usize) -> Option<String> {
+        if self.threads.len() < 2 && self.thread.is_none() {
+            return None;
+        }
+        let total = self.samples.max(1) as f64;
+        let mut parts: Vec<String> = self
+            .threads
+            .iter()
+            .take(shown)
+            .map(|thread| {
+                let name = thread.name.clone().unwrap_or_else(|| format!("{:#x}", thread.thread_id));
+                let id = thread.native_id.map(|tid| format!(" (tid {tid})")).unwrap_or_default();
+                format!("{name}{id} {:.0}%", 100.0 * thread.samples as f64 / total)
+            })
+            .collect();
+        if self.threads.len() > shown {
+            parts.push(format!("{} more", self.threads.len() - shown));
+        }
+        Some(if parts.is_empty() { "none matched".to_string() } else { parts.join(" · ") })
+    }
+}
+
 /// The `def` of function `name` around `line` in `texts` (the file's lines): the nearest `def`/`async
 /// def` of that name at or above the line whose body (the lines indented deeper, up to the next line
 /// indented as much or less) holds it, as (def line, last line of its body).
@@ -424,6 +450,8 @@ mod tests {
         let line = &profile.files[0].lines[0];
         assert_eq!((line.metrics.cpu_python, line.metrics.cpu_native), (50.0, 50.0));
         assert_eq!(profile.attached.as_deref().unwrap().threads.len(), 2, "threads merged, counted apart");
+        assert_eq!(profile.attached.as_deref().unwrap().thread_summary(4).as_deref(), Some("0x1 50% · 0x2 50%"));
+        assert_eq!(profile.attached.as_deref().unwrap().thread_summary(1).as_deref(), Some("0x1 50% · 1 more"));
     }
 
     #[test]
@@ -443,6 +471,7 @@ mod tests {
             let attached = profile.attached.as_deref().unwrap();
             assert_eq!((attached.samples, attached.threads.len(), attached.thread.as_deref(), attached.threads[0].native_id), (10, 1, Some(filter), Some(101)));
             assert!(profile.notes.iter().any(|note| note.contains("10 of 20 thread samples")), "{:?}", profile.notes);
+            assert_eq!(attached.thread_summary(4).as_deref(), Some("crunch (tid 101) 100%"), "a filter is said even for one thread");
         }
         let mut tally = SampleTally::only_thread(Some("nope".into()));
         tally.add(0.0, churn, vec![frame("light", "/p/a.py", 10)]);

@@ -97,3 +97,23 @@ async def test_bad_durations_are_invalid_params_and_bad_pids_refused(connect):
         gone.wait()
         refused = await client.call_tool("attach", {"pid": gone.pid})
         assert refused.is_error and "no such process" in text_of(refused)
+
+
+async def test_thread_counts_one_thread_and_an_empty_one_is_invalid(connect, workspace):
+    script = workspace / "changes.py"
+    shutil.copy(FIXTURES / "programs" / "attach_changes.py", script)
+    child = subprocess.Popen([python(), str(script), "threads", "60"], cwd=workspace, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    try:
+        async with connect() as client:
+            result = await client.call_tool("attach", {"pid": child.pid, "duration_s": 1.5, "thread": "churn"})
+            assert not result.is_error, text_of(result)
+            names = {function["name"] for function in result.structured_content["functions"]}
+            assert "churn" in names and "crunch" not in names, names
+            with pytest.raises(MCPError) as raised:
+                await client.call_tool("attach", {"pid": child.pid, "thread": ""})
+            assert raised.value.error.code == -32602 and "thread needs a thread's name or id" in raised.value.error.message
+        assert running(child)
+    finally:
+        child.kill()
+        child.wait()

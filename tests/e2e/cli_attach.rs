@@ -365,3 +365,20 @@ fn subprocesses_samples_the_python_children_of_an_idle_parent() {
     assert_eq!(alone["attached"]["samples"], 0);
     assert!(alone["notes"].as_array().unwrap().iter().any(|note| note.as_str().unwrap().contains("--idle")), "{:?}", alone["notes"]);
 }
+
+#[test]
+fn killing_scalene_lsp_mid_attach_leaves_the_target_running() {
+    let target = Target::start(120.0);
+    for signal in ["KILL", "TERM"] {
+        let mut attach = bin().args(["attach", &target.pid().to_string()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // Attached once it says so (stderr is not a terminal: it says nothing), so give it a moment to sample.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(attach.try_wait().unwrap().is_none(), "the attach runs until stopped");
+        let _ = Command::new("kill").args([&format!("-{signal}"), &attach.id().to_string()]).status();
+        let status = attach.wait().unwrap();
+        // SIGTERM is a stop like Ctrl-C (detach, print the samples, exit 0); SIGKILL gives it no say.
+        assert_eq!(status.success(), signal == "TERM", "SIG{signal}: {status:?}");
+        assert!(!matches!(target.state(), 'T' | 't'), "SIG{signal}: the target is left stopped: state {}", target.state());
+        assert!(target.keeps_going(), "SIG{signal}: the target keeps running after scalene-lsp died");
+    }
+}

@@ -25,8 +25,17 @@ impl Side<'_> {
         SideInfo { runs: self.runs(), sampling_s: self.profile.cpu_sampling_s.unwrap_or(SCALENE_DEFAULT_SAMPLING_S), memory: self.profile.memory }
     }
 
+    /// CPU seconds of a share: of the run's elapsed time for Scalene (or the mean over repeated runs); of
+    /// the samples for an attached profile (samples × interval, as its note says), since py-spy's shares
+    /// are of every running thread's samples and two busy threads give twice the samples of the time.
     pub fn cpu_seconds(&self, share: f64, spread: Option<&MetricSpread>) -> f64 {
-        spread.map_or(share / 100.0 * self.profile.elapsed_s, |spread| spread.cpu_s.mean)
+        if let Some(spread) = spread {
+            return spread.cpu_s.mean;
+        }
+        match self.profile.attached.as_deref() {
+            Some(attached) if attached.rate_hz > 0.0 => share / 100.0 * attached.samples as f64 / attached.rate_hz,
+            _ => share / 100.0 * self.profile.elapsed_s,
+        }
     }
 
     pub fn metrics(&self, cpu_percent: f64, peak_mb: f64, alloc_mb: f64, spread: Option<&MetricSpread>) -> Metrics {

@@ -7,6 +7,7 @@
 //! lines are grouped into the regions Scalene measures as one (a loop, a line outside loops) and into
 //! functions; `noise::judge` judges them all at once; each line takes its region's verdict.
 
+pub mod ci;
 mod lines;
 mod matching;
 mod noise;

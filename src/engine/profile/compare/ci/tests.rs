@@ -46,6 +46,10 @@ fn sarif_puts_each_regressed_and_improved_place_on_its_after_line_relative_to_th
     let comparison = comparison("compare_v1", "compare_v2");
     let json: Value = serde_json::from_str(&sarif::render(&comparison, &context(&comparison, None))).unwrap();
     assert_valid_sarif(&json);
+    let mut broken = json.clone();
+    broken["runs"][0]["results"][0]["level"] = "severe".into();
+    broken["runs"][0]["tool"]["driver"].as_object_mut().unwrap().remove("name");
+    assert_eq!(sarif_validator().iter_errors(&broken).count(), 2, "the schema check is not vacuous");
     assert_eq!(json["version"], "2.1.0");
     let run = &json["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "scalene-lsp");

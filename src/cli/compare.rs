@@ -1,15 +1,18 @@
 //! `scalene-lsp compare A B`: two profiles (saved names or files) compared line by line and function by
-//! function; a coloured, diff-like view or the comparison JSON; `--fail-on` for CI.
+//! function; a coloured, diff-like view, the comparison JSON, or a CI report (`--format markdown | sarif
+//! | github`, with paths relative to the repository root); `--fail-on` for CI.
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::paint::Paint;
 
 use super::saved::StoreArgs;
 use super::{exit, fail};
+use crate::engine::profile::compare::ci::{self, CiContext};
 use crate::engine::profile::compare::{self, Comparison, Delta, Metrics, NoiseRule, Verdict};
 use crate::engine::keep::storage::{self, Store};
 use crate::engine::{EngineError, Profile};
@@ -62,9 +65,18 @@ pub struct CompareArgs {
     pub before: String,
     /// The after profile (the same kinds).
     pub after: String,
-    /// Print the comparison JSON (docs/schema.md) instead of the terminal view.
+    /// What to print: the terminal view (text), the comparison JSON (docs/schema.md), or a report for CI
+    /// (docs/ci.md): a pull-request comment (markdown), SARIF 2.1.0 for code scanning (sarif), GitHub
+    /// Actions annotations (github).
+    #[arg(long, value_enum, default_value_t = CompareFormat::Text, conflicts_with = "json")]
+    pub format: CompareFormat,
+    /// The same as `--format json`.
     #[arg(long)]
     pub json: bool,
+    /// The folder the CI reports' paths are relative to (default: the git repository around the after
+    /// profile's files).
+    #[arg(long, value_name = "DIR")]
+    pub repo_root: Option<PathBuf>,
     /// Exit with code 5 when the comparison finds any of these (comma-separated), for CI.
     #[arg(long, value_name = "VERDICT", value_delimiter = ',', value_parser = verdict_parser())]
     pub fail_on: Vec<Verdict>,
@@ -78,6 +90,20 @@ pub struct CompareArgs {
     pub noise: NoiseArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    /// The terminal view: a diff-like list of what changed.
+    Text,
+    /// The comparison JSON (docs/schema.md).
+    Json,
+    /// A pull-request comment: verdict, top changes with links to their lines, limits, how to reproduce.
+    Markdown,
+    /// SARIF 2.1.0: a result per regressed (warning) or improved (note) function and line.
+    Sarif,
+    /// GitHub Actions workflow commands: ::warning / ::notice on the lines.
+    Github,
 }
 
 /// A compare input: an existing file, else a saved name.
@@ -113,10 +139,28 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         return fail(&err);
     }
     let comparison = compare::compare(&before, &before_label, &after, &after_label, &rule);
-    let text = if args.json {
-        serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n"
-    } else {
-        render(&comparison, &CompareView { color: super::use_color(), all: args.all })
+    let format = if args.json { CompareFormat::Json } else { args.format };
+    let context = || match ci_context(&comparison, args.repo_root.as_deref()) {
+        Ok(context) => Ok(context),
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            Err(ExitCode::from(exit::USAGE))
+        }
+    };
+    let text = match format {
+        CompareFormat::Json => serde_json::to_string_pretty(&comparison).expect("a comparison serializes") + "\n",
+        CompareFormat::Text => render(&comparison, &CompareView { color: super::use_color(), all: args.all }),
+        CompareFormat::Markdown | CompareFormat::Sarif | CompareFormat::Github => {
+            let context = match context() {
+                Ok(context) => context,
+                Err(code) => return code,
+            };
+            match format {
+                CompareFormat::Markdown => ci::markdown::render(&comparison, &context),
+                CompareFormat::Sarif => ci::sarif::render(&comparison, &context),
+                _ => ci::github::render(&comparison, &context),
+            }
+        }
     };
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
@@ -132,6 +176,51 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         eprintln!("scalene-lsp compare: found {} (--fail-on): exit code {}", found.join(", "), exit::COMPARE_FAILED);
         ExitCode::from(exit::COMPARE_FAILED)
     }
+}
+
+/// The CI reports' context: the repository root (`--repo-root`, else the git repository around the after
+/// profile's program or files), each compared path relative to it, and full links to lines when GitHub
+/// Actions' variables say where the commit is.
+fn ci_context(comparison: &Comparison, repo_root: Option<&Path>) -> Result<CiContext, String> {
+    let canonical = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let root = match repo_root {
+        Some(dir) if dir.is_dir() => Some(canonical(dir)),
+        Some(dir) => return Err(format!("--repo-root {} is not a folder: pass the repository's root folder (e.g. --repo-root .)", dir.display())),
+        None => std::iter::once(comparison.after.program.as_str())
+            .chain(comparison.files.iter().filter(|file| file.after.is_some()).map(|file| file.path.as_str()))
+            .find_map(|path| canonical(Path::new(path)).ancestors().skip(1).find(|dir| dir.join(".git").exists()).map(Path::to_path_buf)),
+    };
+    let mut relative = HashMap::new();
+    let mut outside = Vec::new();
+    if let Some(root) = &root {
+        // Only the after side's files are shown on lines; a removed file outside the root is no problem.
+        let paths = comparison.files.iter().map(|file| (file.path.as_str(), file.after.is_some())).chain([(comparison.after.program.as_str(), false)]);
+        for (path, shown) in paths {
+            match canonical(Path::new(path)).strip_prefix(root) {
+                Ok(inside) => {
+                    let parts: Vec<String> = inside.components().map(|part| part.as_os_str().to_string_lossy().into_owned()).collect();
+                    relative.insert(path.to_string(), parts.join("/"));
+                }
+                Err(_) if shown => outside.push(path.to_string()),
+                Err(_) => {}
+            }
+        }
+    }
+    match &root {
+        None => eprintln!("warning: the after profile's files are in no git repository: the report's paths stay absolute (pass --repo-root DIR)"),
+        Some(root) if !outside.is_empty() => eprintln!(
+            "warning: {} is outside the repository root {}: its path stays absolute (pass --repo-root DIR)",
+            outside.join(", "),
+            root.display()
+        ),
+        Some(_) => {}
+    }
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let blob_base = match (variable("GITHUB_SERVER_URL"), variable("GITHUB_REPOSITORY"), variable("GITHUB_SHA")) {
+        (Some(server), Some(repository), Some(sha)) => Some(format!("{}/{repository}/blob/{sha}/", server.trim_end_matches('/'))),
+        _ => None,
+    };
+    Ok(CiContext { relative, root: root.map(|root| root.display().to_string()), blob_base, tool_version: env!("CARGO_PKG_VERSION").to_string() })
 }
 
 /// True when anything in the comparison has this verdict (`regressed` also counts elapsed and peak).

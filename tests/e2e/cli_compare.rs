@@ -294,3 +294,51 @@ fn a_slower_function_and_a_five_times_bigger_allocation_are_named_on_their_new_l
     let text = json["summary"]["text"].as_str().unwrap();
     assert!(text.contains("cannot be seen") && text.contains("in spin ("), "{text}");
 }
+
+/// The official SARIF 2.1.0 schema (tests/data/README.md says where it comes from).
+pub fn sarif_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_slice(&std::fs::read(support::repo().join("tests/data/sarif-schema-2.1.0.json")).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+pub fn assert_valid_sarif(json: &Value) {
+    let errors: Vec<String> = sarif_validator().iter_errors(json).map(|err| format!("{} at {}", err, err.instance_path())).collect();
+    assert!(errors.is_empty(), "not valid SARIF 2.1.0: {errors:#?}");
+}
+
+#[test]
+fn compare_formats_for_ci_keep_the_exit_codes_and_json_stays_an_alias() {
+    let project = TempProject::new();
+    let store = project.path().join("store");
+    let (v1, v2) = (support::scalene_fixture("2.4.0", "compare_v1"), support::scalene_fixture("2.4.0", "compare_v2"));
+    let (_, json, _) = run(bin(&store).args(["compare", "--json"]).arg(&v1).arg(&v2));
+    let (_, format_json, _) = run(bin(&store).args(["compare", "--format", "json"]).arg(&v1).arg(&v2));
+    assert_eq!(json, format_json, "--json is --format json");
+    let (_, text, _) = run(bin(&store).arg("compare").arg(&v1).arg(&v2));
+    let (_, format_text, _) = run(bin(&store).args(["compare", "--format", "text"]).arg(&v1).arg(&v2));
+    assert_eq!(text, format_text, "text is the default");
+    // The captured profiles' files are not on this machine: --repo-root says what their paths are under.
+    let root = project.path();
+    for format in ["sarif", "github", "markdown"] {
+        let (output, stdout, stderr) = run(bin(&store).args(["compare", "--format", format, "--fail-on", "regressed", "--repo-root"]).arg(root).arg(&v1).arg(&v2));
+        assert_eq!(output.status.code(), Some(5), "{format}: the gate is the same: {stderr}");
+        assert!(stdout.contains("compare_v2.py"), "{format}: {stdout}");
+        if format == "sarif" {
+            let sarif: Value = serde_json::from_str(&stdout).unwrap();
+            assert_valid_sarif(&sarif);
+            assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+        }
+        let (output, stdout, stderr) = run(bin(&store).args(["compare", "--format", format, "--fail-on", "regressed", "--repo-root"]).arg(root).arg(&v1).arg(&v1));
+        assert_eq!(output.status.code(), Some(0), "{format}: nothing changed passes: {stderr}");
+        match format {
+            "sarif" => assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap()["runs"][0]["results"].as_array().map(Vec::len), Some(0)),
+            "github" => assert!(!stdout.contains("::warning") && stdout.contains("no regressions beyond the noise"), "{stdout}"),
+            _ => assert!(stdout.contains("no regressions beyond the noise"), "{stdout}"),
+        }
+    }
+    let (output, _, stderr) = run(bin(&store).args(["compare", "--json", "--format", "sarif"]).arg(&v1).arg(&v2));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (output, _, stderr) = run(bin(&store).args(["compare", "--format", "sarif", "--repo-root"]).arg(root.join("missing")).arg(&v1).arg(&v2));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--repo-root") && stderr.contains("is not a folder"), "{stderr}");
+}

@@ -1,9 +1,11 @@
 //! Integration tests: real Scalene on real Python programs, through the engine API and the real binary.
 //! They need the pinned venv (`scripts/setup-python`, done by `scripts/test`). A file's prefix names the
 //! layer it drives: `cli_` the binary's commands, `engine_` the engine's API, `lsp_` a language-server
-//! session, `host_` the binary in every mode, `docs_` the docs against the code.
+//! session, `host_` the binary in every mode, `docs_` the docs against the code, `ci_` docs/ci.md's recipe
+//! run as written.
 
 mod architecture;
+mod ci_recipe;
 mod cli;
 mod cli_attach;
 mod cli_compare;

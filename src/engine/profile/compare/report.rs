@@ -366,7 +366,8 @@ pub fn describe_memory(before: Option<&Metrics>, after: Option<&Metrics>, _delta
     format!("{} → {} MB allocated{change}", value(before), value(after))
 }
 
-fn describe(cpu: Verdict, memory: Verdict, before: Option<&Metrics>, after: Option<&Metrics>, delta: &Delta) -> String {
+/// The parts of a change its verdict is about: CPU (also when nothing changed), memory when it changed.
+pub fn describe(cpu: Verdict, memory: Verdict, before: Option<&Metrics>, after: Option<&Metrics>, delta: &Delta) -> String {
     let mut parts = Vec::new();
     if cpu != Verdict::Unchanged || memory == Verdict::Unchanged {
         parts.push(describe_cpu(before, after, delta));

@@ -346,3 +346,45 @@ fn profiles_of_different_modes_judge_nothing_and_say_so_once() {
     assert!(!comparison.rule.cpu_compared);
     assert_eq!(comparison.notes.iter().filter(|n| n.contains("one side profiled memory")).count(), 1, "{:?}", comparison.notes);
 }
+
+/// `profile` as the mean of runs that took `elapsed` seconds each (its lines' CPU seconds as they are).
+fn as_repeated(profile: &Profile, elapsed: &[f64]) -> Profile {
+    let mut profile = profile.clone();
+    let metrics = |seconds: f64| MetricSpread { cpu_s: Stat::point(seconds), ..MetricSpread::default() };
+    let file = &profile.files[0];
+    let scale = profile.elapsed_s / 100.0;
+    profile.spread = Some(Arc::new(Spread {
+        runs: elapsed.len() as u32,
+        elapsed_s: Stat::of(elapsed),
+        peak_mb: Stat::default(),
+        elapsed_runs: elapsed.to_vec(),
+        files: vec![FileSpread {
+            path: file.path.clone(),
+            total: metrics(file.cpu_percent * scale),
+            lines: file.lines.iter().map(|l| (l.line, metrics(l.cpu_total() * scale))).collect(),
+            functions: Vec::new(),
+        }],
+    }));
+    profile
+}
+
+#[test]
+fn a_machine_that_ran_the_after_series_slower_does_not_make_the_elapsed_time_regress() {
+    // Four unchanged loops of 25% each; the after series ran 1.6x slower throughout (another build on
+    // the machine): every line's CPU seconds and the elapsed time grew alike.
+    let lines: Vec<(u32, &str, f64, f64)> = vec![(1, "a()", 25.0, 0.0), (2, "b()", 25.0, 0.0), (3, "c()", 25.0, 0.0), (4, "d()", 25.0, 0.0)];
+    let before = as_repeated(&synthetic(&lines, 10.0), &[10.0, 10.1, 9.9]);
+    let after = as_repeated(&synthetic(&lines, 16.0), &[16.0, 16.2, 15.8]);
+    let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
+    assert!(comparison.rule.machine_factor > 1.4, "{}", comparison.rule.machine_factor);
+    assert!(comparison.overall.elapsed_s.judged);
+    assert_eq!(comparison.overall.elapsed_s.verdict, Verdict::Unchanged, "{:#?}", comparison.overall.elapsed_s);
+    assert!(comparison.lines.iter().all(|line| line.verdict == Verdict::Unchanged));
+    // The same machine, one loop twice as slow: the run took longer than the machine explains.
+    let slower: Vec<(u32, &str, f64, f64)> = vec![(1, "a()", 40.0, 0.0), (2, "b()", 20.0, 0.0), (3, "c()", 20.0, 0.0), (4, "d()", 20.0, 0.0)];
+    let after = as_repeated(&synthetic(&slower, 12.5), &[12.5, 12.6, 12.4]);
+    let comparison = compare(&before, "a", &after, "b", &NoiseRule::default());
+    assert!((comparison.rule.machine_factor - 1.0).abs() < 0.1, "{}", comparison.rule.machine_factor);
+    assert_eq!(comparison.overall.elapsed_s.verdict, Verdict::Regressed, "{:#?}", comparison.overall.elapsed_s);
+    assert_eq!(line(&comparison, 1).verdict, Verdict::Regressed);
+}

@@ -81,7 +81,7 @@ pub struct SampleTally {
     stack_ids: HashMap<Box<[SampledFrame]>, u32>,
     stacks: Vec<(Box<[SampledFrame]>, u64)>,
     timeline: Vec<(f64, u32, u32, u64)>,
-    threads: HashMap<(u32, u64), (Option<String>, Option<u64>, u64)>,
+    threads: HashMap<(u32, u64), ThreadSamples>,
     /// With a thread filter: the stacks of other threads, left out, by thread.
     only: Option<String>,
     others: HashMap<String, u64>,
@@ -121,8 +121,14 @@ impl SampleTally {
         }
         let thread_id = thread.id;
         self.samples += 1;
-        let entry = self.threads.entry((thread.pid, thread_id)).or_insert_with(|| (thread.name.map(str::to_owned), thread.native_id, 0));
-        entry.2 += 1;
+        let entry = self.threads.entry((thread.pid, thread_id)).or_insert_with(|| ThreadSamples {
+            pid: thread.pid,
+            thread_id,
+            native_id: thread.native_id,
+            name: thread.name.map(str::to_owned),
+            samples: 0,
+        });
+        entry.samples += 1;
         let key: Box<[SampledFrame]> = frames.into_boxed_slice();
         let id = match self.stack_ids.get(&key) {
             Some(id) => *id,
@@ -250,11 +256,7 @@ impl SampleTally {
         }
         let call_paths = builder.finish(self.timeline.len());
 
-        let mut threads: Vec<ThreadSamples> = self
-            .threads
-            .iter()
-            .map(|((pid, thread_id), (name, native_id, samples))| ThreadSamples { pid: *pid, thread_id: *thread_id, native_id: *native_id, name: name.clone(), samples: *samples })
-            .collect();
+        let mut threads: Vec<ThreadSamples> = self.threads.values().cloned().collect();
         threads.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.thread_id.cmp(&b.thread_id)));
         let mut profile = Profile::empty(status, program);
         profile.elapsed_s = elapsed_s;

@@ -218,6 +218,7 @@ fn thread_counts_one_thread_only_and_the_view_lists_the_threads() {
     let (all_output, view, all_stderr) = run(bin().args(["attach", &pid, "--duration", "1.5"]));
     let (none_output, none_stdout, _) = run(bin().args(["attach", &pid, "--duration", "0.5", "--thread", "nope", "--json"]));
     let (empty_code, empty_stderr) = refused(&["attach", &pid, "--thread", " "]);
+    let (native_code, native_stderr) = refused(&["attach", &pid, "--native", "--duration", "1"]);
     target.kill().unwrap();
     target.wait().unwrap();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -237,6 +238,7 @@ fn thread_counts_one_thread_only_and_the_view_lists_the_threads() {
     let none: serde_json::Value = serde_json::from_str(&none_stdout).unwrap();
     assert!(none["notes"].as_array().unwrap().iter().any(|note| { let note = note.as_str().unwrap(); note.contains("No thread matched") && note.contains("crunch (tid ") }), "{:?}", none["notes"]);
     assert!(empty_code == 2 && empty_stderr.contains("--thread needs a thread's name or id"), "{empty_stderr}");
+    assert!(native_code == 4 && native_stderr.contains("pause the process at every sample") && native_stderr.contains("Fix: drop --native"), "{native_stderr}");
 }
 
 #[test]

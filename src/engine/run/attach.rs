@@ -86,8 +86,8 @@ pub fn attach_blocking(request: &AttachRequest, stop: &AtomicBool, mut on_snapsh
     if request.native {
         return Err(EngineError::AttachFailed {
             pid,
-            problem: "this build of scalene-lsp reads Python frames only (py-spy's native unwinding is not built in)".into(),
-            fix: "drop --native".into(),
+            problem: "attaching reads Python frames only: py-spy's native unwinding is not built in, and it would pause the process at every sample".into(),
+            fix: "drop --native (a native call's time shows on the Python line that made it); for the Python/native split of each line, run the program under `scalene-lsp profile`".into(),
         });
     }
     let target = procs::check_target(pid)?;

@@ -14,8 +14,10 @@ use crate::engine::profile::model::{
 };
 
 mod call_paths;
+mod suite;
 
 pub use call_paths::{CallFunctionJson, CallPathsJson, StackJson};
+pub use suite::{TestJson, TestsJson};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -67,6 +69,9 @@ pub struct ProfileJson {
     /// How an attached profile was sampled (present exactly when `source` is `py-spy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<AttachedJson>,
+    /// A pytest suite run's tests (`profile --tests`; docs/schema.md, "Tests"); absent for other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestsJson>,
 }
 
 /// An attached profile's sampling: py-spy read the stacks of a process scalene-lsp did not start. Its CPU
@@ -283,6 +288,7 @@ impl From<&Profile> for ProfileJson {
             call_paths: profile.call_paths.as_deref().map(CallPathsJson::from),
             source: profile.attached.is_some().then(|| ATTACHED_SOURCE.to_string()),
             attached: profile.attached.as_deref().map(AttachedJson::from),
+            tests: profile.tests.as_deref().map(TestsJson::from),
         }
     }
 }
@@ -500,6 +506,7 @@ impl ProfileJson {
         profile.cpu_sampling_s = self.cpu_sampling_s;
         profile.call_paths = self.call_paths.and_then(CallPathsJson::into_call_paths).map(Arc::new);
         profile.attached = self.attached.map(|attached| Arc::new(attached.into_attached()));
+        profile.tests = self.tests.map(|tests| Arc::new(tests.into_suite()));
         profile
     }
 }

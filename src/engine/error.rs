@@ -100,18 +100,18 @@ pub enum EngineError {
 
     #[error(
         "pytest could not collect the suite, so no test ran: {errors}. Fix: correct what pytest names (\"{python_display}\" -m pytest \
-         --collect-only -q{args} shows the same errors), or leave the file out (--ignore=PATH, --deselect=NODE).",
+         --collect-only{collect_args} shows the same errors), or leave the file out (--ignore=PATH, --deselect=NODE).",
         python_display = python.display()
     )]
-    SuiteNotCollected { errors: String, python: PathBuf, args: String },
+    SuiteNotCollected { errors: String, python: PathBuf, collect_args: String },
 
     #[error(
         "pytest selected no test (exit status 5){with_args}. Fix: check the paths and the -k/-m expressions (\"{python_display}\" -m \
-         pytest --collect-only -q{args} lists what they select).",
+         pytest --collect-only{collect_args} lists what they select).",
         with_args = if args.is_empty() { String::new() } else { format!(" with the arguments{args}") },
         python_display = python.display()
     )]
-    NoTestsSelected { python: PathBuf, args: String },
+    NoTestsSelected { python: PathBuf, args: String, collect_args: String },
 
     #[error(
         "a suite run cannot use pytest-xdist ({how}): Scalene samples only the process it started, so the tests that xdist's workers \

@@ -9,6 +9,7 @@ mod cli_attach;
 mod cli_compare;
 mod cli_exports;
 mod cli_saved;
+mod cli_suite;
 mod docs_schema;
 mod engine_live;
 mod engine_runner;

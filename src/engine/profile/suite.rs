@@ -86,7 +86,8 @@ pub struct TestLine {
 pub struct TestCost {
     /// pytest's node id as it printed it (relative to its root dir): `tests/test_x.py::TestA::test_b[1]`.
     pub node_id: String,
-    /// The test function's file (absolute) and the line of its `def` (0 when pytest gave none).
+    /// The test function's file (absolute) and its first line (its first decorator's, else its `def`; 0 when
+    /// unknown).
     pub file: PathBuf,
     pub line: u32,
     pub outcome: Outcome,
@@ -178,7 +179,10 @@ impl Window {
         if let Some((phase, _, message)) = failed {
             return (if *phase == 1 { Outcome::Failed } else { Outcome::Error }, message.clone());
         }
-        if self.end.is_none() {
+        // A phase that began without pytest's report of it was interrupted (a stop reaches the test as a
+        // KeyboardInterrupt, which pytest does not report), as is a test that never ended.
+        let interrupted = (0..3).any(|phase| self.phases[phase].0.is_some() && !self.reports.iter().any(|report| report.0 == phase));
+        if self.end.is_none() || interrupted {
             return (Outcome::Unfinished, None);
         }
         for name in ["xfailed", "xpassed", "skipped"] {
@@ -297,7 +301,6 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
         Some(paths) => paths.functions.iter().map(|function| function.file().map(PathBuf::from)).collect(),
         None => Vec::new(),
     };
-    let n_windows = windows.len();
     for (index, window) in windows.iter().enumerate() {
         let until = window.end.or_else(|| windows.get(index + 1).map(|next| next.start)).unwrap_or(run_end).max(window.start);
         let mut cost = [PhaseCost::default(); 3];
@@ -322,8 +325,11 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
         hottest.truncate(MAX_TEST_LINES);
         let peak_mb = footprint.iter().filter(|(t, _)| *t >= window.start && *t <= until).map(|(_, mb)| *mb).reduce(f64::max);
         let (outcome, message) = window.outcome();
-        if outcome == Outcome::Unfinished && index + 1 == n_windows {
-            suite.notes.push(format!("{} began and did not end: the run was stopped or the process ended in it", window.node));
+        if outcome == Outcome::Unfinished {
+            suite.notes.push(format!(
+                "{} began and did not finish: the run was stopped (time limit, cancel) or the process ended in it; its numbers cover it up to then",
+                window.node
+            ));
         }
         suite.tests.push(TestCost {
             node_id: window.node.clone(),

@@ -39,7 +39,8 @@ pub struct CollectionErrorJson {
 pub struct TestJson {
     /// pytest's node id, relative to its root dir (`tests/test_x.py::TestA::test_b[1]`).
     pub node_id: String,
-    /// The test function's file (absolute) and the line of its `def` (0 when unknown).
+    /// The test function's file (absolute) and its first line (its first decorator, else its `def`; 0 when
+    /// unknown).
     pub file: String,
     pub line: u32,
     /// passed | failed | error (setup or teardown failed) | skipped | xfailed | xpassed | unfinished (it

@@ -111,7 +111,7 @@ fn a_test_that_never_ended_keeps_the_samples_after_its_start() {
     );
     assert_eq!(samples(&suite)[0].1.iter().sum::<f64>(), 11.0);
     assert_eq!(samples(&suite)[1], ("t.py::hangs".to_string(), [0.0, 30.0, 0.0], Outcome::Unfinished));
-    assert!(suite.notes.iter().any(|note| note.contains("t.py::hangs began and did not end")), "{:?}", suite.notes);
+    assert!(suite.notes.iter().any(|note| note.contains("t.py::hangs began and did not finish")), "{:?}", suite.notes);
 }
 
 #[test]

@@ -80,7 +80,9 @@ pub fn read_events(run_dir: &Path) -> Vec<TestEvent> {
 /// the error that says why (xdist, nothing collected, nothing selected), when no test ran at all.
 pub fn finish(result: Result<Profile, EngineError>, events: &[TestEvent], spec: &super::RunSpec) -> Result<Profile, EngineError> {
     let (python, args) = (spec.python.as_path(), spec.args.as_slice());
+    let quiet = if args.iter().any(|arg| arg == "-q" || arg == "--quiet") { "" } else { " -q" };
     let shown_args: String = args.iter().map(|arg| format!(" {}", shell_quote(arg))).collect();
+    let collect_args = format!("{quiet}{shown_args}");
     if let Some(TestEvent::Xdist { workers, dist }) = events.iter().find(|event| matches!(event, TestEvent::Xdist { .. })) {
         return Err(EngineError::XdistRefused { how: format!("the pytest configuration asks for it: numprocesses={workers}, dist={dist}") });
     }
@@ -99,11 +101,11 @@ pub fn finish(result: Result<Profile, EngineError>, events: &[TestEvent], spec: 
         if !errors.is_empty() {
             let shown = errors.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
             let more = if errors.len() > 3 { format!(" (and {} more)", errors.len() - 3) } else { String::new() };
-            return Err(EngineError::SuiteNotCollected { errors: format!("{shown}{more}"), python: python.to_path_buf(), args: shown_args });
+            return Err(EngineError::SuiteNotCollected { errors: format!("{shown}{more}"), python: python.to_path_buf(), collect_args });
         }
         let nothing_selected = events.iter().any(|event| matches!(event, TestEvent::SessionEnd { exit: 5 } | TestEvent::Collected { n: 0 }));
         if nothing_selected {
-            return Err(EngineError::NoTestsSelected { python: python.to_path_buf(), args: shown_args });
+            return Err(EngineError::NoTestsSelected { python: python.to_path_buf(), args: shown_args, collect_args });
         }
     }
     let mut profile = result?;

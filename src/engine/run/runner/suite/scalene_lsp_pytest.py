@@ -101,7 +101,9 @@ def pytest_runtest_logreport(report):
         outcome = "xfailed" if report.skipped else "xpassed"
     message = None
     if report.failed:
-        message = (str(report.longreprtext or "").strip().splitlines() or [""])[-1][:300]
+        crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+        lines = str(getattr(crash, "message", None) or report.longreprtext or "").strip().splitlines()
+        message = (lines[0] if crash is not None and lines else (lines or [""])[-1])[:300]
     _write({"ev": "report", "node": report.nodeid, "when": report.when, "outcome": outcome, "message": message})
 
 

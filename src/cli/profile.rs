@@ -26,7 +26,7 @@ pub struct ProfileArgs {
     /// Profile the whole pytest suite in one run and rank its tests, each with its hottest lines.
     /// Everything after --tests goes to pytest (paths, node ids, -k, -m ...): put this command's own
     /// options before it. pytest-xdist (-n) is refused.
-    #[arg(long, value_name = "PYTEST ARGS", num_args = 0.., allow_hyphen_values = true, conflicts_with_all = ["module", "repeat", "live"])]
+    #[arg(long, value_name = "PYTEST ARGS", num_args = 0.., allow_hyphen_values = true, conflicts_with_all = ["module", "repeat", "live", "no_call_paths"])]
     pub tests: Option<Vec<String>>,
     /// Show the profile while the program runs, redrawn at each snapshot (on a terminal; otherwise the
     /// final view is printed once). The program's output is kept and its last lines shown at the end.

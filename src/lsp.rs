@@ -25,6 +25,7 @@ pub mod run_status;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod suite;
 pub mod transport;
 
 use tower_lsp_server::LspService;

@@ -147,6 +147,25 @@ pub fn lens_title(function: &FunctionStats, memory: bool) -> String {
     }
 }
 
+/// A test function's lens after a suite run: `0.84 s · 12% of suite · hottest: parser.py:88`, its
+/// outcome first unless it passed, its number of cases when parametrized.
+pub fn test_lens_title(summary: &super::suite::TestSummary) -> String {
+    use crate::engine::profile::suite::Outcome;
+    let mut parts = Vec::new();
+    if !matches!(summary.outcome, Outcome::Passed) {
+        parts.push(summary.outcome.as_str().to_string());
+    }
+    if summary.cases > 1 {
+        parts.push(format!("{} cases", summary.cases));
+    }
+    parts.push(format!("{:.2} s", summary.cpu_s));
+    parts.push(format!("{:.0}% of suite", summary.share * 100.0));
+    if let Some((file, line)) = &summary.hottest {
+        parts.push(format!("hottest: {file}:{line}"));
+    }
+    parts.join(" · ")
+}
+
 /// The hover markdown of a profiled line: every metric Scalene gives, the function's totals, the
 /// memory sparkline, and the profile's status and age.
 pub fn hover_markdown(profile: &Profile, profile_id: &str, file: &FileProfile, line: &LineStats, stale: bool) -> String {

@@ -29,6 +29,9 @@ pub struct RunTitle {
     pub compare: bool,
 }
 
+/// The "test" of a suite run (`scalene.profileTests`): its title names the suite, not a test.
+pub const SUITE: &str = "(the pytest suite)";
+
 impl RunTitle {
     fn kind(&self, series: bool) -> RunKind {
         if self.attached.is_some() {
@@ -106,6 +109,7 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     let live = if what.live { " live" } else { "" };
     let title = match (&what.test, what.attached) {
         (_, Some(pid)) => format!("Scalene: attached to {pid} (py-spy)"),
+        (Some(test), None) if test == SUITE => format!("Scalene: profiling the pytest suite in {}", name.trim_end_matches(&format!("::{SUITE}"))),
         (Some(_), None) => format!("Scalene: profiling test {name}{live}"),
         (None, None) => format!("Scalene: profiling {name}{live}"),
     };

@@ -24,4 +24,5 @@ mod lsp_live;
 mod lsp_load;
 mod lsp_profile;
 mod lsp_run_status;
+mod lsp_suite;
 mod support;

@@ -57,6 +57,7 @@ export const EXPORT_FORMATS = [
 export const SERVER_COMMANDS = [
   'scalene.profile',
   'scalene.profileTest',
+  'scalene.profileTests',
   'scalene.cancel',
   'scalene.pause',
   'scalene.resume',

@@ -72,7 +72,7 @@ pub fn test_lenses(snapshot: &DocumentSnapshot, tests: &[(u32, String)]) -> Vec<
             let summary = summary(suite, &path, name)?;
             Some(CodeLens {
                 range: Range { start: Position { line: *line0, character: 0 }, end: Position { line: *line0, character: 0 } },
-                command: Some(LspCommand { title: convert::test_lens_title(&summary), command: String::new(), arguments: None }),
+                command: Some(LspCommand { title: convert::test_lens_title(summary.outcome, summary.cases, summary.cpu_s, summary.share, summary.hottest.as_ref().map(|(file, line)| (file.as_str(), *line))), command: String::new(), arguments: None }),
                 data: None,
             })
         })

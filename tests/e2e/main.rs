@@ -13,6 +13,7 @@ mod cli_suite;
 mod docs_schema;
 mod engine_live;
 mod engine_runner;
+mod engine_suite;
 mod host_faults;
 mod lsp_attach;
 mod lsp_calls;

@@ -350,10 +350,10 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
 /// Gives each sample of the timeline to the test (and phase) running at its time; returns the time of
 /// the last sample.
 ///
-/// A run's samples are placed in the tests' time only (pytest's own code between tests is not profiled
-/// and takes no samples): spread evenly over the test time between the run's start and the next run of
-/// its thread when that is at most `SPREAD_LIMIT` typical spacings per sample, else one typical spacing
-/// apart from its start (the thread slept or waited after the run).
+/// A run's samples are placed in the tests' phases only (pytest's own code between and around them is
+/// not profiled and takes no samples): spread evenly over the phases' time between the run's start and
+/// the next run of its thread when that is at most `SPREAD_LIMIT` typical spacings per sample, else one
+/// typical spacing apart from its start (the thread slept or waited after the run).
 fn give_samples(paths: &CallPaths, t0: f64, windows: &mut [Window]) -> f64 {
     let spacing = typical_spacing(paths);
     let mut next_start = vec![f64::INFINITY; paths.timeline.len()];
@@ -363,14 +363,25 @@ fn give_samples(paths: &CallPaths, t0: f64, windows: &mut [Window]) -> f64 {
             next_start[index] = t0 + paths.timeline[next].t_s;
         }
     }
-    // The tests' time: each test from its start to its end (or the next test's start).
-    let spans: Vec<(f64, f64)> = (0..windows.len())
+    // Each test's extent: from its start to its end (or the next test's start).
+    let extents: Vec<(f64, f64)> = (0..windows.len())
         .map(|index| {
             let until = windows[index].end.or_else(|| windows.get(index + 1).map(|next| next.start)).unwrap_or(f64::INFINITY);
             (windows[index].start, until.max(windows[index].start))
         })
         .collect();
-    let starts: Vec<f64> = spans.iter().map(|span| span.0).collect();
+    // The tests' time: their phases (setup, call, teardown), where their code runs; pytest's own code
+    // around them takes no sample.
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    for (window, extent) in windows.iter().zip(&extents) {
+        for (begin, done) in window.phases {
+            if let Some(begin) = begin {
+                spans.push((begin, done.unwrap_or(extent.1).max(begin)));
+            }
+        }
+    }
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let starts: Vec<f64> = extents.iter().map(|extent| extent.0).collect();
     let mut last = f64::NEG_INFINITY;
     let mut times = Vec::new();
     for (index, run) in paths.timeline.iter().enumerate() {
@@ -381,7 +392,7 @@ fn give_samples(paths: &CallPaths, t0: f64, windows: &mut [Window]) -> f64 {
             last = last.max(t);
             let at = starts.partition_point(|start| *start <= t);
             let Some(index) = at.checked_sub(1) else { continue };
-            if t >= spans[index].1 {
+            if t >= extents[index].1 {
                 continue;
             }
             let window = &mut windows[index];

@@ -70,14 +70,19 @@ def accuracy(tests, units):
     in_tests = sum(test["total"]["samples"] for test in ran)
     total_units = sum(units[test["node_id"]] for test in ran)
     wall = sum(test["total"]["wall_s"] for test in ran)
-    within = by_wall_within = 0
-    worst = worst_wall = 0.0
+    within = by_wall_within = heavy = heavy_within = 0
+    worst = worst_wall = worst_heavy = 0.0
     for test in ran:
         samples = test["total"]["samples"]
         expected = units[test["node_id"]] / total_units * in_tests
         error = abs(samples - expected)
-        within += error <= max(0.1 * expected, 2)
+        ok = error <= max(0.1 * expected, 2)
+        within += ok
         worst = max(worst, error / max(expected, 1e-9))
+        if units[test["node_id"]] >= 8:
+            heavy += 1
+            heavy_within += ok
+            worst_heavy = max(worst_heavy, error / max(expected, 1e-9))
         by_wall = test["total"]["wall_s"] / wall * in_tests
         by_wall_within += abs(samples - by_wall) <= max(0.1 * by_wall, 2)
         worst_wall = max(worst_wall, abs(samples - by_wall) / max(by_wall, 1e-9))
@@ -92,6 +97,9 @@ def accuracy(tests, units):
         "tests": len(ran),
         "samples": in_tests,
         "within_goal": within,
+        "heavy": heavy,
+        "heavy_within_goal": heavy_within,
+        "worst_heavy": worst_heavy,
         "worst_error": worst,
         "within_goal_by_wall": by_wall_within,
         "worst_error_by_wall": worst_wall,
@@ -137,7 +145,8 @@ def main():
     print("attribution, per run (known units | pytest's clock):")
     for check in checks:
         print(
-            f"  {check['within_goal']}/{check['tests']} tests within 10 % or 2 samples of their known share (worst {check['worst_error']:.0%}); "
+            f"  {check['within_goal']}/{check['tests']} tests within 10 % or 2 samples of their known share (worst {check['worst_error']:.0%}), "
+            f"heavy (8+ units) {check['heavy_within_goal']}/{check['heavy']} (worst {check['worst_heavy']:.0%}); "
             f"{check['within_goal_by_wall']}/{check['tests']} of their wall-time share (worst {check['worst_error_by_wall']:.0%}); "
             f"ranking: {check['misordered_pairs']} of {check['pairs']} pairs misordered; {check['samples']:.0f} samples in tests"
         )

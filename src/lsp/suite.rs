@@ -1,14 +1,95 @@
 //! After a pytest suite run (`scalene.profileTests` in commands.rs, started like any run), each test
 //! function of an open test file gets a lens with its cost from the newest suite run that ran it
-//! (`ProfileCache::latest_suite`, in the document's snapshot): all its cases together.
+//! (`ProfileCache::latest_suite`, in the document's snapshot): all its cases together. And
+//! `scalene/tests` (request): the newest suite run's tests, slowest first, for lists (Neovim's quickfix).
 
 use std::path::{Path, PathBuf};
 
-use tower_lsp_server::ls_types::{CodeLens, Command as LspCommand, Position, Range};
+use serde::{Deserialize, Serialize};
+use tower_lsp_server::ls_types::{CodeLens, Command as LspCommand, Position, Range, Uri};
 
 use super::convert;
-use super::session::{DocumentSnapshot, uri_path};
+use super::session::{DocumentSnapshot, Session, uri_path};
 use crate::engine::profile::suite::{Outcome, TestSuite};
+
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 500;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestsParams {
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestsResult {
+    /// The suite run's profile (absent when no suite run is in memory).
+    pub profile_id: Option<String>,
+    pub status: Option<String>,
+    /// Tests that ran; `items` holds the slowest `limit` of them.
+    pub total: usize,
+    pub items: Vec<TestItem>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestItem {
+    pub node_id: String,
+    pub uri: Option<Uri>,
+    /// 0-based: the test function's first line (its first decorator, else its `def`), as profiled.
+    pub line: u32,
+    pub outcome: String,
+    pub seconds: f64,
+    /// Its part of the run's samples, 0..1.
+    pub share: f64,
+    /// Its hottest lines (at most 3), hottest first; `line` 0-based, as profiled.
+    pub hottest: Vec<TestHotLine>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestHotLine {
+    pub uri: Option<Uri>,
+    pub line: u32,
+    pub seconds: f64,
+    pub source: String,
+}
+
+/// `scalene/tests {limit?}`: the newest suite run's tests, slowest first.
+pub fn handle_tests(session: &Session, params: TestsParams) -> TestsResult {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let Some(entry) = session.engine.cache().latest_suite(None) else {
+        return TestsResult { profile_id: None, status: None, total: 0, items: Vec::new() };
+    };
+    let profile = &entry.profile;
+    let Some(suite) = profile.tests.as_deref() else { return TestsResult { profile_id: None, status: None, total: 0, items: Vec::new() } };
+    let items = suite
+        .ranked()
+        .into_iter()
+        .take(limit)
+        .map(|test| TestItem {
+            node_id: test.node_id.clone(),
+            uri: Uri::from_file_path(&test.file),
+            line: test.line.saturating_sub(1),
+            outcome: test.outcome.as_str().to_string(),
+            seconds: test.total().cpu_s,
+            share: suite.share(test),
+            hottest: test
+                .hottest
+                .iter()
+                .take(3)
+                .map(|line| TestHotLine {
+                    uri: Uri::from_file_path(&line.file),
+                    line: line.line.saturating_sub(1),
+                    seconds: line.cpu_s,
+                    source: profile.file(&line.file).and_then(|file| file.line(line.line)).map(|stats| stats.text.trim().to_string()).unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    TestsResult { profile_id: Some(entry.id.to_string()), status: Some(profile.status.as_str().to_string()), total: suite.tests.len(), items }
+}
 
 /// One test function's cost in a suite run: all its cases (parametrizations) together.
 pub struct TestSummary {

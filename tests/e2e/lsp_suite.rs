@@ -23,6 +23,8 @@ fn profile_tests_runs_the_suite_and_puts_each_tests_cost_above_it() {
     let text = std::fs::read_to_string(&heavy).unwrap();
     let uri = client.open(&heavy, &text);
     assert!(lens_titles(&client.code_lenses(&uri)).is_empty(), "no suite run yet");
+    let none = client.request_ok("scalene/tests", json!({}));
+    assert!(none["profileId"].is_null() && none["items"] == json!([]), "{none}");
 
     // Only the heavy tests (a path filter) and not the failing one (-k): the arguments pass through.
     let started = client.execute_ok("scalene.profileTests", json!({"filter": ["tests/test_heavy.py"], "args": ["-k", "not fails_after"], "mode": "cpu"}));
@@ -45,6 +47,14 @@ fn profile_tests_runs_the_suite_and_puts_each_tests_cost_above_it() {
     assert!(title_at(line_of("def test_fails_after_burning")).is_none(), "deselected with -k: {lenses:?}");
     let share = |title: &str| -> f64 { title.split(" · ").find(|part| part.ends_with("% of suite")).unwrap().trim_end_matches("% of suite").parse().unwrap() };
     assert!(share(&heaviest) > 15.0 && share(&param) > share(&heaviest), "30 units of 120; 48 of 120: {heaviest} / {param}");
+
+    // The same tests as a list, slowest first (Neovim's :ScaleneTests).
+    let listed = client.request_ok("scalene/tests", json!({"limit": 2}));
+    assert_eq!(listed["total"], 7, "{listed}");
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items[0]["uri"].as_str().unwrap().ends_with("tests/test_heavy.py") && items[0]["seconds"].as_f64().unwrap() > 0.0, "{listed}");
+    assert!(items[0]["hottest"][0]["uri"].as_str().unwrap().ends_with("/work.py") && items[0]["hottest"][0]["source"].as_str().unwrap().contains("total"), "{listed}");
 
     let error = client.execute("scalene.profileTests", json!({"filter": "tests"})).unwrap_err();
     assert!(error["message"].as_str().unwrap().contains("scalene.profileTests: bad argument at `filter`"), "{error}");

@@ -22,6 +22,7 @@ export const COMMANDS = {
   flameGraph: 'scalene.showFlameGraph',
   exportProfile: 'scalene.exportProfileAs',
   attachProcess: 'scalene.attachToProcess',
+  profileTests: 'scalene.profileTestSuite',
 } as const;
 
 /** A process `scalene.listProcesses` lists (docs/lsp.md). */

@@ -74,7 +74,8 @@ def pytest_runtest_protocol(item, nextitem):
     function = getattr(item, "function", None)
     code = getattr(function, "__code__", None)
     line = code.co_firstlineno if code is not None else (item.location[1] or 0) + 1
-    _write({"ev": "start", "node": item.nodeid, "file": str(getattr(item, "path", item.fspath)), "line": line,
+    path = item.path if hasattr(item, "path") else item.fspath  # pytest < 7 has only fspath
+    _write({"ev": "start", "node": item.nodeid, "file": str(path), "line": line,
             "t": time.perf_counter()})
     yield
     _write({"ev": "end", "node": item.nodeid, "t": time.perf_counter()})

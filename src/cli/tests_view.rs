@@ -39,8 +39,8 @@ pub fn render(profile: &Profile, suite: &TestSuite, root: &Path, color: bool) ->
     );
     let ranked = suite.ranked();
     if !ranked.is_empty() {
-        let _ = writeln!(out, "\n{}", paint.bold("Slowest tests (CPU while each ran; setup and teardown include their fixtures)"));
-        let _ = writeln!(out, "{:>3}  {:>7} {:>6}  {:>7} {:>7} {:>7}  {:<10} test", "#", "CPU s", "share", "setup", "call", "teardwn", "outcome");
+        let _ = writeln!(out, "\n{}", paint.bold("Slowest tests (CPU seconds sampled while each ran; setup and teardown include their fixtures; wall s: pytest's clock)"));
+        let _ = writeln!(out, "{:>3}  {:>7} {:>6}  {:>7} {:>7} {:>7} {:>7}  {:<10} test", "#", "CPU s", "share", "setup", "call", "teardwn", "wall s", "outcome");
     }
     for (rank, test) in ranked.iter().take(SHOWN_TESTS).enumerate() {
         let share = suite.share(test) * 100.0;
@@ -50,13 +50,14 @@ pub fn render(profile: &Profile, suite: &TestSuite, root: &Path, color: bool) ->
         };
         let _ = writeln!(
             out,
-            "{:>3}  {:>7.3} {} {:>7.3} {:>7.3} {:>7.3}  {:<10} {}",
+            "{:>3}  {:>7.3} {} {:>7.3} {:>7.3} {:>7.3} {:>7.3}  {:<10} {}",
             rank + 1,
             test.total().cpu_s,
             paint.heat(share, &format!("{share:>5.1}%")),
             test.setup.cpu_s,
             test.call.cpu_s,
             test.teardown.cpu_s,
+            test.total().wall_s,
             outcome,
             test.node_id
         );

@@ -1,6 +1,6 @@
 //! The terminal view of a suite run (`profile --tests`): the slowest tests ranked by the CPU samples
-//! taken while each ran, each with its three hottest lines, setup and teardown apart, outcome. Pure:
-//! a profile in, text out.
+//! taken while each ran, each with its three hottest lines, setup and teardown apart, outcome. A profile
+//! in, text out (a hot line of a test file, which Scalene lists without text, is read from disk).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -93,10 +93,13 @@ fn hot_lines(profile: &Profile, test: &TestCost, root: &Path) -> Vec<String> {
         .take(LINES_PER_TEST)
         .map(|line| {
             let shown = line.file.strip_prefix(root).unwrap_or(&line.file).display().to_string();
+            // Scalene's copy of the line; a test file's own lines (no samples of their own) from disk.
             let text = profile
                 .file(&line.file)
                 .and_then(|file| file.line(line.line))
-                .map(|stats| stats.text.trim().chars().take(60).collect::<String>())
+                .map(|stats| stats.text.clone())
+                .or_else(|| std::fs::read_to_string(&line.file).ok()?.lines().nth(line.line.checked_sub(1)? as usize).map(str::to_string))
+                .map(|text| text.trim().chars().take(60).collect::<String>())
                 .unwrap_or_default();
             format!("{:>16}{:<28} {:>7.3} s {:>4.0}%  {text}", "", format!("{shown}:{}", line.line), line.cpu_s, line.samples / total * 100.0)
         })

@@ -9,6 +9,7 @@ pub mod paint;
 pub mod profile;
 pub mod render;
 pub mod saved;
+pub mod tests_view;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -109,6 +110,9 @@ fn print_profile(profile: &Profile, json: bool) -> ExitCode {
         let mut text = serde_json::to_string_pretty(&ProfileJson::from(profile)).expect("the schema always serializes");
         text.push('\n');
         text
+    } else if let Some(suite) = profile.tests.as_deref() {
+        let root = std::env::current_dir().unwrap_or_default();
+        tests_view::render(profile, suite, &root, use_color())
     } else {
         render::render(profile, &render::RenderOptions { color: use_color(), source_width: 80 })
     };

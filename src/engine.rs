@@ -203,7 +203,7 @@ impl Engine {
     /// handle is dropped. Must be called inside a tokio runtime.
     pub fn start(&self, request: ProfileRequest) -> Result<RunHandle, EngineError> {
         let (program, _) = plan::resolve_program(&request)?;
-        plan::check_arguments(&request.args)?;
+        plan::check_arguments(&program, &request.args)?;
         let key = plan::run_key(&program, &request)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<RunResult>();
         let result = async move {
@@ -264,8 +264,8 @@ impl Engine {
         if runs <= 1 {
             return self.start(request);
         }
-        let _ = plan::resolve_program(&request)?;
-        plan::check_arguments(&request.args)?;
+        let (program, _) = plan::resolve_program(&request)?;
+        plan::check_arguments(&program, &request.args)?;
         let series_id = RunId(self.inner.next_run.fetch_add(1, Ordering::Relaxed));
         let cancel = CancellationToken::new();
         self.inner.cancels.insert(series_id, cancel.clone());

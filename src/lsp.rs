@@ -25,6 +25,7 @@ pub mod run_status;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod suite;
 pub mod transport;
 
 use tower_lsp_server::LspService;
@@ -38,6 +39,7 @@ pub async fn serve_stdio(engine: Engine, endpoint_starter: Option<endpoint::Endp
         .custom_method("window/workDoneProgress/cancel", server::Backend::work_done_progress_cancel)
         .custom_method("scalene/environment", server::Backend::environment)
         .custom_method("scalene/hotspots", server::Backend::hotspots)
+        .custom_method("scalene/tests", server::Backend::tests)
         .custom_method("scalene/flameGraph", server::Backend::flame_graph)
         .finish();
     transport::serve(service, socket, tokio::io::stdin(), tokio::io::stdout()).await;

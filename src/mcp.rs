@@ -18,6 +18,7 @@ pub mod resources;
 pub mod saved;
 pub mod server;
 pub mod store;
+pub mod suite;
 pub mod tools;
 pub mod views;
 

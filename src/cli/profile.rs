@@ -14,15 +14,20 @@ use crate::engine::{Engine, EngineSettings, Mode, Profile, ProfileRequest, Progr
 #[derive(Debug, clap::Args)]
 pub struct ProfileArgs {
     /// The Python file to profile.
-    #[arg(required_unless_present_any = ["module", "test"], conflicts_with_all = ["module", "test"])]
+    #[arg(required_unless_present_any = ["module", "test", "tests"], conflicts_with_all = ["module", "test", "tests"])]
     pub file: Option<PathBuf>,
     /// Profile a module instead (`python -m MODULE`).
     #[arg(short = 'm', long, conflicts_with = "test")]
     pub module: Option<String>,
     /// Profile one pytest test instead: FILE::NAME (e.g. tests/test_x.py::TestA::test_b); the project
     /// root is the code measured, pytest's own code is not.
-    #[arg(long, value_name = "FILE::NAME")]
+    #[arg(long, value_name = "FILE::NAME", conflicts_with = "tests")]
     pub test: Option<String>,
+    /// Profile the whole pytest suite in one run and rank its tests, each with its hottest lines.
+    /// Everything after --tests goes to pytest (paths, node ids, -k, -m ...): put this command's own
+    /// options before it. pytest-xdist (-n) is refused.
+    #[arg(long, value_name = "PYTEST ARGS", num_args = 0.., allow_hyphen_values = true, conflicts_with_all = ["module", "repeat", "live", "no_call_paths"])]
+    pub tests: Option<Vec<String>>,
     /// Show the profile while the program runs, redrawn at each snapshot (on a terminal; otherwise the
     /// final view is printed once). The program's output is kept and its last lines shown at the end.
     #[arg(long)]
@@ -132,18 +137,27 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
     }
 }
 
-pub fn profile(args: ProfileArgs) -> ExitCode {
-    let target = match (args.file, args.module, args.test) {
-        (Some(file), _, _) => Program::Script(file),
-        (None, Some(module), _) => Program::Module(module),
-        (None, None, Some(node)) => match Program::test_node(&node) {
+pub fn profile(mut args: ProfileArgs) -> ExitCode {
+    // A suite run: pytest's arguments are those after --tests (and after --), in the working directory
+    // (pytest reads node ids and paths from there).
+    let suite = args.tests.take().map(|pytest_args| {
+        args.args = pytest_args.into_iter().chain(std::mem::take(&mut args.args)).collect();
+        let dir = args.run.cwd.clone().unwrap_or_else(|| PathBuf::from("."));
+        args.run.cwd = Some(dir.clone());
+        Program::Suite { dir }
+    });
+    let target = match (suite, args.file, args.module, args.test) {
+        (Some(suite), ..) => suite,
+        (None, Some(file), _, _) => Program::Script(file),
+        (None, None, Some(module), _) => Program::Module(module),
+        (None, None, None, Some(node)) => match Program::test_node(&node) {
             Some(test) => test,
             None => {
                 eprintln!("error: --test takes FILE::NAME (e.g. tests/test_x.py::test_y or tests/test_x.py::TestA::test_b), got {node:?}");
                 return ExitCode::from(exit::USAGE);
             }
         },
-        (None, None, None) => unreachable!("clap requires FILE, --module or --test"),
+        (None, None, None, None) => unreachable!("clap requires FILE, --module, --test or --tests"),
     };
     let live_interval = match limits::seconds("--live-interval", args.live_interval, limits::LIVE_INTERVAL_S.0, limits::LIVE_INTERVAL_S.1) {
         Ok(interval) => interval,
@@ -157,6 +171,7 @@ pub fn profile(args: ProfileArgs) -> ExitCode {
         Program::Script(path) => crate::engine::units::short_name(path),
         Program::Module(module) => format!("-m {module}"),
         Program::Test { file, name } => format!("{}::{name}", file.display()),
+        Program::Suite { .. } => "the pytest suite".to_string(),
     };
     // The live view redraws the terminal: only on one, and then the program's output is kept aside.
     let live_view = args.live && !args.json && std::io::stdout().is_terminal();

@@ -201,7 +201,10 @@ fn run(store: &Store, command: SavedCommand) -> Result<ExitCode, EngineError> {
                     text.push_str(&format!(" · {python} (Python {version})"));
                 }
                 text.push('\n');
-                text.push_str(&super::render::render(&saved.profile, &super::render::RenderOptions { color: super::use_color(), source_width: 80 }));
+                text.push_str(&match saved.profile.tests.as_deref() {
+                    Some(suite) => super::tests_view::render(&saved.profile, suite, &std::env::current_dir().unwrap_or_default(), super::use_color()),
+                    None => super::render::render(&saved.profile, &super::render::RenderOptions { color: super::use_color(), source_width: 80 }),
+                });
                 print(&text)
             };
             exports.write(&saved.profile).unwrap_or(code)

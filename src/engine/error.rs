@@ -99,6 +99,27 @@ pub enum EngineError {
     PytestMissing { python: PathBuf },
 
     #[error(
+        "pytest could not collect the suite, so no test ran: {errors}. Fix: correct what pytest names (\"{python_display}\" -m pytest \
+         --collect-only{collect_args} shows the same errors), or leave the file out (--ignore=PATH, --deselect=NODE).",
+        python_display = python.display()
+    )]
+    SuiteNotCollected { errors: String, python: PathBuf, collect_args: String },
+
+    #[error(
+        "pytest selected no test (exit status 5){with_args}. Fix: check the paths and the -k/-m expressions (\"{python_display}\" -m \
+         pytest --collect-only{collect_args} lists what they select).",
+        with_args = if args.is_empty() { String::new() } else { format!(" with the arguments{args}") },
+        python_display = python.display()
+    )]
+    NoTestsSelected { python: PathBuf, args: String, collect_args: String },
+
+    #[error(
+        "a suite run cannot use pytest-xdist ({how}): Scalene samples only the process it started, so the tests that xdist's workers \
+         run would show no time. Fix: drop -n/--dist (when the project's pytest configuration adds them, pass -p no:xdist)."
+    )]
+    XdistRefused { how: String },
+
+    #[error(
         "no test matched {node}: pytest ran no test ({said}). Fix: name a test as pytest lists it (\"{python_display}\" -m pytest \
          --collect-only -q {file_display} prints the node ids; the part after :: is the name){hint}",
         python_display = python.display(),
@@ -203,6 +224,9 @@ impl EngineError {
             EngineError::CancelledBeforeStart => "cancelled",
             EngineError::PytestMissing { .. } => "pytest_missing",
             EngineError::NoTestMatched { .. } => "no_test_matched",
+            EngineError::SuiteNotCollected { .. } => "suite_not_collected",
+            EngineError::NoTestsSelected { .. } => "no_tests_selected",
+            EngineError::XdistRefused { .. } => "xdist_refused",
             EngineError::NoRunInProgress => "no_run",
             EngineError::UnknownRun { .. } => "unknown_run",
             EngineError::RunEnded { .. } => "run_ended",

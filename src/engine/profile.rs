@@ -2,7 +2,8 @@
 //! metrics.rs, call paths from Scalene's stacks in call_paths/), reading Scalene's JSON (parse.rs), the normalized JSON (schema.rs), carrying numbers
 //! through edits (remap.rs), combining repeated runs (repeat.rs), comparing two profiles (compare/) and
 //! exporting call paths for other tools (export.rs: flame graph, speedscope, collapsed, cpuprofile), and
-//! the same model from py-spy's sampled stacks of an attached process (sampled.rs).
+//! the same model from py-spy's sampled stacks of an attached process (sampled.rs), and a pytest suite
+//! run's samples given to its tests (suite.rs).
 //!
 //! Architecture Invariant: pure data and math. No file system, no processes, no tokio, no environment
 //! and nothing of the run or keep wings: a function here gets its input as values and returns values
@@ -20,3 +21,4 @@ pub mod remap;
 pub mod repeat;
 pub mod sampled;
 pub mod schema;
+pub mod suite;

@@ -14,6 +14,8 @@ use super::error::{engine_error, invalid_params, request_failed};
 use super::progress;
 use super::session::{EditorRun, Session, uri_path};
 use super::settings::RunOverrides;
+use std::path::{Path, PathBuf};
+
 use crate::engine::{EngineError, Mode, RunId, Program};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +34,7 @@ pub enum Command {
     ListProcesses,
     Attach,
     ExportProfile,
+    ProfileTests,
 }
 
 impl Command {
@@ -51,6 +54,7 @@ impl Command {
             Command::ListProcesses,
             Command::Attach,
             Command::ExportProfile,
+            Command::ProfileTests,
         ]
     }
 
@@ -70,6 +74,7 @@ impl Command {
             Command::ListProcesses => "scalene.listProcesses",
             Command::Attach => "scalene.attach",
             Command::ExportProfile => "scalene.exportProfile",
+            Command::ProfileTests => "scalene.profileTests",
         }
     }
 
@@ -90,6 +95,7 @@ impl Command {
             Command::ListProcesses => "no arguments or {}",
             Command::ExportProfile => "{path: string (absolute), format: \"flamegraph\" | \"speedscope\" | \"collapsed\" | \"cpuprofile\", uri?: string, weight?: \"cpu\" | \"memory\"}",
             Command::Attach => "{pid: number, duration?: number (seconds, default: until scalene.cancel), live?: bool (default true)}",
+            Command::ProfileTests => PROFILE_TESTS_EXPECTED,
         }
     }
 
@@ -194,6 +200,60 @@ fn parse_uri(command: Command, text: &str) -> Result<(Uri, std::path::PathBuf)> 
     Ok((uri, path))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ProfileTestsArgs {
+    /// A workspace folder, or a file or folder inside one (then only its tests run).
+    uri: Option<String>,
+    /// Paths or node ids relative to the folder the suite runs in (`tests/test_x.py::test_a`).
+    filter: Option<Vec<String>>,
+    /// More pytest arguments (`-k`, `-m`).
+    args: Option<Vec<String>>,
+    mode: Option<Mode>,
+    python: Option<String>,
+}
+
+const PROFILE_TESTS_EXPECTED: &str = "{uri?: string (a workspace folder, or a file or folder in one: only its tests run), filter?: [string] (paths or node ids \
+relative to the workspace folder, e.g. \"tests/test_x.py::test_a\"), args?: [string] (more pytest arguments: -k, -m), mode?, python?}";
+
+/// `scalene.profileTests`: the suite run in the workspace folder holding `uri` (the first workspace folder
+/// without one), started like any run; returns at once.
+fn profile_tests(session: &Arc<Session>, args: ProfileTestsArgs) -> Result<Option<Value>> {
+    let command = Command::ProfileTests;
+    let roots = session.roots();
+    let target = match &args.uri {
+        Some(text) => {
+            let uri: Uri = text.parse().map_err(|_| invalid_params(format!("{}: `uri` is not a valid URI: {text:?}", command.id())))?;
+            let path = uri_path(&uri).ok_or_else(|| invalid_params(format!("{}: only file:// URIs are supported, got {text:?}", command.id())))?;
+            Some(session.confine(&path).map_err(request_failed)?)
+        }
+        None => None,
+    };
+    // The folder pytest runs in: the workspace folder holding the target, else the target's own folder.
+    let dir: PathBuf = match &target {
+        Some(path) => roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.as_os_str().len())
+            .cloned()
+            .unwrap_or_else(|| if path.is_dir() { path.clone() } else { path.parent().map(Path::to_path_buf).unwrap_or_default() }),
+        None => roots.first().cloned().ok_or_else(|| {
+            request_failed("scalene.profileTests: no workspace folder is open. Fix: open the project's folder, or pass `uri` (a folder or a test file).")
+        })?,
+    };
+    let mut pytest_args: Vec<String> = Vec::new();
+    if let Some(path) = target.as_ref().filter(|path| **path != dir)
+        && let Ok(relative) = path.strip_prefix(&dir)
+    {
+        pytest_args.push(relative.display().to_string());
+    }
+    pytest_args.extend(args.filter.unwrap_or_default());
+    pytest_args.extend(args.args.unwrap_or_default());
+    let uri = Uri::from_file_path(&dir).ok_or_else(|| request_failed(format!("{}: cannot name {} as a URI", command.id(), dir.display())))?;
+    let run = RunOverrides { args: Some(pytest_args), mode: args.mode, python: args.python, live: false, paused: false };
+    start_run(session, uri, Program::Suite { dir }, run, Some(progress::SUITE.to_string()))
+}
+
 /// Starts a run (returns at once) and follows it in a spawned task.
 fn start_run(session: &Arc<Session>, uri: Uri, program: Program, run: RunOverrides, test: Option<String>) -> Result<Option<Value>> {
     let settings = session.settings();
@@ -250,6 +310,10 @@ pub async fn handle_execute_command(session: &Arc<Session>, params: ExecuteComma
             let name = test.test_name().map(str::to_string);
             let run = RunOverrides { args: args.args, mode: args.mode, python: args.python, live: args.live, paused: args.paused };
             start_run(session, uri, test, run, name)
+        }
+        Command::ProfileTests => {
+            let args: ProfileTestsArgs = arguments(command, &params.arguments)?;
+            profile_tests(session, args)
         }
         Command::ListProcesses => {
             let _: ClearArgs = arguments(command, &params.arguments)?;

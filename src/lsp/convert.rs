@@ -11,6 +11,7 @@ use tower_lsp_server::ls_types::{Diagnostic, NumberOrString, Position, Range};
 use super::document::{Document, Encoding};
 use super::settings::{DiagnosticSettings, HintFormat, HintSettings};
 use crate::engine::profile::model::{FileProfile, FunctionStats, LineStats, Profile, RunStatus};
+use crate::engine::profile::suite::Outcome;
 
 pub const SOURCE: &str = "scalene";
 
@@ -170,6 +171,25 @@ pub fn lens_title(function: &FunctionStats, memory: bool) -> String {
     } else {
         format!("{:.1}% CPU", function.cpu_total())
     }
+}
+
+/// A test function's lens after a suite run: `0.84 s · 12% of suite · hottest: parser.py:88`, its
+/// outcome first unless it passed, its number of cases when parametrized.
+/// `cases`: how many parametrizations were summed; `share` 0..1; `hottest`: a file name and line.
+pub fn test_lens_title(outcome: Outcome, cases: usize, seconds: f64, share: f64, hottest: Option<(&str, u32)>) -> String {
+    let mut parts = Vec::new();
+    if !matches!(outcome, Outcome::Passed) {
+        parts.push(outcome.as_str().to_string());
+    }
+    if cases > 1 {
+        parts.push(format!("{cases} cases"));
+    }
+    parts.push(format!("{seconds:.2} s"));
+    parts.push(format!("{:.0}% of suite", share * 100.0));
+    if let Some((file, line)) = hottest {
+        parts.push(format!("hottest: {file}:{line}"));
+    }
+    parts.join(" · ")
 }
 
 /// The hover markdown of a profiled line: every metric Scalene gives, the function's totals, the

@@ -1,5 +1,6 @@
 //! textDocument/codeLens: function totals on `def` lines; "▶ Profile with Scalene" and "▶ Profile live"
-//! on the main guard; "▶ Profile test" above each pytest test of a test file.
+//! on the main guard; "▶ Profile test" above each pytest test of a test file, and after a suite run its
+//! cost there (`suite.rs`).
 
 use serde_json::json;
 use tower_lsp_server::ls_types::{CodeLens, Command as LspCommand, Position, Range};
@@ -53,7 +54,11 @@ pub fn handle_code_lens(snapshot: &DocumentSnapshot) -> Vec<CodeLens> {
     }
     if is_test_file(uri) {
         let lines: Vec<&str> = (0..snapshot.document.n_lines()).map(|line0| snapshot.document.line(line0).unwrap_or("")).collect();
-        for (line0, name) in pytest_tests(&lines) {
+        let tests = pytest_tests(&lines);
+        if !snapshot.hidden {
+            lenses.extend(super::suite::test_lenses(snapshot, &tests));
+        }
+        for (line0, name) in tests {
             lenses.push(lens(line0, "▶ Profile test", Command::ProfileTest, json!({ "uri": uri, "name": name })));
         }
     }

@@ -29,6 +29,9 @@ pub struct RunTitle {
     pub compare: bool,
 }
 
+/// The "test" of a suite run (`scalene.profileTests`): its title names the suite, not a test.
+pub const SUITE: &str = "(the pytest suite)";
+
 impl RunTitle {
     fn kind(&self, series: bool) -> RunKind {
         if self.attached.is_some() {
@@ -119,12 +122,14 @@ pub async fn track_run(session: Arc<Session>, handle: RunHandle, uri: Uri, token
     let path = uri_path(&uri).unwrap_or_default();
     let file_name = path.file_name().map_or_else(|| uri.as_str().to_string(), |n| n.to_string_lossy().into_owned());
     let name = match &what.test {
+        Some(test) if test == SUITE => format!("the pytest suite in {file_name}"),
         Some(test) => format!("{file_name}::{test}"),
         None => file_name,
     };
     let live = if what.live { " live" } else { "" };
     let title = match (&what.test, what.attached) {
         (_, Some(pid)) => format!("Scalene: attached to {pid} (py-spy)"),
+        (Some(test), None) if test == SUITE => format!("Scalene: profiling {name}"),
         (Some(_), None) => format!("Scalene: profiling test {name}{live}"),
         (None, None) => format!("Scalene: profiling {name}{live}"),
     };

@@ -73,6 +73,11 @@ impl Backend {
         guarded("scalene/hotspots", async { Ok(hotspots::handle_hotspots(&self.session, params.unwrap_or_default())) }).await
     }
 
+    /// `scalene/tests`: the newest suite run's tests, slowest first (suite.rs).
+    pub async fn tests(&self, params: Option<super::suite::TestsParams>) -> Result<super::suite::TestsResult> {
+        guarded("scalene/tests", async { Ok(super::suite::handle_tests(&self.session, params.unwrap_or_default())) }).await
+    }
+
     /// Applies a raw settings object and tells the user about bad values.
     /// `scalene/flameGraph`: the call tree of the newest profile, for a flame graph (flame.rs).
     pub async fn flame_graph(&self, params: Option<flame::FlameParams>) -> Result<flame::FlameResult> {

@@ -78,6 +78,8 @@ pub struct DocumentSnapshot {
     pub profile: Option<ProfileView>,
     /// Compare mode for this document: set while the compared profile is the newest covering it.
     pub compare: Option<CompareView>,
+    /// The newest pytest suite run that ran a test defined in this document (for test files only).
+    pub suite: Option<Arc<CachedProfile>>,
 }
 
 /// The profile covering a document, with its lines mapped to the document's current text.
@@ -268,6 +270,8 @@ impl Session {
             ProfileView { entry: covered.entry, file_index: covered.index, line_map }
         });
         let compare = self.compare_view(uri, &document, &path, profile.as_ref());
+        let is_test_file = path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py")));
+        let suite = if is_test_file { self.engine.cache().latest_suite(Some(&path)) } else { None };
         Some(DocumentSnapshot {
             uri: uri.clone(),
             document,
@@ -276,6 +280,7 @@ impl Session {
             hidden: self.hidden(),
             profile,
             compare,
+            suite,
         })
     }
 

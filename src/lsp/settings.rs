@@ -169,18 +169,24 @@ impl Settings {
     /// The one place the editor's runs are asked for (`scalene.profile`, `scalene.profileTest`,
     /// `scalene.compare`, live runs): the settings, with what the command itself says on top.
     pub fn run_request(&self, program: crate::engine::Program, overrides: RunOverrides) -> crate::engine::ProfileRequest {
-        let is_test = matches!(program, crate::engine::Program::Test { .. });
+        let is_test = matches!(program, crate::engine::Program::Test { .. } | crate::engine::Program::Suite { .. });
+        // A suite runs in its folder (pytest reads paths and node ids from there) and needs the stacks'
+        // timeline to give samples to tests.
+        let suite_dir = match &program {
+            crate::engine::Program::Suite { dir } => Some(dir.clone()),
+            _ => None,
+        };
         crate::engine::ProfileRequest {
             program: Some(program),
             args: overrides.args.unwrap_or_else(|| if is_test { Vec::new() } else { self.args.clone() }),
             mode: overrides.mode.unwrap_or(self.mode),
             python: overrides.python.map(Into::into).or_else(|| self.python.clone()),
-            cwd: self.cwd.clone(),
+            cwd: suite_dir.clone().or_else(|| self.cwd.clone()),
             timeout: Some(self.timeout),
             live: overrides.live.then_some(self.live_interval),
             paused: overrides.paused,
             startup: self.startup(),
-            no_call_paths: !self.call_paths,
+            no_call_paths: !self.call_paths && suite_dir.is_none(),
             ..crate::engine::ProfileRequest::default()
         }
     }

@@ -11,6 +11,7 @@ use crate::engine::profile::schema::LineJson;
 
 pub mod call_paths;
 pub mod saved;
+pub mod suite;
 
 /// A tool's output schema: rmcp's, made open (`additionalProperties: false` removed everywhere).
 /// Output types embed the normalized schema's types (`LineJson`), which are closed for docs/schema.md;

@@ -77,7 +77,7 @@ impl ScaleneMcp {
                 python,
                 note,
                 startup: crate::engine::Startup::default(),
-                tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router(),
+                tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router() + ScaleneMcp::suite_router(),
                 prompt_router: ScaleneMcp::prompt_router(),
             }),
             session: Arc::new(SessionState::default()),
@@ -128,7 +128,8 @@ impl ScaleneMcp {
              callers, callees and the costliest call chains into it); the `optimize-hotspots` prompt walks through a measured optimisation (profile, \
              change, profile again, compare). To check a change: `save_profile` the profile as a baseline, change the \
              code, `profile` again, then `compare` {{\"before\": \"baseline\"}} names what got slower or faster, line by \
-             line, beyond Scalene's sampling noise. CPU numbers are percent of the run's CPU time, memory is MB. Paths \
+             line, beyond Scalene's sampling noise. For slow tests: `profile_tests` runs the pytest suite once and \
+             ranks its tests with their hottest lines (`slowest_tests` reads them again). CPU numbers are percent of the run's CPU time, memory is MB. Paths \
              are relative to the workspace root ({roots_text})."
         );
         if !self.inner.allow_code {

@@ -27,12 +27,12 @@ const RECORDING_WAIT: Duration = Duration::from_secs(5);
 
 type ToolResult<T> = Result<Json<T>, ToolError>;
 
-fn parse_profile_id(text: &str) -> Result<ProfileId, ToolError> {
+pub(super) fn parse_profile_id(text: &str) -> Result<ProfileId, ToolError> {
     ProfileId::parse(text.trim())
         .ok_or_else(|| ToolError::invalid(format!("`profile_id` must look like \"p3\" (from profile or list_profiles), got {text:?}")))
 }
 
-fn timeout(timeout_s: Option<f64>, default: Duration) -> Result<Duration, ToolError> {
+pub(super) fn timeout(timeout_s: Option<f64>, default: Duration) -> Result<Duration, ToolError> {
     match timeout_s {
         None => Ok(default),
         Some(seconds) => crate::engine::limits::seconds("`timeout_s`", seconds, 0.001, crate::engine::limits::MAX_TIMEOUT_S).map_err(ToolError::invalid),
@@ -79,7 +79,7 @@ impl Drop for CancelOnDrop {
 impl ScaleneMcp {
     /// The one place MCP asks for a run (`profile`, `profile_code`): the server's interpreter and
     /// start-up, with what the tool call says on top.
-    fn run_request(&self, program: Program, args: Vec<String>, mode: Option<crate::engine::Mode>, timeout: Duration) -> ProfileRequest {
+    pub(super) fn run_request(&self, program: Program, args: Vec<String>, mode: Option<crate::engine::Mode>, timeout: Duration) -> ProfileRequest {
         ProfileRequest {
             program: Some(program),
             args,
@@ -176,6 +176,20 @@ impl ScaleneMcp {
         limit: usize,
         context: &RequestContext<RoleServer>,
     ) -> ToolResult<ProfileSummary> {
+        let (entry, run_id) = self.run_to_end(request, what, context).await?;
+        let mut summary = views::summary(&entry, &self.roots(), limit);
+        summary.run_id = Some(run_id.to_string());
+        Ok(Json(summary))
+    }
+
+    /// Runs a request to its end with progress notifications and cancellation (the tool call going away
+    /// stops a run it started); the final profile and the run's id.
+    pub(super) async fn run_to_end(
+        &self,
+        request: ProfileRequest,
+        what: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(std::sync::Arc<CachedProfile>, RunId), ToolError> {
         let engine = self.engine().clone();
         let total = request.timeout.map(|timeout| timeout.as_secs_f64());
         let handle: RunHandle =
@@ -214,9 +228,7 @@ impl ScaleneMcp {
         };
         guard.armed = false;
         let entry = result.map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
-        let mut summary = views::summary(&entry, &self.roots(), limit);
-        summary.run_id = Some(run_id.to_string());
-        Ok(Json(summary))
+        Ok((entry, run_id))
     }
 }
 

@@ -9,6 +9,7 @@ use super::params::*;
 use super::params::saved::*;
 
 pub mod call_paths;
+pub mod suite;
 use crate::engine::workspace::Roots;
 use crate::engine::{Engine, RunInfo};
 use crate::engine::keep::cache::CachedProfile;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::support::TempProject;
 use crate::support::lsp_client::{LspClient, default_capabilities};
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "scalene.profile",
     "scalene.cancel",
     "scalene.clear",
@@ -20,6 +20,7 @@ const COMMANDS: [&str; 14] = [
     "scalene.listProcesses",
     "scalene.exportProfile",
     "scalene.attach",
+    "scalene.profileTests",
 ];
 const INVALID_PARAMS: i64 = -32602;
 

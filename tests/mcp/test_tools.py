@@ -35,6 +35,8 @@ TOOLS = {
     "resume": (False, False, False),
     "list_python_processes": (True, False, False),
     "attach": (False, False, True),
+    "profile_tests": (False, True, True),
+    "slowest_tests": (True, False, False),
 }
 
 

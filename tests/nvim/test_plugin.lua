@@ -44,6 +44,8 @@ local COMMANDS = {
   'ScaleneCallers',
   'ScaleneAttach',
   'ScaleneDetach',
+  'ScaleneProfileTests',
+  'ScaleneTests',
 }
 
 -- ---------------------------------------------------------------------------------------------------
@@ -1323,6 +1325,63 @@ test('22. :ScaleneAttach lists the running Python processes (vim.ui.select), att
   if not ok then
     error(err, 0)
   end
+end)
+
+test('23. :ScaleneProfileTests runs a pytest suite once; :ScaleneTests lists its slowest tests with their hot lines', function()
+  local dir = project .. '/suite_tests'
+  vim.fn.mkdir(dir, 'p')
+  write_file(dir .. '/work_nv.py', 'def burn(n):\n    total = 0\n    for i in range(n):\n        total += i * i % 7\n    return total\n')
+  write_file(dir .. '/test_nv.py', table.concat({
+    'import os, sys',
+    'sys.path.insert(0, os.path.dirname(__file__))',
+    'from work_nv import burn',
+    '',
+    '',
+    'def test_heavy():',
+    '    assert burn(6_000_000) >= 0',
+    '',
+    '',
+    'def test_light():',
+    '    assert burn(1_000_000) >= 0',
+    '',
+  }, '\n'))
+  local buf = fresh(dir .. '/test_nv.py', read_file(dir .. '/test_nv.py'))
+  local from = #progress
+  vim.cmd('ScaleneProfileTests suite_tests/test_nv.py')
+  local begin = wait_for('$/progress begin "Scalene: profiling the pytest suite"', T_REQUEST, function()
+    return find_begin('Scalene: profiling the pytest suite', from)
+  end)
+  local finish = wait_for('the end of the suite run', T_RUN, function()
+    return find_end(begin.token)
+  end)
+  check(finish.value.message and finish.value.message:find('^ok'), 'the run ended %s', inspect1(finish.value))
+  vim.fn.setqflist({}, 'r', { title = 'none', items = {} })
+  vim.cmd('ScaleneTests')
+  local qf = wait_for('the tests in the quickfix list', T_REQUEST, function()
+    local got = vim.fn.getqflist({ title = 1, items = 1 })
+    return got.title:find('slowest tests', 1, true) and got
+  end)
+  local texts = vim.tbl_map(function(entry)
+    return entry.text
+  end, qf.items)
+  out(('# 23: %s'):format(inspect1(texts)))
+  check(qf.items[1].text:find('test_nv.py::test_heavy$'), 'the heavy test first: %s', inspect1(texts))
+  check(qf.items[1].lnum == 6 and vim.api.nvim_buf_get_name(qf.items[1].bufnr):find('/suite_tests/test_nv.py$'), 'at its def: %s', inspect1(qf.items[1]))
+  check(qf.items[2].text:find('total += i * i % 7', 1, true) and vim.api.nvim_buf_get_name(qf.items[2].bufnr):find('/work_nv.py$'), 'then its hot line: %s', inspect1(texts))
+  vim.cmd('cclose')
+  local lenses = wait_for('a cost lens on test_heavy', T_REQUEST, function()
+    local found = {}
+    for _, lens in ipairs(vim.lsp.codelens.get(buf)) do
+      if lens.command and lens.command.title:find('of suite', 1, true) then
+        found[#found + 1] = lens
+      end
+    end
+    if #found == 0 then
+      vim.lsp.codelens.refresh({ bufnr = buf })
+    end
+    return #found > 0 and found
+  end)
+  check(#lenses == 2, 'a lens above each test: %s', inspect1(lenses))
 end)
 
 H.finish()

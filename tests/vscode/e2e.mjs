@@ -533,7 +533,7 @@ try {
     fs.accessSync(bundled, fs.constants.X_OK);
   });
 
-  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame', 'cpuprofile', 'attach'].some(want);
+  const needsMain = ['profile', 'mcp', 'menus', 'args', 'compare', 'live', 'memory', 'cancel', 'flame', 'cpuprofile', 'attach', 'tests'].some(want);
   // Each later session stops the one before it (stopAll).
   if (needsMain) {
     await startSession('main');
@@ -1298,6 +1298,43 @@ try {
       const table = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
       await waitFor('score in the opened table', async () => (await table.locator('body').innerText({ timeout: 2000 }).catch(() => '')).includes('heavy_batch'), 60_000, 250);
       await screenshot('export-profile-command');
+    });
+  }
+
+  // ------------------------------------------------------------ a whole pytest suite
+  if (want('tests')) {
+    await check('Profile Tests runs the pytest suite once: a cost lens above each test, and the Slowest Tests view lists them', async () => {
+      const dir = path.join(ws, 'suite_vs');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'vs_work.py'), 'def burn(n):\n    total = 0\n    for i in range(n):\n        total += i * i % 7\n    return total\n');
+      fs.writeFileSync(
+        path.join(dir, 'test_vs_suite.py'),
+        'import os\nimport sys\n\nsys.path.insert(0, os.path.dirname(__file__))\nfrom vs_work import burn\n\n\ndef test_heavy():\n    assert burn(6_000_000) >= 0\n\n\ndef test_light():\n    assert burn(1_000_000) >= 0\n',
+      );
+      await openFile('test_vs_suite.py');
+      await watchStatusBar();
+      await runCommand('Scalene: Profile Tests');
+      const seen = await waitForRun('the pytest suite in workspace');
+      log('suite run', JSON.stringify(seen.slice(-2)));
+      const lenses = await waitFor('cost lenses above the tests', async () => {
+        const texts = await page.evaluate(() =>
+          [...document.querySelectorAll('.editor-instance .codelens-decoration')].map((el) => (el.textContent ?? '').replace(/\u00a0/g, ' ')),
+        );
+        return texts.filter((t) => /% of suite/.test(t)).length >= 2 ? texts : undefined;
+      }, 60_000);
+      log('suite lenses', JSON.stringify(lenses));
+      assert(lenses.some((t) => /\d+\.\d\d s · \d+% of suite · hottest: vs_work\.py:4/.test(t)), `a lens with seconds, share and the hot line: ${JSON.stringify(lenses)}`);
+      await runCommand('Explorer: Focus on Slowest Tests View');
+      const rows = await waitFor('the Slowest Tests view to list the tests', async () => {
+        const texts = await page.evaluate(() =>
+          [...document.querySelectorAll('.pane .monaco-list-row')].map((el) => (el.textContent ?? '').replace(/\u00a0/g, ' ').trim()),
+        );
+        const heavy = texts.findIndex((t) => t.startsWith('test_heavy'));
+        const light = texts.findIndex((t) => t.startsWith('test_light'));
+        return heavy >= 0 && light > heavy ? texts : undefined;
+      }, 60_000);
+      log('slowest tests', JSON.stringify(rows.filter((t) => t.startsWith('test_'))));
+      await screenshot('slowest-tests');
     });
   }
 

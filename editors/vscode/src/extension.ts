@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { chooseInterpreter, RESTART_SETTINGS } from './lib/settings';
 import { COMMANDS } from './lib/commands';
 import { registerCommands } from './vscode/commands';
+import { SlowestTests } from './vscode/testsTree';
 import { FlameGraphPanel } from './vscode/flamePanel';
 import { HeatDecorations } from './vscode/heatDecorations';
 import { PythonInterpreter } from './vscode/interpreter';
@@ -21,6 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const runStatus = new RunStatus();
   const envStatus = new EnvironmentStatus();
   const manager = server;
+  const slowestTests = new SlowestTests(manager);
   const flame = new FlameGraphPanel(context, manager);
   context.subscriptions.push(output, interpreter, manager, heat, runStatus, envStatus, flame);
 
@@ -97,6 +99,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => manager.restart()),
     ...registerCommands(context, manager, interpreter),
+    slowestTests,
+    vscode.window.registerTreeDataProvider('scaleneSlowestTests', slowestTests),
+    manager.onProfilesChanged.event(() => slowestTests.refresh()),
     registerMcpProvider(manager, String(context.extension.packageJSON.version ?? '')),
   );
 

@@ -28,6 +28,7 @@ test('a run is named by its file (decoded from the uri), and a test run by file:
   assert.equal(runName(status('cpu_bound.py')), 'cpu_bound.py');
   assert.equal(runName(status('my%20app%C3%A9.py')), 'my appé.py');
   assert.equal(runName(status('test_app.py', { kind: 'test', test: 'TestA::test_b' })), 'test_app.py::TestA::test_b');
+  assert.equal(runName(status('proj', { kind: 'test', test: '(the pytest suite)' })), 'the pytest suite in proj');
 });
 
 test('status bar texts while running: spinner, file and whole seconds', () => {

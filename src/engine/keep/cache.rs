@@ -240,6 +240,17 @@ impl ProfileCache {
         CoveredFile::of(entry, path)
     }
 
+    /// The newest profile of a pytest suite run (`Profile::tests`); with `file`, the newest with a test
+    /// defined in that file (as given, or canonicalised).
+    pub fn latest_suite(&self, file: Option<&Path>) -> Option<Arc<CachedProfile>> {
+        let canonical = file.and_then(|file| file.canonicalize().ok());
+        let has_test_in = |suite: &crate::engine::profile::suite::TestSuite| match file {
+            None => true,
+            Some(file) => suite.tests.iter().any(|test| test.file == file || Some(&test.file) == canonical.as_ref()),
+        };
+        self.list().into_iter().rev().find(|entry| entry.profile.tests.as_deref().is_some_and(has_test_in))
+    }
+
     /// Every cached profile, oldest first.
     pub fn list(&self) -> Vec<Arc<CachedProfile>> {
         let mut all: Vec<_> = self.profiles.iter().map(|(_, entry)| entry).collect();

@@ -97,6 +97,22 @@ pub fn rebase_profile(profile: &mut Profile, roots: &[PathBuf]) {
     if let Some(paths) = profile.call_paths.as_mut() {
         rebase_call_paths(std::sync::Arc::make_mut(paths), roots);
     }
+    // A suite run's tests and their hot lines move with their files too (the editor's lenses find a
+    // test by its file).
+    if let Some(suite) = profile.tests.as_mut() {
+        let mut moved: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+        let mut local_of = |path: &mut PathBuf| {
+            if let Some(local) = moved.entry(path.clone()).or_insert_with(|| rebase(path, roots)) {
+                *path = local.clone();
+            }
+        };
+        for test in &mut std::sync::Arc::make_mut(suite).tests {
+            local_of(&mut test.file);
+            for line in &mut test.hottest {
+                local_of(&mut line.file);
+            }
+        }
+    }
     if let Some((from, to)) = example {
         profile.notes.push(format!(
             "{n_rebased} file(s) of this profile do not exist at their recorded paths and were matched to the workspace (e.g. {} → {})",
@@ -125,5 +141,30 @@ mod tests {
         let paths = profile.call_paths.as_deref().unwrap();
         assert_eq!(paths.find(&helpers, "score").len(), 1, "the stacks name the rebased file");
         assert!(paths.functions.iter().filter_map(|function| function.file()).all(|file| !file.starts_with("/ci/build/proj")));
+    }
+
+    #[test]
+    fn a_suite_runs_tests_move_with_their_files() {
+        use crate::engine::profile::suite::{Outcome, PhaseCost, TestCost, TestLine, TestSuite};
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = repo.join("fixtures/programs");
+        let mut profile = Profile::empty(RunStatus::Ok, "suite".into());
+        let test = TestCost {
+            node_id: "tests/test_heavy.py::test_heaviest".into(),
+            file: "/ci/build/proj/pytest_suite/tests/test_heavy.py".into(),
+            line: 7,
+            outcome: Outcome::Passed,
+            message: None,
+            setup: PhaseCost::default(),
+            call: PhaseCost { samples: 10.0, cpu_s: 0.02, wall_s: 0.03 },
+            teardown: PhaseCost::default(),
+            peak_mb: None,
+            hottest: vec![TestLine { file: "/ci/build/proj/pytest_suite/work.py".into(), line: 10, samples: 10.0, cpu_s: 0.02 }],
+        };
+        profile.tests = Some(std::sync::Arc::new(TestSuite { tests: vec![test], samples: 10.0, cpu_s: 0.02, ..TestSuite::default() }));
+        rebase_profile(&mut profile, std::slice::from_ref(&root));
+        let test = &profile.tests.as_deref().unwrap().tests[0];
+        assert_eq!(test.file, root.join("pytest_suite/tests/test_heavy.py"));
+        assert_eq!(test.hottest[0].file, root.join("pytest_suite/work.py"));
     }
 }

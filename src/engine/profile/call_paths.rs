@@ -27,8 +27,9 @@ pub const MAX_STACKS: usize = 20_000;
 /// At most this many frames of one stack are kept: the innermost (the outermost are the program's
 /// entry, the same in every stack).
 pub const MAX_DEPTH: usize = 256;
-/// At most this many runs of the CPU timeline are kept (the earliest).
-pub const MAX_TIMELINE_RUNS: usize = 20_000;
+/// At most this many runs of the CPU timeline are kept (the earliest): Scalene's own cap, so that a suite run
+/// (`suite.rs`) can place every sample it has in time.
+pub const MAX_TIMELINE_RUNS: usize = 100_000;
 
 /// Where a function lives: a Python source file, or a native module (a shared library's file name).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -131,6 +131,8 @@ pub struct Profile {
     /// Set when py-spy, not Scalene, made the numbers: samples of a running process that scalene-lsp
     /// attached to and did not start (`scalene-lsp attach`). None for a Scalene profile.
     pub attached: Option<std::sync::Arc<Attached>>,
+    /// A pytest suite run's tests with their costs (`profile --tests`); None for any other run.
+    pub tests: Option<std::sync::Arc<crate::engine::profile::suite::TestSuite>>,
 }
 
 /// The sampler of an attached profile, named in every view of one: `source` in the JSON.
@@ -390,6 +392,7 @@ impl Profile {
             cpu_sampling_s: None,
             call_paths: None,
             attached: None,
+            tests: None,
         }
     }
 

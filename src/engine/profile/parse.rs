@@ -338,6 +338,7 @@ fn build(raw: RawProfile<'_>, mut notes: Vec<String>) -> Result<Profile, ParseEr
         cpu_sampling_s: None,
         call_paths: call_paths.map(std::sync::Arc::new),
         attached: None,
+        tests: None,
     })
 }
 

@@ -15,9 +15,11 @@ use crate::engine::profile::model::{
 
 mod attached;
 mod call_paths;
+mod suite;
 
 pub use attached::{AttachedJson, ThreadJson};
 pub use call_paths::{CallFunctionJson, CallPathsJson, StackJson};
+pub use suite::{TestJson, TestsJson};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -69,6 +71,9 @@ pub struct ProfileJson {
     /// How an attached profile was sampled (present exactly when `source` is `py-spy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<AttachedJson>,
+    /// A pytest suite run's tests (`profile --tests`; docs/schema.md, "Tests"); absent for other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestsJson>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy)]
@@ -202,6 +207,7 @@ impl From<&Profile> for ProfileJson {
             call_paths: profile.call_paths.as_deref().map(CallPathsJson::from),
             source: profile.attached.is_some().then(|| ATTACHED_SOURCE.to_string()),
             attached: profile.attached.as_deref().map(AttachedJson::from),
+            tests: profile.tests.as_deref().map(TestsJson::from),
         }
     }
 }
@@ -419,6 +425,7 @@ impl ProfileJson {
         profile.cpu_sampling_s = self.cpu_sampling_s;
         profile.call_paths = self.call_paths.and_then(CallPathsJson::into_call_paths).map(Arc::new);
         profile.attached = self.attached.map(|attached| Arc::new(attached.into_attached()));
+        profile.tests = self.tests.map(|tests| Arc::new(tests.into_suite()));
         profile
     }
 }

@@ -141,16 +141,27 @@ pub fn resolve_program(request: &ProfileRequest) -> Result<(Program, PathBuf), E
             };
             Ok((test, folder))
         }
+        Some(Program::Suite { dir }) => {
+            let absolute = request.cwd.as_deref().unwrap_or(&current).join(dir);
+            match absolute.canonicalize() {
+                Ok(canonical) if canonical.is_dir() => Ok((Program::Suite { dir: canonical.clone() }, canonical)),
+                _ => Err(EngineError::ProgramNotFound { path: dir.clone(), cwd: current }),
+            }
+        }
         None => Err(EngineError::ProgramNotFound { path: PathBuf::new(), cwd: current }),
     }
 }
 
 /// Scalene hands the program everything after `---` except a bare `--`, which its argparse moves (with
 /// all that follows) in front of the other arguments: refuse rather than run with reordered arguments.
-pub fn check_arguments(args: &[String]) -> Result<(), EngineError> {
-    match args.iter().position(|arg| arg == "--") {
-        Some(index) => Err(EngineError::UnpassableArgument { position: index + 1 }),
-        None => Ok(()),
+/// A suite run also refuses pytest-xdist (`runner::suite::check_arguments`).
+pub fn check_arguments(program: &Program, args: &[String]) -> Result<(), EngineError> {
+    if let Some(index) = args.iter().position(|arg| arg == "--") {
+        return Err(EngineError::UnpassableArgument { position: index + 1 });
+    }
+    match program {
+        Program::Suite { .. } => runner::suite::check_arguments(args),
+        _ => Ok(()),
     }
 }
 
@@ -175,6 +186,7 @@ pub fn run_key(program: &Program, request: &ProfileRequest) -> Result<ProfileKey
             (path.clone(), blake3::hash(&bytes).to_hex().to_string())
         }
         Program::Module(module) => (PathBuf::from(format!("-m {module}")), String::new()),
+        Program::Suite { dir } => (dir.join("pytest suite"), String::new()),
     };
     let test_name = program.test_name().unwrap_or("");
     let options = format!(

@@ -12,6 +12,7 @@ mod outcome;
 pub(crate) mod procfs;
 mod snapshots;
 mod stamp;
+pub mod suite;
 mod terminal;
 mod watchdog;
 
@@ -53,6 +54,9 @@ pub enum Program {
     /// One pytest test: `python -m pytest FILE::NAME` (absolute file; `NAME` like `test_x` or
     /// `TestA::test_b`).
     Test { file: PathBuf, name: String },
+    /// A pytest suite run once: `python -m pytest ARGS` (the run's arguments) in `dir` (absolute), with
+    /// the suite plugin (`run/runner/suite.rs`) recording each test, so every sample goes to its test.
+    Suite { dir: PathBuf },
 }
 
 impl Program {
@@ -86,6 +90,7 @@ impl Program {
             Program::Script(path) => path.display().to_string(),
             Program::Module(module) => format!("-m {module}"),
             Program::Test { file, name } => format!("{}::{name}", file.display()),
+            Program::Suite { dir } => format!("pytest suite in {}", dir.display()),
         }
     }
 
@@ -93,7 +98,7 @@ impl Program {
     pub fn file(&self) -> Option<&Path> {
         match self {
             Program::Script(path) | Program::Test { file: path, .. } => Some(path),
-            Program::Module(_) => None,
+            Program::Module(_) | Program::Suite { .. } => None,
         }
     }
 }
@@ -255,6 +260,13 @@ async fn run_inner(
         .map_err(|err| EngineError::io(format!("cannot create a run directory in {}", temp_root.display()), err))?;
     let output = run_dir.path().join(PROFILE_FILE);
     let owner = procfs::ProcessIdentity::of_self();
+    let suite_env = match &spec.program {
+        Program::Suite { .. } => {
+            let inherited = spec.env.iter().rev().find(|(key, _)| key == "PYTHONPATH").map(|(_, value)| value.into()).or_else(|| std::env::var_os("PYTHONPATH"));
+            suite::prepare(run_dir.path(), inherited).map_err(|err| EngineError::io("cannot write the suite plugin into the run directory", err))?
+        }
+        _ => Vec::new(),
+    };
 
     let mut command = tokio::process::Command::new(&spec.python);
     command
@@ -263,12 +275,13 @@ async fn run_inner(
         .env("TMPDIR", run_dir.path())
         .envs(spec.env.iter().map(|(key, value)| (key, value)))
         .envs(spec.startup_env.iter().map(|(key, value)| (key, value)))
+        .envs(suite_env)
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     // A test's output is pytest's report: kept (for its summary line) and passed through to the terminal.
     let echo_stdout = match spec.io {
-        ProgramIo::Terminal { stdout_to_stderr } if matches!(spec.program, Program::Test { .. }) => {
+        ProgramIo::Terminal { stdout_to_stderr } if matches!(spec.program, Program::Test { .. } | Program::Suite { .. }) => {
             Some(if stdout_to_stderr { outcome::EchoTo::Stderr } else { outcome::EchoTo::Stdout })
         }
         _ => None,
@@ -372,7 +385,10 @@ async fn run_inner(
         Ending::Exited(_) if took_terminal && stderr.lines().any(|line| line == "Scalene execution interrupted.") => Some(RunStatus::Cancelled),
         _ => outcome::ending_status(&ending),
     };
-    let result = outcome::interpret(spec, stopped, status, json, fallback, stdout, stderr, scalene_version);
+    let mut result = outcome::interpret(spec, stopped, status, json, fallback, stdout, stderr, scalene_version);
+    if let Program::Suite { .. } = &spec.program {
+        result = suite::finish(result, &suite::read_events(run_dir.path()), spec);
+    }
     if let Err(err) = run_dir.close() {
         tracing::warn!("could not remove the run directory: {err}");
     }

@@ -339,6 +339,56 @@ function M.hottest(opts)
   end, { any = true })
 end
 
+--- Runs the whole pytest suite of the workspace once under Scalene (`scalene.profileTests`); `args` go to
+--- pytest (paths, node ids, -k, -m). Afterwards :ScaleneTests lists the slowest tests and each test
+--- function shows its cost in a lens.
+---@param opts? {args?: string[], mode?: 'cpu'|'memory'|'gpu'}
+function M.profile_tests(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    local args = { mode = opts.mode or 'cpu' }
+    if opts.args and #opts.args > 0 then
+      args.args = opts.args
+    end
+    lsp.execute(client, 'scalene.profileTests', args, bufnr)
+  end, { any = true })
+end
+
+--- Fills the quickfix list with the newest suite run's slowest tests (`scalene/tests`): each test at its
+--- function, then its hottest lines, indented.
+---@param opts? {limit?: integer}
+function M.tests(opts)
+  opts = opts or {}
+  with_client(function(client, bufnr)
+    client:request('scalene/tests', { limit = opts.limit or 20 }, function(err, result)
+      if err then
+        return lsp.error('Scalene: ' .. (err.message or vim.inspect(err)))
+      end
+      if type(result) ~= 'table' or not result.profileId then
+        return notify('Scalene: no test suite has been profiled yet. Run :ScaleneProfileTests first.', vim.log.levels.WARN)
+      end
+      local entries = {}
+      for _, test in ipairs(result.items or {}) do
+        table.insert(entries, {
+          filename = test.uri and vim.uri_to_fname(test.uri) or nil,
+          lnum = (test.line or 0) + 1,
+          text = ('%.2f s · %.0f%% of suite · %s · %s'):format(test.seconds or 0, (test.share or 0) * 100, test.outcome, test.nodeId),
+        })
+        for _, hot in ipairs(test.hottest or {}) do
+          table.insert(entries, {
+            filename = hot.uri and vim.uri_to_fname(hot.uri) or nil,
+            lnum = (hot.line or 0) + 1,
+            text = ('    %.3f s  %s'):format(hot.seconds or 0, hot.source or ''),
+          })
+        end
+      end
+      local title = ('Scalene: slowest tests (%d of %d, %s)'):format(#(result.items or {}), result.total or 0, result.status or '')
+      vim.fn.setqflist({}, ' ', { title = title, items = entries })
+      vim.cmd('botright copen')
+    end, bufnr)
+  end, { any = true })
+end
+
 --- Lists the profiled callers of the function under the cursor in the quickfix list, costliest first
 --- (from the server's call hierarchy, i.e. Scalene's stacks): each entry is a call site with its share.
 function M.callers()

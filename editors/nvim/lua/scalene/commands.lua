@@ -58,6 +58,16 @@ function M.create()
   create('ScaleneHottest', function()
     actions().hottest()
   end, { nargs = 0, desc = 'Scalene: pick one of the hottest lines and jump to it' })
+  create('ScaleneProfileTests', function(cmd)
+    actions().profile_tests({ args = cmd.fargs })
+  end, {
+    nargs = '*',
+    complete = 'file',
+    desc = 'Scalene: profile the whole pytest suite once (CPU); arguments go to pytest (paths, -k, -m)',
+  })
+  create('ScaleneTests', function(cmd)
+    actions().tests({ limit = tonumber(cmd.fargs[1]) })
+  end, { nargs = '?', desc = 'Scalene: the slowest tests of the last suite run and their hot lines (quickfix)' })
   create('ScaleneCallers', function()
     actions().callers()
   end, { nargs = 0, desc = 'Scalene: the profiled callers of the function under the cursor, costliest first (quickfix)' })

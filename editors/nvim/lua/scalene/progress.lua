@@ -54,13 +54,16 @@ function M.on_run_status(params, ctx)
   vim.cmd('redrawstatus')
 end
 
---- What a run is of: "app.py", or "test_app.py::TestA::test_b" for one test.
+--- What a run is of: "app.py", "test_app.py::TestA::test_b" for one test, or "the pytest suite in proj"
+--- for a suite run (its `test` is "(the pytest suite)").
 ---@param status scalene.RunStatus
 ---@return string
 function M.name_of(status)
   local ok, fname = pcall(vim.uri_to_fname, status.uri)
   local name = vim.fs.basename(ok and fname or status.uri)
-  if type(status.test) == 'string' then
+  if status.test == '(the pytest suite)' then
+    name = 'the pytest suite in ' .. name
+  elseif type(status.test) == 'string' then
     name = name .. '::' .. status.test
   end
   return name

@@ -22,6 +22,7 @@ export const COMMANDS = {
   flameGraph: 'scalene.showFlameGraph',
   exportProfile: 'scalene.exportProfileAs',
   attachProcess: 'scalene.attachToProcess',
+  profileTests: 'scalene.profileTestSuite',
 } as const;
 
 /** A process `scalene.listProcesses` lists (docs/lsp.md). */
@@ -57,6 +58,7 @@ export const EXPORT_FORMATS = [
 export const SERVER_COMMANDS = [
   'scalene.profile',
   'scalene.profileTest',
+  'scalene.profileTests',
   'scalene.cancel',
   'scalene.pause',
   'scalene.resume',

@@ -50,7 +50,10 @@ export interface RunStatusParams {
   summary?: string;
 }
 
-/** What the run is of: `app.py`, or `test_app.py::TestA::test_b` for one test. */
+/** The `test` of a whole suite's run (`scalene.profileTests`; its `uri` is the folder). */
+export const SUITE_TEST = '(the pytest suite)';
+
+/** What the run is of: `app.py`, `test_app.py::TestA::test_b` for one test, `the pytest suite in proj`. */
 export function runName(status: Pick<RunStatusParams, 'uri' | 'test'>): string {
   const last = status.uri.replace(/[?#].*$/, '').split('/').pop() ?? '';
   let file: string;
@@ -58,6 +61,9 @@ export function runName(status: Pick<RunStatusParams, 'uri' | 'test'>): string {
     file = decodeURIComponent(last);
   } catch {
     file = last;
+  }
+  if (status.test === SUITE_TEST) {
+    return `the pytest suite in ${file}`;
   }
   return status.test ? `${file}::${status.test}` : file;
 }

@@ -149,6 +149,19 @@ export function registerCommands(
         }
       }
     }),
+    vscode.commands.registerCommand(COMMANDS.profileTests, async (arg?: unknown) => {
+      // The whole pytest suite once under Scalene (scalene.profileTests): the explorer's folder or test
+      // file runs only its tests; then lenses above test functions and the Slowest Tests view.
+      if (!vscode.workspace.isTrusted) {
+        void vscode.window.showWarningMessage('Scalene: profiling tests runs them, so it is off in an untrusted workspace. Trust the workspace to profile.');
+        return;
+      }
+      const argument: { mode: string; uri?: string } = { mode: 'cpu' };
+      if (arg instanceof vscode.Uri && arg.scheme === 'file') {
+        argument.uri = arg.toString();
+      }
+      await call('scalene.profileTests', argument);
+    }),
     vscode.commands.registerCommand(COMMANDS.attachProcess, async (arg?: unknown) => {
       // py-spy samples a Python process already running; its files get the numbers like a live run, and
       // the run's status bar item detaches (scalene.cancel).

@@ -1,5 +1,6 @@
 // The scalene-lsp language client: finds the binary, starts it, restarts it, and routes the server's
 // custom notifications. Everything that decides something lives in ../lib (unit-tested).
+import type { TestsResult } from '../lib/tests';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -434,5 +435,14 @@ export class ServerManager implements vscode.Disposable {
       params.uri = client.code2ProtocolConverter.asUri(uri);
     }
     return client.sendRequest<FlameResult>('scalene/flameGraph', params);
+  }
+
+  /** `scalene/tests`: the newest suite run's tests, slowest first (undefined while the server is not running). */
+  async tests(limit: number): Promise<TestsResult | undefined> {
+    const client = this.client;
+    if (!client || this.state !== 'running') {
+      return undefined;
+    }
+    return client.sendRequest<TestsResult>('scalene/tests', { limit });
   }
 }

@@ -44,7 +44,7 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
     match &spec.program {
         Program::Script(path) => argv.push(path.into()),
         Program::Module(module) => argv.extend(["-m".into(), module.into()]),
-        Program::Test { .. } => argv.extend(["-m".into(), "pytest".into()]),
+        Program::Test { .. } | Program::Suite { .. } => argv.extend(["-m".into(), "pytest".into()]),
     }
     argv.push("---".into());
     if let Program::Test { file, name } = &spec.program {
@@ -53,6 +53,11 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
         node.push(name);
         // Only this test, quietly, without writing pytest's cache into the project.
         argv.extend([node, "-q".into(), "-p".into(), "no:cacheprovider".into()]);
+    }
+    if let Program::Suite { .. } = &spec.program {
+        // The suite plugin (on PYTHONPATH, `pytest_suite.rs`) records each test; pytest's cache stays out
+        // of the project.
+        argv.extend(["-p".into(), super::suite::PLUGIN_MODULE.into(), "-p".into(), "no:cacheprovider".into()]);
     }
     argv.extend(spec.args.iter().map(OsString::from));
     argv

@@ -50,7 +50,7 @@ pub(super) fn interpret(
         parsed = Some(Ok(snapshot));
         from_snapshot = true;
     }
-    if let Program::Test { .. } = &spec.program
+    if let Program::Test { .. } | Program::Suite { .. } = &spec.program
         && !matches!(parsed, Some(Ok(_)))
         && stderr.contains("No module named pytest")
     {
@@ -131,6 +131,14 @@ pub(super) fn interpret(
                     let said = if summary.is_empty() { format!("pytest ended with {}", describe_exit(status)) } else { summary };
                     profile.notes.push(format!("the test {name} did not pass ({said}); the profile covers the test's run"));
                 }
+            } else if let Program::Suite { .. } = &spec.program
+                && !status.success()
+            {
+                // Failing tests keep their numbers (each test's outcome is in its row).
+                profile.status = RunStatus::ProgramFailed;
+                let summary = pytest_summary(&stdout);
+                let said = if summary.is_empty() { format!("pytest ended with {}", describe_exit(status)) } else { summary };
+                profile.notes.push(format!("the suite did not pass ({said}); every test that ran keeps its numbers"));
             } else if !status.success() {
                 profile.status = RunStatus::ProgramFailed;
                 let how = match (status.code(), status.signal()) {
@@ -155,7 +163,7 @@ pub(super) fn interpret(
     if from_snapshot {
         profile.notes.push("Scalene's final profile was missing or incomplete: this is the last complete live snapshot".into());
     }
-    if profile.program.is_empty() || matches!(spec.program, Program::Test { .. }) {
+    if profile.program.is_empty() || matches!(spec.program, Program::Test { .. } | Program::Suite { .. }) {
         profile.program = spec.program.display();
     }
     if profile.files.is_empty() {
@@ -163,7 +171,7 @@ pub(super) fn interpret(
         profile.memory = spec.mode != Mode::Cpu;
         profile.gpu = spec.mode == Mode::Gpu;
     }
-    if profile.args.is_empty() {
+    if profile.args.is_empty() || matches!(spec.program, Program::Suite { .. }) {
         profile.args = spec.args.clone();
     }
     // A run we stopped ended by our signal: its exit status says nothing about the program.

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""What does a suite run cost, and how well are its samples given to the tests?
+
+On the fixture suite (fixtures/programs/pytest_suite: 30 tests burning known units of work, listed in
+its expected.json), runs in rounds, the order inside a round rotating:
+  (i)   plain pytest:  python -m pytest -q -p no:cacheprovider
+  (ii)  bare Scalene:  python -m scalene run --cpu-only --cpu-sampling-rate 0.002 --program-path ROOT
+                       -o OUT.json -m pytest --- -q -p no:cacheprovider   (the flags a suite run uses)
+  (iii) scalene-lsp profile --mode cpu --json --tests -q
+and reports the medians and the ratio (iii)/(ii) (goal <= 1.1) and (ii)/(i).
+
+Attribution accuracy, from each (iii) run: every test's samples against its known share of the tests'
+samples (units / all units): within 10 % or 2 samples (the goal), the largest error, and whether the
+ranking by samples is the ranking by units (tests with equal units excepted); and the cross-check with
+pytest's own clock: each test's samples against its share of the tests' wall time (Scalene's timer is
+wall-clock, so the two should agree on any machine; units agree only on a quiet one).
+
+    cargo build --release
+    benches/suite_cost.py                    # 5 rounds
+    benches/suite_cost.py --rounds 10 --binary target/debug/scalene-lsp
+
+Standard library only.
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SUITE = ROOT / "fixtures/programs/pytest_suite"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5), after one warm-up round")
+    parser.add_argument("--binary", default="target/release/scalene-lsp", help="scalene-lsp binary")
+    parser.add_argument("--python", default=".venv/bin/python", help="interpreter with Scalene and pytest")
+    return parser.parse_args()
+
+
+def timed(argv, ok_codes=(0, 1)):
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, TMPDIR=tmp)
+        env.pop("VIRTUAL_ENV", None)
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=SUITE, env=env, stdin=subprocess.DEVNULL, capture_output=True)
+        seconds = time.perf_counter() - start
+    if done.returncode not in ok_codes:
+        sys.exit(f"{argv} exited with {done.returncode}:\n{done.stderr.decode()[-2000:]}")
+    return seconds, done
+
+
+def known_units():
+    expected = json.loads((SUITE / "expected.json").read_text())
+    units = {node: sum(phases.values()) for node, phases in expected["tests"].items()}
+    light = expected["light"]
+    for (node, count) in [(key, value) for key, value in light.items() if key != "call"]:
+        for index in range(count):
+            units[f"{node}[{index}]"] = light["call"]
+    return units
+
+
+def accuracy(tests, units):
+    ran = [test for test in tests if test["node_id"] in units]
+    in_tests = sum(test["total"]["samples"] for test in ran)
+    total_units = sum(units[test["node_id"]] for test in ran)
+    wall = sum(test["total"]["wall_s"] for test in ran)
+    within = by_wall_within = heavy = heavy_within = 0
+    worst = worst_wall = worst_heavy = 0.0
+    for test in ran:
+        samples = test["total"]["samples"]
+        expected = units[test["node_id"]] / total_units * in_tests
+        error = abs(samples - expected)
+        ok = error <= max(0.1 * expected, 2)
+        within += ok
+        worst = max(worst, error / max(expected, 1e-9))
+        if units[test["node_id"]] >= 8:
+            heavy += 1
+            heavy_within += ok
+            worst_heavy = max(worst_heavy, error / max(expected, 1e-9))
+        by_wall = test["total"]["wall_s"] / wall * in_tests
+        by_wall_within += abs(samples - by_wall) <= max(0.1 * by_wall, 2)
+        worst_wall = max(worst_wall, abs(samples - by_wall) / max(by_wall, 1e-9))
+    # Ranking: every pair with different units is ordered by samples as by units.
+    pairs = wrong = 0
+    for a in ran:
+        for b in ran:
+            if units[a["node_id"]] > units[b["node_id"]]:
+                pairs += 1
+                wrong += a["total"]["samples"] <= b["total"]["samples"]
+    return {
+        "tests": len(ran),
+        "samples": in_tests,
+        "within_goal": within,
+        "heavy": heavy,
+        "heavy_within_goal": heavy_within,
+        "worst_heavy": worst_heavy,
+        "worst_error": worst,
+        "within_goal_by_wall": by_wall_within,
+        "worst_error_by_wall": worst_wall,
+        "pairs": pairs,
+        "misordered_pairs": wrong,
+    }
+
+
+def main():
+    args = parse_args()
+    python = str((ROOT / args.python).absolute()) if not os.path.isabs(args.python) else args.python
+    binary = str((ROOT / args.binary).absolute()) if not os.path.isabs(args.binary) else args.binary
+    commands = {
+        "pytest": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        "scalene": [python, "-m", "scalene", "run", "--cpu-only", "--cpu-sampling-rate", "0.002", "--program-path", str(SUITE),
+                    "-o", "OUT", "-m", "pytest", "---", "-q", "-p", "no:cacheprovider"],
+        "scalene-lsp": [binary, "profile", "--mode", "cpu", "--json", "--python", python, "--tests", "-q"],
+    }
+    units = known_units()
+    times = {name: [] for name in commands}
+    checks = []
+    names = list(commands)
+    for round_index in range(args.rounds + 1):
+        order = names[round_index % 3:] + names[: round_index % 3]
+        for name in order:
+            argv = commands[name]
+            with tempfile.TemporaryDirectory() as out_dir:
+                argv = [str(pathlib.Path(out_dir) / "out.json") if word == "OUT" else word for word in argv]
+                seconds, done = timed(argv)
+            if round_index == 0:
+                continue
+            times[name].append(seconds)
+            if name == "scalene-lsp":
+                checks.append(accuracy(json.loads(done.stdout)["tests"]["tests"], units))
+        if round_index:
+            print(f"round {round_index}: " + ", ".join(f"{name} {times[name][-1]:.2f} s" for name in names), file=sys.stderr)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"suite: {SUITE.relative_to(ROOT)} ({len(units)} tests with known work), {args.rounds} rounds, load {os.getloadavg()[0]:.1f}")
+    for name in names:
+        print(f"  {name:12} median {medians[name]:.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f})")
+    print(f"  scalene-lsp / bare scalene: {medians['scalene-lsp'] / medians['scalene']:.3f}  (goal <= 1.1)")
+    print(f"  bare scalene / plain pytest: {medians['scalene'] / medians['pytest']:.2f}")
+    print("attribution, per run (known units | pytest's clock):")
+    for check in checks:
+        print(
+            f"  {check['within_goal']}/{check['tests']} tests within 10 % or 2 samples of their known share (worst {check['worst_error']:.0%}), "
+            f"heavy (8+ units) {check['heavy_within_goal']}/{check['heavy']} (worst {check['worst_heavy']:.0%}); "
+            f"{check['within_goal_by_wall']}/{check['tests']} of their wall-time share (worst {check['worst_error_by_wall']:.0%}); "
+            f"ranking: {check['misordered_pairs']} of {check['pairs']} pairs misordered; {check['samples']:.0f} samples in tests"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@
 //! Architecture Invariant: no MCP type leaves this module; the engine knows nothing about MCP.
 //! Architecture Invariant: in stdio mode stdout is the protocol channel; logs go to stderr.
 
+pub mod attach;
 pub mod auth;
 pub mod bridge;
 pub mod discovery;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod params;
 pub mod prompts;
 pub mod resources;
+pub mod running;
 pub mod saved;
 pub mod server;
 pub mod store;

@@ -91,7 +91,7 @@ pub fn attach(args: AttachArgs) -> ExitCode {
         // The same path as the editor's and the agents' attach: `Engine::start_attach`, its snapshots in
         // the cache, Ctrl-C a cancel (which detaches and keeps the samples so far).
         let engine = Engine::new(EngineSettings { store: store_settings, ..engine_settings() });
-        let mut snapshots = engine.cache().subscribe();
+        let snapshots = engine.cache().subscribe();
         let name = format!("pid {}", request.pid);
         let (pid, rate_hz) = (request.pid, request.rate_hz);
         let handle = match engine.start_attach(request) {
@@ -104,33 +104,7 @@ pub fn attach(args: AttachArgs) -> ExitCode {
             let until = duration.map_or("Ctrl-C".to_string(), |duration| format!("{:.1} s or Ctrl-C", duration.as_secs_f64()));
             eprintln!("scalene-lsp: attaching py-spy to pid {pid} at {rate_hz} Hz until {until}…");
         }
-        let run_id = handle.run_id;
-        let mut wait = std::pin::pin!(handle.wait());
-        let redraw = async {
-            loop {
-                match snapshots.recv().await {
-                    Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
-                        if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == crate::engine::RunStatus::Running) {
-                            out(&super::profile::live_screen(Some(&entry.profile), &name));
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-                    _ => {}
-                }
-            }
-        };
-        let result = tokio::select! {
-            result = &mut wait => result,
-            () = redraw => unreachable!("the redraw loop never ends"),
-            signal = crate::host::stop_signal() => {
-                tracing::info!(signal, "detaching");
-                engine.cancel(Some(run_id));
-                wait.await
-            }
-        };
-        if live_view {
-            out("\x1b[H\x1b[2J");
-        }
+        let result = super::profile::follow_on_terminal(&engine, handle, snapshots, live_view, &name).await;
         engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
             Ok(entry) => {

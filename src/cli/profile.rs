@@ -201,7 +201,7 @@ pub fn profile(mut args: ProfileArgs) -> ExitCode {
     let store_settings = args.store.settings();
     block_on(async move {
         let engine = Engine::new(EngineSettings { store: store_settings, ..engine_settings() });
-        let mut snapshots = engine.cache().subscribe();
+        let snapshots = engine.cache().subscribe();
         let handle = match engine.start_repeated(request, repeat) {
             Ok(handle) => handle,
             Err(err) => return fail(&err),
@@ -212,34 +212,7 @@ pub fn profile(mut args: ProfileArgs) -> ExitCode {
         } else if std::io::stderr().is_terminal() {
             eprintln!("scalene-lsp: profiling {name} with Scalene… (Ctrl-C stops it and shows the partial profile)");
         }
-        let run_id = handle.run_id;
-        let mut wait = std::pin::pin!(handle.wait());
-        let redraw = async {
-            loop {
-                match snapshots.recv().await {
-                    Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
-                        if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == RunStatus::Running) {
-                            out(&live_screen(Some(&entry.profile), &name));
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-                    _ => {}
-                }
-            }
-        };
-        let result = tokio::select! {
-            result = &mut wait => result,
-            () = redraw => unreachable!("the redraw loop never ends"),
-            signal = crate::host::stop_signal() => {
-                tracing::info!(signal, "stopping the run");
-                engine.cancel(Some(run_id));
-                wait.await
-            }
-        };
-        if live_view {
-            // Leave the redrawn screen: the final view is printed below it as usual.
-            out("\x1b[H\x1b[2J");
-        }
+        let result = follow_on_terminal(&engine, handle, snapshots, live_view, &name).await;
         engine.shutdown(crate::engine::SHUTDOWN_GRACE).await;
         match result {
             Ok(entry) => {
@@ -257,6 +230,47 @@ pub fn profile(mut args: ProfileArgs) -> ExitCode {
 }
 
 /// After a live view (which kept the program's output aside): its last lines, on stderr.
+/// Follows a started run (a profile or an attach) on the terminal until it ends: with `live_view` it
+/// redraws each live snapshot (`snapshots`: subscribed before the start, so none is missed), a stop
+/// signal (Ctrl-C, SIGTERM) cancels the run (an attach detaches; the partial profile is the result),
+/// and the redrawn screen is left at the end, so the final view prints below it as usual.
+pub(super) async fn follow_on_terminal(
+    engine: &Engine,
+    handle: crate::engine::RunHandle,
+    mut snapshots: tokio::sync::broadcast::Receiver<crate::engine::CacheEvent>,
+    live_view: bool,
+    name: &str,
+) -> crate::engine::RunResult {
+    let run_id = handle.run_id;
+    let mut wait = std::pin::pin!(handle.wait());
+    let redraw = async {
+        loop {
+            match snapshots.recv().await {
+                Ok(crate::engine::CacheEvent::Added(id)) if live_view => {
+                    if let Some(entry) = engine.cache().get(id).filter(|entry| entry.profile.status == RunStatus::Running) {
+                        out(&live_screen(Some(&entry.profile), name));
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                _ => {}
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = &mut wait => result,
+        () = redraw => unreachable!("the redraw loop never ends"),
+        signal = crate::host::stop_signal() => {
+            tracing::info!(signal, %run_id, "stopping the run");
+            engine.cancel(Some(run_id));
+            wait.await
+        }
+    };
+    if live_view {
+        out("\x1b[H\x1b[2J");
+    }
+    result
+}
+
 fn print_program_output(profile: &Profile) {
     let last = |text: Option<&str>| {
         let lines: Vec<&str> = text.unwrap_or("").lines().filter(|line| !line.trim().is_empty()).collect();

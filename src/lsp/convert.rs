@@ -369,4 +369,26 @@ mod tests {
     fn sparkline_scales_to_the_maximum() {
         assert_eq!(sparkline(&[0.0, 1.0, 2.0, 4.0]), "▁▃▅█");
     }
+
+    #[test]
+    fn an_attached_profile_speaks_of_py_spy_samples_and_lists_its_threads() {
+        use crate::engine::profile::model::{Attached, ThreadSamples};
+        let file = FileProfile { path: "/a.py".into(), cpu_percent: 100.0, lines: Vec::new(), functions: Vec::new(), leaks: Vec::new(), source: "".into() };
+        let hot = LineStats { line: 3, metrics: LineMetrics { cpu_python: 62.0, ..LineMetrics::default() }, ..LineStats::default() };
+        let found = line_diagnostics(&hot, &file, (false, Sampler::PySpy), Range::default(), &Settings::default().diagnostics);
+        assert_eq!(found[0].message, "62.0% of py-spy's samples (wall clock)");
+        let thread = |id: u64, name: &str, samples: u64| ThreadSamples { pid: 7, thread_id: id, native_id: Some(100 + id), name: Some(name.into()), samples };
+        let mut profile = Profile::empty(RunStatus::Ok, "/a.py".into());
+        profile.attached = Some(std::sync::Arc::new(Attached {
+            pid: 7,
+            command_line: "python a.py".into(),
+            rate_hz: 100.0,
+            samples: 100,
+            threads: vec![thread(1, "crunch", 62), thread(2, "churn", 38)],
+            ..Attached::default()
+        }));
+        let md = hover_markdown(&profile, "p1", &file, &hot, false);
+        assert!(md.starts_with("**py-spy** · line 3"), "{md}");
+        assert!(md.contains("_threads: crunch (tid 101) 62% · churn (tid 102) 38%_"), "{md}");
+    }
 }

@@ -77,7 +77,7 @@ impl ScaleneMcp {
                 python,
                 note,
                 startup: crate::engine::Startup::default(),
-                tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router() + ScaleneMcp::suite_router(),
+                tool_router: ScaleneMcp::tool_router() + ScaleneMcp::saved_router() + ScaleneMcp::suite_router() + ScaleneMcp::attach_router(),
                 prompt_router: ScaleneMcp::prompt_router(),
             }),
             session: Arc::new(SessionState::default()),

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 
@@ -17,7 +16,7 @@ use super::server::ScaleneMcp;
 use super::views;
 use crate::engine::keep::cache::{CachedProfile, CoveredFile};
 use crate::engine::workspace::Roots;
-use crate::engine::{Engine, ProfileId, ProfileRequest, Program, RunHandle, RunId};
+use crate::engine::{ProfileId, ProfileRequest, Program, RunId};
 
 /// Default wall-clock limit of `profile_code` runs (`profile` uses the engine's `DEFAULT_TIMEOUT`).
 const CODE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -61,36 +60,7 @@ fn not_measured(entry: &CachedProfile, display: &str) -> ToolError {
     ))
 }
 
-/// Cancels a run when the tool call goes away before the run ends (the partial profile is kept).
-struct CancelOnDrop {
-    engine: Engine,
-    run_id: RunId,
-    armed: bool,
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if self.armed {
-            self.engine.cancel(Some(self.run_id));
-        }
-    }
-}
-
 impl ScaleneMcp {
-    /// The one place MCP asks for a run (`profile`, `profile_code`): the server's interpreter and
-    /// start-up, with what the tool call says on top.
-    pub(super) fn run_request(&self, program: Program, args: Vec<String>, mode: Option<crate::engine::Mode>, timeout: Duration) -> ProfileRequest {
-        ProfileRequest {
-            program: Some(program),
-            args,
-            mode: mode.unwrap_or_default(),
-            python: self.inner.python.clone(),
-            timeout: Some(timeout),
-            startup: self.inner.startup,
-            ..ProfileRequest::default()
-        }
-    }
-
     /// A workspace file and the profile measuring it (`profile_id`, or the newest covering it), with
     /// the file's path as shown to the agent.
     fn profiled_file(&self, path: &str, profile_id: Option<&str>, run_id: Option<&str>) -> Result<(CoveredFile, String), ToolError> {
@@ -166,69 +136,6 @@ impl ScaleneMcp {
         cache.list().pop().ok_or_else(|| {
             ToolError::refused("there are no profiles yet. Fix: call profile {\"path\": \"<file>.py\"} to run a file under Scalene, or load_profile {\"path\": \"<profile>.json\"}.")
         })
-    }
-
-    /// Runs a request to its end with progress notifications and cancellation, and summarizes it.
-    async fn run_and_summarize(
-        &self,
-        request: ProfileRequest,
-        what: &str,
-        limit: usize,
-        context: &RequestContext<RoleServer>,
-    ) -> ToolResult<ProfileSummary> {
-        let (entry, run_id) = self.run_to_end(request, what, context).await?;
-        let mut summary = views::summary(&entry, &self.roots(), limit);
-        summary.run_id = Some(run_id.to_string());
-        Ok(Json(summary))
-    }
-
-    /// Runs a request to its end with progress notifications and cancellation (the tool call going away
-    /// stops a run it started); the final profile and the run's id.
-    pub(super) async fn run_to_end(
-        &self,
-        request: ProfileRequest,
-        what: &str,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<(std::sync::Arc<CachedProfile>, RunId), ToolError> {
-        let engine = self.engine().clone();
-        let total = request.timeout.map(|timeout| timeout.as_secs_f64());
-        let handle: RunHandle =
-            engine.start(request).map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
-        let run_id = handle.run_id;
-        // A joined run belongs to another caller too (e.g. the editor): never cancel it from here.
-        let mut guard = CancelOnDrop { engine: engine.clone(), run_id, armed: !handle.joined };
-        let token: Option<ProgressToken> = context.meta.get_progress_token();
-        let progress = |elapsed: Duration, message: String| {
-            let peer = context.peer.clone();
-            let token = token.clone();
-            async move {
-                if let Some(token) = token {
-                    let mut param = ProgressNotificationParam::new(token, elapsed.as_secs_f64().floor()).with_message(message);
-                    if let Some(total) = total {
-                        param = param.with_total(total.ceil());
-                    }
-                    let _ = peer.notify_progress(param).await;
-                }
-            }
-        };
-        let joined = if handle.joined { " (joined a run already in progress)" } else { "" };
-        progress(Duration::ZERO, format!("profiling {what} with Scalene ({run_id}){joined}")).await;
-        let mut wait = std::pin::pin!(handle.wait_with_ticks(|elapsed| {
-            progress(elapsed, format!("profiling {what}: {} s ({run_id})", elapsed.as_secs()))
-        }));
-        let result = tokio::select! {
-            result = &mut wait => result,
-            () = context.ct.cancelled() => {
-                if guard.armed {
-                    tracing::info!(%run_id, "the client cancelled the profile request: stopping the run");
-                    engine.cancel(Some(run_id));
-                }
-                wait.await
-            }
-        };
-        guard.armed = false;
-        let entry = result.map_err(|err| ToolError::refused(format!("Scalene could not profile {what}: {err}")))?;
-        Ok((entry, run_id))
     }
 }
 
@@ -552,91 +459,6 @@ impl ScaleneMcp {
     }
 
     /// The Python processes one may attach to.
-    #[tool(
-        description = "List the running Python processes this user may attach to (pid, command_line, cwd, age_s, python_version, in_workspace), the workspace's own first. Next: attach {\"pid\": ...} samples one with py-spy.",
-        annotations(title = "List Python processes", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
-        output_schema = output_schema::<ProcessList>()
-    )]
-    pub async fn list_python_processes(&self, Parameters(_): Parameters<ListProcessesParams>) -> ToolResult<ProcessList> {
-        let roots = self.roots();
-        let processes = tokio::task::spawn_blocking(crate::engine::python_processes)
-            .await
-            .map_err(|err| ToolError::refused(format!("listing processes failed: {err}")))?;
-        let mut rows: Vec<ProcessRow> = processes
-            .into_iter()
-            .map(|process| ProcessRow {
-                in_workspace: in_workspace(&roots, &process),
-                pid: process.pid,
-                command_line: process.command_line,
-                cwd: process.cwd.map(|cwd| cwd.display().to_string()),
-                age_s: (process.age_s * 10.0).round() / 10.0,
-                python_version: process.python_version,
-            })
-            .collect();
-        rows.sort_by_key(|row| !row.in_workspace);
-        Ok(Json(ProcessList { processes: rows }))
-    }
-
-    /// Sample a running Python process with py-spy.
-    #[tool(
-        description = "Attach py-spy to a running Python process (pid from list_python_processes) for duration_s seconds (default 5, at most 60) and return the same summary as profile, with source \"py-spy\": its numbers are wall-clock samples of the running threads of a process scalene-lsp did not start (no memory numbers). The process is never stopped and keeps running. Processes outside the workspace are refused unless the server allows it (editor setting mcp.allowCode, or `scalene-lsp mcp --allow-code`). Cancelling the request detaches and keeps the samples so far.",
-        annotations(title = "Attach to a Python process", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true),
-        output_schema = output_schema::<ProfileSummary>()
-    )]
-    pub async fn attach(&self, Parameters(params): Parameters<AttachParams>, context: RequestContext<RoleServer>) -> ToolResult<ProfileSummary> {
-        let seconds = params.duration_s.unwrap_or(5.0);
-        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 60.0) {
-            return Err(ToolError::invalid(format!("`duration_s` must be more than 0 and at most 60 seconds, got {seconds}")));
-        }
-        let limit = clamp_limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT);
-        let pid = params.pid;
-        crate::engine::run::attach::procs::check_target(pid).map_err(|err| ToolError::refused(err.to_string()))?;
-        let roots = self.roots();
-        let process = crate::engine::PythonProcess {
-            pid,
-            command_line: crate::engine::run::attach::procs::command_line(pid),
-            cwd: crate::engine::run::attach::procs::cwd(pid),
-            age_s: 0.0,
-            python_version: None,
-            exe: None,
-        };
-        if !self.inner.allow_code && !in_workspace(&roots, &process) {
-            return Err(ToolError::refused(format!(
-                "process {pid} ({}) is not this workspace's (neither its working directory nor its command line is inside it), and reading another program's stacks is turned off for agents. Fix: attach to a process of this workspace (list_python_processes → in_workspace), or, if you trust every MCP client of this editor, enable the setting scalene mcp.allowCode (or start `scalene-lsp mcp --allow-code`).",
-                process.command_line
-            )));
-        }
-        let engine = self.engine().clone();
-        let request = crate::engine::AttachRequest { duration: Some(Duration::from_secs_f64(seconds)), thread: params.thread.clone(), ..crate::engine::AttachRequest::new(pid) };
-        request.validate().map_err(|problem| ToolError::invalid(problem.replace("--thread", "thread")))?;
-        let handle = engine.start_attach(request).map_err(|err| ToolError::refused(err.to_string()))?;
-        let run_id = handle.run_id;
-        let mut guard = CancelOnDrop { engine: engine.clone(), run_id, armed: true };
-        let token: Option<ProgressToken> = context.meta.get_progress_token();
-        let progress = |elapsed: Duration| {
-            let (peer, token) = (context.peer.clone(), token.clone());
-            async move {
-                if let Some(token) = token {
-                    let param = ProgressNotificationParam::new(token, elapsed.as_secs_f64().floor()).with_total(seconds.ceil()).with_message(format!("attached to {pid}: {} s ({run_id})", elapsed.as_secs()));
-                    let _ = peer.notify_progress(param).await;
-                }
-            }
-        };
-        let mut wait = std::pin::pin!(handle.wait_with_ticks(progress));
-        let result = tokio::select! {
-            result = &mut wait => result,
-            () = context.ct.cancelled() => {
-                engine.cancel(Some(run_id));
-                wait.await
-            }
-        };
-        guard.armed = false;
-        let entry = result.map_err(|err| ToolError::refused(err.to_string()))?;
-        let mut summary = views::summary(&entry, &roots, limit);
-        summary.run_id = Some(run_id.to_string());
-        Ok(Json(summary))
-    }
-
     /// Run a code snippet under Scalene (off unless allowed).
     #[tool(
         description = "Run a Python snippet under Scalene and return the same summary as profile (working directory: the workspace root, which is also on PYTHONPATH so workspace modules import). Turned off unless the server was started with code execution allowed (editor setting mcp.allowCode); prefer profile on a workspace file.",
@@ -676,11 +498,4 @@ impl ScaleneMcp {
         drop(dir);
         result
     }
-}
-
-/// A process is the workspace's when its working directory or its command line names a path inside a
-/// root.
-fn in_workspace(roots: &Roots, process: &crate::engine::PythonProcess) -> bool {
-    process.cwd.as_deref().is_some_and(|cwd| roots.contains(cwd))
-        || process.command_line.split_whitespace().any(|word| Path::new(word).is_absolute() && roots.contains(Path::new(word)))
 }

@@ -141,3 +141,19 @@ pub fn regions<'a>(side: &Side<'_>, file: &'a FileProfile, function_of: &dyn Fn(
     (regions, of_line)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::profile::model::{Attached, RunStatus};
+
+    #[test]
+    fn cpu_seconds_are_of_the_elapsed_time_for_scalene_and_of_the_samples_for_py_spy() {
+        let mut profile = Profile::empty(RunStatus::Ok, "a.py".into());
+        profile.elapsed_s = 1.0;
+        assert_eq!(Side { profile: &profile }.cpu_seconds(50.0, None), 0.5);
+        // Two busy threads sampled for 1 s at 100 Hz: 200 samples, 2 s of running code.
+        profile.attached = Some(std::sync::Arc::new(Attached { rate_hz: 100.0, samples: 200, ..Attached::default() }));
+        assert_eq!(Side { profile: &profile }.cpu_seconds(50.0, None), 1.0);
+    }
+}

@@ -29,7 +29,7 @@ pub fn render(profile: &Profile, suite: &TestSuite, root: &Path, color: bool) ->
     let _ = writeln!(out, "{} {}", paint.bold("Scalene profile of the pytest suite"), paint.dim(&format!("({})", profile.program)));
     let _ = writeln!(
         out,
-        "status {} · {} tests ({}) · elapsed {:.2} s · {} samples, {:.2} s of code seen running",
+        "status {} · {} tests ({}) · elapsed {:.2} s · {} samples, {:.2} CPU s",
         paint.status(profile.status),
         suite.tests.len(),
         if said.is_empty() { "none ran".to_string() } else { said.join(", ") },
@@ -39,7 +39,7 @@ pub fn render(profile: &Profile, suite: &TestSuite, root: &Path, color: bool) ->
     );
     let ranked = suite.ranked();
     if !ranked.is_empty() {
-        let _ = writeln!(out, "\n{}", paint.bold("Slowest tests (CPU seconds sampled while each ran; setup and teardown include their fixtures; wall s: pytest's clock)"));
+        let _ = writeln!(out, "\n{}", paint.bold("Slowest tests (CPU seconds while each ran; setup and teardown include their fixtures; wall s: pytest's clock; hot lines from Scalene's samples)"));
         let _ = writeln!(out, "{:>3}  {:>7} {:>6}  {:>7} {:>7} {:>7} {:>7}  {:<10} test", "#", "CPU s", "share", "setup", "call", "teardwn", "wall s", "outcome");
     }
     for (rank, test) in ranked.iter().take(SHOWN_TESTS).enumerate() {

@@ -1,7 +1,9 @@
 //! Attribution against Scalene's own clock: on a captured suite run (tests/data/pytest_suite), the
 //! samples the engine gives each test (placed by the CPU timeline's runs) are the samples whose own
 //! timestamps (each line's `cpu_samples_list`, complete below Scalene's 500-per-line reservoir) fall
-//! inside that test, within 2 samples or 10 %.
+//! inside that test, within 2 samples or 10 %, and at most one sample off. The run sampled on CPU time
+//! (`--use-virtual-time`), as suite runs do, and its log carries each phase's CPU clock: those CPU
+//! seconds are what each test shows.
 
 use std::collections::BTreeSet;
 
@@ -65,7 +67,13 @@ fn each_test_gets_the_samples_scalene_timed_inside_it() {
     assert!(off.is_empty(), "tests whose samples differ from Scalene's timestamps inside them: {off:?}");
     let in_tests: f64 = suite.tests.iter().map(|test| test.total().samples).sum();
     eprintln!("attribution against Scalene's timestamps: {total_error} of {in_tests} samples misplaced, at most {worst} in one test");
-    assert!(total_error <= 0.05 * in_tests, "{total_error} samples misplaced of {in_tests}");
+    // Runs merged across tests (the light tests share one stack) are spread over them, so a test may get
+    // one sample of its neighbour's, never more.
+    assert!(worst <= 1.0, "a test's samples are {worst} off Scalene's timestamps ({total_error} misplaced of {in_tests})");
+    // Each phase's CPU seconds are the plugin's clock: the fixture's setup burns 6 units, its call 4,
+    // its teardown 2 (at 15-25 ms a unit here).
     let fixture = suite.tests.iter().find(|test| test.node_id.ends_with("test_with_fixture")).unwrap();
+    assert!(fixture.setup.cpu_s > fixture.call.cpu_s && fixture.call.cpu_s > fixture.teardown.cpu_s, "{fixture:?}");
+    assert!((0.06..0.3).contains(&fixture.setup.cpu_s), "{fixture:?}");
     assert!(fixture.setup.samples > fixture.call.samples && fixture.call.samples > fixture.teardown.samples && fixture.teardown.samples > 0.0, "{fixture:?}");
 }

@@ -6,6 +6,11 @@
 //! (setup and teardown, fixtures included, apart from the call), wall time, outcome, its hottest lines
 //! and the peak footprint where a footprint sample fell inside it. Pure: values in, values out.
 //!
+//! A phase's CPU seconds are measured (the plugin reads the process's CPU clock at its begin and end);
+//! its samples say where in the code that time went. Suite runs sample on CPU time
+//! (`--use-virtual-time`), so a test's samples follow its CPU time even while other processes share
+//! the machine (docs/performance.md: on a wall-clock timer a test's samples followed its wall time).
+//!
 //! A run of `count` identical stacks is spread at the profile's typical sample spacing from its start
 //! (never past the next run of its thread), since consecutive tests with the same stack (parametrized
 //! ones) are merged into one run by Scalene.
@@ -58,7 +63,8 @@ impl Outcome {
     }
 }
 
-/// One phase of a test: its samples, their CPU seconds, and its wall time.
+/// One phase of a test: its samples, its CPU seconds (the process's, measured by the suite plugin;
+/// from its samples when the plugin's log has no CPU clock), and its wall time.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseCost {
     pub samples: f64,
@@ -113,8 +119,9 @@ impl TestCost {
 pub struct TestSuite {
     /// In the order they ran.
     pub tests: Vec<TestCost>,
-    /// Every CPU sample of the run (tests, collection, start-up), and their seconds (samples x interval).
+    /// Every CPU sample of the run (tests, collection, start-up).
     pub samples: f64,
+    /// The run's CPU seconds: the tests' (measured) and the samples outside them at a sample's worth.
     pub cpu_s: f64,
     /// How many tests pytest selected, when it said.
     pub collected: Option<u32>,
@@ -126,9 +133,15 @@ pub struct TestSuite {
 }
 
 impl TestSuite {
-    /// A test's part of the run's CPU samples (0..1).
+    /// A test's part of the run's CPU time (0..1); of its samples when no CPU time is known.
     pub fn share(&self, test: &TestCost) -> f64 {
-        if self.samples > 0.0 { test.total().samples / self.samples } else { 0.0 }
+        if self.cpu_s > 0.0 {
+            test.total().cpu_s / self.cpu_s
+        } else if self.samples > 0.0 {
+            test.total().samples / self.samples
+        } else {
+            0.0
+        }
     }
 
     /// The samples taken outside every test (start-up, collection, between tests).
@@ -136,12 +149,17 @@ impl TestSuite {
         (self.samples - self.tests.iter().map(|test| test.total().samples).sum::<f64>()).max(0.0)
     }
 
-    /// The tests costliest first (CPU, then wall time, then node id: a total order).
+    /// The tests costliest first (CPU seconds, then samples, then wall time, then node id: a total order).
     pub fn ranked(&self) -> Vec<&TestCost> {
         let mut ranked: Vec<&TestCost> = self.tests.iter().collect();
         ranked.sort_by(|a, b| {
             let (a_total, b_total) = (a.total(), b.total());
-            b_total.samples.total_cmp(&a_total.samples).then(b_total.wall_s.total_cmp(&a_total.wall_s)).then(a.node_id.cmp(&b.node_id))
+            b_total
+                .cpu_s
+                .total_cmp(&a_total.cpu_s)
+                .then(b_total.samples.total_cmp(&a_total.samples))
+                .then(b_total.wall_s.total_cmp(&a_total.wall_s))
+                .then(a.node_id.cmp(&b.node_id))
         });
         ranked
     }
@@ -161,14 +179,23 @@ struct Window {
     line: u32,
     start: f64,
     end: Option<f64>,
-    /// Each phase's begin and end.
+    /// Each phase's begin and end, and the process's CPU seconds at each.
     phases: [(Option<f64>, Option<f64>); 3],
+    phase_cpu: [(Option<f64>, Option<f64>); 3],
     reports: Vec<(usize, String, Option<String>)>,
     samples: [f64; 3],
     lines: HashMap<(u32, u32), f64>,
 }
 
 impl Window {
+    /// The process's CPU seconds in a phase, when the plugin measured its begin and end.
+    fn measured_cpu(&self, phase: usize) -> Option<f64> {
+        match self.phase_cpu[phase] {
+            (Some(begin), Some(end)) => Some((end - begin).max(0.0)),
+            _ => None,
+        }
+    }
+
     /// The phase a time inside the test belongs to: the last phase begun at or before it (setup before any).
     fn phase_at(&self, t: f64) -> usize {
         (0..3).rev().find(|index| self.phases[*index].0.is_some_and(|begin| begin <= t)).unwrap_or(0)
@@ -206,8 +233,8 @@ pub struct RunSamples<'a> {
 }
 
 /// The suite's tests with their costs, from the plugin's events and the run's samples. A sample is worth
-/// `interval_s` (Scalene's sampling interval, when known: its timer is wall-clock, so that is the time
-/// the test's code was seen running); without it, its part of Scalene's elapsed time.
+/// `interval_s` only when the plugin's log has no CPU clock (an older plugin): Scalene's sampling
+/// interval, else a part of its elapsed time; otherwise the phases' measured CPU seconds over their samples.
 pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f64>) -> TestSuite {
     let mut suite = TestSuite::default();
     let mut windows: Vec<Window> = Vec::new();
@@ -235,15 +262,21 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
                     start: *t,
                     end: None,
                     phases: [(None, None); 3],
+                    phase_cpu: [(None, None); 3],
                     reports: Vec::new(),
                     samples: [0.0; 3],
                     lines: HashMap::new(),
                 });
             }
-            TestEvent::Begin { node, when, t } | TestEvent::Done { node, when, t } => {
+            TestEvent::Begin { node, when, t, cpu } | TestEvent::Done { node, when, t, cpu } => {
                 let (Some(index), Some(phase)) = (current.get(node.as_str()), PHASES.iter().position(|name| name == when)) else { continue };
-                let slot = &mut windows[*index].phases[phase];
-                if matches!(event, TestEvent::Begin { .. }) { slot.0 = Some(*t) } else { slot.1 = Some(*t) }
+                let window = &mut windows[*index];
+                let (slot, cpu_slot) = (&mut window.phases[phase], &mut window.phase_cpu[phase]);
+                if matches!(event, TestEvent::Begin { .. }) {
+                    (slot.0, cpu_slot.0) = (Some(*t), *cpu);
+                } else {
+                    (slot.1, cpu_slot.1) = (Some(*t), *cpu);
+                }
             }
             TestEvent::Report { node, when, outcome, message } => {
                 let (Some(index), Some(phase)) = (current.get(node.as_str()), PHASES.iter().position(|name| name == when)) else { continue };
@@ -280,19 +313,26 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
             _ if windows.is_empty() => {}
             _ => suite.notes.push(
                 "the samples could not be placed in time (Scalene gave no timeline, or the suite plugin could not read its time origin): \
-                 tests show their wall times and outcomes only"
+                 tests show their CPU and wall times and outcomes, without hot lines"
                     .into(),
             ),
         }
     } else if !windows.is_empty() {
-        suite.notes.push("this run recorded no stacks (--no-call-paths): tests show their wall times and outcomes only".into());
+        suite.notes.push(
+            "this run has no stacks (run with --no-call-paths, or Scalene wrote no samples): tests show their CPU and wall times and outcomes, without hot lines".into(),
+        );
     }
+    // A sample's worth in CPU seconds: the phases' measured CPU time over their samples when the plugin
+    // measured it (Scalene's timer does not fire exactly every interval: with `--use-virtual-time` it
+    // waits for the kernel's CPU-time tick), else the sampling interval, else a part of the run.
+    let measured = windows.iter().flat_map(|window| (0..3).filter_map(|phase| window.measured_cpu(phase).map(|cpu| (cpu, window.samples[phase]))));
+    let (measured_cpu, measured_samples) = measured.fold((0.0, 0.0), |(cpu, samples), (c, n)| (cpu + c, samples + n));
     let cpu_per_sample = match interval_s.filter(|interval| *interval > 0.0) {
+        _ if measured_samples >= MIN_CALIBRATION_SAMPLES => measured_cpu / measured_samples,
         Some(interval) => interval,
         None if suite.samples > 0.0 => suite.cpu_s / suite.samples,
         None => 0.0,
     };
-    suite.cpu_s = suite.samples * cpu_per_sample;
     let footprint: Vec<(f64, f64)> = match start_ns {
         Some(ns) => run.footprint.iter().map(|(s, mb)| (ns / 1e9 + s, *mb)).collect(),
         _ => Vec::new(),
@@ -306,7 +346,7 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
         let mut cost = [PhaseCost::default(); 3];
         for (phase, slot) in cost.iter_mut().enumerate() {
             slot.samples = window.samples[phase];
-            slot.cpu_s = window.samples[phase] * cpu_per_sample;
+            slot.cpu_s = window.measured_cpu(phase).unwrap_or(window.samples[phase] * cpu_per_sample);
             if let (Some(begin), end) = window.phases[phase] {
                 slot.wall_s = (end.unwrap_or(until) - begin).max(0.0);
             }
@@ -317,9 +357,12 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
                 *by_line.entry((file.clone(), *line)).or_default() += samples;
             }
         }
+        // A line's part of the test's CPU time is its part of the test's samples.
+        let (test_samples, test_cpu) = cost.iter().fold((0.0, 0.0), |(samples, cpu), phase| (samples + phase.samples, cpu + phase.cpu_s));
+        let line_worth = if test_samples > 0.0 { test_cpu / test_samples } else { cpu_per_sample };
         let mut hottest: Vec<TestLine> = by_line
             .into_iter()
-            .map(|((file, line), samples)| TestLine { file, line, samples, cpu_s: samples * cpu_per_sample })
+            .map(|((file, line), samples)| TestLine { file, line, samples, cpu_s: samples * line_worth })
             .collect();
         hottest.sort_by(|a, b| b.samples.total_cmp(&a.samples).then(a.file.cmp(&b.file)).then(a.line.cmp(&b.line)));
         hottest.truncate(MAX_TEST_LINES);
@@ -344,8 +387,14 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
             hottest,
         });
     }
+    // The run's CPU time: the tests' and, at a sample's worth each, the samples outside them.
+    let outside = suite.outside_samples();
+    suite.cpu_s = suite.tests.iter().map(|test| test.total().cpu_s).sum::<f64>() + outside * cpu_per_sample;
     suite
 }
+
+/// At least this many samples in phases with measured CPU time set the worth of a sample.
+const MIN_CALIBRATION_SAMPLES: f64 = 20.0;
 
 /// Gives each sample of the timeline to the test (and phase) running at its time; returns the time of
 /// the last sample.

@@ -80,8 +80,7 @@ pub struct TestView {
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Seconds of samples (samples x interval: the time its code was seen running) and its percent of
-    /// the run's samples.
+    /// Its CPU seconds (the process's, measured while it ran) and its percent of the run's CPU time.
     pub seconds: f64,
     pub percent_of_suite: f64,
     /// The same split by phase: setup and teardown include the fixtures it triggered.

@@ -11,8 +11,9 @@ use crate::engine::profile::suite::{Outcome, PhaseCost, TestCost, TestLine, Test
 /// A pytest suite run's tests, each with the CPU samples taken while it ran (docs/schema.md, "Tests").
 #[derive(Serialize, Deserialize, JsonSchema)]
 pub struct TestsJson {
-    /// Every CPU sample of the run (tests, collection, start-up) and their CPU seconds: a test's
-    /// `share` is its part of `samples`.
+    /// Every CPU sample of the run (tests, collection, start-up), and the run's CPU seconds (the tests'
+    /// measured CPU time and the samples outside them at a sample's worth): a test's `share` is its part
+    /// of `cpu_s`.
     pub samples: f64,
     pub cpu_s: f64,
     /// Samples taken outside every test (start-up, collection, between tests).
@@ -48,7 +49,7 @@ pub struct TestJson {
     pub outcome: String,
     /// pytest's last line about a failure.
     pub message: Option<String>,
-    /// Its part of the run's CPU samples (0..1).
+    /// Its part of the run's CPU time (0..1).
     pub share: f64,
     /// setup + call + teardown.
     pub total: PhaseJson,
@@ -63,7 +64,8 @@ pub struct TestJson {
 
 #[derive(Serialize, Deserialize, JsonSchema)]
 pub struct PhaseJson {
-    /// CPU samples taken in it, their CPU seconds, and its wall-clock seconds.
+    /// CPU samples taken in it, the process's CPU seconds in it (measured by the suite plugin), and its
+    /// wall-clock seconds (pytest's clock).
     pub samples: f64,
     pub cpu_s: f64,
     pub wall_s: f64,

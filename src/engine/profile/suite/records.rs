@@ -17,9 +17,10 @@ pub enum TestEvent {
     CollectError { node: String, message: String },
     /// A test's protocol began: its file and the line of its `def`.
     Start { node: String, file: PathBuf, line: u32, t: f64 },
-    /// A phase (`setup`, `call`, `teardown`) began or ended.
-    Begin { node: String, when: String, t: f64 },
-    Done { node: String, when: String, t: f64 },
+    /// A phase (`setup`, `call`, `teardown`) began or ended, and the process's CPU seconds then
+    /// (`time.process_time()`; absent in logs of older plugins).
+    Begin { node: String, when: String, t: f64, #[serde(default)] cpu: Option<f64> },
+    Done { node: String, when: String, t: f64, #[serde(default)] cpu: Option<f64> },
     /// pytest's report of a phase: `passed`, `failed`, `skipped`, `xfailed`, `xpassed`.
     Report { node: String, when: String, outcome: String, message: Option<String> },
     End { node: String, t: f64 },

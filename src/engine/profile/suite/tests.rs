@@ -44,9 +44,9 @@ fn events(tests: &[(&str, f64, [f64; 3], Option<f64>)], failed: &[&str]) -> Vec<
             if end.is_none() && phase == "teardown" {
                 break;
             }
-            events.push(TestEvent::Begin { node: node.to_string(), when: phase.into(), t: 100.0 + begin });
+            events.push(TestEvent::Begin { node: node.to_string(), when: phase.into(), t: 100.0 + begin, cpu: None });
             if end.is_some() || phase == "setup" {
-                events.push(TestEvent::Done { node: node.to_string(), when: phase.into(), t: 100.0 + done });
+                events.push(TestEvent::Done { node: node.to_string(), when: phase.into(), t: 100.0 + done, cpu: None });
                 let outcome = if phase == "call" && failed.contains(node) { "failed" } else { "passed" };
                 events.push(TestEvent::Report { node: node.to_string(), when: phase.into(), outcome: outcome.into(), message: None });
             }
@@ -121,4 +121,66 @@ fn without_a_time_origin_tests_keep_their_outcomes_and_a_note_says_why() {
     let suite = attribute(run(&paths(&[(0.2, 0, 10)])), &events, None);
     assert_eq!(samples(&suite), [("t.py::a".to_string(), [0.0, 0.0, 0.0], Outcome::Failed)]);
     assert!(suite.notes[0].contains("could not be placed in time"), "{:?}", suite.notes);
+}
+
+/// The events with the process's CPU clock on each phase's begin and done: it advances by
+/// `spent[node][phase]` in each phase and by 0.5 s between phases.
+fn with_cpu(mut events: Vec<TestEvent>, spent: &[(&str, [f64; 3])]) -> Vec<TestEvent> {
+    let mut clock = 0.0;
+    for event in &mut events {
+        match event {
+            TestEvent::Begin { cpu, .. } => *cpu = Some(clock),
+            TestEvent::Done { node, when, cpu, .. } => {
+                let phase = PHASES.iter().position(|name| name == when).unwrap();
+                clock += spent.iter().find(|(name, _)| name == node).map_or(0.0, |(_, phases)| phases[phase]);
+                *cpu = Some(clock);
+                clock += 0.5;
+            }
+            _ => {}
+        }
+    }
+    events
+}
+
+#[test]
+fn measured_cpu_time_is_a_tests_cost_and_its_samples_say_where_it_went() {
+    // Same run as the first test; the plugin measured test_a's call at 0.2 s of CPU, test_b's at 0.6 s
+    // (a native call that held off the timer: few samples, much CPU). Sampled "every 0.01 s", but the
+    // measured time says a sample is worth (0.05 + 0.2 + 0.05 + 0.6) / 140 s.
+    let timeline = [(0.0, 0, 10), (0.1, 0, 50), (0.6, 2, 30), (0.9, 0, 10), (1.2, 1, 40)];
+    let events = with_cpu(
+        events(&[("t.py::a", 0.0, [0.1, 0.9, 1.0], Some(1.0)), ("t.py::b", 1.1, [1.2, 1.6, 1.7], Some(1.7))], &[]),
+        &[("t.py::a", [0.05, 0.2, 0.05]), ("t.py::b", [0.0, 0.6, 0.0])],
+    );
+    let suite = attribute(run(&paths(&timeline)), &events, Some(0.01));
+    let cpu: Vec<[f64; 3]> = suite.tests.iter().map(|test| [test.setup.cpu_s, test.call.cpu_s, test.teardown.cpu_s]).collect();
+    for (got, want) in cpu.iter().flatten().zip([0.05, 0.2, 0.05, 0.0, 0.6, 0.0]) {
+        assert!((got - want).abs() < 1e-9, "{cpu:?}");
+    }
+    // Samples are unchanged; CPU seconds rank and share.
+    assert_eq!(samples(&suite)[0].1, [10.0, 80.0, 10.0]);
+    assert_eq!(suite.ranked()[0].node_id, "t.py::b");
+    assert!((suite.cpu_s - 0.9).abs() < 1e-9, "{}", suite.cpu_s);
+    assert!((suite.share(&suite.tests[1]) - 0.6 / 0.9).abs() < 1e-9);
+    // A line's CPU seconds are its part of its test's samples times the test's CPU time.
+    let line = &suite.tests[0].hottest[0];
+    assert_eq!((line.line, line.samples), (10, 70.0));
+    assert!((line.cpu_s - 70.0 / 100.0 * 0.3).abs() < 1e-9, "{}", line.cpu_s);
+}
+
+#[test]
+fn a_phase_cut_short_gets_its_samples_at_the_measured_worth_of_a_sample() {
+    // test_a measured: about 100 samples in 0.5 s of CPU, so a sample is worth about 5 ms (not the 10 ms
+    // interval); the hanging test's call never ended, so its 30-odd samples count at that worth.
+    let timeline = [(0.0, 0, 5), (0.01, 0, 95), (1.02, 1, 30)];
+    let events = with_cpu(
+        events(&[("t.py::a", 0.0, [0.01, 0.9, 1.0], Some(1.0)), ("t.py::hangs", 1.0, [1.01, 0.0, 0.0], None)], &[]),
+        &[("t.py::a", [0.02, 0.46, 0.02])],
+    );
+    let suite = attribute(run(&paths(&timeline)), &events, Some(0.01));
+    assert_eq!(suite.tests[1].outcome, Outcome::Unfinished);
+    // Measured phases: test_a's three (0.5 s) and the hanging test's setup (no CPU time, a sample or so).
+    let (measured, cut) = (suite.tests[0].total().samples + suite.tests[1].setup.samples, suite.tests[1].call);
+    assert!(measured >= 95.0 && cut.samples >= 30.0, "{measured} {cut:?}");
+    assert!((cut.cpu_s - cut.samples * 0.5 / measured).abs() < 1e-9, "{cut:?}");
 }

@@ -31,6 +31,12 @@ pub fn scalene_argv(spec: &RunSpec, output: &Path) -> Vec<OsString> {
         argv.push("--cpu-sampling-rate".into());
         argv.push(rate.to_string().into());
     }
+    if matches!(spec.program, Program::Suite { .. }) {
+        // A suite run gives each test its samples: on Scalene's default wall-clock timer they follow a
+        // test's wall time, which other processes on the machine stretch; on CPU time they follow its CPU
+        // time (docs/performance.md: tests within 10 % of their known share went from 7-22 of 29 to 29).
+        argv.push("--use-virtual-time".into());
+    }
     if let Some(interval) = spec.live {
         argv.push("--profile-interval".into());
         argv.push(interval.as_secs_f64().to_string().into());

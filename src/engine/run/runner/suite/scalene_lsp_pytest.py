@@ -1,8 +1,8 @@
 """scalene-lsp's pytest plugin for suite runs (`scalene-lsp profile --tests`), loaded with `-p`.
 
 It records, as JSON lines in the file named by $SCALENE_LSP_TESTS_LOG, when each test and each of its
-phases (setup, call, teardown) began and ended on time.perf_counter (the clock of Scalene's samples),
-each phase's outcome, collection errors, and Scalene's own time origins, so that scalene-lsp can give
+phases (setup, call, teardown) began and ended on time.perf_counter (the clock of Scalene's samples)
+with the process's CPU time then (time.process_time: a phase's CPU seconds, measured), each phase's outcome, collection errors, and Scalene's own time origins, so that scalene-lsp can give
 every sample to the test that was running. Each line is flushed at once: a test that hangs or calls
 os._exit leaves everything before it on disk. It changes nothing in how tests run.
 """
@@ -47,7 +47,20 @@ def _scalene_origins():
         _origins_written = True
 
 
+def _report_every_file():
+    """Scalene 2.x leaves out of its JSON every file whose CPU time is under 1 % of the run's elapsed (wall)
+    time, and its --cpu-percent-threshold does not reach the JSON writer. A suite run samples CPU time,
+    so in a suite that mostly waits (a hung test stopped by the time limit, tests waiting on I/O) every
+    file falls under it and Scalene writes nothing: report every file that has samples."""
+    try:
+        from scalene.scalene_json import ScaleneJSON
+        ScaleneJSON.cpu_percent_threshold = 0
+    except Exception:  # an other Scalene: its own rule stands
+        pass
+
+
 def pytest_configure(config):
+    _report_every_file()
     workers = getattr(config.option, "numprocesses", None)
     dist = getattr(config.option, "dist", "no")
     if workers or (dist not in (None, "no")) or hasattr(config, "workerinput"):
@@ -85,9 +98,9 @@ def pytest_runtest_protocol(item, nextitem):
 def _phase(when):
     @pytest.hookimpl(hookwrapper=True)
     def hook(item, *args):
-        _write({"ev": "begin", "node": item.nodeid, "when": when, "t": time.perf_counter()})
+        _write({"ev": "begin", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": time.process_time()})
         yield
-        _write({"ev": "done", "node": item.nodeid, "when": when, "t": time.perf_counter()})
+        _write({"ev": "done", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": time.process_time()})
     return hook
 
 

@@ -6,7 +6,8 @@
 //! (setup and teardown, fixtures included, apart from the call), wall time, outcome, its hottest lines
 //! and the peak footprint where a footprint sample fell inside it. Pure: values in, values out.
 //!
-//! A phase's CPU seconds are measured (the plugin reads the process's CPU clock at its begin and end);
+//! A phase's CPU seconds are measured (the plugin reads the process's CPU clock at its begin and end,
+//! less the time Scalene spent taking its samples);
 //! its samples say where in the code that time went. Suite runs sample on CPU time
 //! (`--use-virtual-time`), so a test's samples follow its CPU time even while other processes share
 //! the machine (docs/performance.md: on a wall-clock timer a test's samples followed its wall time).

@@ -64,7 +64,8 @@ pub struct TestJson {
 
 #[derive(Serialize, Deserialize, JsonSchema)]
 pub struct PhaseJson {
-    /// CPU samples taken in it, the process's CPU seconds in it (measured by the suite plugin), and its
+    /// CPU samples taken in it, the process's CPU seconds in it (measured by the suite plugin, less
+    /// Scalene's own work at its samples), and its
     /// wall-clock seconds (pytest's clock).
     pub samples: f64,
     pub cpu_s: f64,

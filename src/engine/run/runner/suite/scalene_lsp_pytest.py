@@ -2,9 +2,11 @@
 
 It records, as JSON lines in the file named by $SCALENE_LSP_TESTS_LOG, when each test and each of its
 phases (setup, call, teardown) began and ended on time.perf_counter (the clock of Scalene's samples)
-with the process's CPU time then (time.process_time: a phase's CPU seconds, measured), each phase's outcome, collection errors, and Scalene's own time origins, so that scalene-lsp can give
+with the process's CPU time then (time.process_time less Scalene's own sampling work: a phase's CPU
+seconds, measured), each phase's outcome, collection errors, and Scalene's own time origins, so that scalene-lsp can give
 every sample to the test that was running. Each line is flushed at once: a test that hangs or calls
-os._exit leaves everything before it on disk. It changes nothing in how tests run.
+os._exit leaves everything before it on disk. It changes nothing in how tests run; in Scalene it only
+times the steps of its sampling and lets its JSON keep every file that has samples.
 """
 import json
 import os
@@ -47,6 +49,42 @@ def _scalene_origins():
         _origins_written = True
 
 
+_sampling_cpu = 0.0
+
+
+def _cpu():
+    """The process's CPU seconds so far, without Scalene's own work at its samples."""
+    return time.process_time() - _sampling_cpu
+
+
+def _time_scalenes_sampling():
+    """Scalene takes each sample in the profiled process: walking and recording the stacks costs CPU time
+    (about a tenth of a busy test's, more in a test that first meets a stack), which would count as the
+    test's. Time those steps (internals of Scalene 2.x, wrapped where they are looked up at each sample),
+    so that a phase's CPU seconds are its own."""
+    try:
+        from scalene import scalene_profiler as profiler
+        from scalene.scalene_profiler import Scalene
+    except Exception:
+        return
+
+    def timed(function):
+        def wrapper(*args, **kwargs):
+            global _sampling_cpu
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _sampling_cpu += time.process_time() - start
+        return wrapper
+
+    for name in ("compute_frames_to_record", "drain_native_stacks", "drain_perthread_stacks", "signal_all_threads"):
+        if callable(getattr(profiler, name, None)):
+            setattr(profiler, name, timed(getattr(profiler, name)))
+    if callable(getattr(Scalene, "_process_cpu_sample", None)):
+        Scalene._process_cpu_sample = staticmethod(timed(Scalene._process_cpu_sample))
+
+
 def _report_every_file():
     """Scalene 2.x leaves out of its JSON every file whose CPU time is under 1 % of the run's elapsed (wall)
     time, and its --cpu-percent-threshold does not reach the JSON writer. A suite run samples CPU time,
@@ -61,6 +99,7 @@ def _report_every_file():
 
 def pytest_configure(config):
     _report_every_file()
+    _time_scalenes_sampling()
     workers = getattr(config.option, "numprocesses", None)
     dist = getattr(config.option, "dist", "no")
     if workers or (dist not in (None, "no")) or hasattr(config, "workerinput"):
@@ -98,9 +137,9 @@ def pytest_runtest_protocol(item, nextitem):
 def _phase(when):
     @pytest.hookimpl(hookwrapper=True)
     def hook(item, *args):
-        _write({"ev": "begin", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": time.process_time()})
+        _write({"ev": "begin", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": _cpu()})
         yield
-        _write({"ev": "done", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": time.process_time()})
+        _write({"ev": "done", "node": item.nodeid, "when": when, "t": time.perf_counter(), "cpu": _cpu()})
     return hook
 
 

@@ -351,8 +351,7 @@ impl Engine {
         let place = runner::RunPlace { temp_root: &settings.temp_root, watchdog: settings.watchdog.as_deref() };
         // Each complete snapshot replaces the run's previous one (the same key): one entry per run.
         let on_snapshot = |profile: Profile| {
-            let entry = self.inner.cache.insert(key.clone(), profile);
-            state.set_latest(entry.id);
+            state.keep(&self.inner.cache, key.clone(), profile);
         };
         let hooks = runner::RunHooks { control: Some(&state.control), on_snapshot: Some(&on_snapshot) };
         let result = runner::run(&resolved.spec, &resolved.preflight.scalene_version, place, cancel, hooks).await;
@@ -369,9 +368,7 @@ impl Engine {
                     project_root: resolved.project_root.clone(),
                     git: git.await.ok().flatten(),
                 });
-                let entry = self.inner.cache.insert(key, profile);
-                state.set_latest(entry.id);
-                Ok(entry)
+                Ok(state.keep(&self.inner.cache, key, profile))
             }
             Err(err) => {
                 // A failed run leaves no snapshot pretending it still goes on.

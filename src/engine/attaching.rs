@@ -62,8 +62,7 @@ impl Engine {
                 let (engine, key, state, stop) = (engine.clone(), key.clone(), state.clone(), stop.clone());
                 move || {
                     run::attach::attach_blocking(&request, &stop, |profile| {
-                        let entry = engine.inner.cache.insert(key.clone(), profile);
-                        state.set_latest(entry.id);
+                        state.keep(&engine.inner.cache, key.clone(), profile);
                     })
                 }
             });
@@ -76,11 +75,7 @@ impl Engine {
                 }
             };
             let outcome = match joined {
-                Ok(Ok(profile)) => {
-                    let entry = engine.inner.cache.insert(key.clone(), profile);
-                    state.set_latest(entry.id);
-                    Ok(entry)
-                }
+                Ok(Ok(profile)) => Ok(state.keep(&engine.inner.cache, key.clone(), profile)),
                 Ok(Err(err)) => Err(err),
                 Err(join) => Err(EngineError::Internal { message: format!("the attach panicked: {join}") }),
             };

@@ -187,6 +187,12 @@ impl ProfileCache {
 
     /// Stores a profile, replacing any with the same key. Returns the cached entry.
     pub fn insert(&self, key: ProfileKey, profile: Profile) -> Arc<CachedProfile> {
+        self.insert_then(key, profile, |_| {})
+    }
+
+    /// Inserts, then calls `before_announce` with the entry before subscribers hear of it: whatever it
+    /// records (a run's newest snapshot) is in place when they look.
+    pub fn insert_then(&self, key: ProfileKey, profile: Profile, before_announce: impl FnOnce(&Arc<CachedProfile>)) -> Arc<CachedProfile> {
         let id = ProfileId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let entry = Arc::new(CachedProfile { id, key: key.clone(), profile });
         if let Some(old) = self.indexes.by_key.insert(key, id) {
@@ -202,6 +208,7 @@ impl ProfileCache {
             self.indexes.by_file.entry(path).or_default().push(id);
         }
         self.profiles.insert(id, entry.clone());
+        before_announce(&entry);
         let _ = self.events.send(CacheEvent::Added(id));
         entry
     }
@@ -315,6 +322,18 @@ mod tests {
 
     fn key(path: &str, hash: &str) -> ProfileKey {
         ProfileKey { origin: ProfileOrigin::Run, path: path.into(), content_hash: hash.into(), options: "memory".into() }
+    }
+
+    #[test]
+    fn insert_then_records_before_subscribers_hear_of_the_entry() {
+        let cache = ProfileCache::new(&CacheSettings::default());
+        let mut events = cache.subscribe();
+        let mut seen_in_closure = None;
+        let entry = cache.insert_then(key("/p/main.py", "a"), profile("/p/main.py", &["/p/main.py"], 1), |entry| {
+            seen_in_closure = Some((entry.id, events.try_recv().is_err()));
+        });
+        assert_eq!(seen_in_closure, Some((entry.id, true)), "the closure ran with the entry, before the announcement");
+        assert_eq!(events.try_recv().ok(), Some(CacheEvent::Added(entry.id)));
     }
 
     #[test]

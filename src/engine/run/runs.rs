@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::engine::run::handle::RunId;
-use crate::engine::keep::cache::{CachedProfile, ProfileCache, ProfileId};
+use crate::engine::keep::cache::{CachedProfile, ProfileCache, ProfileId, ProfileKey};
+use crate::engine::profile::model::Profile;
 use crate::engine::run::runner::RunControl;
 
 /// How many ended runs keep their run id → profile id.
@@ -56,8 +57,11 @@ impl RunState {
         }
     }
 
-    pub(crate) fn set_latest(&self, id: ProfileId) {
-        *self.latest.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(id);
+    /// Puts a snapshot (or the final profile) of this run in the cache as its newest, in one step: the
+    /// run knows it as its latest before the cache tells its subscribers, so whoever hears of it and asks
+    /// for the run's snapshot finds it.
+    pub(crate) fn keep(&self, cache: &ProfileCache, key: ProfileKey, profile: Profile) -> Arc<CachedProfile> {
+        cache.insert_then(key, profile, |entry| *self.latest.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(entry.id))
     }
 
     pub fn info(&self, cache: &ProfileCache) -> RunInfo {
@@ -93,5 +97,32 @@ impl EndedRuns {
     pub fn profile(&self, run_id: RunId) -> Option<ProfileId> {
         let runs = self.runs.lock().unwrap_or_else(|poison| poison.into_inner());
         runs.iter().rev().find(|(id, _)| *id == run_id).map(|(_, profile)| *profile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::keep::cache::{CacheEvent, CacheSettings, ProfileOrigin};
+    use crate::engine::profile::model::RunStatus;
+
+    #[test]
+    fn each_kept_snapshot_is_announced_and_becomes_the_runs_latest() {
+        let cache = ProfileCache::new(&CacheSettings::default());
+        let state = RunState::new(RunId(7), "/p/app.py".into(), Some(Duration::from_secs(1)), false);
+        let mut events = cache.subscribe();
+        let key = ProfileKey { origin: ProfileOrigin::Run, path: "/p/app.py".into(), content_hash: "a".into(), options: "cpu".into() };
+        for _ in 0..3 {
+            let entry = state.keep(&cache, key.clone(), Profile::empty(RunStatus::Running, "/p/app.py".into()));
+            // What a subscriber does on hearing of it: ask the run for its snapshot.
+            // (The snapshot it replaces may be announced as removed first.)
+            let id = std::iter::from_fn(|| events.try_recv().ok()).find_map(|event| match event {
+                CacheEvent::Added(id) => Some(id),
+                CacheEvent::Removed(_) => None,
+            });
+            let id = id.expect("the cache announced the snapshot");
+            assert_eq!(id, entry.id);
+            assert_eq!(state.info(&cache).snapshot.map(|snapshot| snapshot.id), Some(id));
+        }
     }
 }

@@ -16,7 +16,7 @@ Attribution accuracy, from each (iii) run, against each test's known share (its 
     10 %, within 10 % or 2 samples' worth, and the ranking by CPU seconds (tests with equal units excepted);
   - the cross-check with pytest's own clock: its samples against its share of the tests' wall time.
 Suite runs sample on CPU time (`--use-virtual-time`), so samples follow CPU work even on a busy machine.
-Run it once more with a core kept busy (`--hog`) to see that.
+Run it once more with a core kept busy (`--hog`) to see that; `--mode memory` measures memory-mode suite runs.
 
     cargo build --release
     benches/suite_cost.py                    # 5 rounds
@@ -44,6 +44,7 @@ def parse_args():
     parser.add_argument("--binary", default="target/release/scalene-lsp", help="scalene-lsp binary")
     parser.add_argument("--python", default=".venv/bin/python", help="interpreter with Scalene and pytest")
     parser.add_argument("--hog", action="store_true", help="keep one core busy (a Python loop) while measuring")
+    parser.add_argument("--mode", choices=["cpu", "memory"], default="cpu", help="the suite run's mode (default cpu)")
     return parser.parse_args()
 
 
@@ -139,9 +140,9 @@ def main():
     binary = str((ROOT / args.binary).absolute()) if not os.path.isabs(args.binary) else args.binary
     commands = {
         "pytest": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        "scalene": [python, "-m", "scalene", "run", "--cpu-only", "--use-virtual-time", "--cpu-sampling-rate", "0.002", "--program-path", str(SUITE),
+        "scalene": [python, "-m", "scalene", "run", "--cpu-only" if args.mode == "cpu" else "--memory", "--use-virtual-time", "--cpu-sampling-rate", "0.002", "--program-path", str(SUITE),
                     "-o", "OUT", "-m", "pytest", "---", "-q", "-p", "no:cacheprovider"],
-        "scalene-lsp": [binary, "profile", "--mode", "cpu", "--json", "--python", python, "--tests", "-q"],
+        "scalene-lsp": [binary, "profile", "--mode", args.mode, "--json", "--python", python, "--tests", "-q"],
     }
     units = known_units()
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.hog else None
@@ -173,7 +174,7 @@ def measure(args, commands, units):
             print(f"round {round_index}: " + ", ".join(f"{name} {times[name][-1]:.2f} s" for name in names), file=sys.stderr)
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"suite: {SUITE.relative_to(ROOT)} ({len(units)} tests with known work), {args.rounds} rounds, load {os.getloadavg()[0]:.1f}"
-          + (", one core kept busy" if args.hog else ""))
+          + (", one core kept busy" if args.hog else "") + f", --mode {args.mode}")
     for name in names:
         print(f"  {name:12} median {medians[name]:.2f} s  (min {min(times[name]):.2f}, max {max(times[name]):.2f})")
     print(f"  scalene-lsp / bare scalene: {medians['scalene-lsp'] / medians['scalene']:.3f}  (goal <= 1.1)")

@@ -64,6 +64,9 @@ fn a_suite_run_gives_each_test_its_samples_ranked_by_the_work_it_did() {
     assert_eq!(tests.len(), 30, "{stdout}");
     assert_eq!(json["tests"]["collected"], 30);
     assert_eq!(json["tests"]["pytest_exit"], 1);
+    // The plugin timed Scalene's sampling and kept every file (it notes it when an other Scalene's
+    // internals do not let it).
+    assert_eq!(json["tests"]["notes"], serde_json::json!([]), "{:#}", json["tests"]["notes"]);
     assert_eq!(test(&json, "tests/test_heavy.py::test_skipped")["outcome"], "skipped");
     let failed = test(&json, "tests/test_heavy.py::test_fails_after_burning");
     assert_eq!(failed["outcome"], "failed");

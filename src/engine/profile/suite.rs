@@ -290,6 +290,7 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
             }
             TestEvent::SessionEnd { exit } => suite.pytest_exit = Some(*exit),
             TestEvent::Xdist { .. } => {}
+            TestEvent::Note { text } => suite.notes.push(text.clone()),
         }
     }
     if n_tests_dropped > 0 {

@@ -27,6 +27,8 @@ pub enum TestEvent {
     SessionEnd { exit: i32 },
     /// The run asked for pytest-xdist, which the plugin refused.
     Xdist { workers: String, dist: String },
+    /// Something the plugin could not do, said for the suite's notes (an other Scalene's internals).
+    Note { text: String },
 }
 
 /// The events of a plugin log, in order, and how many lines could not be read.
@@ -54,5 +56,7 @@ mod tests {
         assert_eq!(events[0], TestEvent::Collected { n: 2 });
         assert_eq!(events[1], TestEvent::Start { node: "t.py::a".into(), file: "/p/t.py".into(), line: 3, t: 1.5 });
         assert!(matches!(&events[2], TestEvent::Report { outcome, .. } if outcome == "failed"));
+        let (events, _) = parse_events("{\"ev\":\"note\",\"text\":\"could not time\"}\n");
+        assert_eq!(events, [TestEvent::Note { text: "could not time".into() }]);
     }
 }

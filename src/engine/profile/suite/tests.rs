@@ -184,3 +184,11 @@ fn a_phase_cut_short_gets_its_samples_at_the_measured_worth_of_a_sample() {
     assert!(measured >= 95.0 && cut.samples >= 30.0, "{measured} {cut:?}");
     assert!((cut.cpu_s - cut.samples * 0.5 / measured).abs() < 1e-9, "{cut:?}");
 }
+
+#[test]
+fn what_the_plugin_could_not_do_is_in_the_suites_notes() {
+    let mut events = events(&[("t.py::a", 0.0, [0.1, 0.9, 1.0], Some(1.0))], &[]);
+    events.insert(1, TestEvent::Note { text: "this Scalene's sampling could not be timed".into() });
+    let suite = attribute(run(&paths(&[(0.2, 0, 10)])), &events, Some(0.01));
+    assert!(suite.notes.iter().any(|note| note == "this Scalene's sampling could not be timed"), "{:?}", suite.notes);
+}

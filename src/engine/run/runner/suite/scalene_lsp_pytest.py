@@ -68,14 +68,19 @@ def _time_scalenes_sampling():
     except Exception:
         profiler = Scalene = None
 
+    depth = [0]  # only the outermost timed step counts, should one call another
+
     def timed(function):
         def wrapper(*args, **kwargs):
             global _sampling_cpu
+            depth[0] += 1
             start = time.process_time()
             try:
                 return function(*args, **kwargs)
             finally:
-                _sampling_cpu += time.process_time() - start
+                depth[0] -= 1
+                if depth[0] == 0:
+                    _sampling_cpu += time.process_time() - start
         return wrapper
 
     wrapped = 0

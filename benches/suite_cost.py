@@ -78,6 +78,7 @@ def accuracy(tests, units):
     within = by_wall_within = heavy = heavy_within = cpu_within = cpu_within_slack = cpu_within_intervals = heavy_cpu_within = 0
     worst = worst_wall = worst_heavy = worst_cpu = 0.0
     in_tests_cpu = sum(test["total"]["cpu_s"] for test in ran)
+    misses = []
     for test in ran:
         # CPU seconds (measured per phase by the suite plugin) against the known share, within 10 %.
         expected_cpu = units[test["node_id"]] / total_units * in_tests_cpu
@@ -85,7 +86,13 @@ def accuracy(tests, units):
         cpu_within += cpu_error <= 0.1
         # ... or within 2 samples' worth of CPU time, as the samples' rule allows.
         slack = 2 * in_tests_cpu / max(in_tests, 1)
-        cpu_within_slack += abs(test["total"]["cpu_s"] - expected_cpu) <= max(0.1 * expected_cpu, slack)
+        cpu_ok = abs(test["total"]["cpu_s"] - expected_cpu) <= max(0.1 * expected_cpu, slack)
+        cpu_within_slack += cpu_ok
+        if not cpu_ok:
+            # Did Scalene's samples see the same (the work itself took more or less CPU) or not?
+            expected_samples = units[test["node_id"]] / total_units * in_tests
+            misses.append(f"{test['node_id'].split('::')[-1]} CPU {test['total']['cpu_s'] / expected_cpu - 1:+.0%}, "
+                          f"samples {test['total']['samples'] / max(expected_samples, 1e-9) - 1:+.0%}")
         # ... or within 2 sampling intervals (4 ms: what 2 samples were worth on the wall-clock timer).
         cpu_within_intervals += abs(test["total"]["cpu_s"] - expected_cpu) <= max(0.1 * expected_cpu, 2 * 0.002)
         if units[test["node_id"]] >= 8:
@@ -123,6 +130,7 @@ def accuracy(tests, units):
         "worst_error": worst,
         "cpu_within_10": cpu_within,
         "cpu_within_goal": cpu_within_slack,
+        "cpu_misses": misses,
         "cpu_within_4ms": cpu_within_intervals,
         "heavy_cpu_within_10": heavy_cpu_within,
         "misordered_by_samples": wrong_by_samples,
@@ -189,6 +197,7 @@ def measure(args, commands, units):
             f"{check['cpu_within_goal']}/{check['tests']} within 10 % or 2 samples' worth, {check['cpu_within_4ms']}/{check['tests']} within 10 % or 4 ms, heavy {check['heavy_cpu_within_10']}/{check['heavy']}, "
             f"{check['misordered_pairs']}/{check['pairs']} pairs misordered | "
             f"wall: {check['within_goal_by_wall']}/{check['tests']} (worst {check['worst_error_by_wall']:.0%})"
+            + (f" | outside the goal: {'; '.join(check['cpu_misses'])}" if check["cpu_misses"] else "")
         )
 
 

@@ -19,7 +19,7 @@ type ToolResult<T> = Result<Json<T>, ToolError>;
 #[tool_router(router = suite_router, vis = "pub(crate)")]
 impl ScaleneMcp {
     #[tool(
-        description = "Run the workspace's pytest suite ONCE under Scalene and rank its tests: each test's seconds and percent of the suite (from the CPU samples taken while it ran), setup/call/teardown apart (fixtures included), outcome (failed tests keep their numbers) and its 3 hottest lines (test code or code under test, with source). path: a folder or test file to run only its tests; args: pytest arguments (node ids, -k, -m; -n/xdist is refused). This EXECUTES the tests (no shell; pytest runs in the workspace root) and blocks until they end (timeout_s, default 600; the tests before a hanging one keep their numbers). Next: slowest_tests for more, line_profile / hotspots with the profile_id.",
+        description = "Run the workspace's pytest suite ONCE under Scalene and rank its tests: each test's CPU seconds (the process's CPU time while it ran, measured) and percent of the suite's, setup/call/teardown apart (fixtures included), outcome (failed tests keep their numbers) and its 3 hottest lines (from the CPU samples taken while it ran: test code or code under test, with source). path: a folder or test file to run only its tests; args: pytest arguments (node ids, -k, -m; -n/xdist is refused). This EXECUTES the tests (no shell; pytest runs in the workspace root) and blocks until they end (timeout_s, default 600; the tests before a hanging one keep their numbers). Next: slowest_tests for more, line_profile / hotspots with the profile_id.",
         annotations(title = "Profile the test suite", read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = true),
         output_schema = output_schema::<SlowestTests>()
     )]
@@ -50,7 +50,7 @@ impl ScaleneMcp {
     }
 
     #[tool(
-        description = "The tests of a pytest suite run (profile_tests, or `scalene-lsp profile --tests` in the editor's session), slowest first: seconds, percent of the suite, setup/call/teardown, wall time, outcome and 3 hottest lines each. Bounded by limit (default 10, at most 100); path keeps only the tests defined in that file. Reads memory only: runs nothing.",
+        description = "The tests of a pytest suite run (profile_tests, or `scalene-lsp profile --tests` in the editor's session), slowest first: CPU seconds, percent of the suite's CPU time, setup/call/teardown, wall time, outcome and 3 hottest lines each. Bounded by limit (default 10, at most 100); path keeps only the tests defined in that file. Reads memory only: runs nothing.",
         annotations(title = "Slowest tests", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false),
         output_schema = output_schema::<SlowestTests>()
     )]

@@ -125,16 +125,17 @@ fn a_suite_run_gives_each_test_its_samples_ranked_by_the_work_it_did() {
 
 #[test]
 fn a_test_whose_time_is_in_native_code_shows_its_cpu_seconds() {
-    // Both tests spend 0.3 s of the process's CPU time (bounded by its CPU clock, so on a busy machine
+    // Two tests spend 0.3 s of the process's CPU time (bounded by its CPU clock, so on a busy machine
     // too): one in a Python loop, one in C (`sum` over a range, ~0.1 s a call, during which Scalene's
     // timer signal waits: its samples of native code are worth an unknown amount each). Each test's CPU
-    // seconds come from the CPU clock, whatever the number of samples.
+    // seconds come from the CPU clock, whatever the number of samples. A third test sleeps 1.2 s.
     let project = TempProject::new();
     project.write("pyproject.toml", "[project]\nname = \"native\"\n");
     project.write(
         "tests/test_native.py",
         "import time\n\n\ndef test_python_loop():\n    start = time.process_time()\n    n = 0\n    while time.process_time() - start < 0.3:\n        n += 1\n\n\n\
-         def test_native_calls():\n    start = time.process_time()\n    while time.process_time() - start < 0.3:\n        sum(range(10**7))\n",
+         def test_native_calls():\n    start = time.process_time()\n    while time.process_time() - start < 0.3:\n        sum(range(10**7))\n\n\n\
+         def test_sleeps():\n    time.sleep(1.2)\n",
     );
     let (output, stdout, stderr) = run(bin().current_dir(project.path()).args(["profile", "--mode", "cpu", "--json", "--python"]).arg(support::python()).arg("--tests"));
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -150,6 +151,11 @@ fn a_test_whose_time_is_in_native_code_shows_its_cpu_seconds() {
     // What makes the clock necessary: the native test's samples are far fewer than its CPU time's worth.
     let (python_samples, native_samples) = (python["call"]["samples"].as_f64().unwrap(), native["call"]["samples"].as_f64().unwrap());
     assert!(native_samples < python_samples / 2.0, "samples: Python loop {python_samples}, native calls {native_samples}");
+    // A test that waits is ranked by its (tiny) CPU time, and a note names it with its wall time.
+    let sleeps = test(&json, "tests/test_native.py::test_sleeps");
+    assert!(sleeps["total"]["cpu_s"].as_f64().unwrap() < 0.1 && sleeps["total"]["wall_s"].as_f64().unwrap() >= 1.2, "{sleeps}");
+    let notes = json["tests"]["notes"].to_string();
+    assert!(notes.contains("tests/test_native.py::test_sleeps (1.") && notes.contains("waited off the CPU"), "{notes}");
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! ones) are merged into one run by Scalene.
 
 pub mod records;
+mod waits;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -392,6 +393,7 @@ pub fn attribute(run: RunSamples<'_>, events: &[TestEvent], interval_s: Option<f
     // The run's CPU time: the tests' and, at a sample's worth each, the samples outside them.
     let outside = suite.outside_samples();
     suite.cpu_s = suite.tests.iter().map(|test| test.total().cpu_s).sum::<f64>() + outside * cpu_per_sample;
+    suite.notes.extend(waits::waited_note(&suite.tests));
     suite
 }
 

@@ -2,20 +2,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{self, TempProject};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
-    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("RUST_LOG", "warn");
-    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    (output, stdout, stderr)
-}
+use crate::support::{self, TempProject, bin, run};
 
 fn code(output: &Output) -> i32 {
     output.status.code().unwrap()

@@ -3,21 +3,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, TempProject};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
-    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("RUST_LOG", "warn");
-    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    (output.clone(), String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
-}
+use crate::support::{self, TempProject, bin, run};
 
 /// The 70/30 fixture, running until dropped (or for `seconds`), writing its loop count to `progress`.
 struct Target {

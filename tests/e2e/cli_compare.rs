@@ -6,7 +6,8 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::cli_saved::{bin, run};
+use crate::cli_saved::bin;
+use crate::support::run;
 use crate::support::{self, TempProject};
 
 /// The 1-based line of the first line containing `needle` in a fixture program.

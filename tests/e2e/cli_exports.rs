@@ -7,19 +7,13 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{self, TempProject};
+use crate::support::{self, TempProject, run};
 
+/// The binary with no saved-profile store chosen by the environment.
 fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
-    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env_remove("SCALENE_LSP_STORE").env("RUST_LOG", "warn");
+    let mut command = support::bin();
+    command.env_remove("SCALENE_LSP_STORE");
     command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    (output, stdout, stderr)
 }
 
 fn code(output: &Output) -> i32 {

@@ -13,19 +13,13 @@ use serde_json::json;
 
 use crate::support::lsp_client::{LspClient, default_capabilities, file_uri};
 use crate::support::{self, TempProject};
+use crate::support::run;
 
 /// The binary with its store at `store` (through $SCALENE_LSP_STORE; `--store` is tested on its own).
 pub fn bin(store: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
-    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("SCALENE_LSP_STORE", store).env("RUST_LOG", "warn");
+    let mut command = support::bin();
+    command.env("SCALENE_LSP_STORE", store);
     command
-}
-
-pub fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    (output, stdout, stderr)
 }
 
 fn code(output: &Output) -> i32 {

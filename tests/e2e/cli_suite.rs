@@ -7,20 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{self, TempProject};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
-    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("RUST_LOG", "warn");
-    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    (output, stdout, stderr)
-}
+use crate::support::{self, TempProject, bin, run};
 
 /// The fixture suite copied into a temp project.
 pub fn suite_project() -> TempProject {

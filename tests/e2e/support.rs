@@ -4,7 +4,7 @@ pub mod lsp_client;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,6 +21,22 @@ pub fn python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// The real binary as a user runs it: colour not forced off, no active virtual environment, warnings
+/// only on stderr.
+pub fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scalene-lsp"));
+    command.env_remove("NO_COLOR").env_remove("VIRTUAL_ENV").env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs a command to its end: its output, and its stdout and stderr as text.
+pub fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    (output, stdout, stderr)
 }
 
 pub fn program(name: &str) -> PathBuf {
